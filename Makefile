@@ -1,0 +1,143 @@
+# Aya build: one Makefile, one module.mk per module (model: Knot src/Makefile.am).
+#
+#   make                 ayad and ayactl in build/rel/
+#   make test            unit, integration and fuzz-corpus tests
+#   make test SANITIZE=1 the same under ASan + UBSan (build/san/)
+#   make bench           ayad against NSD, Knot and gdnsd on loopback
+#   make demo            a local cluster on loopback
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make check-format    clang-format --dry-run on every source
+#   V=1                  show commands
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+SANITIZE ?= 0
+V ?= 0
+CFLAGS ?= -O2 -g
+FUZZ_SECONDS ?= 60
+
+ifeq ($(SANITIZE),1)
+B := build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS := -O1 -g
+else
+B := build/rel
+SAN_FLAGS :=
+endif
+
+Q := $(if $(filter 1,$(V)),,@)
+say = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
+
+# Modules in dependency order: a module uses only those before it (DESIGN.md).
+MODULES := common proto config geo state agent gossip policy dnsd control
+PKGS := ldns libevent libevent_pthreads libevent_openssl libprotobuf-c libmaxminddb lmdb \
+	openssl yaml-0.1 liburcu-qsbr jansson
+
+# Debian packages and pkg-config flags, found once per build dir. Make
+# rebuilds this file (installing what is missing) before anything else.
+NO_CONFIG_GOALS := clean check-format format
+ifeq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+include $(B)/config.mk
+endif
+$(B)/config.mk: Makefile scripts/deps.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/deps.sh build
+	$(Q){ echo 'PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)'; \
+	      echo 'PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)'; \
+	      echo 'CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)'; } > $@.tmp
+	$(Q)pkg-config --exists $(PKGS) cmocka || { echo "pkg-config: missing libraries" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -I. -I$(B) $(PKG_CFLAGS) \
+	-pthread -MMD -MP
+ALL_LDFLAGS = $(SAN_FLAGS) -pthread $(LDFLAGS)
+
+# Each module.mk adds to <mod>_SRCS (library code), PROGRAMS and TESTS.
+PROGRAMS :=
+TESTS :=
+include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk)) daemon/module.mk tests/module.mk
+
+# Generated protobuf-c code: proto/x.proto -> $(B)/proto/x.pb-c.{c,h}.
+PROTOS := $(wildcard proto/*.proto)
+proto_SRCS := $(PROTOS:proto/%.proto=$(B)/proto/%.pb-c.c)
+PROTO_HDRS := $(proto_SRCS:.c=.h)
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto | $(B)/config.mk
+	@mkdir -p $(@D)
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(B) $<
+
+obj = $(patsubst $(B)/%,$(B)/%,$(patsubst %.c,$(B)/obj/%.o,$(patsubst $(B)/%,%,$(1))))
+$(B)/obj/%.o: %.c | $(B)/config.mk $(PROTO_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(B)/obj/proto/%.o: $(B)/proto/%.c | $(B)/config.mk
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+
+# One archive per module; linked in reverse dependency order.
+define module_lib
+$(m)_OBJS := $$(call obj,$$($(m)_SRCS))
+$(B)/lib/libaya_$(m).a: $$($(m)_OBJS)
+	@mkdir -p $$(@D)
+	$$(call say,AR,$$@)
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+LIB_MODULES := $(foreach m,$(MODULES),$(if $($(m)_SRCS),$(m)))
+$(foreach m,$(LIB_MODULES),$(eval $(module_lib)))
+LIBS := $(foreach m,$(call reverse,$(LIB_MODULES)),$(B)/lib/libaya_$(m).a)
+ALL_OBJS := $(foreach m,$(LIB_MODULES),$($(m)_OBJS))
+
+# Programs: <prog>_SRCS, linked with every module archive.
+define program
+$(B)/$(p): $$(call obj,$$($(p)_SRCS)) $$(LIBS)
+	$$(call say,LD,$$@)
+	$(Q)$(CC) $$(ALL_LDFLAGS) -o $$@ $$(call obj,$$($(p)_SRCS)) $$(LIBS) $$(PKG_LIBS)
+ALL_OBJS += $$(call obj,$$($(p)_SRCS))
+endef
+$(foreach p,$(PROGRAMS),$(eval $(program)))
+
+# Unit tests: tests/<mod>/test_x.c -> $(B)/tests/<mod>/test_x, cmocka.
+TEST_BINS := $(TESTS:%.c=$(B)/%)
+$(B)/tests/%: $(B)/obj/tests/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
+ALL_OBJS += $(TESTS:%.c=$(B)/obj/%.o)
+
+all: $(addprefix $(B)/,$(PROGRAMS))
+
+test: all $(TEST_BINS) $(TEST_EXTRA)
+	$(Q)scripts/deps.sh test
+	$(Q)B=$(B) SANITIZE=$(SANITIZE) scripts/run-tests.sh $(TEST_BINS)
+
+bench: all $(BENCH_EXTRA)
+	$(Q)scripts/deps.sh bench
+	$(Q)B=$(B) scripts/bench.sh
+
+demo: all
+	$(Q)scripts/deps.sh demo
+	$(Q)B=$(B) scripts/demo.sh
+
+FUZZ_CC ?= clang
+fuzz:
+	$(Q)B=$(B) FUZZ_CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+check-format:
+	$(Q)clang-format --dry-run --Werror $(SOURCES)
+format:
+	$(Q)clang-format -i $(SOURCES)
+
+clean:
+	rm -rf build
+
+.PHONY: all test bench demo fuzz check-format format clean
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,226 @@
+/*
+ * config/: the YAML configuration and the zone files it names, loaded into an
+ * immutable cfg_t. Validation reports every error as "file:line:col: error:
+ * text" (STYLE.md, "Config errors") and keeps going, so an operator sees all
+ * problems at once. ldns and libyaml objects never leave this module: zone
+ * records come out as plain wire-form cfg_rr_t values.
+ *
+ * Threads: cfg_load() runs on the control thread (start-up and reload); a
+ * loaded cfg_t is read-only and may be read from any thread until
+ * cfg_free().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/compiler.h"
+#include "common/dname.h"
+
+/* Where an object was defined, so later checks can cite it. */
+typedef struct cfg_loc {
+	const char *file; /* borrowed from the cfg_t */
+	unsigned line;    /* 1-based, 0 when unknown */
+	unsigned col;
+} cfg_loc_t;
+
+/* A socket address parsed from "1.2.3.4:53", "[::1]:53" or "::1" (with default port). */
+typedef struct cfg_sockaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64]; /* as written, normalized: "127.0.0.1:5300", "[::1]:5300" */
+} cfg_sockaddr_t;
+
+/* An address prefix, e.g. for allow-transfer lists: 192.0.2.0/24, 2001:db8::/32. */
+typedef struct cfg_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t len; /* prefix length in bits */
+} cfg_prefix_t;
+
+/*
+ * One resource record from a zone file, in wire form. RDATA is uncompressed,
+ * domain names inside it keep the case of the zone file; the owner is
+ * lower-cased. Type and class are host order.
+ */
+typedef struct cfg_rr {
+	const uint8_t *owner; /* wire, lower-case */
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+	unsigned line; /* line in the zone file, 0 when unknown */
+} cfg_rr_t;
+
+/* ---- services (issue 3): regions, pools of endpoints, a policy chain ---- */
+
+typedef struct cfg_region {
+	const char *name;
+	double lat, lon; /* degrees, from location: [lat, lon] */
+	double cost;     /* relative cost, default 1 */
+	bool burst;      /* a costly pool used only for overflow */
+	cfg_loc_t loc;
+} cfg_region_t;
+
+typedef struct cfg_endpoint {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network order, 4 or 16 bytes used */
+	char text[48];    /* as written */
+	unsigned weight;  /* default 1 */
+	unsigned capacity; /* 0 = unknown */
+	cfg_loc_t loc;
+} cfg_endpoint_t;
+
+typedef struct cfg_pool {
+	const char *region;  /* name, resolved to region_idx at load */
+	size_t region_idx;   /* index into cfg_t.regions */
+	const cfg_endpoint_t *endpoints;
+	size_t n_endpoints;
+	const char *monitor; /* name of a monitor, or NULL (issue 4) */
+	cfg_loc_t loc;
+} cfg_pool_t;
+
+typedef enum cfg_filter_kind {
+	CFG_FILTER_HEALTHY,
+	CFG_FILTER_DRAIN,
+	CFG_FILTER_GEO,
+	CFG_FILTER_WEIGHTED,
+	CFG_FILTER_HASH,
+	CFG_FILTER_FIRST_N,
+} cfg_filter_kind_t;
+
+typedef struct cfg_filter {
+	cfg_filter_kind_t kind;
+	unsigned n; /* first_n: how many endpoints, default 1 */
+	cfg_loc_t loc;
+} cfg_filter_t;
+
+typedef enum cfg_all_down {
+	CFG_ALL_DOWN_ANSWER_ALL = 0, /* fail open: answer every endpoint (default) */
+	CFG_ALL_DOWN_EMPTY = 1,      /* NOERROR with no records */
+} cfg_all_down_t;
+
+typedef struct cfg_service {
+	const char *name;             /* relative to the zone, e.g. "www"; "@" is the apex */
+	uint8_t owner[AYA_DNAME_MAX]; /* wire, lower-case, absolute */
+	uint32_t ttl_s;               /* default 30 */
+	const cfg_pool_t *pools;
+	size_t n_pools;
+	const cfg_filter_t *policy;   /* default: healthy, drain, geo, weighted, first_n 1 */
+	size_t n_policy;
+	cfg_all_down_t all_down;
+	cfg_loc_t loc;
+} cfg_service_t;
+
+typedef enum cfg_geo_map_kind {
+	CFG_GEO_MAP_COUNTRY,
+	CFG_GEO_MAP_CONTINENT,
+} cfg_geo_map_kind_t;
+
+/* "country/continent -> ordered region list" overrides of distance order. */
+typedef struct cfg_geo_map {
+	cfg_geo_map_kind_t kind;
+	char code[3];              /* "DE", "EU" */
+	const size_t *regions;     /* indexes into cfg_t.regions, in order */
+	size_t n_regions;
+	cfg_loc_t loc;
+} cfg_geo_map_t;
+
+typedef struct cfg_geo {
+	const char *database;          /* resolved path of the .mmdb, NULL = no geo */
+	const cfg_geo_map_t *maps;
+	size_t n_maps;
+	const size_t *default_order;   /* for clients the database does not know; default: config order */
+	size_t n_default_order;
+	cfg_loc_t loc;
+} cfg_geo_t;
+
+typedef struct cfg_zone {
+	const char *name;              /* presentation, lower-case, no trailing dot */
+	uint8_t apex[AYA_DNAME_MAX];   /* wire, lower-case */
+	const char *file;              /* as resolved (relative to the config file) */
+	const cfg_rr_t *rrs;           /* every record, SOA first */
+	size_t n_rrs;
+	uint32_t serial;               /* from the SOA */
+	const cfg_prefix_t *xfr_allow; /* AXFR/IXFR allowed from these; none = refused */
+	size_t n_xfr_allow;
+	const cfg_service_t *services;
+	size_t n_services;
+	cfg_loc_t loc;
+} cfg_zone_t;
+
+typedef struct cfg_dns {
+	const cfg_sockaddr_t *listen; /* default 0.0.0.0:53 and [::]:53 */
+	size_t n_listen;
+	unsigned threads;             /* UDP workers per listen address; 0 in YAML = one per core */
+	unsigned tcp_idle_timeout_ms; /* RFC 7766 idle timeout, default 10000 */
+	unsigned tcp_max_connections; /* default 1000 */
+	unsigned tcp_max_per_client;  /* default 50 */
+	uint16_t max_udp_payload;     /* largest UDP reply, default 1232 (RFC 9715 / flag day 2020) */
+	const char *nsid;             /* NSID and id.server; default node name; "" disables NSID */
+	bool cookies;                 /* RFC 7873/9018 cookies, default true */
+	bool cookie_secret_set;       /* false: ayad uses state_dir/cookie.secret */
+	uint8_t cookie_secret[16];    /* SipHash-2-4 key shared by nodes behind one anycast name */
+} cfg_dns_t;
+
+typedef struct cfg_node {
+	const char *name;   /* required */
+	const char *region; /* required */
+} cfg_node_t;
+
+typedef struct cfg {
+	const char *path;      /* the config file as given */
+	const char *dir;       /* its directory, for relative paths */
+	cfg_node_t node;
+	cfg_dns_t dns;
+	const cfg_zone_t *zones;
+	size_t n_zones;
+	const cfg_region_t *regions;
+	size_t n_regions;
+	cfg_geo_t geo;
+	const char *control_socket; /* default <state_dir>/ayad.sock */
+	const char *state_dir;      /* default /var/lib/aya */
+	int log_level;              /* AYA_LOG_*; default info */
+	struct cfg_priv *priv;      /* storage owned by the cfg_t */
+} cfg_t;
+
+/*
+ * Diagnostics collected while loading: newline-separated lines of the form
+ * "file:line:col: error: text" or "...: warning: text". Caller's storage;
+ * zero-initialize, then cfg_diag_fini().
+ */
+typedef struct cfg_diag {
+	char *text;
+	size_t len;
+	size_t cap;
+	unsigned errors;
+	unsigned warnings;
+} cfg_diag_t;
+
+void cfg_diag_fini(cfg_diag_t *d) AYA_NONNULL(1);
+/* Append one formatted line (a newline is added). */
+void cfg_diag_add(cfg_diag_t *d, const char *file, unsigned line, unsigned col,
+		  const char *severity, const char *fmt, ...) AYA_NONNULL(1, 5, 6) AYA_PRINTF(6, 7);
+
+/*
+ * Load and validate the config at `path` and every zone file it names.
+ * Returns 0 and sets *out, or -EINVAL (d->errors > 0, details in d), or
+ * -ENOENT/-EACCES/-ENOMEM for the config file itself. Warnings may be present
+ * on success.
+ */
+int cfg_load(const char *path, cfg_t **out, cfg_diag_t *d) AYA_NONNULL(1, 2, 3) AYA_WUR;
+/* NULL is a no-op. */
+void cfg_free(cfg_t *cfg);
+
+/* Find a zone by name (case-insensitive, trailing dot optional); NULL = absent. */
+const cfg_zone_t *cfg_zone_find(const cfg_t *cfg, const char *name) AYA_NONNULL(1, 2);
+
+/* "500ms", "2s", "1m", or a bare number of seconds, to milliseconds. -EINVAL on junk. */
+int cfg_parse_duration_ms(const char *s, uint64_t *ms) AYA_NONNULL(1, 2) AYA_WUR;
+/* "1.2.3.4:53", "[::1]:53", or an address alone with default_port. */
+int cfg_parse_sockaddr(const char *s, uint16_t default_port, cfg_sockaddr_t *out)
+	AYA_NONNULL(1, 3) AYA_WUR;
+int cfg_parse_prefix(const char *s, cfg_prefix_t *out) AYA_NONNULL(1, 2) AYA_WUR;

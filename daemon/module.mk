@@ -1,0 +1,2 @@
+PROGRAMS += ayad
+ayad_SRCS := daemon/main.c

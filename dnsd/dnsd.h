@@ -1,0 +1,150 @@
+/*
+ * dnsd/: the authoritative DNS server.
+ *
+ * Three parts, one header:
+ *  - the snapshot (dnsd_snap_t): every served zone precompiled into wire-form
+ *    RRsets in one arena, plus the per-node answer settings (NSID, identity,
+ *    UDP payload limit, cookie secret). Immutable once built; published to the
+ *    workers by pointer swap (liburcu QSBR) and freed after a grace period.
+ *  - the answer engine (dnsd_answer): one query in, one response out, on the
+ *    caller's buffers. No allocation, lock, log or syscall.
+ *  - the server (dnsd_server_t): UDP workers (one SO_REUSEPORT socket per
+ *    worker per listen address, recvmmsg/sendmmsg) and a TCP thread (libevent,
+ *    RFC 7766), all reading the current snapshot.
+ *
+ * dnsd knows nothing of health or regions; later, service names will be
+ * answered by asking policy/.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/compiler.h"
+#include "config/config.h"
+
+/* Largest DNS message we ever build (TCP). */
+#define DNSD_MAX_MSG 65535
+/* Largest UDP datagram we read; bigger ones are truncated by the kernel and dropped. */
+#define DNSD_MAX_UDP_QUERY 4096
+
+/* ------------------------------------------------------------------ snapshot */
+
+typedef struct dnsd_snap dnsd_snap_t;
+
+/*
+ * Compile cfg's zones and answer settings into a new snapshot. The cookie
+ * secret comes from cfg (dns.cookie_secret) or from `cookie_secret` (16 bytes,
+ * may be NULL only when cfg sets one or cookies are off). Returns 0 or
+ * -ENOMEM/-EINVAL with a message in err. Control thread.
+ */
+int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out,
+		    char *err, size_t errlen) AYA_NONNULL(1, 3) AYA_WUR;
+/* NULL is a no-op. Only once no reader can see it (after an RCU grace period). */
+void dnsd_snap_free(dnsd_snap_t *snap);
+
+/* Zone summary for `ayactl status`. Index < dnsd_snap_zone_count(). */
+typedef struct dnsd_zone_info {
+	const char *name; /* presentation, no trailing dot; borrowed from the snapshot */
+	uint32_t serial;
+	size_t records;
+} dnsd_zone_info_t;
+size_t dnsd_snap_zone_count(const dnsd_snap_t *snap) AYA_NONNULL(1);
+void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *out)
+	AYA_NONNULL(1, 3);
+/* Bytes of the snapshot's arena. */
+size_t dnsd_snap_bytes(const dnsd_snap_t *snap) AYA_NONNULL(1);
+
+/* ------------------------------------------------------------------ counters */
+
+/*
+ * Per-worker counters: one writer (the worker), relaxed atomics, summed by
+ * readers (model: gdnsd stats.h). Names match the Prometheus metrics to come.
+ */
+typedef struct dnsd_counters {
+	_Atomic uint64_t queries;   /* every packet handed to dnsd_answer */
+	_Atomic uint64_t udp;       /* queries received over UDP */
+	_Atomic uint64_t tcp;       /* queries received over TCP */
+	_Atomic uint64_t noerror;   /* responses by rcode */
+	_Atomic uint64_t nxdomain;
+	_Atomic uint64_t refused;
+	_Atomic uint64_t formerr;
+	_Atomic uint64_t servfail;
+	_Atomic uint64_t notimp;
+	_Atomic uint64_t badvers;
+	_Atomic uint64_t badcookie;
+	_Atomic uint64_t dropped;   /* no response sent: QR=1, too short, ... */
+	_Atomic uint64_t truncated; /* TC=1 responses */
+	_Atomic uint64_t edns;      /* queries with an OPT record */
+	_Atomic uint64_t cookies;   /* queries with a COOKIE option */
+	_Atomic uint64_t nsid;      /* NSID requested */
+	_Atomic uint64_t axfr_refused;
+	_Atomic uint64_t send_errors; /* sendmmsg/write failures */
+} dnsd_counters_t;
+
+/* Plain copy of counters, for reporting. */
+typedef struct dnsd_stats {
+	uint64_t queries, udp, tcp, noerror, nxdomain, refused, formerr, servfail, notimp, badvers,
+		badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors;
+} dnsd_stats_t;
+
+/* out += c (relaxed loads). */
+void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c) AYA_NONNULL(1, 2);
+
+/* ------------------------------------------------------------------ answers */
+
+typedef enum dnsd_transport {
+	DNSD_UDP = 0,
+	DNSD_TCP = 1,
+} dnsd_transport_t;
+
+/*
+ * Per-thread answer state: counters, the cookie MAC context, scratch space.
+ * Created on the thread that uses it; never shared.
+ */
+typedef struct dnsd_ctx dnsd_ctx_t;
+dnsd_ctx_t *dnsd_ctx_new(void) AYA_WUR;
+void dnsd_ctx_free(dnsd_ctx_t *ctx);
+/* The context's counters (borrowed; readable from any thread). */
+const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
+
+/*
+ * Answer one query. `q`/`qlen` is the message (for TCP without the length
+ * prefix); the response is written to out[0..outmax) and its length returned,
+ * or 0 when nothing must be sent (QR=1, shorter than a header, ...). For UDP
+ * outmax must be >= 512 and the response is sized by the client's EDNS
+ * payload (capped by the snapshot's max_udp_payload), with TC=1 when the
+ * answer does not fit; for TCP the limit is outmax. `src` is the client's
+ * address (cookies, AXFR ACLs, later geo). No allocation, lock or syscall.
+ */
+size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const uint8_t *q, size_t qlen,
+		   uint8_t *out, size_t outmax, const struct sockaddr *src,
+		   dnsd_transport_t transport) AYA_NONNULL(1, 2, 3, 5, 7) AYA_HOT;
+
+/* ------------------------------------------------------------------ server */
+
+typedef struct dnsd_server dnsd_server_t;
+
+/*
+ * Bind every listen address of cfg (UDP with SO_REUSEPORT, one socket per
+ * worker; TCP) and create the worker threads, serving `snap` (ownership taken).
+ * Returns 0 or a negative errno, with a log line naming the address.
+ * The calling thread must have called rcu_register_thread() if it later
+ * publishes (it does not read snapshots itself).
+ */
+int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, dnsd_server_t **out)
+	AYA_NONNULL(1, 2, 3) AYA_WUR;
+/*
+ * Swap in a new snapshot (ownership taken), wait for a grace period, free the
+ * old one. Blocks until no worker can see the old snapshot (at most one batch).
+ */
+void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap) AYA_NONNULL(1, 2);
+/* Sum of all workers' counters. Any thread. */
+void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out) AYA_NONNULL(1, 2);
+/* Listen addresses and worker count, for status. */
+unsigned dnsd_server_workers(const dnsd_server_t *srv) AYA_NONNULL(1);
+/* Stop the threads, close the sockets, free the current snapshot. NULL is a no-op. */
+void dnsd_server_stop(dnsd_server_t *srv);

@@ -1,0 +1,2 @@
+# Every tests/<mod>/test_*.c is a cmocka unit test binary.
+TESTS += $(sort $(wildcard tests/*/test_*.c))
