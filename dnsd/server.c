@@ -1,0 +1,218 @@
+/*
+ * dnsd server life cycle: bind every listen address, start the UDP workers
+ * and the TCP thread, swap snapshots (liburcu QSBR), sum counters, stop.
+ *
+ * The control thread calls start/publish/stop; publish may run from a thread
+ * that never registered with RCU: it reads no snapshot, and urcu-qsbr's
+ * synchronize_rcu() does not need the caller to be registered.
+ */
+#define _LGPL_SOURCE
+#include "dnsd/server_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "common/log.h"
+
+bool dnsd_sa_is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		return in->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+	}
+	return false;
+}
+
+/* Ask for big buffers: a burst must not overflow the queue of a busy worker. */
+static void set_buffers(int fd)
+{
+	int size = DNSD_SOCK_BUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+}
+
+int dnsd_sock_bind(const cfg_sockaddr_t *sa, int type)
+{
+	int family = sa->ss.ss_family;
+	const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
+	int fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int err = errno;
+		log_err("dnsd: %s %s: socket: %s", proto, sa->text, strerror(err));
+		return -err;
+	}
+	int one = 1;
+	const char *what = NULL;
+	if (type == SOCK_DGRAM) {
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+			what = "SO_REUSEPORT";
+			goto fail;
+		}
+		set_buffers(fd);
+	} else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		what = "SO_REUSEADDR";
+		goto fail;
+	}
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
+		what = "IPV6_V6ONLY";
+		goto fail;
+	}
+	if (type == SOCK_DGRAM && dnsd_sa_is_wildcard(&sa->ss)) {
+		/* Learn each query's destination so the reply leaves from it. */
+		int rc =
+		        family == AF_INET
+		                ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
+		                : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		if (rc != 0) {
+			what = "pktinfo";
+			goto fail;
+		}
+	}
+	if (bind(fd, (const struct sockaddr *)&sa->ss, sa->len) != 0) {
+		what = "bind";
+		goto fail;
+	}
+	return fd;
+fail:;
+	int err = errno;
+	log_err("dnsd: %s %s: %s: %s", proto, sa->text, what, strerror(err));
+	close(fd);
+	return -err;
+}
+
+static unsigned worker_count(const cfg_t *cfg)
+{
+	if (cfg->dns.threads > 0) {
+		return cfg->dns.threads;
+	}
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int udp_open(dnsd_server_t *srv, const cfg_t *cfg)
+{
+	unsigned per_addr = worker_count(cfg);
+	srv->udp = calloc(cfg->dns.n_listen * per_addr, sizeof(*srv->udp));
+	if (srv->udp == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->dns.n_listen; i++) {
+		const cfg_sockaddr_t *sa = &cfg->dns.listen[i];
+		for (unsigned j = 0; j < per_addr; j++) {
+			int fd = dnsd_sock_bind(sa, SOCK_DGRAM);
+			if (fd < 0) {
+				return fd;
+			}
+			dnsd_udp_worker_t *w = &srv->udp[srv->n_udp++];
+			w->srv = srv;
+			w->fd = fd;
+			w->family = sa->ss.ss_family;
+			w->pktinfo = dnsd_sa_is_wildcard(&sa->ss);
+			snprintf(w->addr_text, sizeof(w->addr_text), "%s", sa->text);
+		}
+	}
+	return 0;
+}
+
+int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, dnsd_server_t **out)
+{
+	*out = NULL;
+	dnsd_server_t *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL) {
+		dnsd_snap_free(snap);
+		return -ENOMEM;
+	}
+	srv->snap = snap;
+	atomic_init(&srv->stop, false);
+	srv->tcp_idle_timeout_ms = cfg->dns.tcp_idle_timeout_ms;
+	srv->tcp_max_connections = cfg->dns.tcp_max_connections;
+	srv->tcp_max_per_client = cfg->dns.tcp_max_per_client;
+
+	int rc = udp_open(srv, cfg);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = dnsd_tcp_start(srv, cfg, &srv->tcp);
+	if (rc < 0) {
+		goto fail;
+	}
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		rc = dnsd_udp_start(&srv->udp[i]);
+		if (rc < 0) {
+			log_err("dnsd: udp %s: cannot start worker: %s", srv->udp[i].addr_text,
+			        strerror(-rc));
+			goto fail;
+		}
+	}
+	log_info("dnsd: serving on %zu address(es), %zu udp worker(s), 1 tcp thread",
+	         cfg->dns.n_listen, srv->n_udp);
+	*out = srv;
+	return 0;
+fail:
+	dnsd_server_stop(srv);
+	return rc;
+}
+
+void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap)
+{
+	dnsd_snap_t *old = rcu_xchg_pointer(&srv->snap, snap);
+	/* Every worker passes a quiescent state at least once per batch. */
+	synchronize_rcu();
+	dnsd_snap_free(old);
+}
+
+void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		const dnsd_udp_worker_t *w = &srv->udp[i];
+		if (w->ctx != NULL) {
+			dnsd_counters_add(out, dnsd_ctx_counters(w->ctx));
+		}
+		dnsd_counters_add(out, &w->io);
+	}
+	if (srv->tcp != NULL) {
+		dnsd_tcp_stats(srv->tcp, out);
+	}
+}
+
+unsigned dnsd_server_workers(const dnsd_server_t *srv)
+{
+	return (unsigned)srv->n_udp;
+}
+
+void dnsd_server_stop(dnsd_server_t *srv)
+{
+	if (srv == NULL) {
+		return;
+	}
+	atomic_store(&srv->stop, true);
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		dnsd_udp_wake(&srv->udp[i]);
+	}
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		dnsd_udp_join(&srv->udp[i]);
+	}
+	dnsd_tcp_stop(srv->tcp);
+	srv->tcp = NULL;
+	free(srv->udp);
+	srv->udp = NULL;
+	/* No reader is left: the threads are joined. */
+	dnsd_snap_free(srv->snap);
+	free(srv);
+}

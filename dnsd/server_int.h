@@ -1,0 +1,68 @@
+/*
+ * dnsd/ server internals shared by server.c (life cycle, publish, stats),
+ * udp.c (the recvmmsg/sendmmsg workers) and tcp.c (the RFC 7766 thread).
+ *
+ * Invariants: the current snapshot is reached only through srv->snap with
+ * rcu_dereference() by a registered, online reader; a reader never keeps it
+ * across batches (UDP) or callbacks (TCP). Every worker owns its dnsd_ctx_t
+ * and its io counters (one writer). Not for use outside dnsd/ and its tests.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "dnsd/dnsd.h"
+
+/* Datagrams per recvmmsg/sendmmsg batch. */
+#define DNSD_UDP_BATCH 32
+/* Response buffer per UDP datagram: answers larger than this get TC=1. */
+#define DNSD_UDP_OUT_MAX 4096
+/* Socket buffers we ask for (the kernel clamps to its maximum). */
+#define DNSD_SOCK_BUF (4 * 1024 * 1024)
+
+typedef struct dnsd_udp_worker {
+	struct dnsd_server *srv;
+	int fd;
+	int family;
+	bool pktinfo; /* wildcard address: reply from the address the query came to */
+	bool started;
+	pthread_t tid;
+	dnsd_ctx_t *ctx;
+	dnsd_counters_t io; /* socket-level counters (send_errors, dropped), worker writes */
+	char addr_text[64];
+} dnsd_udp_worker_t;
+
+typedef struct dnsd_tcp dnsd_tcp_t;
+
+struct dnsd_server {
+	dnsd_snap_t *snap; /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
+	atomic_bool stop;
+	dnsd_udp_worker_t *udp;
+	size_t n_udp;
+	dnsd_tcp_t *tcp;
+	unsigned tcp_idle_timeout_ms;
+	unsigned tcp_max_connections;
+	unsigned tcp_max_per_client;
+};
+
+/*
+ * Open and bind a socket for `sa` (SOCK_DGRAM with SO_REUSEPORT, or
+ * SOCK_STREAM with SO_REUSEADDR), IPV6_V6ONLY for IPv6. Returns the fd or a
+ * negative errno, logged with the address.
+ */
+int dnsd_sock_bind(const cfg_sockaddr_t *sa, int type);
+/* True for 0.0.0.0 and ::. */
+bool dnsd_sa_is_wildcard(const struct sockaddr_storage *ss);
+
+/* UDP: prepare worker w on an already bound fd; start its thread; wake and join. */
+int dnsd_udp_start(dnsd_udp_worker_t *w);
+void dnsd_udp_wake(dnsd_udp_worker_t *w);
+void dnsd_udp_join(dnsd_udp_worker_t *w);
+
+/* TCP: bind every listen address and start the thread; stop and free. */
+int dnsd_tcp_start(struct dnsd_server *srv, const cfg_t *cfg, dnsd_tcp_t **out);
+void dnsd_tcp_stop(dnsd_tcp_t *t);
+/* Sum of the TCP thread's counters into out. */
+void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out);
