@@ -1,2 +1,3 @@
 # Every tests/<mod>/test_*.c is a cmocka unit test binary.
 TESTS += $(sort $(wildcard tests/*/test_*.c))
+include tests/bench/module.mk
