@@ -1,0 +1,163 @@
+/*
+ * control/: the ayad control socket and its ayactl client.
+ *
+ * Wire: a 4-byte big-endian length, then a protobuf-c message
+ * (proto/ctl.proto), at most CTL_FRAME_MAX bytes. A client sends one Request
+ * and reads one Reply. protobuf-c objects stay inside this module: callers see
+ * ctl_cmd_t and ctl_reply_t.
+ *
+ * Adding a command: a message and a oneof member in ctl.proto, a CTL_CMD_
+ * value, its body in ctl_reply_t, its (de)coding in codec.c and rendering in
+ * render.c, and a handler in the daemon's table.
+ *
+ * Threads: the server runs on the caller's libevent base (the control
+ * thread); the codec and rendering functions are pure and thread-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/arena.h"
+#include "common/compiler.h"
+
+#define CTL_VERSION 1
+#define CTL_FRAME_MAX (1024 * 1024)
+#define CTL_FRAME_HDR 4
+#define CTL_DEFAULT_SOCKET "/var/lib/aya/ayad.sock"
+/* How long a peer may take to send or read a message. */
+#define CTL_TIMEOUT_MS 10000
+
+typedef enum ctl_cmd { CTL_CMD_STATUS = 0, CTL_CMD_RELOAD = 1, CTL_CMD_COUNT } ctl_cmd_t;
+
+/* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
+int ctl_cmd_parse(const char *name, ctl_cmd_t *out) AYA_NONNULL(1, 2) AYA_WUR;
+const char *ctl_cmd_name(ctl_cmd_t cmd);
+
+/* ------------------------------------------------------------------ values */
+
+typedef struct ctl_zone {
+	const char *name;
+	uint32_t serial;
+	uint64_t records;
+} ctl_zone_t;
+
+typedef struct ctl_counter {
+	const char *name;
+	uint64_t value;
+} ctl_counter_t;
+
+typedef struct ctl_status {
+	const char *node;
+	const char *region;
+	const char *version;
+	uint64_t uptime_s;
+	const ctl_zone_t *zones;
+	size_t n_zones;
+	uint64_t queries;
+	const ctl_counter_t *counters;
+	size_t n_counters;
+	unsigned workers;
+	const char *const *listen;
+	size_t n_listen;
+	uint64_t last_reload_time; /* unix seconds, 0 = never */
+	bool last_reload_ok;
+	const char *last_reload_message;
+	uint64_t snapshot_bytes;
+} ctl_status_t;
+
+typedef struct ctl_reload {
+	const char *diagnostics; /* warnings, or every error of a rejected config */
+	const ctl_zone_t *zones;
+	size_t n_zones;
+} ctl_reload_t;
+
+/*
+ * One reply. Strings and arrays are borrowed: from the handler's scratch
+ * arena on the server, from `arena` after ctl_reply_decode().
+ */
+typedef struct ctl_reply {
+	ctl_cmd_t cmd;
+	uint32_t version;
+	bool ok;
+	const char *error; /* when !ok; may be multi-line */
+	union {
+		ctl_status_t status;
+		ctl_reload_t reload;
+	};
+	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
+} ctl_reply_t;
+
+/* ------------------------------------------------------------------ codec */
+
+/*
+ * Is a complete frame at the start of buf[0..len)? Returns 1 and sets
+ * *body_len when buf holds CTL_FRAME_HDR + *body_len bytes or more, 0 when
+ * more bytes are needed, -EMSGSIZE when the announced length exceeds max.
+ */
+int ctl_frame_check(const uint8_t *buf, size_t len, size_t max, size_t *body_len)
+        AYA_NONNULL(1, 4) AYA_WUR;
+/* Write the 4-byte header for a body of len bytes. */
+void ctl_frame_header(uint8_t hdr[CTL_FRAME_HDR], size_t len) AYA_NONNULL(1);
+
+/* Request: a malloc'd frame (header included) in *out; 0 or -ENOMEM. */
+int ctl_request_frame(ctl_cmd_t cmd, uint8_t **out, size_t *len) AYA_NONNULL(2, 3) AYA_WUR;
+/* Request body (no header) to a command: -EBADMSG on garbage, -ENOTSUP for an unknown command. */
+int ctl_request_decode(const uint8_t *buf, size_t len, ctl_cmd_t *cmd) AYA_NONNULL(3) AYA_WUR;
+/* Reply: a malloc'd frame (header included) in *out; 0, -ENOMEM or -EMSGSIZE. */
+int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len) AYA_NONNULL(1, 2, 3) AYA_WUR;
+/* Reply body to a new ctl_reply_t (caller frees with ctl_reply_free); -EBADMSG, -ENOMEM. */
+int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out) AYA_NONNULL(3) AYA_WUR;
+/* NULL is a no-op. Only for replies from ctl_reply_decode(). */
+void ctl_reply_free(ctl_reply_t *r);
+
+/* ------------------------------------------------------------------ rendering */
+
+/* Aligned human-readable text. */
+void ctl_reply_write_text(FILE *f, const ctl_reply_t *r) AYA_NONNULL(1, 2);
+/* JSON (jansson), malloc'd, NUL-terminated; NULL when out of memory. */
+char *ctl_reply_to_json(const ctl_reply_t *r) AYA_NONNULL(1) AYA_WUR;
+
+/* ------------------------------------------------------------------ client */
+
+/* Connect to the unix socket at path: an fd, or a negative errno. */
+int ctl_connect(const char *path) AYA_NONNULL(1) AYA_WUR;
+/*
+ * Send cmd on a connected fd and read the reply (bounded by timeout_ms per
+ * step). 0 and *out, or -ETIMEDOUT, -ECONNRESET (peer closed), -EMSGSIZE,
+ * -EBADMSG, -ENOMEM. Does not close fd.
+ */
+int ctl_call(int fd, ctl_cmd_t cmd, int timeout_ms, ctl_reply_t **out) AYA_NONNULL(4) AYA_WUR;
+/*
+ * Read one frame's body from fd, tolerating partial reads: a malloc'd body in
+ * *out. 0, -ECONNRESET (EOF), -ETIMEDOUT, -EMSGSIZE (> max), -ENOMEM.
+ */
+int ctl_frame_read(int fd, size_t max, int timeout_ms, uint8_t **out, size_t *len)
+        AYA_NONNULL(4, 5) AYA_WUR;
+/* Write all of buf; 0, -ETIMEDOUT or a negative errno. */
+int ctl_write_all(int fd, const uint8_t *buf, size_t len, int timeout_ms) AYA_NONNULL(2) AYA_WUR;
+
+/* ------------------------------------------------------------------ server */
+
+struct event_base;
+typedef struct ctl_server ctl_server_t;
+
+/*
+ * Fill `reply` for one request (reply->cmd is set, reply->ok defaults to
+ * true). Strings may be allocated from `scratch`, freed after the reply is
+ * sent. Runs on the server's event base thread.
+ */
+typedef void (*ctl_handler_fn)(void *arg, ctl_reply_t *reply, aya_arena_t *scratch);
+
+/*
+ * Listen on the unix socket `path` (a stale file there is removed; mode
+ * 0600) on `base`. handlers[cmd] may be NULL (the reply says "unsupported").
+ * Returns 0 or a negative errno (logged).
+ */
+int ctl_server_new(struct event_base *base, const char *path,
+                   const ctl_handler_fn handlers[CTL_CMD_COUNT], void *arg, ctl_server_t **out)
+        AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
+/* Close every connection and the socket, unlink its file. NULL is a no-op. */
+void ctl_server_free(ctl_server_t *srv);

@@ -1,0 +1,247 @@
+/*
+ * Control server: a unix stream socket on the control thread's libevent
+ * base. Each connection sends one framed Request and gets one framed Reply,
+ * then the server closes it once the reply is flushed. Oversized frames
+ * close the connection; undecodable ones get an error reply. Handlers run
+ * synchronously on the event base thread.
+ */
+#include "control/control.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+typedef struct ctl_conn ctl_conn_t;
+struct ctl_conn {
+	ctl_server_t *srv;
+	struct bufferevent *bev;
+	bool replied;
+	ctl_conn_t *prev, *next;
+};
+
+struct ctl_server {
+	struct evconnlistener *listener;
+	char *path;
+	ctl_handler_fn handlers[CTL_CMD_COUNT];
+	void *arg;
+	ctl_conn_t *conns;
+};
+
+static void conn_free(ctl_conn_t *c)
+{
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		c->srv->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Run the handler for one decoded request (or build the error) and queue the reply. */
+static int respond(ctl_conn_t *c, const uint8_t *body, size_t len)
+{
+	ctl_reply_t reply = {.cmd = CTL_CMD_COUNT, .version = CTL_VERSION, .ok = false};
+	ctl_cmd_t cmd;
+	aya_arena_t *scratch = aya_arena_new();
+	if (scratch == NULL) {
+		return -ENOMEM;
+	}
+	int rc = ctl_request_decode(body, len, &cmd);
+	if (rc == -EBADMSG) {
+		reply.error = "malformed request";
+	} else if (rc < 0 || c->srv->handlers[cmd] == NULL) {
+		reply.error = "unsupported command";
+	} else {
+		reply.cmd = cmd;
+		reply.ok = true;
+		c->srv->handlers[cmd](c->srv->arg, &reply, scratch);
+	}
+	uint8_t *frame = NULL;
+	size_t flen = 0;
+	rc = ctl_reply_frame(&reply, &frame, &flen);
+	if (rc == 0) {
+		rc = bufferevent_write(c->bev, frame, flen) == 0 ? 0 : -ENOMEM;
+		free(frame);
+	}
+	aya_arena_free(scratch);
+	return rc;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	ctl_conn_t *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in);
+	uint8_t hdr[CTL_FRAME_HDR];
+	size_t body_len = 0;
+	if (c->replied || evbuffer_copyout(in, hdr, sizeof(hdr)) != (ev_ssize_t)sizeof(hdr)) {
+		return;
+	}
+	int rc = ctl_frame_check(hdr, sizeof(hdr), CTL_FRAME_MAX, &body_len);
+	if (rc < 0) {
+		log_warn("control: request of %zu bytes over the %d limit, closed", body_len,
+		         CTL_FRAME_MAX);
+		conn_free(c);
+		return;
+	}
+	if (have < CTL_FRAME_HDR + body_len) {
+		/* Wait for the rest; the read timeout bounds a stalled peer. */
+		return;
+	}
+	uint8_t *body = evbuffer_pullup(in, (ev_ssize_t)(CTL_FRAME_HDR + body_len));
+	if (body == NULL || respond(c, body + CTL_FRAME_HDR, body_len) < 0) {
+		conn_free(c);
+		return;
+	}
+	evbuffer_drain(in, CTL_FRAME_HDR + body_len);
+	c->replied = true;
+	bufferevent_disable(bev, EV_READ);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	ctl_conn_t *c = arg;
+	if (c->replied && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		conn_free(c);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	conn_free(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+	(void)l;
+	(void)sa;
+	(void)salen;
+	ctl_server_t *srv = arg;
+	struct event_base *base = evconnlistener_get_base(srv->listener);
+	ctl_conn_t *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev =
+	        c == NULL ? NULL : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_warn("control: out of memory, connection closed");
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->bev = bev;
+	c->next = srv->conns;
+	if (srv->conns != NULL) {
+		srv->conns->prev = c;
+	}
+	srv->conns = c;
+	struct timeval tv = {.tv_sec = CTL_TIMEOUT_MS / 1000, .tv_usec = 0};
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, on_read, on_write, on_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* Remove a socket file no live server answers on; -EADDRINUSE when one does. */
+static int remove_stale(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		return -EEXIST;
+	}
+	int fd = ctl_connect(path);
+	if (fd >= 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int rc = remove_stale(path);
+	if (rc < 0) {
+		return rc;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	/* Only the owner may talk to ayad; listen() comes after the chmod. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || chmod(path, 0600) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int ctl_server_new(struct event_base *base, const char *path,
+                   const ctl_handler_fn handlers[CTL_CMD_COUNT], void *arg, ctl_server_t **out)
+{
+	*out = NULL;
+	ctl_server_t *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL || (srv->path = strdup(path)) == NULL) {
+		free(srv);
+		return -ENOMEM;
+	}
+	memcpy(srv->handlers, handlers, sizeof(srv->handlers));
+	srv->arg = arg;
+	int fd = listen_unix(path);
+	if (fd < 0) {
+		log_err("control: %s: %s", path, strerror(-fd));
+		free(srv->path);
+		free(srv);
+		return fd;
+	}
+	srv->listener = evconnlistener_new(base, on_accept, srv,
+	                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
+	if (srv->listener == NULL) {
+		int err = errno ? errno : ENOMEM;
+		log_err("control: %s: listen: %s", path, strerror(err));
+		close(fd);
+		unlink(path);
+		free(srv->path);
+		free(srv);
+		return -err;
+	}
+	*out = srv;
+	return 0;
+}
+
+void ctl_server_free(ctl_server_t *srv)
+{
+	if (srv == NULL) {
+		return;
+	}
+	while (srv->conns != NULL) {
+		conn_free(srv->conns);
+	}
+	evconnlistener_free(srv->listener);
+	unlink(srv->path);
+	free(srv->path);
+	free(srv);
+}
