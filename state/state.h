@@ -1,0 +1,254 @@
+/*
+ * state/: the node's cluster state and its persistent store (LMDB).
+ *
+ * What it holds
+ *   - observations: per (observer node, endpoint key) the last health result
+ *     an agent reported (status, rise/fall counts, RTT EWMA, utilization,
+ *     capacity, time, version). Merged last-writer-wins by version.
+ *   - overrides: operator drains of a service, a service in one region or one
+ *     endpoint address of a service; undrain leaves a tombstone so that a
+ *     gossiped older "drain" cannot bring it back. Cost overrides will be
+ *     another override kind in the same table.
+ *   - meta: the on-disk format number.
+ *   - members (gossip, issue 5): a "members" table, same key/value rules.
+ *
+ * Merge rule (every table): per key the record with the highest version wins.
+ * On equal versions the record whose encoded value compares greater
+ * (memcmp, then length) wins, so every node converges on the same record
+ * whatever order it heard them in; an identical record is "no change".
+ *
+ * Files: <dir>/state.lmdb (one LMDB file, MDB_NOSUBDIR), LMDB's own
+ * <dir>/state.lmdb-lock, and <dir>/state.lock, held with flock() so that two
+ * daemons cannot share a state directory (-EBUSY). <dir> is created 0700 with
+ * its parents when missing; the data file is 0600.
+ *
+ * Writes and durability. Observations are merged into an in-memory hash table
+ * (the hot map the snapshot compiler reads) and marked dirty; state_flush()
+ * writes every dirty record in ONE write transaction, so thousands of probe
+ * results per second cost one commit per flush interval. The environment is
+ * opened with MDB_NOMETASYNC: a commit fdatasync()s the data pages but not the
+ * meta page, which halves the syncs per flush and keeps the file consistent
+ * after a crash (LMDB then falls back to the previous meta page, i.e. the
+ * last flush may be lost: harmless, probes re-run and peers re-gossip).
+ * MDB_NOSYNC was rejected: it can leave a corrupt file after a power loss on
+ * file systems that reorder writes, and a corrupt file costs us the drains.
+ * Operator actions (drains) are rare and must survive: they commit and then
+ * mdb_env_sync(force) before returning.
+ *
+ * Encodings (all integers big-endian; keys sort by service/observer so a
+ * prefix is a range). Names are bytes, compared exactly (callers pass
+ * canonical text; state/ canonicalises address targets itself).
+ *   overrides key:   u8 kind (1 = drain) | u8 len | service | u8 target kind
+ *                    (0 service, 1 region, 2 address) | u8 len | target
+ *   overrides value: u8 format (1) | u8 flags (bit0 = drained) | u16 0 |
+ *                    u64 version | i64 since_s | u8 len | origin |
+ *                    u8 len | note
+ *   observations key:   u8 len | observer | u8 len | endpoint key
+ *   observations value: u8 format (1) | u8 status | u16 0 | u32 rise |
+ *                    u32 fall | u32 rtt_us | u32 capacity |
+ *                    u64 utilization (IEEE 754 bits, NaN = unknown) |
+ *                    u64 observed_at_ms | u64 version       (44 bytes)
+ *   meta "format":   u32 STATE_FORMAT
+ * A decoder accepts longer values of the same format (fields appended later
+ * are ignored by older code) and rejects shorter ones or unknown formats;
+ * such records are counted (state_stats_t.bad_records) and skipped.
+ * Hand-written fixed records rather than protobuf: keys must be sortable
+ * bytes anyway, values are tiny and fixed, and gossip converts to its own
+ * protobuf messages at its edge.
+ *
+ * Threads: a state_t belongs to the control-plane thread; no function here
+ * may be called from two threads at once. Nothing here is on the query path:
+ * the compiler copies what it needs into the snapshot.
+ *
+ * Errors: 0 or a negative errno. -EINVAL bad argument, -ENAMETOOLONG a name
+ * over its limit, -EBADMSG a corrupt or unrecognised file, -EPROTONOSUPPORT a
+ * file written by a newer format, -EBUSY directory in use by another process,
+ * -ENOSPC the LMDB map is full (nothing written; dirty records stay dirty),
+ * -EIO other LMDB failures, or the errno of a failed system call.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+
+/* On-disk format number stored in meta "format". */
+#define STATE_FORMAT 1
+/* Longest service, region, address target, endpoint key (bytes, no NUL). */
+#define STATE_NAME_MAX 253
+/* Longest node (observer, origin) name. */
+#define STATE_NODE_MAX 64
+/* Longest drain note. */
+#define STATE_NOTE_MAX 255
+/* Default LMDB map size and flush interval. */
+#define STATE_MAP_SIZE_DEFAULT (64u << 20)
+#define STATE_FLUSH_INTERVAL_MS_DEFAULT 1000u
+
+typedef struct state state_t;
+
+/* state_opts_t.flags */
+enum {
+	/*
+	 * A corrupt or unreadable data file (-EBADMSG) is renamed to
+	 * state.lmdb.corrupt-<unix time>[-N], logged, and the store starts empty.
+	 * Without it state_open() fails with -EBADMSG and leaves the file alone.
+	 */
+	STATE_OPEN_RECOVER = 1u << 0,
+};
+
+typedef struct state_opts {
+	size_t map_size;            /* bytes; 0 = STATE_MAP_SIZE_DEFAULT */
+	unsigned flush_interval_ms; /* for state_flush_due(); 0 = default */
+	unsigned flags;             /* STATE_OPEN_* */
+	const char *node;           /* this node's name: origin of local drains; may be NULL */
+	/* Wall clock in unix ms; NULL = CLOCK_REALTIME. Injected by tests. */
+	uint64_t (*clock_ms)(void *ctx);
+	void *clock_ctx;
+} state_opts_t;
+
+/*
+ * Open (creating when missing) the store in dir and load every observation
+ * into memory. opts may be NULL for defaults; it is copied (node too). On
+ * error *out is NULL.
+ */
+int state_open(const char *dir, const state_opts_t *opts, state_t **out) AYA_NONNULL(1, 3) AYA_WUR;
+/* Flush dirty observations (errors logged), close the file. NULL is a no-op. */
+void state_close(state_t *st);
+
+/* ---- drains (operator overrides) ---- */
+
+typedef enum state_target_kind {
+	STATE_TARGET_SERVICE = 0, /* the whole service; target is NULL */
+	STATE_TARGET_REGION = 1,  /* the service's pool in one region */
+	STATE_TARGET_ADDRESS = 2, /* one endpoint address of the service */
+} state_target_kind_t;
+
+typedef struct state_drain {
+	const char *service;
+	const char *target; /* NULL for the whole service; addresses in canonical text */
+	state_target_kind_t kind;
+	bool drained;       /* false: a tombstone (undrained); only seen by state_drain_merge */
+	int64_t since_s;    /* unix time of the change */
+	uint64_t version;   /* LWW version (unix ms of the change, bumped past the old one) */
+	const char *origin; /* node that made the change, "" when unknown */
+	const char *note;   /* operator's note ("who"), "" when none */
+} state_drain_t;
+
+/*
+ * Drain (drained = true) or undrain a service, a region of it (target that is
+ * not an IP address) or an endpoint address (target that parses as IPv4/IPv6;
+ * stored canonicalised, so "2001:DB8::0:1" and "2001:db8::1" are one key).
+ * target NULL or "" = the whole service. note may be NULL. Durable when it
+ * returns. Returns 1 when the state changed, 0 when it already was so (a
+ * repeated drain keeps its since_s and note), or a negative errno.
+ */
+int state_drain_set(state_t *st, const char *service, const char *target, bool drained,
+                    const char *note) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * The active drains, sorted by service then target kind then target. The
+ * caller owns *out and frees it with state_drain_list_free(). *n may be 0
+ * (then *out is NULL).
+ */
+int state_drain_list(state_t *st, state_drain_t **out, size_t *n) AYA_NONNULL(1, 2, 3) AYA_WUR;
+void state_drain_list_free(state_drain_t *list, size_t n);
+
+/*
+ * Merge a drain record heard from a peer (gossip): stored when its version is
+ * newer under the merge rule. kind must match target (NULL iff SERVICE).
+ * Returns 1 when stored, 0 when ignored.
+ */
+int state_drain_merge(state_t *st, const state_drain_t *d) AYA_NONNULL(1, 2) AYA_WUR;
+
+/* ---- observations ---- */
+
+typedef enum state_status {
+	STATE_ST_UNKNOWN = 0,
+	STATE_ST_UP = 1,
+	STATE_ST_DOWN = 2,
+} state_status_t;
+
+typedef struct state_obs {
+	const char *observer; /* node name, 1..STATE_NODE_MAX bytes */
+	const char *endpoint; /* endpoint key, see state_endpoint_key() */
+	state_status_t status;
+	uint32_t rise;           /* consecutive successes */
+	uint32_t fall;           /* consecutive failures */
+	uint32_t rtt_us;         /* RTT EWMA, 0 = none yet */
+	uint32_t capacity;       /* 0 = unknown */
+	double utilization;      /* 0..1, NAN = unknown */
+	uint64_t observed_at_ms; /* unix ms */
+	uint64_t version;        /* > 0, monotonic per observer */
+} state_obs_t;
+
+/*
+ * Canonical endpoint key "ADDR:PORT/MONITOR" ("[v6]:PORT/MONITOR" for IPv6),
+ * the address canonicalised, into out (at least STATE_NAME_MAX + 1 bytes).
+ * Returns the length, -EINVAL for a bad address or empty monitor, or
+ * -ENAMETOOLONG.
+ */
+int state_endpoint_key(char *out, size_t outlen, const char *addr, uint16_t port,
+                       const char *monitor) AYA_NONNULL(1, 3, 5) AYA_WUR;
+
+/*
+ * Merge one observation (copied; the caller keeps its strings). Returns 1
+ * when it changed the stored state (newer under the merge rule), 0 when
+ * older or identical, -EINVAL / -ENAMETOOLONG for a bad record (version 0,
+ * status out of range, utilization outside 0..1 and not NaN, empty names).
+ * Memory only: the record is written at the next state_flush().
+ */
+int state_obs_merge(state_t *st, const state_obs_t *obs) AYA_NONNULL(1, 2) AYA_WUR;
+
+/* Copy the stored record into *out (strings borrowed until the next change); -ENOENT when absent.
+ */
+int state_obs_find(const state_t *st, const char *observer, const char *endpoint, state_obs_t *out)
+        AYA_NONNULL(1, 2, 3, 4) AYA_WUR;
+
+/*
+ * Call fn for every stored observation, in no particular order; a non-zero
+ * return stops the walk and is returned. fn must not change the state; the
+ * record's strings are borrowed for the call.
+ */
+typedef int (*state_obs_fn)(const state_obs_t *obs, void *ctx);
+int state_obs_foreach(const state_t *st, state_obs_fn fn, void *ctx) AYA_NONNULL(1, 2);
+
+/* Number of observations in memory. */
+size_t state_obs_count(const state_t *st) AYA_NONNULL(1);
+
+/*
+ * Forget every observation of one observer (a node that left the cluster):
+ * flushes pending writes, then deletes its records in one transaction.
+ * Returns the number dropped or a negative errno.
+ */
+int state_obs_drop_observer(state_t *st, const char *observer) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * A fresh version for a record this node originates: max(last + 1, clock_ms),
+ * where last starts at the highest version found on disk, so versions keep
+ * growing across restarts even when the clock steps back.
+ */
+uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
+
+/* ---- flushing and status ---- */
+
+/* Write every dirty observation in one transaction. 0 when nothing was dirty. */
+int state_flush(state_t *st) AYA_NONNULL(1) AYA_WUR;
+/* True when records are dirty and flush_interval_ms passed since the last flush. */
+bool state_flush_due(const state_t *st, uint64_t now_ms) AYA_NONNULL(1);
+
+typedef struct state_stats {
+	size_t n_obs;          /* observations in memory */
+	size_t n_dirty;        /* not yet flushed */
+	uint64_t generation;   /* bumped by every change (merge, drain, drop) */
+	uint64_t flushes;      /* successful flush transactions */
+	uint64_t flush_errors; /* failed ones */
+	uint64_t bad_records;  /* undecodable records skipped at load */
+	uint64_t last_flush_ms;
+	size_t map_size; /* bytes */
+	size_t map_used; /* bytes in use in the file */
+	bool recovered;  /* a corrupt file was moved aside at open */
+} state_stats_t;
+
+void state_stats_get(const state_t *st, state_stats_t *out) AYA_NONNULL(1, 2);

@@ -1,0 +1,87 @@
+/*
+ * state/ internals shared by its .c files (and its tests): the state_t body,
+ * the observation hot map, the binary codec and LMDB error mapping. The
+ * on-disk layout is documented in state.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "state/state.h"
+
+#define OVR_KIND_DRAIN 1
+#define OBS_VALUE_LEN 44
+#define OVR_VALUE_MIN 22 /* both strings empty */
+#define OBS_KEY_MAX (2 + STATE_NODE_MAX + STATE_NAME_MAX)
+#define OVR_KEY_MAX (4 + 2 * STATE_NAME_MAX)
+
+_Static_assert(OVR_KEY_MAX <= 511, "drain key exceeds LMDB's default max key size");
+_Static_assert(OBS_KEY_MAX <= 511, "observation key exceeds LMDB's default max key size");
+
+/* One observation in the hot map; observer and endpoint point into key[]. */
+struct obs_entry {
+	uint64_t hash;
+	bool dirty;
+	state_obs_t obs;
+	char key[]; /* observer NUL endpoint NUL */
+};
+
+struct state {
+	MDB_env *env;
+	MDB_dbi dbi_meta, dbi_ovr, dbi_obs;
+	int lock_fd;
+	char *dir;
+	char node[STATE_NODE_MAX + 1];
+	state_opts_t opts;
+
+	/* Hot map: open addressing, linear probing, power-of-two size, load <= 1/2. */
+	struct obs_entry **slots;
+	size_t n_slots, n_obs;
+	/* Dirty entries (each once, entry->dirty set), written by state_flush(). */
+	struct obs_entry **dirty;
+	size_t n_dirty, cap_dirty;
+
+	uint64_t last_version; /* highest version issued or seen on disk */
+	uint64_t generation;
+	uint64_t flushes, flush_errors, bad_records, last_flush_ms;
+	bool recovered;
+};
+
+/* LMDB (positive errno or MDB_*) to a negative errno. */
+int state_mdb_err(int rc);
+uint64_t state_now_ms(const state_t *st);
+
+/* Names: 1..max bytes, no control characters. */
+int state_check_name(const char *s, size_t max);
+
+/* ---- codec (codec.c): bounds-checked, never trusts its input ---- */
+
+size_t state_obs_key_encode(uint8_t *out, const char *observer, const char *endpoint);
+/* Decodes into observer[STATE_NODE_MAX+1], endpoint[STATE_NAME_MAX+1]; -EBADMSG. */
+int state_obs_key_decode(const uint8_t *in, size_t len, char *observer, char *endpoint);
+void state_obs_value_encode(uint8_t out[OBS_VALUE_LEN], const state_obs_t *obs);
+/* Fills every field but observer and endpoint; -EBADMSG. */
+int state_obs_value_decode(const uint8_t *in, size_t len, state_obs_t *obs);
+
+size_t state_ovr_key_encode(uint8_t *out, uint8_t kind, const char *service,
+                            state_target_kind_t tkind, const char *target);
+int state_ovr_key_decode(const uint8_t *in, size_t len, uint8_t *kind, char *service,
+                         state_target_kind_t *tkind, char *target);
+/* out must hold OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX bytes. */
+size_t state_ovr_value_encode(uint8_t *out, const state_drain_t *d);
+/* origin[STATE_NODE_MAX+1], note[STATE_NOTE_MAX+1]; -EBADMSG. */
+int state_ovr_value_decode(const uint8_t *in, size_t len, state_drain_t *d, char *origin,
+                           char *note);
+
+/* Merge rule: >0 when (va, a) beats (vb, b). */
+int state_lww_cmp(uint64_t va, const uint8_t *a, size_t alen, uint64_t vb, const uint8_t *b,
+                  size_t blen);
+
+/* ---- hot map (obs.c) ---- */
+void state_obs_map_free(state_t *st);
+/* Insert a decoded record at load (not dirty). */
+int state_obs_map_load(state_t *st, const state_obs_t *obs);

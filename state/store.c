@@ -1,0 +1,464 @@
+/*
+ * The LMDB environment: open (with the corrupt-file recovery), load, flush,
+ * close, status. Invariant: while a state_t is open, st->env is a valid
+ * environment whose three tables exist and whose format is STATE_FORMAT, and
+ * every observation on disk is also in the hot map (the map may be ahead of
+ * the disk by the dirty records only).
+ */
+#include "state/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "state/state_int.h"
+
+#define DATA_FILE "state.lmdb"
+#define LOCK_FILE "state.lock"
+#define MAX_DBS 8 /* meta, overrides, observations, members (issue 5), room */
+
+int state_mdb_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_MAP_FULL:
+	case MDB_DBS_FULL:
+		return -ENOSPC;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		return -EBADMSG;
+	case MDB_READERS_FULL:
+		return -EAGAIN;
+	case MDB_TXN_FULL:
+		return -E2BIG;
+	default:
+		return rc > 0 ? -rc : -EIO;
+	}
+}
+
+uint64_t state_now_ms(const state_t *st)
+{
+	if (st->opts.clock_ms != NULL) {
+		return st->opts.clock_ms(st->opts.clock_ctx);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int state_check_name(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n == 0) {
+		return -EINVAL;
+	}
+	if (n > max) {
+		return -ENAMETOOLONG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof(buf)) {
+		return n == 0 ? -EINVAL : -ENAMETOOLONG;
+	}
+	memcpy(buf, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0') {
+			continue;
+		}
+		char saved = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+			return -errno;
+		}
+		buf[i] = saved;
+	}
+	struct stat sb;
+	if (stat(dir, &sb) != 0) {
+		return -errno;
+	}
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int path_in(const state_t *st, const char *name, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", st->dir, name);
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+static int take_lock(state_t *st)
+{
+	char path[PATH_MAX];
+	int rc = path_in(st, LOCK_FILE, path, sizeof(path));
+	if (rc < 0) {
+		return rc;
+	}
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		return -errno;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	}
+	return 0;
+}
+
+/*
+ * LMDB trusts its meta page for the file's extent and would fault (SIGBUS)
+ * on a page past the end of a truncated file: check the size first.
+ */
+static int check_extent(state_t *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	int fd;
+	struct stat sb;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0) {
+		return -EIO;
+	}
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)sb.st_size < need) {
+		log_err("state: %s/%s: file is %lld bytes, its meta page needs %llu", st->dir,
+		        DATA_FILE, (long long)sb.st_size, (unsigned long long)need);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int open_tables(state_t *st)
+{
+	MDB_txn *txn;
+	MDB_val k = {6, (void *)"format"}, v;
+	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc != 0) {
+		return state_mdb_err(rc);
+	}
+	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->dbi_meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "overrides", MDB_CREATE, &st->dbi_ovr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "observations", MDB_CREATE, &st->dbi_obs)) != 0) {
+		goto fail;
+	}
+	rc = mdb_get(txn, st->dbi_meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		uint8_t fmt[4] = {0, 0, 0, STATE_FORMAT};
+		v = (MDB_val){sizeof(fmt), fmt};
+		rc = mdb_put(txn, st->dbi_meta, &k, &v, 0);
+	} else if (rc == 0) {
+		const uint8_t *p = v.mv_data;
+		if (v.mv_size != 4) {
+			rc = MDB_CORRUPTED;
+			goto fail;
+		}
+		uint32_t fmt =
+		        (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		if (fmt != STATE_FORMAT) {
+			log_err("state: %s/%s: format %u, this build reads %u", st->dir, DATA_FILE,
+			        fmt, STATE_FORMAT);
+			mdb_txn_abort(txn);
+			return fmt > STATE_FORMAT ? -EPROTONOSUPPORT : -EBADMSG;
+		}
+	}
+	if (rc != 0) {
+		goto fail;
+	}
+	return state_mdb_err(mdb_txn_commit(txn));
+fail:
+	mdb_txn_abort(txn);
+	return state_mdb_err(rc);
+}
+
+/* Every observation into the hot map; the highest version seen anywhere. */
+static int load(state_t *st)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char observer[STATE_NODE_MAX + 1], endpoint[STATE_NAME_MAX + 1];
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		return state_mdb_err(rc);
+	}
+	if ((rc = mdb_cursor_open(txn, st->dbi_obs, &cur)) != 0) {
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		state_obs_t obs;
+		if (state_obs_key_decode(k.mv_data, k.mv_size, observer, endpoint) < 0 ||
+		    state_obs_value_decode(v.mv_data, v.mv_size, &obs) < 0) {
+			st->bad_records++;
+			continue;
+		}
+		obs.observer = observer;
+		obs.endpoint = endpoint;
+		int mrc = state_obs_map_load(st, &obs);
+		if (mrc < 0) {
+			mdb_cursor_close(cur);
+			mdb_txn_abort(txn);
+			return mrc;
+		}
+		if (obs.version > st->last_version) {
+			st->last_version = obs.version;
+		}
+	}
+	mdb_cursor_close(cur);
+	/* Drains are few; their versions also bound state_next_version(). */
+	if (rc == MDB_NOTFOUND && (rc = mdb_cursor_open(txn, st->dbi_ovr, &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			state_drain_t d;
+			char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
+			if (state_ovr_value_decode(v.mv_data, v.mv_size, &d, origin, note) < 0) {
+				st->bad_records++;
+			} else if (d.version > st->last_version) {
+				st->last_version = d.version;
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+out:
+	mdb_txn_abort(txn);
+	if (st->bad_records > 0) {
+		log_warn("state: %s/%s: %llu undecodable records skipped", st->dir, DATA_FILE,
+		         (unsigned long long)st->bad_records);
+	}
+	return rc == MDB_NOTFOUND ? 0 : state_mdb_err(rc);
+}
+
+static void env_close(state_t *st)
+{
+	if (st->env != NULL) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+	}
+	state_obs_map_free(st);
+}
+
+static int env_open(state_t *st)
+{
+	char path[PATH_MAX];
+	int rc = path_in(st, DATA_FILE, path, sizeof(path));
+	if (rc < 0) {
+		return rc;
+	}
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		st->env = NULL;
+		return state_mdb_err(rc);
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, st->opts.map_size)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->env, MAX_DBS)) != 0 ||
+	    (rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOMETASYNC, 0600)) != 0) {
+		log_err("state: %s: %s", path, mdb_strerror(rc));
+		rc = state_mdb_err(rc);
+		goto fail;
+	}
+	int dead = 0;
+	if ((rc = check_extent(st)) < 0 ||
+	    (rc = state_mdb_err(mdb_reader_check(st->env, &dead))) < 0 ||
+	    (rc = open_tables(st)) < 0 || (rc = load(st)) < 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	env_close(st);
+	return rc;
+}
+
+/* Rename the data file to state.lmdb.corrupt-<unix s>[-N] and drop LMDB's lock file. */
+static int move_aside(state_t *st)
+{
+	char from[PATH_MAX], to[PATH_MAX], lock[PATH_MAX];
+	long long now_s = (long long)(state_now_ms(st) / 1000u);
+	int rc = path_in(st, DATA_FILE, from, sizeof(from));
+	if (rc == 0) {
+		rc = path_in(st, DATA_FILE "-lock", lock, sizeof(lock));
+	}
+	for (int i = 0; rc == 0 && i < 100; i++) {
+		int n = i == 0 ? snprintf(to, sizeof(to), "%s.corrupt-%lld", from, now_s)
+		               : snprintf(to, sizeof(to), "%s.corrupt-%lld-%d", from, now_s, i);
+		if (n < 0 || (size_t)n >= sizeof(to)) {
+			return -ENAMETOOLONG;
+		}
+		if (access(to, F_OK) != 0 && errno == ENOENT) {
+			if (rename(from, to) != 0) {
+				return -errno;
+			}
+			(void)unlink(lock);
+			log_warn("state: %s: corrupt, moved aside to %s, starting empty", from, to);
+			st->recovered = true;
+			return 0;
+		}
+	}
+	return rc < 0 ? rc : -EEXIST;
+}
+
+static void set_opts(state_t *st, const state_opts_t *opts)
+{
+	if (opts != NULL) {
+		st->opts = *opts;
+	}
+	if (st->opts.map_size == 0) {
+		st->opts.map_size = STATE_MAP_SIZE_DEFAULT;
+	}
+	if (st->opts.flush_interval_ms == 0) {
+		st->opts.flush_interval_ms = STATE_FLUSH_INTERVAL_MS_DEFAULT;
+	}
+	st->opts.node = NULL; /* copied into st->node */
+}
+
+int state_open(const char *dir, const state_opts_t *opts, state_t **out)
+{
+	*out = NULL;
+	if (opts != NULL && opts->node != NULL && opts->node[0] != '\0') {
+		int nrc = state_check_name(opts->node, STATE_NODE_MAX);
+		if (nrc < 0) {
+			return nrc;
+		}
+	}
+	state_t *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		return -ENOMEM;
+	}
+	st->lock_fd = -1;
+	set_opts(st, opts);
+	if (opts != NULL && opts->node != NULL) {
+		memcpy(st->node, opts->node, strlen(opts->node) + 1);
+	}
+	int rc = -ENOMEM;
+	if ((st->dir = strdup(dir)) == NULL) {
+		goto fail;
+	}
+	if ((rc = make_dirs(dir)) < 0 || (rc = take_lock(st)) < 0) {
+		log_err("state: %s: %s", dir,
+		        rc == -EBUSY ? "in use by another process" : strerror(-rc));
+		goto fail;
+	}
+	rc = env_open(st);
+	if (rc == -EBADMSG && (st->opts.flags & STATE_OPEN_RECOVER) != 0) {
+		st->bad_records = 0;
+		if ((rc = move_aside(st)) == 0) {
+			rc = env_open(st);
+		}
+	}
+	if (rc < 0) {
+		goto fail;
+	}
+	st->last_flush_ms = state_now_ms(st);
+	*out = st;
+	return 0;
+fail:
+	if (st->lock_fd >= 0) {
+		close(st->lock_fd);
+	}
+	free(st->dir);
+	free(st);
+	return rc;
+}
+
+void state_close(state_t *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	int rc = state_flush(st);
+	if (rc < 0) {
+		log_err("state: %s: final flush failed, %zu observations lost: %s", st->dir,
+		        st->n_dirty, strerror(-rc));
+	}
+	env_close(st);
+	free(st->dirty);
+	close(st->lock_fd);
+	free(st->dir);
+	free(st);
+}
+
+int state_flush(state_t *st)
+{
+	if (st->n_dirty == 0) {
+		return 0;
+	}
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	for (size_t i = 0; rc == 0 && i < st->n_dirty; i++) {
+		const struct obs_entry *e = st->dirty[i];
+		uint8_t kb[OBS_KEY_MAX], vb[OBS_VALUE_LEN];
+		MDB_val k = {state_obs_key_encode(kb, e->obs.observer, e->obs.endpoint), kb};
+		MDB_val v = {sizeof(vb), vb};
+		state_obs_value_encode(vb, &e->obs);
+		rc = mdb_put(txn, st->dbi_obs, &k, &v, 0);
+	}
+	if (rc == 0) {
+		rc = mdb_txn_commit(txn);
+	} else if (txn != NULL) {
+		mdb_txn_abort(txn);
+	}
+	if (rc != 0) {
+		st->flush_errors++;
+		log_ratelimited(AYA_LOG_ERR, "state: %s: flush of %zu observations failed: %s",
+		                st->dir, st->n_dirty, mdb_strerror(rc));
+		return state_mdb_err(rc);
+	}
+	for (size_t i = 0; i < st->n_dirty; i++) {
+		st->dirty[i]->dirty = false;
+	}
+	st->n_dirty = 0;
+	st->flushes++;
+	st->last_flush_ms = state_now_ms(st);
+	return 0;
+}
+
+bool state_flush_due(const state_t *st, uint64_t now_ms)
+{
+	return st->n_dirty > 0 && now_ms >= st->last_flush_ms + st->opts.flush_interval_ms;
+}
+
+uint64_t state_next_version(state_t *st)
+{
+	uint64_t now = state_now_ms(st);
+	st->last_version = now > st->last_version ? now : st->last_version + 1;
+	return st->last_version;
+}
+
+void state_stats_get(const state_t *st, state_stats_t *out)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	memset(out, 0, sizeof(*out));
+	out->n_obs = st->n_obs;
+	out->n_dirty = st->n_dirty;
+	out->generation = st->generation;
+	out->flushes = st->flushes;
+	out->flush_errors = st->flush_errors;
+	out->bad_records = st->bad_records;
+	out->last_flush_ms = st->last_flush_ms;
+	out->recovered = st->recovered;
+	if (mdb_env_info(st->env, &info) == 0 && mdb_env_stat(st->env, &ms) == 0) {
+		out->map_size = info.me_mapsize;
+		out->map_used = ((size_t)info.me_last_pgno + 1) * ms.ms_psize;
+	}
+}
