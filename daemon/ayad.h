@@ -1,0 +1,55 @@
+/*
+ * ayad internals: the daemon's state, owned by the control thread (the main
+ * thread running the libevent loop). Nothing here is touched by the DNS
+ * workers: they only see the snapshots published through dnsd.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "control/control.h"
+#include "dnsd/dnsd.h"
+
+#define AYA_VERSION "0.1.0"
+#define AYA_GEO_ATTRIBUTION                                                                        \
+	"IP geolocation by DB-IP (https://db-ip.com), IP to Country Lite and IP to City Lite "     \
+	"databases, licensed\nunder CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). "    \
+	"Country data from GeoNames\n(https://www.geonames.org), CC BY 4.0."
+
+typedef struct ayad {
+	const char *config_path;
+	cfg_t *cfg; /* the config being served */
+	dnsd_server_t *srv;
+	const dnsd_snap_t *snap; /* borrowed: the last snapshot we published (we are the writer) */
+	ctl_server_t *ctl;
+	struct event_base *base;
+	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
+	bool file_secret_loaded;
+	char **listen; /* listen addresses the server was started with */
+	size_t n_listen;
+	time_t started;
+	time_t last_reload; /* 0 = never */
+	bool last_reload_ok;
+	char last_reload_msg[512]; /* summary line, or the first error */
+} ayad_t;
+
+/*
+ * Create state_dir (0700) and load the cookie secret file, creating it with
+ * 16 random bytes (0600) when absent. Returns 0 or a negative errno (logged).
+ */
+int ayad_state_init(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2) AYA_WUR;
+/* The secret for cfg: its own, or the file's. */
+const uint8_t *ayad_cookie_secret(const ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2);
+
+/*
+ * Reload the config and zones and publish a new snapshot. On failure the
+ * old snapshot keeps serving. Returns 0 or -EINVAL/-ENOMEM; *diag gets the
+ * diagnostics text (malloc'd, possibly empty; caller frees).
+ */
+int ayad_reload(ayad_t *d, char **diag) AYA_NONNULL(1, 2) AYA_WUR;
+
+/* The control handlers, indexed by ctl_cmd_t; arg is the ayad_t. */
+extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

@@ -1,0 +1,99 @@
+/*
+ * ayad's control handlers: turn daemon state into ctl_reply_t values. They
+ * run on the control thread, the same thread that publishes snapshots, so
+ * d->snap cannot be freed under them.
+ */
+#include "daemon/ayad.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "common/log.h"
+
+/* Counter names, in the order status shows them. */
+static const struct {
+	const char *name;
+	size_t off;
+} counter_table[] = {
+#define C(f)                                                                                       \
+	{                                                                                          \
+#f, offsetof(dnsd_stats_t, f)                                                      \
+	}
+        C(udp),      C(tcp),     C(noerror), C(nxdomain),     C(refused),     C(formerr),
+        C(servfail), C(notimp),  C(badvers), C(badcookie),    C(dropped),     C(truncated),
+        C(edns),     C(cookies), C(nsid),    C(axfr_refused), C(send_errors),
+#undef C
+};
+
+static ctl_zone_t *snap_zones(const dnsd_snap_t *snap, aya_arena_t *a, size_t *n)
+{
+	*n = dnsd_snap_zone_count(snap);
+	ctl_zone_t *z = aya_arena_alloc(a, (*n + 1) * sizeof(*z));
+	for (size_t i = 0; z != NULL && i < *n; i++) {
+		dnsd_zone_info_t zi;
+		dnsd_snap_zone_info(snap, i, &zi);
+		z[i] = (ctl_zone_t){.name = zi.name, .serial = zi.serial, .records = zi.records};
+	}
+	return z;
+}
+
+static void on_status(void *arg, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	ctl_status_t *s = &r->status;
+	dnsd_stats_t st;
+	dnsd_server_stats(d->srv, &st);
+	ctl_counter_t *ctr = aya_arena_alloc(a, AYA_ARRAY_LEN(counter_table) * sizeof(*ctr));
+	ctl_zone_t *zones = snap_zones(d->snap, a, &s->n_zones);
+	if (ctr == NULL || zones == NULL) {
+		r->ok = false;
+		r->error = "out of memory";
+		return;
+	}
+	for (size_t i = 0; i < AYA_ARRAY_LEN(counter_table); i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&st + counter_table[i].off, sizeof(v));
+		ctr[i] = (ctl_counter_t){.name = counter_table[i].name, .value = v};
+	}
+	s->node = d->cfg->node.name;
+	s->region = d->cfg->node.region;
+	s->version = AYA_VERSION;
+	s->uptime_s = (uint64_t)(time(NULL) - d->started);
+	s->zones = zones;
+	s->queries = st.queries;
+	s->counters = ctr;
+	s->n_counters = AYA_ARRAY_LEN(counter_table);
+	s->workers = dnsd_server_workers(d->srv);
+	s->listen = (const char *const *)d->listen;
+	s->n_listen = d->n_listen;
+	s->last_reload_time = (uint64_t)d->last_reload;
+	s->last_reload_ok = d->last_reload_ok;
+	s->last_reload_message = d->last_reload_msg;
+	s->snapshot_bytes = dnsd_snap_bytes(d->snap);
+}
+
+static void on_reload(void *arg, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	char *diag = NULL;
+	log_info("reload: requested over the control socket");
+	int rc = ayad_reload(d, &diag);
+	const char *text = diag != NULL ? aya_arena_strdup(a, diag) : NULL;
+	free(diag);
+	if (rc < 0) {
+		r->ok = false;
+		r->error = text != NULL ? text : "reload failed (out of memory)";
+		return;
+	}
+	r->reload.diagnostics = text;
+	r->reload.zones = snap_zones(d->snap, a, &r->reload.n_zones);
+	if (r->reload.zones == NULL) {
+		r->ok = false;
+		r->error = "reloaded, but out of memory for the reply";
+	}
+}
+
+const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
+        [CTL_CMD_STATUS] = on_status,
+        [CTL_CMD_RELOAD] = on_reload,
+};

@@ -1,0 +1,233 @@
+/*
+ * ayad: one Aya node. Runs in the foreground and logs to stderr.
+ *
+ *   ayad -c FILE            serve
+ *   ayad --check -c FILE    validate the config and zones, print every diagnostic
+ *   ayad --version | -h
+ *
+ * The main thread is the control thread: it loads the config, starts the DNS
+ * server, then runs a libevent loop for signals (SIGHUP reload, SIGTERM and
+ * SIGINT clean shutdown) and the control socket. Only start-up may exit.
+ */
+#include "daemon/ayad.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ayad -c FILE          run a node in the foreground\n"
+	           "       ayad --check -c FILE  validate the config and its zones\n"
+	           "       ayad --version\n"
+	           "\n"
+	           "  -c, --config FILE  configuration (YAML)\n"
+	           "  -n, --check        check and exit: 0 valid, 1 errors\n"
+	           "  -V, --version      version and data attributions\n"
+	           "  -h, --help         this text\n");
+}
+
+static void print_version(void)
+{
+	printf("ayad %s\n\n%s\n", AYA_VERSION, AYA_GEO_ATTRIBUTION);
+}
+
+/* Load the config, printing every diagnostic; NULL on errors. */
+static cfg_t *load(const char *path)
+{
+	cfg_diag_t d = {0};
+	cfg_t *cfg = NULL;
+	int rc = cfg_load(path, &cfg, &d);
+	if (d.text != NULL) {
+		fputs(d.text, stderr);
+	}
+	if (rc < 0 && d.errors == 0) {
+		fprintf(stderr, "%s: error: %s\n", path, strerror(-rc));
+	}
+	cfg_diag_fini(&d);
+	return rc == 0 ? cfg : NULL;
+}
+
+static int check(const char *path)
+{
+	cfg_t *cfg = load(path);
+	if (cfg == NULL) {
+		return 1;
+	}
+	/* Compile it too: a config that loads but does not build would fail a reload. */
+	static const uint8_t probe_secret[16];
+	dnsd_snap_t *snap = NULL;
+	char err[512] = "";
+	int rc = dnsd_snap_build(cfg, cfg->dns.cookie_secret_set ? NULL : probe_secret, &snap, err,
+	                         sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: error: %s\n", path, err[0] != '\0' ? err : strerror(-rc));
+	} else {
+		printf("%s: ok, %zu zone(s)\n", path, dnsd_snap_zone_count(snap));
+	}
+	dnsd_snap_free(snap);
+	cfg_free(cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	ayad_t *d = arg;
+	if (sig == SIGHUP) {
+		log_info("reload: SIGHUP");
+		char *diag = NULL;
+		/* Logged by ayad_reload; there is no client to tell. */
+		if (ayad_reload(d, &diag) < 0) {
+			log_warn("reload: SIGHUP reload failed, see above");
+		}
+		free(diag);
+		return;
+	}
+	log_info("ayad: %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(d->base);
+}
+
+static int copy_listen(ayad_t *d, const cfg_t *cfg)
+{
+	d->listen = calloc(cfg->dns.n_listen + 1, sizeof(*d->listen));
+	if (d->listen == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->dns.n_listen; i++) {
+		d->listen[i] = strdup(cfg->dns.listen[i].text);
+		if (d->listen[i] == NULL) {
+			return -ENOMEM;
+		}
+		d->n_listen++;
+	}
+	return 0;
+}
+
+static int start(ayad_t *d)
+{
+	const cfg_t *cfg = d->cfg;
+	if (ayad_state_init(d, cfg) < 0 || copy_listen(d, cfg) < 0) {
+		return -1;
+	}
+	dnsd_snap_t *snap = NULL;
+	char err[512] = "";
+	int rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err, sizeof(err));
+	if (rc < 0) {
+		log_err("ayad: %s: %s", cfg->path, err[0] != '\0' ? err : strerror(-rc));
+		return rc;
+	}
+	d->snap = snap;
+	rc = dnsd_server_start(cfg, snap, &d->srv);
+	if (rc < 0) {
+		d->snap = NULL;
+		return rc;
+	}
+	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
+}
+
+static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
+{
+	ctl_server_free(d->ctl);
+	dnsd_server_stop(d->srv);
+	for (size_t i = 0; i < n_sigs; i++) {
+		if (sigs[i] != NULL) {
+			event_free(sigs[i]);
+		}
+	}
+	for (size_t i = 0; i < d->n_listen; i++) {
+		free(d->listen[i]);
+	}
+	free(d->listen);
+	cfg_free(d->cfg);
+	if (d->base != NULL) {
+		event_base_free(d->base);
+	}
+	libevent_global_shutdown();
+}
+
+static int run(const char *path)
+{
+	static const int signals[] = {SIGHUP, SIGTERM, SIGINT};
+	struct event *sigs[AYA_ARRAY_LEN(signals)] = {0};
+	ayad_t d = {.config_path = path, .started = time(NULL)};
+	int ret = 1;
+	signal(SIGPIPE, SIG_IGN);
+	/* The DNS TCP thread's base is woken from this thread. */
+	evthread_use_pthreads();
+	d.cfg = load(path);
+	if (d.cfg == NULL) {
+		goto out;
+	}
+	aya_log_set_level((enum aya_log_level)d.cfg->log_level);
+	d.base = event_base_new();
+	if (d.base == NULL) {
+		log_err("ayad: cannot create the event loop");
+		goto out;
+	}
+	for (size_t i = 0; i < AYA_ARRAY_LEN(signals); i++) {
+		sigs[i] = evsignal_new(d.base, signals[i], on_signal, &d);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0) {
+			log_err("ayad: cannot install signal handlers");
+			goto out;
+		}
+	}
+	if (start(&d) < 0) {
+		goto out;
+	}
+	log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
+	         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
+	event_base_dispatch(d.base);
+	ret = 0;
+out:
+	stop(&d, sigs, AYA_ARRAY_LEN(sigs));
+	if (ret == 0) {
+		log_info("ayad: stopped");
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"check", no_argument, NULL, 'n'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check_only = false;
+	int c;
+	aya_log_set_ident("ayad");
+	while ((c = getopt_long(argc, argv, "c:nVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'V':
+			print_version();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return check_only ? check(path) : run(path);
+}

@@ -1,0 +1,211 @@
+/*
+ * State directory, cookie secret and reload.
+ *
+ * A reload loads the config and every zone again and compiles a snapshot;
+ * only when both succeed is the snapshot published and the new config kept.
+ * Otherwise the node keeps serving what it served, and the errors go to the
+ * log and to the ayactl client that asked (STYLE.md, "Errors").
+ */
+#include "daemon/ayad.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* mkdir -p, the last component with mode. */
+static int mkdirs(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof(buf)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/') {
+			continue;
+		}
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+			return -errno;
+		}
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+		return -errno;
+	}
+	return 0;
+}
+
+static int read_secret(const char *path, uint8_t secret[16])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	ssize_t n = read(fd, secret, 16);
+	int err = errno;
+	close(fd);
+	if (n < 0) {
+		return -err;
+	}
+	return n == 16 ? 0 : -EBADMSG;
+}
+
+static int create_secret(const char *path, uint8_t secret[16])
+{
+	if (getrandom(secret, 16, 0) != 16) {
+		return -EIO;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	ssize_t n = write(fd, secret, 16);
+	int err = errno;
+	if (close(fd) != 0 || n != 16) {
+		unlink(path);
+		return n < 0 ? -err : -EIO;
+	}
+	return 0;
+}
+
+int ayad_state_init(ayad_t *d, const cfg_t *cfg)
+{
+	int rc = mkdirs(cfg->state_dir, 0700);
+	if (rc < 0) {
+		log_err("ayad: state_dir %s: %s", cfg->state_dir, strerror(-rc));
+		return rc;
+	}
+	if (cfg->dns.cookie_secret_set) {
+		return 0;
+	}
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/cookie.secret", cfg->state_dir) >=
+	    sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	rc = read_secret(path, d->file_secret);
+	if (rc == -ENOENT) {
+		rc = create_secret(path, d->file_secret);
+		if (rc == 0) {
+			log_info("ayad: created cookie secret %s", path);
+		}
+	}
+	if (rc < 0) {
+		log_err("ayad: cookie secret %s: %s", path,
+		        rc == -EBADMSG ? "not 16 bytes" : strerror(-rc));
+		return rc;
+	}
+	d->file_secret_loaded = true;
+	return 0;
+}
+
+const uint8_t *ayad_cookie_secret(const ayad_t *d, const cfg_t *cfg)
+{
+	return cfg->dns.cookie_secret_set ? cfg->dns.cookie_secret : d->file_secret;
+}
+
+/* Listen addresses are bound once: changing them needs a restart. */
+static void warn_listen_changes(const ayad_t *d, const cfg_t *cfg)
+{
+	bool same = cfg->dns.n_listen == d->n_listen;
+	for (size_t i = 0; same && i < d->n_listen; i++) {
+		same = strcmp(cfg->dns.listen[i].text, d->listen[i]) == 0;
+	}
+	if (!same) {
+		log_warn("reload: %s: dns.listen changed; restart ayad to apply it", cfg->path);
+	}
+}
+
+/* "reload: 2 zones, serials a.example 5, b.example 7" into buf. */
+static void summarize(const dnsd_snap_t *snap, char *buf, size_t len)
+{
+	size_t n = dnsd_snap_zone_count(snap);
+	int off = snprintf(buf, len, "%zu zone(s)%s", n, n > 0 ? ", serials" : "");
+	for (size_t i = 0; i < n && off > 0 && (size_t)off < len; i++) {
+		dnsd_zone_info_t zi;
+		dnsd_snap_zone_info(snap, i, &zi);
+		off += snprintf(buf + off, len - (size_t)off, "%s %s %u", i == 0 ? "" : ",",
+		                zi.name, (unsigned)zi.serial);
+	}
+}
+
+/* Log every line of a diagnostics text at the given level. */
+static void log_lines(enum aya_log_level level, const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+		aya_log(level, "reload: %.*s", n, text);
+		text += n + (nl != NULL ? 1 : 0);
+	}
+}
+
+static void record(ayad_t *d, bool ok, const char *msg)
+{
+	d->last_reload = time(NULL);
+	d->last_reload_ok = ok;
+	snprintf(d->last_reload_msg, sizeof(d->last_reload_msg), "%s", msg);
+	char *nl = strchr(d->last_reload_msg, '\n');
+	if (nl != NULL) {
+		*nl = '\0';
+	}
+}
+
+int ayad_reload(ayad_t *d, char **diag)
+{
+	cfg_diag_t cd = {0};
+	cfg_t *cfg = NULL;
+	dnsd_snap_t *snap = NULL;
+	char err[512] = "";
+	int rc = cfg_load(d->config_path, &cfg, &cd);
+	if (rc == 0) {
+		if (!cfg->dns.cookie_secret_set && !d->file_secret_loaded) {
+			rc = ayad_state_init(d, cfg);
+			if (rc < 0) {
+				snprintf(err, sizeof(err), "cannot load the cookie secret: %s",
+				         strerror(-rc));
+			}
+		}
+		if (rc == 0) {
+			rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err,
+			                     sizeof(err));
+		}
+		if (rc < 0) {
+			cfg_diag_add(&cd, cfg->path, 0, 0, "error", "%s",
+			             err[0] != '\0' ? err : strerror(-rc));
+		}
+	} else if (cd.errors == 0) {
+		cfg_diag_add(&cd, d->config_path, 0, 0, "error", "cannot load: %s", strerror(-rc));
+	}
+	*diag = strdup(cd.text != NULL ? cd.text : "");
+	if (rc < 0) {
+		log_err("reload: %s rejected, %u error(s); still serving the previous snapshot",
+		        d->config_path, cd.errors);
+		log_lines(AYA_LOG_ERR, cd.text);
+		record(d, false, cd.text != NULL ? cd.text : "rejected");
+		cfg_free(cfg);
+		cfg_diag_fini(&cd);
+		return rc;
+	}
+	log_lines(AYA_LOG_WARN, cd.text);
+	cfg_diag_fini(&cd);
+	warn_listen_changes(d, cfg);
+	dnsd_server_publish(d->srv, snap);
+	d->snap = snap;
+	cfg_free(d->cfg);
+	d->cfg = cfg;
+	aya_log_set_level((enum aya_log_level)cfg->log_level);
+	char sum[400];
+	summarize(snap, sum, sizeof(sum));
+	log_info("reload: %s", sum);
+	record(d, true, sum);
+	return 0;
+}
