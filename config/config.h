@@ -66,17 +66,17 @@ typedef struct cfg_region {
 } cfg_region_t;
 
 typedef struct cfg_endpoint {
-	int family;       /* AF_INET or AF_INET6 */
-	uint8_t addr[16]; /* network order, 4 or 16 bytes used */
-	char text[48];    /* as written */
-	unsigned weight;  /* default 1 */
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network order, 4 or 16 bytes used */
+	char text[48];     /* as written */
+	unsigned weight;   /* default 1 */
 	unsigned capacity; /* 0 = unknown */
 	cfg_loc_t loc;
 } cfg_endpoint_t;
 
 typedef struct cfg_pool {
-	const char *region;  /* name, resolved to region_idx at load */
-	size_t region_idx;   /* index into cfg_t.regions */
+	const char *region; /* name, resolved to region_idx at load */
+	size_t region_idx;  /* index into cfg_t.regions */
 	const cfg_endpoint_t *endpoints;
 	size_t n_endpoints;
 	const char *monitor; /* name of a monitor, or NULL (issue 4) */
@@ -109,7 +109,7 @@ typedef struct cfg_service {
 	uint32_t ttl_s;               /* default 30 */
 	const cfg_pool_t *pools;
 	size_t n_pools;
-	const cfg_filter_t *policy;   /* default: healthy, drain, geo, weighted, first_n 1 */
+	const cfg_filter_t *policy; /* default: healthy, drain, geo, weighted, first_n 1 */
 	size_t n_policy;
 	cfg_all_down_t all_down;
 	cfg_loc_t loc;
@@ -123,26 +123,27 @@ typedef enum cfg_geo_map_kind {
 /* "country/continent -> ordered region list" overrides of distance order. */
 typedef struct cfg_geo_map {
 	cfg_geo_map_kind_t kind;
-	char code[3];              /* "DE", "EU" */
-	const size_t *regions;     /* indexes into cfg_t.regions, in order */
+	char code[3];          /* "DE", "EU" */
+	const size_t *regions; /* indexes into cfg_t.regions, in order */
 	size_t n_regions;
 	cfg_loc_t loc;
 } cfg_geo_map_t;
 
 typedef struct cfg_geo {
-	const char *database;          /* resolved path of the .mmdb, NULL = no geo */
+	const char *database; /* resolved path of the .mmdb, NULL = no geo */
 	const cfg_geo_map_t *maps;
 	size_t n_maps;
-	const size_t *default_order;   /* for clients the database does not know; default: config order */
+	const size_t
+	        *default_order; /* for clients the database does not know; default: config order */
 	size_t n_default_order;
 	cfg_loc_t loc;
 } cfg_geo_t;
 
 typedef struct cfg_zone {
-	const char *name;              /* presentation, lower-case, no trailing dot */
-	uint8_t apex[AYA_DNAME_MAX];   /* wire, lower-case */
-	const char *file;              /* as resolved (relative to the config file) */
-	const cfg_rr_t *rrs;           /* every record, SOA first */
+	const char *name;            /* presentation, lower-case, no trailing dot */
+	uint8_t apex[AYA_DNAME_MAX]; /* wire, lower-case */
+	const char *file;            /* as resolved (relative to the config file) */
+	const cfg_rr_t *rrs;         /* every record, SOA first */
 	size_t n_rrs;
 	uint32_t serial;               /* from the SOA */
 	const cfg_prefix_t *xfr_allow; /* AXFR/IXFR allowed from these; none = refused */
@@ -159,11 +160,11 @@ typedef struct cfg_dns {
 	unsigned tcp_idle_timeout_ms; /* RFC 7766 idle timeout, default 10000 */
 	unsigned tcp_max_connections; /* default 1000 */
 	unsigned tcp_max_per_client;  /* default 50 */
-	uint16_t max_udp_payload;     /* largest UDP reply, default 1232 (RFC 9715 / flag day 2020) */
-	const char *nsid;             /* NSID and id.server; default node name; "" disables NSID */
-	bool cookies;                 /* RFC 7873/9018 cookies, default true */
-	bool cookie_secret_set;       /* false: ayad uses state_dir/cookie.secret */
-	uint8_t cookie_secret[16];    /* SipHash-2-4 key shared by nodes behind one anycast name */
+	uint16_t max_udp_payload;  /* largest UDP reply, default 1232 (RFC 9715 / flag day 2020) */
+	const char *nsid;          /* NSID and id.server; default node name; "" disables NSID */
+	bool cookies;              /* RFC 7873/9018 cookies, default true */
+	bool cookie_secret_set;    /* false: ayad uses state_dir/cookie.secret */
+	uint8_t cookie_secret[16]; /* SipHash-2-4 key shared by nodes behind one anycast name */
 } cfg_dns_t;
 
 typedef struct cfg_node {
@@ -172,8 +173,8 @@ typedef struct cfg_node {
 } cfg_node_t;
 
 typedef struct cfg {
-	const char *path;      /* the config file as given */
-	const char *dir;       /* its directory, for relative paths */
+	const char *path; /* the config file as given */
+	const char *dir;  /* its directory, for relative paths */
 	cfg_node_t node;
 	cfg_dns_t dns;
 	const cfg_zone_t *zones;
@@ -203,7 +204,7 @@ typedef struct cfg_diag {
 void cfg_diag_fini(cfg_diag_t *d) AYA_NONNULL(1);
 /* Append one formatted line (a newline is added). */
 void cfg_diag_add(cfg_diag_t *d, const char *file, unsigned line, unsigned col,
-		  const char *severity, const char *fmt, ...) AYA_NONNULL(1, 5, 6) AYA_PRINTF(6, 7);
+                  const char *severity, const char *fmt, ...) AYA_NONNULL(1, 5, 6) AYA_PRINTF(6, 7);
 
 /*
  * Load and validate the config at `path` and every zone file it names.
@@ -222,5 +223,17 @@ const cfg_zone_t *cfg_zone_find(const cfg_t *cfg, const char *name) AYA_NONNULL(
 int cfg_parse_duration_ms(const char *s, uint64_t *ms) AYA_NONNULL(1, 2) AYA_WUR;
 /* "1.2.3.4:53", "[::1]:53", or an address alone with default_port. */
 int cfg_parse_sockaddr(const char *s, uint16_t default_port, cfg_sockaddr_t *out)
-	AYA_NONNULL(1, 3) AYA_WUR;
+        AYA_NONNULL(1, 3) AYA_WUR;
 int cfg_parse_prefix(const char *s, cfg_prefix_t *out) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * Country table (ISO 3166-1 alpha-2 plus XK) built into the binary from
+ * countries.csv of the geo data (DB-IP, GeoNames; CC BY 4.0): continent code
+ * and the centre of the country's IPv4 addresses. Pure, any thread.
+ */
+bool cfg_country_known(const char *cc) AYA_NONNULL(1);
+/* 0 and the continent ("EU"), latitude and longitude, or -ENOENT. */
+int cfg_country_find(const char *cc, char continent[3], double *lat, double *lon)
+        AYA_NONNULL(1, 2, 3, 4);
+/* True for AF AN AS EU NA OC SA. */
+bool cfg_continent_known(const char *code) AYA_NONNULL(1);

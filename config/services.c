@@ -1,0 +1,588 @@
+/*
+ * The services schema: regions, geo maps, monitors (names only for now) and
+ * zone services with their pools, endpoints and policy chain. Region names
+ * are collected as references and resolved once the whole document is read,
+ * so sections may come in any order; service owners are checked against
+ * the zone's static data after its file is loaded.
+ */
+#include "config/internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- regions ---- */
+
+CFG_FN(cfg_fn_regions)
+{
+	(void)it;
+	cfg_t *cfg = base;
+	long n = cfg_y_seq_len(ld, val, "regions");
+	if (n <= 0) {
+		return;
+	}
+	cfg_region_t *r = cfg_alloc(ld, (size_t)n * sizeof(*r));
+	if (r == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		if (!cfg_parse_map(ld, item, &cfg_sec_region, &r[k]) || r[k].name == NULL) {
+			continue;
+		}
+		r[k].loc = cfg_y_loc(ld, item);
+		bool dup = false;
+		for (size_t j = 0; j < k && !dup; j++) {
+			dup = strcmp(r[j].name, r[k].name) == 0;
+		}
+		if (dup) {
+			cfg_y_err(ld, item, "duplicate region '%s'", r[k].name);
+			continue;
+		}
+		k++;
+	}
+	cfg->regions = r;
+	cfg->n_regions = k;
+}
+
+/* A YAML number to double; false after an error. */
+static bool number(loader_t *ld, const yaml_node_t *n, const char *what, double min, double max,
+                   double *out)
+{
+	const char *s = cfg_y_scalar(ld, n, what);
+	if (s == NULL) {
+		return false;
+	}
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0') {
+		cfg_y_err(ld, n, "%s: expected a number, got '%s'", what, s);
+		return false;
+	}
+	if (!(v >= min && v <= max)) {
+		cfg_y_err(ld, n, "%s: %s is out of range %g..%g", what, s, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+CFG_FN(cfg_fn_region_location)
+{
+	(void)it;
+	cfg_region_t *r = base;
+	long n = cfg_y_seq_len(ld, val, "region.location");
+	if (n < 0) {
+		return;
+	}
+	if (n != 2) {
+		cfg_y_err(ld, val, "region.location: expected [latitude, longitude]");
+		return;
+	}
+	number(ld, cfg_y_seq_item(ld, val, 0), "region.location latitude", -90, 90, &r->lat);
+	number(ld, cfg_y_seq_item(ld, val, 1), "region.location longitude", -180, 180, &r->lon);
+}
+
+/* ---- monitors: accepted with a name; their schema is a later issue ---- */
+
+CFG_FN(cfg_fn_monitors)
+{
+	(void)it;
+	(void)base;
+	long n = cfg_y_seq_len(ld, val, "monitors");
+	const char *names[64] = {NULL};
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		const char *name = NULL;
+		if (!cfg_parse_map(ld, item, &cfg_sec_monitor, &name) || name == NULL) {
+			continue;
+		}
+		for (long j = 0; j < i && j < (long)AYA_ARRAY_LEN(names); j++) {
+			if (names[j] != NULL && strcmp(names[j], name) == 0) {
+				cfg_y_err(ld, item, "duplicate monitor '%s'", name);
+				break;
+			}
+		}
+		if (i < (long)AYA_ARRAY_LEN(names)) {
+			names[i] = name;
+		}
+	}
+}
+
+/* ---- geo ---- */
+
+/* A list of region names into an index array, resolved later. */
+static void region_list(loader_t *ld, const yaml_node_t *val, const char *what, const size_t **out,
+                        size_t *n_out)
+{
+	long n = cfg_y_seq_len(ld, val, what);
+	if (n < 0) {
+		return;
+	}
+	if (n == 0) {
+		cfg_y_err(ld, val, "%s: needs at least one region", what);
+		return;
+	}
+	size_t *idx = cfg_alloc(ld, (size_t)n * sizeof(*idx));
+	if (idx == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		const char *s = cfg_y_scalar(ld, item, what);
+		if (s != NULL) {
+			cfg_region_ref(ld, cfg_strdup(ld, s), cfg_y_loc(ld, item), &idx[k++]);
+		}
+	}
+	*out = idx;
+	*n_out = k;
+}
+
+CFG_FN(cfg_fn_geo_default)
+{
+	(void)it;
+	cfg_geo_t *g = base;
+	region_list(ld, val, "geo.default", &g->default_order, &g->n_default_order);
+}
+
+CFG_FN(cfg_fn_map_regions)
+{
+	(void)it;
+	cfg_geo_map_t *m = base;
+	region_list(ld, val, "geo map regions", &m->regions, &m->n_regions);
+}
+
+static void map_code(loader_t *ld, const yaml_node_t *val, cfg_geo_map_t *m,
+                     cfg_geo_map_kind_t kind)
+{
+	const char *what = kind == CFG_GEO_MAP_COUNTRY ? "geo map country" : "geo map continent";
+	const char *s = cfg_y_scalar(ld, val, what);
+	if (s == NULL) {
+		return;
+	}
+	if (m->code[0] != '\0') {
+		cfg_y_err(ld, val, "geo map: give either country or continent, not both");
+		return;
+	}
+	bool ok = strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+	if (ok) {
+		ok = kind == CFG_GEO_MAP_COUNTRY ? cfg_country_known(s) : cfg_continent_known(s);
+	}
+	if (!ok) {
+		cfg_y_err(ld, val,
+		          kind == CFG_GEO_MAP_COUNTRY
+		                  ? "%s: unknown country code '%s' (ISO 3166-1 alpha-2, upper case)"
+		                  : "%s: unknown continent code '%s' (AF AN AS EU NA OC SA)",
+		          what, s);
+		return;
+	}
+	m->kind = kind;
+	memcpy(m->code, s, 3);
+}
+
+CFG_FN(cfg_fn_map_country)
+{
+	(void)it;
+	map_code(ld, val, base, CFG_GEO_MAP_COUNTRY);
+}
+
+CFG_FN(cfg_fn_map_continent)
+{
+	(void)it;
+	map_code(ld, val, base, CFG_GEO_MAP_CONTINENT);
+}
+
+CFG_FN(cfg_fn_geo_maps)
+{
+	(void)it;
+	cfg_geo_t *g = base;
+	long n = cfg_y_seq_len(ld, val, "geo.maps");
+	if (n <= 0) {
+		return;
+	}
+	cfg_geo_map_t *maps = cfg_alloc(ld, (size_t)n * sizeof(*maps));
+	if (maps == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		cfg_geo_map_t *m = &maps[k];
+		if (!cfg_parse_map(ld, item, &cfg_sec_geo_map, m)) {
+			continue;
+		}
+		m->loc = cfg_y_loc(ld, item);
+		if (m->code[0] == '\0') {
+			if (cfg_y_map_get(ld, item, "country") == NULL &&
+			    cfg_y_map_get(ld, item, "continent") == NULL) {
+				cfg_y_err(ld, item, "geo map: needs a country or a continent");
+			}
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < k && !dup; j++) {
+			dup = maps[j].kind == m->kind && strcmp(maps[j].code, m->code) == 0;
+		}
+		if (dup) {
+			cfg_y_err(ld, item, "geo map: duplicate map for '%s'", m->code);
+			continue;
+		}
+		k++;
+	}
+	g->maps = maps;
+	g->n_maps = k;
+}
+
+/* ---- services, pools, endpoints ---- */
+
+CFG_FN(cfg_fn_endpoint_address)
+{
+	(void)it;
+	cfg_endpoint_t *e = base;
+	const char *s = cfg_y_scalar(ld, val, "endpoint.address");
+	if (s == NULL) {
+		return;
+	}
+	if (strlen(s) < sizeof(e->text) && inet_pton(AF_INET, s, e->addr) == 1) {
+		e->family = AF_INET;
+	} else if (strlen(s) < sizeof(e->text) && inet_pton(AF_INET6, s, e->addr) == 1) {
+		e->family = AF_INET6;
+	} else {
+		cfg_y_err(ld, val, "endpoint.address: '%s' is neither an IPv4 nor an IPv6 address",
+		          s);
+		return;
+	}
+	memcpy(e->text, s, strlen(s) + 1);
+}
+
+CFG_FN(cfg_fn_endpoints)
+{
+	(void)it;
+	cfg_pool_t *p = base;
+	long n = cfg_y_seq_len(ld, val, "pool.endpoints");
+	if (n < 0) {
+		return;
+	}
+	if (n == 0) {
+		cfg_y_err(ld, val, "empty pool: a pool needs at least one endpoint");
+		return;
+	}
+	cfg_endpoint_t *e = cfg_alloc(ld, (size_t)n * sizeof(*e));
+	if (e == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		if (cfg_parse_map(ld, item, &cfg_sec_endpoint, &e[k]) && e[k].family != 0) {
+			e[k].loc = cfg_y_loc(ld, item);
+			k++;
+		}
+	}
+	p->endpoints = e;
+	p->n_endpoints = k;
+}
+
+CFG_FN(cfg_fn_pool_region)
+{
+	(void)it;
+	cfg_pool_t *p = base;
+	const char *s = cfg_y_scalar(ld, val, "pool.region");
+	if (s != NULL) {
+		p->region = cfg_strdup(ld, s);
+		if (p->region != NULL) {
+			cfg_region_ref(ld, p->region, cfg_y_loc(ld, val), &p->region_idx);
+		}
+	}
+}
+
+CFG_FN(cfg_fn_pools)
+{
+	(void)it;
+	cfg_service_t *svc = base;
+	long n = cfg_y_seq_len(ld, val, "service.pools");
+	if (n < 0) {
+		return;
+	}
+	if (n == 0) {
+		cfg_y_err(ld, val, "service.pools: a service needs at least one pool");
+		return;
+	}
+	cfg_pool_t *pools = cfg_alloc(ld, (size_t)n * sizeof(*pools));
+	if (pools == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		if (cfg_parse_map(ld, item, &cfg_sec_pool, &pools[k])) {
+			pools[k].loc = cfg_y_loc(ld, item);
+			k++;
+		}
+	}
+	svc->pools = pools;
+	svc->n_pools = k;
+}
+
+static const struct {
+	const char *name;
+	cfg_filter_kind_t kind;
+} filters[] = {
+        {"healthy", CFG_FILTER_HEALTHY}, {"drain", CFG_FILTER_DRAIN},
+        {"geo", CFG_FILTER_GEO},         {"weighted", CFG_FILTER_WEIGHTED},
+        {"hash", CFG_FILTER_HASH},       {"first_n", CFG_FILTER_FIRST_N},
+};
+
+/* One policy item: "geo", "first_n" or { first_n: N }. */
+static bool policy_item(loader_t *ld, const yaml_node_t *item, cfg_filter_t *f)
+{
+	const char *name;
+	const yaml_node_t *arg = NULL;
+	if (item->type == YAML_MAPPING_NODE) {
+		if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
+			cfg_y_err(ld, item, "policy: expected { first_n: N }");
+			return false;
+		}
+		yaml_node_pair_t *p = item->data.mapping.pairs.start;
+		yaml_node_t *k = cfg_y_node(ld, p->key);
+		arg = cfg_y_node(ld, p->value);
+		name = k != NULL ? cfg_y_scalar(ld, k, "policy filter") : NULL;
+	} else {
+		name = cfg_y_scalar(ld, item, "policy filter");
+	}
+	if (name == NULL) {
+		return false;
+	}
+	size_t i;
+	for (i = 0; i < AYA_ARRAY_LEN(filters) && strcmp(filters[i].name, name) != 0; i++) {
+	}
+	if (i == AYA_ARRAY_LEN(filters)) {
+		cfg_y_err(ld, item,
+		          "unknown filter '%s' (expected healthy, drain, geo, weighted, hash or "
+		          "first_n)",
+		          name);
+		return false;
+	}
+	f->kind = filters[i].kind;
+	f->n = 1;
+	f->loc = cfg_y_loc(ld, item);
+	if (arg != NULL && f->kind != CFG_FILTER_FIRST_N) {
+		cfg_y_err(ld, item, "policy: filter '%s' takes no argument", name);
+		return false;
+	}
+	if (arg != NULL) {
+		const char *s = cfg_y_scalar(ld, arg, "policy first_n");
+		char *end;
+		unsigned long v = s != NULL ? strtoul(s, &end, 10) : 0;
+		if (s == NULL || !isdigit((unsigned char)s[0]) || *end != '\0' || v < 1 ||
+		    v > 65535) {
+			if (s != NULL) {
+				cfg_y_err(ld, arg, "policy: first_n must be 1..65535, got '%s'", s);
+			}
+			return false;
+		}
+		f->n = (unsigned)v;
+	}
+	return true;
+}
+
+CFG_FN(cfg_fn_policy)
+{
+	(void)it;
+	cfg_service_t *svc = base;
+	static const cfg_filter_t dflt[] = {
+	        {.kind = CFG_FILTER_HEALTHY, .n = 1}, {.kind = CFG_FILTER_DRAIN, .n = 1},
+	        {.kind = CFG_FILTER_GEO, .n = 1},     {.kind = CFG_FILTER_WEIGHTED, .n = 1},
+	        {.kind = CFG_FILTER_FIRST_N, .n = 1},
+	};
+	if (val == NULL) {
+		svc->policy = dflt; /* static storage outlives every cfg_t */
+		svc->n_policy = AYA_ARRAY_LEN(dflt);
+		return;
+	}
+	long n = cfg_y_seq_len(ld, val, "service.policy");
+	if (n < 0) {
+		return;
+	}
+	if (n == 0) {
+		cfg_y_err(ld, val, "service.policy: empty filter chain");
+		return;
+	}
+	cfg_filter_t *f = cfg_alloc(ld, (size_t)n * sizeof(*f));
+	if (f == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		if (!policy_item(ld, item, &f[k])) {
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < k && !dup; j++) {
+			dup = f[j].kind == f[k].kind;
+		}
+		if (dup) {
+			cfg_y_err(ld, item, "policy: filter '%s' appears twice",
+			          filters[f[k].kind].name);
+			continue;
+		}
+		k++;
+	}
+	svc->policy = f;
+	svc->n_policy = k;
+}
+
+CFG_FN(cfg_fn_services)
+{
+	(void)it;
+	cfg_zone_t *z = base;
+	long n = cfg_y_seq_len(ld, val, "zone.services");
+	if (n <= 0) {
+		return;
+	}
+	cfg_service_t *s = cfg_alloc(ld, (size_t)n * sizeof(*s));
+	if (s == NULL) {
+		return;
+	}
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
+		if (cfg_parse_map(ld, item, &cfg_sec_service, &s[k]) && s[k].name != NULL) {
+			s[k].loc = cfg_y_loc(ld, item);
+			k++;
+		}
+	}
+	z->services = s;
+	z->n_services = k;
+}
+
+/*
+ * Owner of a service: "@" is the apex, "www" is relative to the zone,
+ * "www.example.com." (trailing dot) is absolute and must lie in the zone.
+ * Sets svc->owner and rewrites svc->name relative; false after an error.
+ */
+static bool service_owner(loader_t *ld, const cfg_zone_t *z, cfg_service_t *svc)
+{
+	const char *name = svc->name;
+	size_t len = strlen(name);
+	int rc;
+	if (strcmp(name, "@") == 0) {
+		memcpy(svc->owner, z->apex, aya_dname_len(z->apex));
+		return true;
+	}
+	if (name[len - 1] == '.') {
+		rc = aya_dname_from_str(name, svc->owner);
+	} else {
+		char full[AYA_DNAME_STR_MAX + 1];
+		snprintf(full, sizeof(full), "%s.%s", name, z->name);
+		rc = len < AYA_DNAME_STR_MAX ? aya_dname_from_str(full, svc->owner) : -1;
+	}
+	if (rc < 0) {
+		cfg_y_err_at(ld, svc->loc, "service.name: bad domain name '%s'", name);
+		return false;
+	}
+	aya_dname_lower(svc->owner);
+	if (!aya_dname_is_sub(svc->owner, z->apex)) {
+		cfg_y_err_at(ld, svc->loc, "service '%s' is outside zone '%s'", name, z->name);
+		return false;
+	}
+	/* Keep the relative form: the leading labels above the apex. */
+	unsigned skip = aya_dname_labels(svc->owner) - aya_dname_labels(z->apex);
+	if (skip == 0) {
+		svc->name = "@";
+		return true;
+	}
+	uint8_t rel[AYA_DNAME_MAX];
+	size_t rlen = (size_t)(aya_dname_skip(svc->owner, skip) - svc->owner);
+	memcpy(rel, svc->owner, rlen);
+	rel[rlen] = 0;
+	char text[AYA_DNAME_STR_MAX];
+	size_t tl = aya_dname_to_str(rel, text, sizeof(text));
+	text[tl - 1] = '\0';
+	svc->name = cfg_strdup(ld, text);
+	return svc->name != NULL;
+}
+
+void cfg_check_services(loader_t *ld, cfg_zone_t *z)
+{
+	if (z->name == NULL) {
+		return;
+	}
+	cfg_service_t *svcs = (cfg_service_t *)z->services;
+	for (size_t i = 0; i < z->n_services; i++) {
+		cfg_service_t *svc = &svcs[i];
+		const char *written = svc->name;
+		if (!service_owner(ld, z, svc)) {
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (aya_dname_equal(svcs[j].owner, svc->owner)) {
+				cfg_y_err_at(ld, svc->loc,
+				             "duplicate service '%s' (first defined at line %u)",
+				             written, svcs[j].loc.line);
+				break;
+			}
+		}
+		for (size_t r = 0; r < z->n_rrs; r++) {
+			if (aya_dname_equal(z->rrs[r].owner, svc->owner)) {
+				cfg_y_err_at(ld, svc->loc,
+				             "service '%s' clashes with static records at the same "
+				             "name in %s:%u",
+				             written, z->file, z->rrs[r].line);
+				break;
+			}
+		}
+	}
+}
+
+void cfg_resolve_regions(loader_t *ld)
+{
+	cfg_t *cfg = ld->cfg;
+	for (size_t i = 0; i < ld->n_refs; i++) {
+		region_ref_t *ref = &ld->refs[i];
+		if (ref->name == NULL) {
+			continue;
+		}
+		if (cfg->n_regions == 0) {
+			cfg_y_err_at(ld, ref->loc,
+			             "unknown region '%s': no regions: section is defined",
+			             ref->name);
+			continue;
+		}
+		size_t r;
+		for (r = 0; r < cfg->n_regions && strcmp(cfg->regions[r].name, ref->name) != 0;
+		     r++) {
+		}
+		if (r == cfg->n_regions) {
+			cfg_y_err_at(ld, ref->loc, "unknown region '%s'", ref->name);
+			continue;
+		}
+		*ref->dst = r;
+	}
+	if (cfg->n_regions > 0 && cfg->node.region != NULL) {
+		size_t r;
+		for (r = 0;
+		     r < cfg->n_regions && strcmp(cfg->regions[r].name, cfg->node.region) != 0;
+		     r++) {
+		}
+		if (r == cfg->n_regions) {
+			cfg_y_err_at(ld, ld->node_region_loc, "node.region: unknown region '%s'",
+			             cfg->node.region);
+		}
+	}
+	if (cfg->geo.n_default_order == 0 && cfg->n_regions > 0) {
+		size_t *order = cfg_alloc(ld, cfg->n_regions * sizeof(*order));
+		if (order != NULL) {
+			for (size_t r = 0; r < cfg->n_regions; r++) {
+				order[r] = r;
+			}
+			cfg->geo.default_order = order;
+			cfg->geo.n_default_order = cfg->n_regions;
+		}
+	}
+}
