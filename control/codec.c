@@ -39,10 +39,10 @@ int ctl_frame_check(const uint8_t *buf, size_t len, size_t max, size_t *body_len
 		return 0;
 	}
 	size_t n = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | buf[3];
+	*body_len = n;
 	if (n > max) {
 		return -EMSGSIZE;
 	}
-	*body_len = n;
 	return len - CTL_FRAME_HDR >= n ? 1 : 0;
 }
 
