@@ -1,0 +1,418 @@
+/*
+ * pol_answer(): one service's filter chain for one query (semantics in
+ * policy.h). The working set is a fixed array of candidate endpoint indexes
+ * on the stack, each with a tier (its pool's rank in the geo order, 0
+ * without geo), always kept sorted by tier. Filters drop candidates or
+ * reorder them inside their tier; the answer is the head of the array.
+ * Nothing allocates, locks or logs; the trace, when given, is written on the
+ * side and costs nothing when NULL.
+ */
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "policy/policy_int.h"
+
+struct work {
+	unsigned n;
+	uint16_t ep[POL_MAX_ENDPOINTS];
+	uint8_t tier[POL_MAX_ENDPOINTS];
+};
+
+static void trace_ev(pol_trace_t *t, unsigned step, pol_reason_t r, unsigned ep, unsigned tier)
+{
+	if (t->n_ev == POL_TRACE_MAX_EVENTS) {
+		t->truncated = true;
+		return;
+	}
+	t->ev[t->n_ev++] = (pol_trace_event_t){.step = (uint8_t)step,
+	                                       .reason = (uint8_t)r,
+	                                       .endpoint = (uint16_t)ep,
+	                                       .tier = (uint16_t)tier};
+}
+
+static void trace_order(pol_trace_t *t, unsigned step, const struct work *w)
+{
+	for (unsigned i = 0; t != NULL && i < w->n; i++) {
+		trace_ev(t, step, POL_R_ORDERED, w->ep[i], w->tier[i]);
+	}
+}
+
+/* Why ep is dropped by `kind`, or POL_R_KEPT. */
+static pol_reason_t drop_reason(const pol_service_t *svc, cfg_filter_kind_t kind, unsigned i)
+{
+	const pol_endpoint_t *e = &svc->endpoints[i];
+	if (kind == CFG_FILTER_HEALTHY) {
+		return e->healthy ? POL_R_KEPT : POL_R_UNHEALTHY;
+	}
+	if (svc->pools[e->pool].drained) {
+		return POL_R_DRAINED_POOL;
+	}
+	return e->drained ? POL_R_DRAINED_ENDPOINT : POL_R_KEPT;
+}
+
+/*
+ * healthy / drain. Returns POL_EMPTY when everything would go and the
+ * service answers empty; fail-open leaves the set untouched.
+ */
+static int filter_drop(const pol_service_t *svc, cfg_filter_kind_t kind, unsigned step,
+                       struct work *w, pol_trace_t *t)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < w->n; i++) {
+		keep += drop_reason(svc, kind, w->ep[i]) == POL_R_KEPT;
+	}
+	if (keep == 0) {
+		bool open = svc->all_down == CFG_ALL_DOWN_ANSWER_ALL;
+		if (t != NULL) {
+			trace_ev(t, step, open ? POL_R_ALL_DOWN_OPEN : POL_R_ALL_DOWN_EMPTY,
+			         UINT16_MAX, 0);
+		}
+		return open ? POL_OK : POL_EMPTY;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < w->n; i++) {
+		pol_reason_t r = drop_reason(svc, kind, w->ep[i]);
+		if (t != NULL) {
+			trace_ev(t, step, r, w->ep[i], w->tier[i]);
+		}
+		if (r == POL_R_KEPT) {
+			w->ep[n] = w->ep[i];
+			w->tier[n] = w->tier[i];
+			n++;
+		}
+	}
+	w->n = n;
+	return POL_OK;
+}
+
+/* Stable counting sort of the candidates by tier. */
+static void sort_by_tier(struct work *w)
+{
+	unsigned start[GEO_MAX_REGIONS + 1] = {0};
+	uint16_t ep[POL_MAX_ENDPOINTS];
+	uint8_t tier[POL_MAX_ENDPOINTS];
+	for (unsigned i = 0; i < w->n; i++) {
+		start[w->tier[i] + 1]++;
+	}
+	for (unsigned k = 1; k <= GEO_MAX_REGIONS; k++) {
+		start[k] += start[k - 1];
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		unsigned pos = start[w->tier[i]]++;
+		ep[pos] = w->ep[i];
+		tier[pos] = w->tier[i];
+	}
+	memcpy(w->ep, ep, w->n * sizeof(ep[0]));
+	memcpy(w->tier, tier, w->n);
+}
+
+static unsigned filter_geo(const pol_snap_t *s, const pol_service_t *svc, const pol_client_t *c,
+                           struct work *w, pol_trace_t *t)
+{
+	unsigned scope = 0;
+	const uint8_t *rank = NULL;
+	if (s->geo != NULL) {
+		uint32_t idx =
+		        geo_tree_lookup(s->geo, c->family, c->addr, c->source_prefix, &scope);
+		rank = geo_tree_rank(s->geo, idx);
+		if (t != NULL) {
+			t->geo_used = true;
+			t->order_idx = idx;
+			t->geo_scope = scope;
+		}
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		const pol_pool_t *p = &svc->pools[svc->endpoints[w->ep[i]].pool];
+		/* Without a tree: config order of the pools' regions. */
+		w->tier[i] = rank != NULL ? rank[p->region_idx] : p->region_idx;
+	}
+	sort_by_tier(w);
+	return scope;
+}
+
+/* Uniform double in [0, 1) from the query-local generator. */
+static double next_unit(pol_rng_t *r)
+{
+	return (double)(pol_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double eff_weight(const pol_endpoint_t *e, int mode)
+{
+	if (mode == 0) {
+		return (double)e->weight * e->headroom;
+	}
+	return mode == 1 ? (double)e->weight : 1.0;
+}
+
+/* Weighted random order of w->ep[a..b): sampling without replacement. */
+static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b,
+                         pol_rng_t *r)
+{
+	/* mode 0: weight x headroom; if that is all zero, weight; then uniform. */
+	int mode = 0;
+	double total = 0.0;
+	for (; mode < 3; mode++) {
+		total = 0.0;
+		for (unsigned i = a; i < b; i++) {
+			total += eff_weight(&svc->endpoints[w->ep[i]], mode);
+		}
+		if (total > 0.0) {
+			break;
+		}
+	}
+	for (unsigned k = a; k + 1 < b; k++) {
+		double x = next_unit(r) * total;
+		unsigned pick = b - 1;
+		for (unsigned i = k; i < b; i++) {
+			double wi = eff_weight(&svc->endpoints[w->ep[i]], mode);
+			if (x < wi) {
+				pick = i;
+				break;
+			}
+			x -= wi;
+		}
+		total -= eff_weight(&svc->endpoints[w->ep[pick]], mode);
+		uint16_t tmp = w->ep[k];
+		w->ep[k] = w->ep[pick];
+		w->ep[pick] = tmp;
+		if (total <= 0.0) {
+			break; /* the rest weigh nothing: keep their order */
+		}
+	}
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t hash_addr(const uint8_t *a, unsigned len, uint64_t seed)
+{
+	uint64_t h = seed;
+	for (unsigned i = 0; i < len; i += 8) {
+		uint64_t v = 0;
+		for (unsigned k = 0; k < 8 && i + k < len; k++) {
+			v = (v << 8) | a[i + k];
+		}
+		h = mix64(h ^ v);
+	}
+	return h;
+}
+
+/* Client subnet key for `hash`, and its prefix length. */
+static uint64_t client_key(const pol_client_t *c, unsigned *bits)
+{
+	unsigned len = c->family == AF_INET ? 4 : 16;
+	unsigned b = c->family == AF_INET ? POL_HASH_V4_BITS : POL_HASH_V6_BITS;
+	if (c->source_prefix < b) {
+		b = c->source_prefix;
+	}
+	uint8_t m[16] = {0};
+	for (unsigned i = 0; i < len && i * 8 < b; i++) {
+		unsigned keep = b - i * 8 >= 8 ? 8 : b - i * 8;
+		m[i] = (uint8_t)(c->addr[i] & (0xff00u >> keep));
+	}
+	*bits = b;
+	return hash_addr(m, len, mix64((uint64_t)c->family << 8 | b));
+}
+
+/* Rendezvous order of w->ep[a..b): highest score first, ties by index. */
+static void hash_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b, uint64_t key)
+{
+	uint64_t score[POL_MAX_ENDPOINTS];
+	for (unsigned i = a; i < b; i++) {
+		const pol_endpoint_t *e = &svc->endpoints[w->ep[i]];
+		score[i] = hash_addr(e->addr, e->family == AF_INET ? 4 : 16, key);
+	}
+	for (unsigned i = a + 1; i < b; i++) {
+		uint64_t sc = score[i];
+		uint16_t ep = w->ep[i];
+		unsigned k = i;
+		while (k > a && (score[k - 1] < sc || (score[k - 1] == sc && w->ep[k - 1] > ep))) {
+			score[k] = score[k - 1];
+			w->ep[k] = w->ep[k - 1];
+			k--;
+		}
+		score[k] = sc;
+		w->ep[k] = ep;
+	}
+}
+
+static void order_tiers(const pol_service_t *svc, struct work *w, cfg_filter_kind_t kind,
+                        pol_rng_t *r, uint64_t key)
+{
+	unsigned a = 0;
+	while (a < w->n) {
+		unsigned b = a + 1;
+		while (b < w->n && w->tier[b] == w->tier[a]) {
+			b++;
+		}
+		if (kind == CFG_FILTER_WEIGHTED) {
+			weighted_run(svc, w, a, b, r);
+		} else {
+			hash_run(svc, w, a, b, key);
+		}
+		a = b;
+	}
+}
+
+static void trace_start(pol_trace_t *t, const pol_snap_t *s, const pol_service_t *svc,
+                        const pol_client_t *c)
+{
+	memset(t, 0, offsetof(pol_trace_t, ev));
+	t->n_ev = 0;
+	t->truncated = false;
+	t->svc = svc;
+	t->client = *c;
+	if (s->geo != NULL) {
+		(void)geo_tree_locate(s->geo, c->family, c->addr, &t->loc);
+	}
+}
+
+/* Pools in the order the geo filter saw them (config order without geo). */
+static void trace_pools(pol_trace_t *t, const pol_snap_t *s, const pol_service_t *svc)
+{
+	const uint8_t *rank = t->geo_used ? geo_tree_rank(s->geo, t->order_idx) : NULL;
+	t->n_pool_order = 0;
+	for (unsigned r = 0; r < GEO_MAX_REGIONS; r++) {
+		for (unsigned p = 0; p < svc->n_pools; p++) {
+			unsigned ri = svc->pools[p].region_idx;
+			if ((rank != NULL ? rank[ri] : ri) == r) {
+				t->pool_order[t->n_pool_order++] = (uint8_t)p;
+			}
+		}
+	}
+}
+
+static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
+                     const pol_client_t *c, uint64_t rand, struct work *w, unsigned *scope,
+                     pol_trace_t *t)
+{
+	pol_rng_t rng = {.s = rand ^ 0x9e3779b97f4a7c15ull};
+	if (rng.s == 0) {
+		rng.s = 1;
+	}
+	/* With one pool of the family, pool order cannot change the answer. */
+	uint16_t pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6;
+	for (unsigned step = 0; step < svc->n_filters; step++) {
+		const cfg_filter_t *f = &svc->filters[step];
+		unsigned bits = 0;
+		uint64_t key = 0;
+		switch (f->kind) {
+		case CFG_FILTER_HEALTHY:
+		case CFG_FILTER_DRAIN:
+			if (filter_drop(svc, f->kind, step, w, t) == POL_EMPTY) {
+				return POL_EMPTY;
+			}
+			break;
+		case CFG_FILTER_GEO:
+			bits = filter_geo(s, svc, c, w, t);
+			if (pools > 1 && bits > *scope) {
+				*scope = bits;
+			}
+			trace_order(t, step, w);
+			break;
+		case CFG_FILTER_HASH:
+			key = client_key(c, &bits);
+			if (bits > *scope) {
+				*scope = bits;
+			}
+			order_tiers(svc, w, f->kind, &rng, key);
+			trace_order(t, step, w);
+			break;
+		case CFG_FILTER_WEIGHTED:
+			order_tiers(svc, w, f->kind, &rng, 0);
+			trace_order(t, step, w);
+			break;
+		case CFG_FILTER_FIRST_N: {
+			unsigned n = f->n ? f->n : 1;
+			for (unsigned i = n; t != NULL && i < w->n; i++) {
+				trace_ev(t, step, POL_R_NOT_FIRST_N, w->ep[i], w->tier[i]);
+			}
+			for (unsigned i = 0; t != NULL && i < w->n && i < n; i++) {
+				trace_ev(t, step, POL_R_KEPT, w->ep[i], w->tier[i]);
+			}
+			w->n = w->n < n ? w->n : n;
+			break;
+		}
+		}
+	}
+	return POL_OK;
+}
+
+int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const pol_client_t *c,
+               uint64_t rand, pol_result_t *out, pol_trace_t *t)
+{
+	out->count = 0;
+	out->ttl_s = svc->ttl_s;
+	out->scope = 0;
+	if (qfamily != AF_INET && qfamily != AF_INET6) {
+		return -EINVAL;
+	}
+	if (t != NULL) {
+		trace_start(t, s, svc, c);
+	}
+	struct work w;
+	w.n = 0;
+	for (unsigned i = 0; i < svc->n_endpoints; i++) {
+		if (svc->endpoints[i].family == qfamily) {
+			w.ep[w.n] = (uint16_t)i;
+			w.tier[w.n] = 0;
+			w.n++;
+		}
+	}
+	unsigned scope = 0;
+	int rc = POL_NODATA;
+	if (w.n > 0) {
+		if (t != NULL) {
+			t->n_candidates = w.n;
+		}
+		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, t);
+	}
+	if (rc == POL_OK) {
+		for (unsigned i = 0; i < w.n && i < POL_MAX_ANSWER; i++) {
+			out->ep[out->count++] = &svc->endpoints[w.ep[i]];
+		}
+		out->scope = (uint8_t)(scope < c->source_prefix ? scope : c->source_prefix);
+	}
+	if (t != NULL) {
+		trace_pools(t, s, svc);
+		t->rc = rc;
+		t->result = *out;
+	}
+	return rc;
+}
+
+int pol_client_from_sockaddr(const struct sockaddr *sa, pol_client_t *out)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		out->family = AF_INET;
+		memcpy(out->addr, &sin->sin_addr, 4);
+		out->source_prefix = 32;
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6) {
+		return -EINVAL;
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t *a = sin6->sin6_addr.s6_addr;
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		out->family = AF_INET;
+		memcpy(out->addr, a + 12, 4);
+		out->source_prefix = 32;
+		return 0;
+	}
+	out->family = AF_INET6;
+	memcpy(out->addr, a, 16);
+	out->source_prefix = 128;
+	return 0;
+}

@@ -1,0 +1,2 @@
+# policy: service snapshot compiler and the answer chain (pol_answer).
+policy_SRCS := $(wildcard policy/*.c)

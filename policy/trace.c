@@ -1,0 +1,166 @@
+/*
+ * Explain: pol_trace_t (filled by pol_answer) to text. The trace itself is
+ * the structured form; the control code walks it to build JSON, with
+ * pol_reason_str() and pol_filter_str() for the names.
+ */
+#include "policy/policy.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *pol_reason_str(pol_reason_t r)
+{
+	switch (r) {
+	case POL_R_KEPT:
+		return "kept";
+	case POL_R_UNHEALTHY:
+		return "unhealthy";
+	case POL_R_DRAINED_POOL:
+		return "pool drained";
+	case POL_R_DRAINED_ENDPOINT:
+		return "endpoint drained";
+	case POL_R_NOT_FIRST_N:
+		return "beyond first_n";
+	case POL_R_ORDERED:
+		return "ordered";
+	case POL_R_ALL_DOWN_OPEN:
+		return "would drop every endpoint: skipped (when_all_down: answer all)";
+	case POL_R_ALL_DOWN_EMPTY:
+		return "would drop every endpoint: empty answer (when_all_down: empty)";
+	}
+	return "?";
+}
+
+const char *pol_filter_str(cfg_filter_kind_t k)
+{
+	switch (k) {
+	case CFG_FILTER_HEALTHY:
+		return "healthy";
+	case CFG_FILTER_DRAIN:
+		return "drain";
+	case CFG_FILTER_GEO:
+		return "geo";
+	case CFG_FILTER_WEIGHTED:
+		return "weighted";
+	case CFG_FILTER_HASH:
+		return "hash";
+	case CFG_FILTER_FIRST_N:
+		return "first_n";
+	}
+	return "?";
+}
+
+/* Bounded appender: counts what it would have written, like snprintf. */
+struct out {
+	char *buf;
+	size_t len, pos;
+};
+
+AYA_PRINTF(2, 3) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = o->pos < o->len ? o->len - o->pos : 0;
+	int n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0) {
+		o->pos += (size_t)n;
+	}
+}
+
+static void put_client(struct out *o, const pol_client_t *c)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (inet_ntop(c->family, c->addr, a, sizeof(a)) == NULL) {
+		snprintf(a, sizeof(a), "?");
+	}
+	put(o, "client %s/%u%s\n", a, c->source_prefix, c->ecs ? " (ecs)" : "");
+}
+
+static void put_geo(struct out *o, const pol_trace_t *t)
+{
+	const geo_loc_t *l = &t->loc;
+	if (!l->found) {
+		put(o, "location: unknown to the database (prefix /%u), default order\n",
+		    l->prefix);
+	} else {
+		put(o, "location: country %s continent %s", l->country[0] ? l->country : "-",
+		    l->continent[0] ? l->continent : "-");
+		if (l->has_location) {
+			put(o, " at %.2f,%.2f%s", l->lat, l->lon,
+			    l->fallback ? " (country point)" : "");
+		}
+		put(o, " (database prefix /%u), order by %s\n", l->prefix, l->rule);
+	}
+	if (t->geo_used) {
+		put(o, "geo: order #%u, decision valid for /%u\n", t->order_idx, t->geo_scope);
+	}
+	put(o, "pool order:");
+	for (unsigned i = 0; i < t->n_pool_order; i++) {
+		put(o, " %s", t->svc->pools[t->pool_order[i]].region);
+	}
+	put(o, "\n");
+}
+
+static void put_steps(struct out *o, const pol_trace_t *t)
+{
+	const pol_service_t *svc = t->svc;
+	unsigned e = 0;
+	for (unsigned step = 0; step < svc->n_filters; step++) {
+		const cfg_filter_t *f = &svc->filters[step];
+		put(o, "step %u %s", step + 1, pol_filter_str(f->kind));
+		if (f->kind == CFG_FILTER_FIRST_N) {
+			put(o, " %u", f->n ? f->n : 1);
+		}
+		put(o, ":\n");
+		for (; e < t->n_ev && t->ev[e].step == step; e++) {
+			const pol_trace_event_t *ev = &t->ev[e];
+			if (ev->endpoint == UINT16_MAX) {
+				put(o, "  %s\n", pol_reason_str(ev->reason));
+				continue;
+			}
+			const pol_endpoint_t *ep = &svc->endpoints[ev->endpoint];
+			put(o, "  %-8s %s (%s, tier %u)\n",
+			    ev->reason == POL_R_KEPT || ev->reason == POL_R_ORDERED ? "keep"
+			                                                            : "drop",
+			    ep->text, svc->pools[ep->pool].region, ev->tier);
+			if (ev->reason != POL_R_KEPT && ev->reason != POL_R_ORDERED) {
+				put(o, "           reason: %s\n", pol_reason_str(ev->reason));
+			}
+		}
+	}
+	if (t->truncated) {
+		put(o, "(trace truncated)\n");
+	}
+}
+
+size_t pol_trace_format(const pol_trace_t *t, char *buf, size_t len)
+{
+	struct out o = {.buf = buf, .len = len};
+	if (len > 0) {
+		buf[0] = '\0';
+	}
+	if (t->svc == NULL) {
+		put(&o, "no trace\n");
+		return o.pos;
+	}
+	put(&o, "service %s\n", t->svc->name);
+	put_client(&o, &t->client);
+	put_geo(&o, t);
+	put(&o, "candidates: %u\n", t->n_candidates);
+	put_steps(&o, t);
+	if (t->rc == POL_NODATA) {
+		put(&o, "answer: NODATA (no endpoint of this family)\n");
+	} else if (t->rc == POL_EMPTY) {
+		put(&o, "answer: empty (all down)\n");
+	} else {
+		put(&o, "answer:");
+		for (unsigned i = 0; i < t->result.count; i++) {
+			put(&o, " %s", t->result.ep[i]->text);
+		}
+		put(&o, " ttl %u scope /%u\n", t->result.ttl_s, t->result.scope);
+	}
+	return o.pos;
+}
