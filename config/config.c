@@ -541,8 +541,13 @@ static void finish(loader_t *ld)
 		cfg->control_socket = p;
 	}
 	if (cfg->geo.database != NULL && access(cfg->geo.database, R_OK) != 0) {
-		cfg_y_err_at(ld, cfg->geo.loc, "geo.database: cannot read '%s': %s",
-		             cfg->geo.database, strerror(errno));
+		int err = errno;
+		yaml_node_t *root = yaml_document_get_root_node(&ld->doc);
+		yaml_node_t *g = cfg_y_map_get(ld, root, "geo");
+		yaml_node_t *db = g != NULL ? cfg_y_map_get(ld, g, "database") : NULL;
+		cfg_y_err_at(ld, db != NULL ? cfg_y_loc(ld, db) : cfg->geo.loc,
+		             "geo.database: cannot read '%s': %s", cfg->geo.database,
+		             strerror(err));
 	}
 }
 

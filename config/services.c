@@ -8,6 +8,7 @@
 #include "config/internal.h"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,6 +530,12 @@ void cfg_check_services(loader_t *ld, cfg_zone_t *z)
 			}
 		}
 		for (size_t r = 0; r < z->n_rrs; r++) {
+			/* At the apex, SOA and NS are the zone's own; anything else clashes. */
+			uint16_t t = z->rrs[r].type;
+			if (aya_dname_equal(svc->owner, z->apex) &&
+			    (t == ns_t_soa || t == ns_t_ns)) {
+				continue;
+			}
 			if (aya_dname_equal(z->rrs[r].owner, svc->owner)) {
 				cfg_y_err_at(ld, svc->loc,
 				             "service '%s' clashes with static records at the same "
