@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +24,9 @@
 
 #define DATA_FILE "state.lmdb"
 #define LOCK_FILE "state.lock"
-#define MAX_DBS 8 /* meta, overrides, observations, members (issue 5), room */
+#define MAX_DBS 8
+/* LMDB's free-page table, handle 0 (FREE_DBI inside mdb.c); readable in read-only txns. */
+#define FREE_TABLE ((MDB_dbi)0) /* meta, overrides, observations, members (issue 5), room */
 
 int state_mdb_err(int rc)
 {
@@ -250,6 +254,110 @@ out:
 	return rc == MDB_NOTFOUND ? 0 : state_mdb_err(rc);
 }
 
+/* Read every key and value of one table; MDB_NOTFOUND at the end is success. */
+static int walk(MDB_txn *txn, MDB_dbi dbi, unsigned *sum)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0) {
+		return rc;
+	}
+	for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+		rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
+		for (size_t i = 0; rc == 0 && i < v.mv_size; i++) {
+			*sum += ((const unsigned char *)v.mv_data)[i];
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Child side of verify_file(): 0 readable, 1 corrupt, 2 other failure. */
+static int verify_child(const char *path, size_t map_size)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi main_dbi, dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	volatile unsigned sum = 0;
+	unsigned s = 0;
+	if (mdb_env_create(&env) != 0 || mdb_env_set_mapsize(env, map_size) != 0 ||
+	    mdb_env_set_maxdbs(env, MAX_DBS) != 0) {
+		return 2;
+	}
+	int rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
+	if (rc == 0) {
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	}
+	if (rc == 0 && (rc = walk(txn, FREE_TABLE, &s)) == 0 &&
+	    (rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) == 0 &&
+	    (rc = mdb_cursor_open(txn, main_dbi, &cur)) == 0) {
+		/* The main table lists the named tables: walk each. */
+		for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+			char name[64];
+			if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0) {
+				break;
+			}
+			if (k.mv_size == 0 || k.mv_size >= sizeof(name)) {
+				rc = MDB_CORRUPTED;
+				break;
+			}
+			memcpy(name, k.mv_data, k.mv_size);
+			name[k.mv_size] = '\0';
+			if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == 0) {
+				rc = walk(txn, dbi, &s);
+			}
+		}
+		rc = rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	sum = s;
+	(void)sum;
+	return state_mdb_err(rc) == -EBADMSG ? 1 : rc != 0 ? 2 : 0;
+}
+
+/*
+ * LMDB trusts the page pointers it reads, and a damaged page can make it
+ * fault (SIGBUS past the end of the file, SIGSEGV) instead of returning
+ * MDB_CORRUPTED. So before the real open, a forked child reads every page
+ * reachable from the meta page; its death by signal marks the file corrupt.
+ * One fork and one read of the file at start-up, before any thread exists.
+ */
+static int verify_file(const char *path, size_t map_size)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || sb.st_size == 0) {
+		return 0; /* nothing yet: LMDB creates it */
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		return -errno;
+	}
+	if (pid == 0) {
+		/* A fault must kill the child, whatever handlers the parent set. */
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		_exit(verify_child(path, map_size));
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		log_err("state: %s: reading it crashed a check process (signal %d), corrupt", path,
+		        WTERMSIG(status));
+		return -EBADMSG;
+	}
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+	if (code == 1) {
+		log_err("state: %s: corrupt pages", path);
+	}
+	return code == 0 ? 0 : code == 1 ? -EBADMSG : -EIO;
+}
+
 static void env_close(state_t *st)
 {
 	if (st->env != NULL) {
@@ -266,6 +374,9 @@ static int env_open(state_t *st)
 	if (rc < 0) {
 		return rc;
 	}
+	if ((rc = verify_file(path, st->opts.map_size)) < 0) {
+		return rc;
+	}
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		st->env = NULL;
 		return state_mdb_err(rc);
@@ -278,9 +389,12 @@ static int env_open(state_t *st)
 		goto fail;
 	}
 	int dead = 0;
-	if ((rc = check_extent(st)) < 0 ||
-	    (rc = state_mdb_err(mdb_reader_check(st->env, &dead))) < 0 ||
+	if ((rc = check_extent(st)) < 0) {
+		goto fail;
+	}
+	if ((rc = state_mdb_err(mdb_reader_check(st->env, &dead))) < 0 ||
 	    (rc = open_tables(st)) < 0 || (rc = load(st)) < 0) {
+		log_err("state: %s: unreadable: %s", path, strerror(-rc));
 		goto fail;
 	}
 	return 0;

@@ -43,6 +43,9 @@ static inline uint64_t fake_clock(void *ctx)
 static inline const char *in_dir(const char *dir, const char *name)
 {
 	static char buf[4096];
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	int n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		abort();
+	}
 	return buf;
 }
