@@ -17,6 +17,12 @@
  * (memcmp, then length) wins, so every node converges on the same record
  * whatever order it heard them in; an identical record is "no change".
  *
+ * Opening checks the file before trusting it: LMDB follows page pointers
+ * without bounds checks and can fault on a damaged file, so state_open()
+ * forks a child that reads every reachable page; a child killed by a signal
+ * or an LMDB "corrupt" error means -EBADMSG (see STATE_OPEN_RECOVER). Call
+ * state_open() at start-up, before other threads exist.
+ *
  * Files: <dir>/state.lmdb (one LMDB file, MDB_NOSUBDIR), LMDB's own
  * <dir>/state.lmdb-lock, and <dir>/state.lock, held with flock() so that two
  * daemons cannot share a state directory (-EBUSY). <dir> is created 0700 with
