@@ -1,0 +1,627 @@
+/*
+ * The answer engine: one query in, one response out, on the caller's buffers
+ * (model: gdnsd dnspacket.c). No allocation, lock, log or syscall: the
+ * per-query state lives in the dnsd_ctx_t, the response is built with a
+ * bounds-checked write cursor, the cookie clock is the vDSO coarse clock.
+ *
+ * Policy choices (see also cookie.c and edns.c):
+ *  - Bytes after the records the header declares are ignored (robustness).
+ *  - The question may not contain compression pointers (FORMERR); records in
+ *    the answer and authority sections of a query are skipped.
+ *  - Classes other than IN and CH are REFUSED; so are names outside every
+ *    zone (never an open resolver) and CHAOS names other than id.server and
+ *    hostname.bind.
+ *  - ANY (RFC 8482 4.1): one RRset, the smallest of the node (precomputed);
+ *    at a CNAME node, the CNAME (not followed).
+ *  - CNAMEs are followed inside the zone of the query only, at most
+ *    CNAME_MAX hops; a loop ends the chain.
+ *  - AXFR/IXFR: REFUSED unless the client matches the zone's xfr_allow and
+ *    the qname is the apex. Over TCP: AXFR (and IXFR, answered as a full
+ *    transfer, RFC 1995 4) in one message, REFUSED when it does not fit.
+ *    Over UDP: AXFR is FORMERR (RFC 5936 4.2 defines none), IXFR gets the
+ *    SOA alone (RFC 1995 2: "the server's current version").
+ *  - A UDP response that does not fit gets TC=1 with header, question and
+ *    OPT only; over TCP, SERVFAIL. Additional A/AAAA for NS/MX/SRV targets
+ *    are dropped when they do not fit, except referral glue (RFC 9471).
+ */
+#include "dnsd/dnsd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/dname.h"
+#include "dnsd/query.h"
+#include "dnsd/snap_int.h"
+#include "dnsd/wire.h"
+
+#define CNAME_MAX 8
+#define ADD_MAX 16
+#define PTR_MAX 0x3fff
+
+/* A name being looked up: lower-case copy and the offset of each suffix. */
+typedef struct lname {
+	uint8_t name[AYA_DNAME_MAX];
+	uint8_t len;
+	uint8_t labels;
+	uint8_t off[AYA_DNAME_MAX / 2 + 1]; /* off[i]: suffix without i labels */
+} lname_t;
+
+typedef struct resp {
+	dnsd_wr_t w;
+	size_t qend; /* end of the question */
+	uint16_t an, ns, ar;
+	bool aa, tc, glue;
+	unsigned rcode;
+	size_t apex_off; /* where the zone apex is written (inside the qname) */
+	unsigned n_add;
+	struct {
+		const dnsd_node_t *node;
+		uint16_t off;
+	} add[ADD_MAX];
+} resp_t;
+
+#define INC(c, f) atomic_fetch_add_explicit(&(c)->f, 1, memory_order_relaxed)
+
+static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
+{
+	memcpy(n->name, wire, len);
+	n->len = (uint8_t)len;
+	aya_dname_lower(n->name);
+	unsigned i = 0;
+	size_t p = 0;
+	while (n->name[p] != 0) {
+		n->off[i++] = (uint8_t)p;
+		p += n->name[p] + 1u;
+	}
+	n->off[i] = (uint8_t)p;
+	n->labels = (uint8_t)i;
+}
+
+/* Longest zone apex that is a suffix of the name; *skip = labels above it. */
+static const dnsd_zone_t *zone_find(const dnsd_snap_t *s, const lname_t *n, unsigned *skip)
+{
+	for (unsigned i = 0; i <= n->labels; i++) {
+		const uint8_t *sfx = n->name + n->off[i];
+		size_t len = n->len - n->off[i];
+		long k = dnsd_htab_find(&s->apexes, sfx, len, dnsd_name_hash(sfx, len));
+		if (k >= 0) {
+			*skip = i;
+			return s->zone_of[k];
+		}
+	}
+	return NULL;
+}
+
+/* The node of the name, or its closest encloser (RFC 4592 3.3.1). */
+static const dnsd_node_t *node_lookup(const dnsd_zone_t *z, const lname_t *n, bool *exact)
+{
+	for (unsigned i = 0; i + z->apex_labels < n->labels; i++) {
+		const uint8_t *sfx = n->name + n->off[i];
+		size_t len = n->len - n->off[i];
+		long k = dnsd_htab_find(&z->names, sfx, len, dnsd_name_hash(sfx, len));
+		if (k >= 0) {
+			*exact = i == 0;
+			return z->names.slot[k];
+		}
+	}
+	*exact = n->labels == z->apex_labels;
+	return z->apex_node;
+}
+
+/* TYPE..RDATA of one record, compressing RDATA names against the apex. */
+static void put_body(resp_t *r, const dnsd_rrset_t *set, const dnsd_rec_t *rec)
+{
+	const uint8_t *p = set->wire + rec->off;
+	if (!set->compress || rec->name_off[0] == DNSD_NO_NAME) {
+		dnsd_wr_bytes(&r->w, p, rec->len);
+		return;
+	}
+	const uint8_t *rd = p + 10;
+	size_t rdlen = rec->len - 10u, pos = 0;
+	dnsd_wr_bytes(&r->w, p, 8);
+	size_t len_off = dnsd_wr_off(&r->w);
+	dnsd_wr_u16(&r->w, 0);
+	for (int k = 0; k < 2 && rec->name_off[k] != DNSD_NO_NAME; k++) {
+		size_t at = rec->name_off[k];
+		dnsd_wr_bytes(&r->w, rd + pos, at - pos);
+		size_t nl = aya_dname_len(rd + at);
+		if (rec->name_sfx[k] != DNSD_NO_SFX) {
+			dnsd_wr_bytes(&r->w, rd + at, rec->name_sfx[k]);
+			dnsd_wr_ptr(&r->w, r->apex_off);
+		} else {
+			dnsd_wr_bytes(&r->w, rd + at, nl);
+		}
+		pos = at + nl;
+	}
+	dnsd_wr_bytes(&r->w, rd + pos, rdlen - pos);
+	if (!r->w.err) {
+		dnsd_wr_patch16(&r->w, len_off, (uint16_t)(dnsd_wr_off(&r->w) - len_off - 2));
+	}
+}
+
+static void add_push(resp_t *r, const dnsd_node_t *node, size_t off)
+{
+	if (off > PTR_MAX || r->n_add == ADD_MAX) {
+		return;
+	}
+	for (unsigned i = 0; i < r->n_add; i++) {
+		if (r->add[i].node == node) {
+			return;
+		}
+	}
+	r->add[r->n_add].node = node;
+	r->add[r->n_add].off = (uint16_t)off;
+	r->n_add++;
+}
+
+/* An RRset whose owner is already in the packet at owner_off. */
+static void put_rrset(resp_t *r, const dnsd_rrset_t *set, size_t owner_off, uint16_t *count)
+{
+	for (uint16_t i = 0; i < set->count; i++) {
+		const dnsd_rec_t *rec = &set->rec[i];
+		size_t rd_off = dnsd_wr_off(&r->w) + 12;
+		dnsd_wr_ptr(&r->w, owner_off);
+		put_body(r, set, rec);
+		if (rec->add != NULL) {
+			add_push(r, rec->add, rd_off + rec->add_off);
+		}
+		(*count)++;
+	}
+}
+
+/* A/AAAA of collected targets; optional ones are dropped when they do not fit. */
+static void put_additional(resp_t *r)
+{
+	static const uint16_t types[] = {DNSD_T_A, DNSD_T_AAAA};
+	for (unsigned i = 0; i < r->n_add && !r->w.err; i++) {
+		for (unsigned t = 0; t < AYA_ARRAY_LEN(types); t++) {
+			const dnsd_rrset_t *set = dnsd_node_rrset(r->add[i].node, types[t]);
+			if (set == NULL) {
+				continue;
+			}
+			size_t mark = dnsd_wr_off(&r->w);
+			uint16_t ar = r->ar;
+			put_rrset(r, set, r->add[i].off, &r->ar);
+			if (r->w.err && !r->glue) {
+				dnsd_wr_rewind(&r->w, mark);
+				r->ar = ar;
+				return;
+			}
+		}
+	}
+}
+
+static bool prefix_match(const uint8_t *addr, const cfg_prefix_t *p)
+{
+	unsigned bytes = p->len / 8, bits = p->len % 8;
+	if (memcmp(addr, p->addr, bytes) != 0) {
+		return false;
+	}
+	uint8_t mask = (uint8_t)(0xff << (8 - bits));
+	return bits == 0 || (addr[bytes] & mask) == (p->addr[bytes] & mask);
+}
+
+/* Is the client allowed to transfer the zone? IPv4-mapped IPv6 counts as IPv4. */
+static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *addr;
+	int family = src->sa_family;
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
+	} else if (family == AF_INET6) {
+		addr = ((const struct sockaddr_in6 *)(const void *)src)->sin6_addr.s6_addr;
+		if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+			addr += 12;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < z->n_xfr_allow; i++) {
+		const cfg_prefix_t *p = &z->xfr_allow[i];
+		if (p->family == family && p->len <= (family == AF_INET ? 32 : 128) &&
+		    prefix_match(addr, p)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* AXFR in one message: SOA, every other record, SOA (RFC 5936 2.2). */
+static void put_axfr(resp_t *r, const dnsd_zone_t *z)
+{
+	put_rrset(r, z->soa, r->apex_off, &r->an);
+	for (size_t i = 0; i < z->n_nodes && !r->w.err; i++) {
+		const dnsd_node_t *n = &z->nodes[i];
+		for (uint16_t s = 0; s < n->n_rrsets; s++) {
+			const dnsd_rrset_t *set = &n->rrsets[s];
+			if (set == z->soa) {
+				continue;
+			}
+			for (uint16_t k = 0; k < set->count; k++) {
+				dnsd_wr_bytes(&r->w, n->name, n->name_len - z->apex_len);
+				dnsd_wr_ptr(&r->w, r->apex_off);
+				put_body(r, set, &set->rec[k]);
+				r->an++;
+			}
+		}
+	}
+	put_rrset(r, z->soa, r->apex_off, &r->an);
+	r->n_add = 0;
+}
+
+static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at_apex,
+                       const struct sockaddr *src, dnsd_transport_t transport)
+{
+	if (!at_apex || !xfr_allowed(z, src)) {
+		r->rcode = DNSD_RCODE_REFUSED;
+		INC(&ctx->counters, axfr_refused);
+		return;
+	}
+	if (transport == DNSD_UDP) {
+		if (ctx->q.qtype == DNSD_T_AXFR) {
+			r->rcode = DNSD_RCODE_FORMERR;
+			return;
+		}
+		r->aa = true;
+		put_rrset(r, z->soa, r->apex_off, &r->an);
+		return;
+	}
+	r->aa = true;
+	put_axfr(r, z);
+	if (r->w.err) {
+		dnsd_wr_rewind(&r->w, r->qend);
+		r->an = 0;
+		r->aa = false;
+		r->rcode = DNSD_RCODE_REFUSED;
+		INC(&ctx->counters, axfr_refused);
+	}
+}
+
+/* Referral (RFC 1034 4.3.2 3b): the cut's NS in authority, glue required. */
+static void put_referral(resp_t *r, const dnsd_node_t *cut, const lname_t *n, size_t cur_off)
+{
+	size_t owner_off = cur_off + n->off[n->labels - cut->labels];
+	r->glue = true;
+	put_rrset(r, dnsd_node_rrset(cut, DNSD_T_NS), owner_off, &r->ns);
+}
+
+/* The cut that makes the name a referral, or NULL when we are authoritative. */
+static const dnsd_node_t *cut_of(const dnsd_node_t *node, bool exact, uint16_t qtype)
+{
+	if (node->cut != NULL) {
+		return node->cut;
+	}
+	/* DS lives on the parent side of the cut (RFC 4035 3.1.4.1). */
+	if ((node->flags & DNSD_NODE_DELEG) && !(exact && qtype == DNSD_T_DS)) {
+		return node;
+	}
+	return NULL;
+}
+
+static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, resp_t *r,
+                      const struct sockaddr *src, dnsd_transport_t transport)
+{
+	const dnsd_query_t *q = &ctx->q;
+	lname_t n;
+	unsigned skip;
+	lname_set(&n, q->qname, q->qname_len);
+	const dnsd_zone_t *z = zone_find(snap, &n, &skip);
+	if (z == NULL) {
+		r->rcode = DNSD_RCODE_REFUSED;
+		return;
+	}
+	r->apex_off = 12 + n.off[skip];
+	if (q->qtype == DNSD_T_AXFR || q->qtype == DNSD_T_IXFR) {
+		answer_xfr(ctx, r, z, skip == 0, src, transport);
+		return;
+	}
+	const dnsd_node_t *seen[CNAME_MAX];
+	size_t cur_off = 12;
+	r->aa = true;
+	for (unsigned hop = 0;; hop++) {
+		bool exact;
+		const dnsd_node_t *node = node_lookup(z, &n, &exact);
+		const dnsd_node_t *cut = cut_of(node, exact, q->qtype);
+		if (cut != NULL) {
+			r->aa = hop > 0;
+			put_referral(r, cut, &n, cur_off);
+			return;
+		}
+		if (!exact) {
+			if (node->wild == NULL) {
+				r->rcode = DNSD_RCODE_NXDOMAIN;
+				put_rrset(r, z->neg_soa, r->apex_off, &r->ns);
+				return;
+			}
+			node = node->wild; /* RFC 4592 3.3.1: owner stays the qname */
+		}
+		if ((node->flags & DNSD_NODE_CNAME) && q->qtype != DNSD_T_CNAME &&
+		    q->qtype != DNSD_T_ANY) {
+			for (unsigned k = 0; k < hop; k++) {
+				if (seen[k] == node) {
+					return; /* loop: the chain so far is the answer */
+				}
+			}
+			const dnsd_rrset_t *set = dnsd_node_rrset(node, DNSD_T_CNAME);
+			size_t target_off = dnsd_wr_off(&r->w) + 12;
+			put_rrset(r, set, cur_off, &r->an);
+			const uint8_t *target = set->wire + set->rec[0].off + 10;
+			if (r->w.err || hop + 1 == CNAME_MAX || target_off > PTR_MAX ||
+			    !aya_dname_is_sub(target, z->apex)) {
+				return;
+			}
+			seen[hop] = node;
+			lname_set(&n, target, aya_dname_len(target));
+			cur_off = target_off;
+			continue;
+		}
+		const dnsd_rrset_t *set = q->qtype != DNSD_T_ANY ? dnsd_node_rrset(node, q->qtype)
+		                          : node->n_rrsets > 0   ? &node->rrsets[node->any_idx]
+		                                                 : NULL;
+		if (set != NULL) {
+			put_rrset(r, set, cur_off, &r->an);
+		} else {
+			put_rrset(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA (RFC 2308 2.2) */
+		}
+		return;
+	}
+}
+
+/* CHAOS TXT id.server (RFC 4892) and hostname.bind. */
+static void answer_ch(const dnsd_query_t *q, const dnsd_snap_t *snap, resp_t *r)
+{
+	static const uint8_t id_server[] = {2, 'i', 'd', 6, 's', 'e', 'r', 'v', 'e', 'r', 0};
+	static const uint8_t hostname_bind[] = {8,   'h', 'o', 's', 't', 'n', 'a', 'm',
+	                                        'e', 4,   'b', 'i', 'n', 'd', 0};
+	const uint8_t *txt;
+	uint8_t len;
+	if (aya_dname_equal(q->qname, id_server)) {
+		txt = snap->ident;
+		len = snap->ident_len;
+	} else if (aya_dname_equal(q->qname, hostname_bind)) {
+		txt = snap->host;
+		len = snap->host_len;
+	} else {
+		r->rcode = DNSD_RCODE_REFUSED;
+		return;
+	}
+	r->aa = true;
+	if (q->qtype != DNSD_T_TXT && q->qtype != DNSD_T_ANY) {
+		return; /* NODATA */
+	}
+	dnsd_wr_ptr(&r->w, 12);
+	dnsd_wr_u16(&r->w, DNSD_T_TXT);
+	dnsd_wr_u16(&r->w, DNSD_C_CH);
+	dnsd_wr_u32(&r->w, 0);
+	dnsd_wr_u16(&r->w, (uint16_t)(len + 1));
+	dnsd_wr_u8(&r->w, len);
+	dnsd_wr_bytes(&r->w, txt, len);
+	r->an = 1;
+}
+
+/*
+ * Header, question, and every record we skip; the OPT record is parsed.
+ * Returns 0 or -EBADMSG (FORMERR). q->edns stays true only when the OPT
+ * record itself was sound (then the FORMERR carries an OPT, RFC 6891 7).
+ */
+static int query_parse(dnsd_query_t *q, const uint8_t *msg, size_t len)
+{
+	dnsd_rd_t rd;
+	dnsd_rd_init(&rd, msg, len);
+	q->id = dnsd_rd_u16(&rd);
+	uint16_t flags = dnsd_rd_u16(&rd);
+	uint16_t qd = dnsd_rd_u16(&rd);
+	unsigned an_ns = dnsd_rd_u16(&rd) + (unsigned)dnsd_rd_u16(&rd);
+	uint16_t ar = dnsd_rd_u16(&rd);
+	q->opcode = (flags >> 11) & 0xf;
+	q->rd = (flags & 0x0100) != 0;
+	q->cd = (flags & 0x0010) != 0;
+	if (qd > 1) {
+		return -EBADMSG;
+	}
+	if (qd == 1) {
+		q->qname = dnsd_rd_qname(&rd, &q->qname_len);
+		q->qtype = dnsd_rd_u16(&rd);
+		q->qclass = dnsd_rd_u16(&rd);
+		if (rd.err) {
+			return -EBADMSG;
+		}
+		q->has_q = true;
+	}
+	for (unsigned i = 0; i < an_ns && !rd.err; i++) {
+		dnsd_rd_skip_name(&rd);
+		dnsd_rd_skip(&rd, 8);
+		dnsd_rd_skip(&rd, dnsd_rd_u16(&rd));
+	}
+	for (unsigned i = 0; i < ar && !rd.err; i++) {
+		const uint8_t *owner = rd.p;
+		dnsd_rd_skip_name(&rd);
+		uint16_t type = dnsd_rd_u16(&rd);
+		uint16_t rclass = dnsd_rd_u16(&rd);
+		uint32_t ttl = dnsd_rd_u32(&rd);
+		uint16_t rdlen = dnsd_rd_u16(&rd);
+		const uint8_t *rdata = dnsd_rd_take(&rd, rdlen);
+		if (rd.err || type != DNSD_T_OPT) {
+			continue;
+		}
+		if (owner[0] != 0 || q->edns) { /* RFC 6891 6.1.1 */
+			q->edns = false;
+			return -EBADMSG;
+		}
+		int rc = dnsd_edns_parse(q, rclass, ttl, rdata, rdlen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return rd.err ? -EBADMSG : 0;
+}
+
+static size_t udp_limit(const dnsd_query_t *q, const dnsd_snap_t *snap, size_t outmax)
+{
+	size_t lim = q->edns ? q->payload : 512;
+	lim = lim > snap->max_udp ? snap->max_udp : lim;
+	return lim > outmax ? outmax : lim;
+}
+
+static uint32_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts); /* vDSO: no syscall */
+	return (uint32_t)ts.tv_sec;
+}
+
+static void count_rcode(dnsd_counters_t *c, const resp_t *r)
+{
+	switch (r->rcode) {
+	case DNSD_RCODE_NOERROR:
+		INC(c, noerror);
+		break;
+	case DNSD_RCODE_FORMERR:
+		INC(c, formerr);
+		break;
+	case DNSD_RCODE_SERVFAIL:
+		INC(c, servfail);
+		break;
+	case DNSD_RCODE_NXDOMAIN:
+		INC(c, nxdomain);
+		break;
+	case DNSD_RCODE_NOTIMP:
+		INC(c, notimp);
+		break;
+	case DNSD_RCODE_REFUSED:
+		INC(c, refused);
+		break;
+	case DNSD_RCODE_BADVERS:
+		INC(c, badvers);
+		break;
+	default:
+		break;
+	}
+	if (r->tc) {
+		INC(c, truncated);
+	}
+}
+
+/* ID, RD, opcode and CD copied (RFC 1035 4.1.1, RFC 6840 5.9); RA, AD, Z clear. */
+static void put_header(resp_t *r, const dnsd_query_t *q, bool opt)
+{
+	uint8_t *h = r->w.base;
+	dnsd_put16(h, q->id);
+	h[2] = (uint8_t)(0x80 | q->opcode << 3 | (r->aa ? 0x04 : 0) | (r->tc ? 0x02 : 0) |
+	                 (q->rd ? 0x01 : 0));
+	h[3] = (uint8_t)((q->cd ? 0x10 : 0) | (r->rcode & 0x0f));
+	dnsd_put16(h + 4, q->has_q ? 1 : 0);
+	dnsd_put16(h + 6, r->an);
+	dnsd_put16(h + 8, r->ns);
+	dnsd_put16(h + 10, (uint16_t)(r->ar + (opt ? 1 : 0)));
+}
+
+/* The rcode decided before any lookup, or -1 to go on and answer. */
+static int early_rcode(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, int parsed,
+                       const struct sockaddr *src)
+{
+	dnsd_query_t *q = &ctx->q;
+	if (q->opcode != 0) {
+		return DNSD_RCODE_NOTIMP;
+	}
+	if (parsed != 0) {
+		return DNSD_RCODE_FORMERR;
+	}
+	if (q->edns && q->version > 0) {
+		return DNSD_RCODE_BADVERS; /* RFC 6891 6.1.3 */
+	}
+	if (q->cookie && snap->cookies) {
+		(void)dnsd_cookie_process(ctx, snap, src, now_s());
+	}
+	if (!q->has_q) {
+		/* RFC 7873 5.4: a question-less query just fetches a server cookie. */
+		return q->cookie && snap->cookies ? DNSD_RCODE_NOERROR : DNSD_RCODE_FORMERR;
+	}
+	if (q->qclass != DNSD_C_IN && q->qclass != DNSD_C_CH) {
+		return DNSD_RCODE_REFUSED;
+	}
+	return -1;
+}
+
+size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const uint8_t *q, size_t qlen,
+                   uint8_t *out, size_t outmax, const struct sockaddr *src,
+                   dnsd_transport_t transport)
+{
+	dnsd_counters_t *c = &ctx->counters;
+	dnsd_query_t *qs = &ctx->q;
+	INC(c, queries);
+	if (transport == DNSD_TCP) {
+		INC(c, tcp);
+	} else {
+		INC(c, udp);
+	}
+	if (qlen < 12 || (q[2] & 0x80) != 0 || outmax < 512) {
+		INC(c, dropped);
+		return 0;
+	}
+	memset(qs, 0, sizeof(*qs));
+	int parsed = query_parse(qs, q, qlen);
+	if (qs->edns) {
+		INC(c, edns);
+	}
+	if (qs->cookie) {
+		INC(c, cookies);
+	}
+	if (qs->nsid) {
+		INC(c, nsid);
+	}
+	resp_t r;
+	r.an = r.ns = r.ar = 0;
+	r.aa = r.tc = r.glue = false;
+	r.n_add = 0;
+	r.apex_off = 12;
+	int early = early_rcode(ctx, snap, parsed, src);
+	r.rcode = early >= 0 ? (unsigned)early : DNSD_RCODE_NOERROR;
+	/* Error replies caused by the query itself carry a bare OPT. */
+	bool full = early != DNSD_RCODE_NOTIMP && early != DNSD_RCODE_FORMERR &&
+	            early != DNSD_RCODE_BADVERS;
+	size_t lim = transport == DNSD_TCP ? (outmax < DNSD_MAX_MSG ? outmax : DNSD_MAX_MSG)
+	                                   : udp_limit(qs, snap, outmax);
+	size_t opt_len = qs->edns ? dnsd_edns_len(qs, snap, full) : 0;
+	dnsd_wr_init(&r.w, out, lim - opt_len);
+	(void)dnsd_wr_take(&r.w, 12);
+	if (qs->has_q) {
+		dnsd_wr_bytes(&r.w, qs->qname, qs->qname_len);
+		dnsd_wr_u16(&r.w, qs->qtype);
+		dnsd_wr_u16(&r.w, qs->qclass);
+	}
+	if (r.w.err) {
+		INC(c, dropped);
+		return 0;
+	}
+	r.qend = dnsd_wr_off(&r.w);
+	if (early < 0) {
+		if (qs->qclass == DNSD_C_CH) {
+			answer_ch(qs, snap, &r);
+		} else {
+			answer_in(ctx, snap, &r, src, transport);
+		}
+		put_additional(&r);
+	}
+	if (r.w.err) {
+		dnsd_wr_rewind(&r.w, r.qend);
+		r.an = r.ns = r.ar = 0;
+		if (transport == DNSD_UDP) {
+			r.tc = true;
+		} else {
+			r.aa = false;
+			r.rcode = DNSD_RCODE_SERVFAIL;
+		}
+	}
+	dnsd_wr_limit(&r.w, lim);
+	if (qs->edns) {
+		dnsd_edns_write(&r.w, qs, snap, r.rcode, full);
+	}
+	put_header(&r, qs, qs->edns);
+	count_rcode(c, &r);
+	return dnsd_wr_off(&r.w);
+}

@@ -1,0 +1,106 @@
+/*
+ * Per-thread answer context and per-query state, shared by answer.c,
+ * edns.c and cookie.c. Internal to dnsd (tests may include it).
+ *
+ * The query state is one struct inside the context, reset at the start of
+ * every dnsd_answer() call: nothing is allocated per query.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/evp.h>
+
+#include "common/dname.h"
+#include "dnsd/dnsd.h"
+#include "dnsd/wire.h"
+
+#define DNSD_RCODE_NOERROR 0
+#define DNSD_RCODE_FORMERR 1
+#define DNSD_RCODE_SERVFAIL 2
+#define DNSD_RCODE_NXDOMAIN 3
+#define DNSD_RCODE_NOTIMP 4
+#define DNSD_RCODE_REFUSED 5
+#define DNSD_RCODE_BADVERS 16
+
+#define DNSD_OPT_NSID 3
+#define DNSD_OPT_ECS 8
+#define DNSD_OPT_COOKIE 10
+
+#define DNSD_COOKIE_CLIENT 8
+#define DNSD_COOKIE_SERVER 16 /* RFC 9018 server cookie */
+#define DNSD_COOKIE_MAX_AGE_S 3600
+#define DNSD_COOKIE_MAX_SKEW_S 300
+#define DNSD_COOKIE_REFRESH_S 1800
+
+/* ECS option of the query (RFC 7871 6), validated; kept for the policy code. */
+typedef struct dnsd_ecs {
+	bool present;
+	uint16_t family; /* 1 = IPv4, 2 = IPv6 */
+	uint8_t source;  /* SOURCE PREFIX-LENGTH */
+	uint8_t addr[16];
+} dnsd_ecs_t;
+
+typedef struct dnsd_query {
+	/* header */
+	uint16_t id;
+	uint8_t opcode;
+	bool rd, cd;
+	/* question, when qdcount == 1 and it parsed */
+	bool has_q;
+	const uint8_t *qname; /* in the query, original case */
+	size_t qname_len;
+	uint16_t qtype, qclass;
+	/* EDNS (RFC 6891) */
+	bool edns;
+	uint8_t version;
+	bool do_bit;
+	uint16_t payload;
+	bool nsid;
+	/* COOKIE (RFC 7873): the client's option and the server cookie we send */
+	bool cookie;
+	uint8_t cc[DNSD_COOKIE_CLIENT];
+	uint8_t sc_len;
+	uint8_t sc[32];
+	uint8_t out_sc[DNSD_COOKIE_SERVER];
+	dnsd_ecs_t ecs;
+} dnsd_query_t;
+
+struct dnsd_ctx {
+	dnsd_counters_t counters;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mac_ctx;
+	dnsd_query_t q;
+};
+
+/*
+ * Parse an OPT record's TTL and RDATA (the caller has read owner, type, and
+ * CLASS = payload). Returns 0, or -EBADMSG for a malformed option (FORMERR).
+ */
+int dnsd_edns_parse(dnsd_query_t *q, uint16_t payload, uint32_t ttl, const uint8_t *rdata,
+                    uint16_t rdlen) AYA_NONNULL(1);
+/* Bytes our OPT record will take in the response. */
+size_t dnsd_edns_len(const dnsd_query_t *q, const dnsd_snap_t *snap, bool full) AYA_NONNULL(1, 2);
+/*
+ * Write our OPT record: payload = snap's max_udp_payload, extended RCODE
+ * bits of rcode, DO copied; with NSID/COOKIE/ECS when `full`.
+ */
+void dnsd_edns_write(dnsd_wr_t *w, const dnsd_query_t *q, const dnsd_snap_t *snap, unsigned rcode,
+                     bool full) AYA_NONNULL(1, 2, 3);
+
+/* Create/free the SipHash context of a dnsd_ctx_t (start-up only). */
+int dnsd_cookie_init(dnsd_ctx_t *ctx) AYA_NONNULL(1);
+void dnsd_cookie_fini(dnsd_ctx_t *ctx) AYA_NONNULL(1);
+/*
+ * RFC 7873 5.2 / RFC 9018: check the client's server cookie and put the one
+ * to send in q->out_sc (the client's own when valid and younger than 30
+ * minutes, else a fresh one). Returns true when the client's was valid.
+ */
+bool dnsd_cookie_process(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const struct sockaddr *src,
+                         uint32_t now) AYA_NONNULL(1, 2, 3);
+/* The 8-byte SipHash-2-4 of an RFC 9018 server cookie (exposed for tests). */
+int dnsd_cookie_hash(dnsd_ctx_t *ctx, const uint8_t key[16], const uint8_t cc[8],
+                     const uint8_t head[8], const struct sockaddr *src, uint8_t out[8])
+        AYA_NONNULL(1, 2, 3, 4, 5, 6);
