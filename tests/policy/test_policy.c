@@ -1,0 +1,592 @@
+/*
+ * Unit tests for policy/: snapshot compile (lookup by owner, drains,
+ * health), every filter of the chain, tiers and first_n spill, ECS scopes,
+ * when_all_down, family filtering, explain traces, and the cost of one
+ * pol_answer. The cfg_t is built by hand; geo uses the fixture database of
+ * tests/geo/mkfixture.pl.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "common/dname.h"
+#include "policy/policy.h"
+#include "tests/geo/fixture.h"
+
+#define EP(a, w)                                                                                   \
+	{                                                                                          \
+		.family = strchr(a, ':') ? AF_INET6 : AF_INET, .text = a, .weight = w              \
+	}
+
+static cfg_endpoint_t eu_eps[] = {EP("192.0.2.1", 1), EP("192.0.2.2", 3), EP("2001:db8::1", 1)};
+static cfg_endpoint_t us_eps[] = {EP("198.51.100.1", 1), EP("198.51.100.2", 1)};
+static cfg_endpoint_t ap_eps[] = {EP("203.0.113.1", 1)};
+static cfg_endpoint_t hash_eps[] = {EP("192.0.2.11", 1),   EP("192.0.2.12", 1),
+                                    EP("192.0.2.13", 1),   EP("192.0.2.14", 1),
+                                    EP("2001:db8::11", 1), EP("2001:db8::12", 1)};
+
+static const cfg_pool_t www_pools[] = {
+        {.region_idx = R_EU_WEST, .endpoints = eu_eps, .n_endpoints = 3},
+        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2},
+        {.region_idx = R_AP_SOUTH, .endpoints = ap_eps, .n_endpoints = 1},
+};
+static const cfg_pool_t hash_pools[] = {
+        {.region_idx = R_EU_WEST, .endpoints = hash_eps, .n_endpoints = 6},
+};
+static const cfg_pool_t v4_pools[] = {
+        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2},
+};
+
+static const cfg_filter_t chain_hash[] = {{.kind = CFG_FILTER_HEALTHY},
+                                          {.kind = CFG_FILTER_HASH},
+                                          {.kind = CFG_FILTER_FIRST_N, .n = 1}};
+static const cfg_filter_t chain_geo3[] = {{.kind = CFG_FILTER_HEALTHY},
+                                          {.kind = CFG_FILTER_GEO},
+                                          {.kind = CFG_FILTER_FIRST_N, .n = 3}};
+static const cfg_filter_t chain_weighted[] = {{.kind = CFG_FILTER_HEALTHY},
+                                              {.kind = CFG_FILTER_WEIGHTED},
+                                              {.kind = CFG_FILTER_FIRST_N, .n = 1}};
+static const cfg_filter_t chain_geo_hash[] = {
+        {.kind = CFG_FILTER_GEO}, {.kind = CFG_FILTER_HASH}, {.kind = CFG_FILTER_FIRST_N, .n = 1}};
+static const cfg_filter_t chain_all[] = {{.kind = CFG_FILTER_HEALTHY}, {.kind = CFG_FILTER_DRAIN}};
+
+enum { S_WWW, S_HASH, S_GEO3, S_WEIGHTED, S_V4, S_EMPTY, S_GEOHASH, S_ALL, S_COUNT };
+static cfg_service_t services[S_COUNT] = {
+        [S_WWW] = {.name = "www", .pools = www_pools, .n_pools = 3},
+        [S_HASH] = {.name = "hash",
+                    .pools = hash_pools,
+                    .n_pools = 1,
+                    .policy = chain_hash,
+                    .n_policy = 3},
+        [S_GEO3] = {.name = "geo3",
+                    .pools = www_pools,
+                    .n_pools = 3,
+                    .policy = chain_geo3,
+                    .n_policy = 3},
+        [S_WEIGHTED] = {.name = "weighted",
+                        .pools = www_pools,
+                        .n_pools = 1,
+                        .policy = chain_weighted,
+                        .n_policy = 3},
+        [S_V4] = {.name = "v4", .pools = v4_pools, .n_pools = 1},
+        [S_EMPTY] = {.name = "empty",
+                     .pools = www_pools,
+                     .n_pools = 3,
+                     .all_down = CFG_ALL_DOWN_EMPTY},
+        [S_GEOHASH] = {.name = "geohash",
+                       .pools = www_pools,
+                       .n_pools = 3,
+                       .policy = chain_geo_hash,
+                       .n_policy = 3},
+        [S_ALL] = {.name = "all",
+                   .pools = www_pools,
+                   .n_pools = 3,
+                   .policy = chain_all,
+                   .n_policy = 2},
+};
+static cfg_zone_t zone = {.name = "example.com", .services = services, .n_services = S_COUNT};
+static cfg_t cfg = {.zones = &zone, .n_zones = 1, .regions = fx_regions, .n_regions = R_COUNT};
+
+struct fixture {
+	char dir[64], path[128];
+	geo_tree_t *geo;
+};
+
+static void fill_addrs(cfg_endpoint_t *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(inet_pton(e[i].family, e[i].text, e[i].addr), 1);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL || fx_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path)) != 0) {
+		free(f);
+		return -1;
+	}
+	fill_addrs(eu_eps, AYA_ARRAY_LEN(eu_eps));
+	fill_addrs(us_eps, AYA_ARRAY_LEN(us_eps));
+	fill_addrs(ap_eps, AYA_ARRAY_LEN(ap_eps));
+	fill_addrs(hash_eps, AYA_ARRAY_LEN(hash_eps));
+	for (size_t i = 0; i < S_COUNT; i++) {
+		char n[128];
+		snprintf(n, sizeof(n), "%s.example.com", services[i].name);
+		if (aya_dname_from_str(n, services[i].owner) < 0) {
+			return -1;
+		}
+		services[i].ttl_s = 30;
+	}
+	/* Default order ap-southeast first, so that it differs from the distance orders. */
+	static const size_t def[] = {R_AP_SOUTHEAST};
+	geo_build_opts_t o = {.database = f->path,
+	                      .regions = fx_regions,
+	                      .n_regions = R_COUNT,
+	                      .default_order = def,
+	                      .n_default_order = 1};
+	if (geo_tree_build(&o, &f->geo, NULL, 0) != 0) {
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	geo_tree_unref(f->geo);
+	fx_remove(f->dir, f->path);
+	free(f);
+	return 0;
+}
+
+/* Health input: the endpoints listed in ctx (NULL-terminated texts) are down. */
+static void health_cb(void *ctx, const cfg_service_t *svc, const cfg_pool_t *pool,
+                      const cfg_endpoint_t *ep, pol_ep_state_t *st)
+{
+	(void)svc;
+	(void)pool;
+	for (const char *const *d = ctx; d != NULL && *d != NULL; d++) {
+		if (strcmp(*d, ep->text) == 0) {
+			st->healthy = false;
+		}
+	}
+}
+
+static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const pol_drain_t *drains,
+                             size_t n_drains)
+{
+	pol_inputs_t in = {.health = health_cb,
+	                   .health_ctx = (void *)down,
+	                   .drains = drains,
+	                   .n_drains = n_drains};
+	pol_snap_t *s = NULL;
+	char err[256];
+	assert_int_equal(pol_snap_build(&cfg, geo, &in, &s, err, sizeof(err)), 0);
+	return s;
+}
+
+static const pol_service_t *svc_by_name(const pol_snap_t *s, const char *name)
+{
+	uint8_t owner[AYA_DNAME_MAX];
+	assert_true(aya_dname_from_str(name, owner) > 0);
+	return pol_service_find(s, owner);
+}
+
+static pol_client_t client(const char *addr, unsigned prefix, bool ecs)
+{
+	pol_client_t c = {.source_prefix = (uint8_t)prefix, .ecs = ecs};
+	c.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(c.family, addr, c.addr), 1);
+	return c;
+}
+
+/* Space-separated answer texts. */
+static const char *answer_str(const pol_result_t *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < r->count && n < len; i++) {
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " " : "", r->ep[i]->text);
+	}
+	return buf;
+}
+
+static void test_find(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	assert_int_equal(pol_service_count(s), S_COUNT);
+	const pol_service_t *w = svc_by_name(s, "WWW.Example.COM.");
+	assert_non_null(w);
+	assert_string_equal(w->name, "www.example.com");
+	assert_int_equal(w->n_endpoints, 6);
+	assert_int_equal(w->pools_v4, 3);
+	assert_int_equal(w->pools_v6, 1);
+	assert_float_equal(w->pools[0].admit, 1.0, 0);
+	assert_float_equal(w->endpoints[0].headroom, 1.0, 0);
+	assert_true(w->endpoints[0].utilization < 0);
+	assert_null(svc_by_name(s, "nope.example.com"));
+	assert_null(svc_by_name(s, "example.com"));
+	for (size_t i = 0; i < S_COUNT; i++) {
+		assert_ptr_equal(pol_service_find(s, services[i].owner), pol_service_get(s, i));
+	}
+	assert_ptr_equal(pol_snap_geo(s), f->geo);
+	assert_true(pol_snap_bytes(s) > 0);
+	pol_snap_free(s);
+	pol_snap_free(NULL);
+}
+
+struct chain_case {
+	const char *name;
+	const char *service;
+	int qfamily;
+	const char *client;
+	unsigned prefix;
+	const char *const *down;
+	int rc;
+	const char *answer;
+	unsigned scope;
+};
+
+static const char *const down_eu_v4[] = {"192.0.2.1", "192.0.2.2", NULL};
+static const char *const down_all[] = {"192.0.2.1",    "192.0.2.2",   "2001:db8::1", "198.51.100.1",
+                                       "198.51.100.2", "203.0.113.1", NULL};
+static const char *const down_198_1[] = {"198.51.100.1", NULL};
+
+static const struct chain_case chain_cases[] = {
+        {"DE client: eu-west pool, geo scope", "geo3.example.com", AF_INET, "192.0.2.10", 32, NULL,
+         POL_OK, "192.0.2.1 192.0.2.2 198.51.100.1", 24},
+        {"US client: us-east first, spill to eu-west", "geo3.example.com", AF_INET, "198.51.100.9",
+         32, NULL, POL_OK, "198.51.100.1 198.51.100.2 192.0.2.1", 24},
+        {"IN client: ap-south, spills twice", "geo3.example.com", AF_INET, "203.0.113.9", 32, NULL,
+         POL_OK, "203.0.113.1 192.0.2.1 192.0.2.2", 24},
+        {"eu-west down: next nearest", "geo3.example.com", AF_INET, "192.0.2.10", 32, down_eu_v4,
+         POL_OK, "198.51.100.1 198.51.100.2 203.0.113.1", 24},
+        {"unhealthy endpoint skipped", "geo3.example.com", AF_INET, "198.51.100.9", 32, down_198_1,
+         POL_OK, "198.51.100.2 192.0.2.1 192.0.2.2", 24},
+        {"ECS /16: scope capped", "geo3.example.com", AF_INET, "198.51.0.0", 16, NULL, POL_OK,
+         "192.0.2.1 192.0.2.2 198.51.100.1", 16},
+        {"AAAA: one v6 pool, scope 0", "geo3.example.com", AF_INET6, "2001:db8:1::1", 128, NULL,
+         POL_OK, "2001:db8::1", 0},
+        {"A with a v6 client: geo of the client", "geo3.example.com", AF_INET, "2001:db8:1::1", 128,
+         NULL, POL_OK, "203.0.113.1 198.51.100.1 198.51.100.2", 48},
+        {"AAAA of a v4-only service: NODATA", "v4.example.com", AF_INET6, "192.0.2.10", 32, NULL,
+         POL_NODATA, "", 0},
+        {"all down, fail open: chain goes on", "www.example.com", AF_INET, "192.0.2.10", 32,
+         down_all, POL_OK, NULL, 24},
+        {"all down, empty", "empty.example.com", AF_INET, "192.0.2.10", 32, down_all, POL_EMPTY, "",
+         0},
+        {"v4 down in AAAA: still answers", "empty.example.com", AF_INET6, "192.0.2.10", 32,
+         down_eu_v4, POL_OK, "2001:db8::1", 0},
+        {"no first_n: every candidate", "all.example.com", AF_INET, "192.0.2.10", 32, down_198_1,
+         POL_OK, "192.0.2.1 192.0.2.2 198.51.100.2 203.0.113.1", 0},
+};
+
+static void test_chain(void **state)
+{
+	struct fixture *f = *state;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(chain_cases); i++) {
+		const struct chain_case *c = &chain_cases[i];
+		pol_snap_t *s = snap_with(f->geo, c->down, NULL, 0);
+		pol_client_t cl = client(c->client, c->prefix, c->prefix < 32);
+		pol_result_t r;
+		char buf[256];
+		int rc =
+		        pol_answer(s, svc_by_name(s, c->service), c->qfamily, &cl, 12345, &r, NULL);
+		answer_str(&r, buf, sizeof(buf));
+		bool ok = rc == c->rc && r.scope == c->scope && r.ttl_s == 30 &&
+		          (c->answer == NULL ? r.count == 1 : strcmp(buf, c->answer) == 0);
+		if (!ok) {
+			fail_msg("%s: rc %d answer '%s' scope %u", c->name, rc, buf, r.scope);
+		}
+		pol_snap_free(s);
+	}
+}
+
+/* weight x headroom split: 192.0.2.1 (1) vs 192.0.2.2 (3) over 10,000 draws. */
+static void test_weighted_split(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	const pol_service_t *svc = svc_by_name(s, "weighted.example.com");
+	pol_client_t cl = client("192.0.2.10", 32, false);
+	pol_rng_t rng;
+	pol_rng_seed(&rng, 42);
+	unsigned heavy = 0;
+	const unsigned n = 10000;
+	for (unsigned i = 0; i < n; i++) {
+		pol_result_t r;
+		assert_int_equal(pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL),
+		                 POL_OK);
+		assert_int_equal(r.count, 1);
+		assert_int_equal(r.scope, 0); /* random, not location dependent */
+		heavy += strcmp(r.ep[0]->text, "192.0.2.2") == 0;
+	}
+	double share = (double)heavy / n;
+	if (share < 0.72 || share > 0.78) {
+		fail_msg("weight 3 of 4 got %.3f", share);
+	}
+	/* The same rand gives the same answer (the caller owns randomness). */
+	pol_result_t a, b;
+	assert_int_equal(pol_answer(s, svc, AF_INET, &cl, 7, &a, NULL), POL_OK);
+	assert_int_equal(pol_answer(s, svc, AF_INET, &cl, 7, &b, NULL), POL_OK);
+	assert_ptr_equal(a.ep[0], b.ep[0]);
+	pol_snap_free(s);
+}
+
+static const pol_endpoint_t *hash_pick(const pol_snap_t *s, const char *svc, int fam,
+                                       const char *addr, unsigned prefix, unsigned *scope)
+{
+	pol_client_t cl = client(addr, prefix, true);
+	pol_result_t r;
+	assert_int_equal(pol_answer(s, svc_by_name(s, svc), fam, &cl, 999, &r, NULL), POL_OK);
+	*scope = r.scope;
+	return r.ep[0];
+}
+
+static void test_hash(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	unsigned scope, used = 0;
+	char addr[32];
+	const pol_endpoint_t *first[64];
+	for (unsigned net = 0; net < 64; net++) {
+		/* Hosts of one /24 stick to one endpoint. */
+		snprintf(addr, sizeof(addr), "10.%u.%u.1", net, net * 3);
+		first[net] = hash_pick(s, "hash.example.com", AF_INET, addr, 32, &scope);
+		assert_int_equal(scope, POL_HASH_V4_BITS);
+		snprintf(addr, sizeof(addr), "10.%u.%u.200", net, net * 3);
+		assert_ptr_equal(hash_pick(s, "hash.example.com", AF_INET, addr, 32, &scope),
+		                 first[net]);
+		used |= 1u << (first[net] - svc_by_name(s, "hash.example.com")->endpoints);
+	}
+	assert_int_equal(used, 0xf); /* all four v4 endpoints get some subnets */
+	/* ECS /20: scope capped at 20; v6: /56. */
+	hash_pick(s, "hash.example.com", AF_INET, "10.0.0.0", 20, &scope);
+	assert_int_equal(scope, 20);
+	const pol_endpoint_t *e6 =
+	        hash_pick(s, "hash.example.com", AF_INET6, "2001:db8:0:100::1", 128, &scope);
+	assert_int_equal(scope, POL_HASH_V6_BITS);
+	assert_ptr_equal(
+	        hash_pick(s, "hash.example.com", AF_INET6, "2001:db8:0:1ff::9", 128, &scope), e6);
+	/* geo + hash: the larger of both scopes. */
+	hash_pick(s, "geohash.example.com", AF_INET, "10.1.2.3", 32, &scope);
+	assert_int_equal(scope, 24);
+	/* HRW: taking one endpoint down only moves the subnets that were on it. */
+	const char *const down[] = {"192.0.2.11", NULL};
+	pol_snap_t *s2 = snap_with(f->geo, down, NULL, 0);
+	for (unsigned net = 0; net < 64; net++) {
+		snprintf(addr, sizeof(addr), "10.%u.%u.1", net, net * 3);
+		const pol_endpoint_t *e =
+		        hash_pick(s2, "hash.example.com", AF_INET, addr, 32, &scope);
+		assert_string_not_equal(e->text, "192.0.2.11");
+		if (strcmp(first[net]->text, "192.0.2.11") != 0) {
+			assert_string_equal(e->text, first[net]->text);
+		}
+	}
+	pol_snap_free(s2);
+	pol_snap_free(s);
+}
+
+struct drain_case {
+	const char *name;
+	pol_drain_t drain;
+	size_t unmatched;
+	const char *answer; /* geo3 for a DE client */
+};
+
+static const struct drain_case drain_cases[] = {
+        {"drain region",
+         {"geo3.example.com", "eu-west"},
+         0,
+         "198.51.100.1 198.51.100.2 203.0.113.1"},
+        {"drain region, any case, trailing dot",
+         {"GEO3.example.com.", "EU-West"},
+         0,
+         "198.51.100.1 198.51.100.2 203.0.113.1"},
+        {"drain address",
+         {"geo3.example.com", "192.0.2.2"},
+         0,
+         "192.0.2.1 198.51.100.1 198.51.100.2"},
+        {"drain other service",
+         {"www.example.com", "eu-west"},
+         0,
+         "192.0.2.1 192.0.2.2 198.51.100.1"},
+        {"unknown target", {"geo3.example.com", "mars"}, 1, "192.0.2.1 192.0.2.2 198.51.100.1"},
+        {"unknown service", {"nope.example.com", NULL}, 1, "192.0.2.1 192.0.2.2 198.51.100.1"},
+};
+
+static const cfg_filter_t chain_drain3[] = {
+        {.kind = CFG_FILTER_DRAIN}, {.kind = CFG_FILTER_GEO}, {.kind = CFG_FILTER_FIRST_N, .n = 3}};
+
+static void test_drain(void **state)
+{
+	struct fixture *f = *state;
+	services[S_GEO3].policy = chain_drain3;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(drain_cases); i++) {
+		const struct drain_case *c = &drain_cases[i];
+		pol_snap_t *s = snap_with(f->geo, NULL, &c->drain, 1);
+		pol_client_t cl = client("192.0.2.10", 32, false);
+		pol_result_t r;
+		char buf[256];
+		assert_int_equal(pol_answer(s, svc_by_name(s, "geo3.example.com"), AF_INET, &cl, 1,
+		                            &r, NULL),
+		                 POL_OK);
+		if (strcmp(answer_str(&r, buf, sizeof(buf)), c->answer) != 0 ||
+		    pol_snap_unmatched_drains(s) != c->unmatched) {
+			fail_msg("%s: '%s' unmatched %zu", c->name, buf,
+			         pol_snap_unmatched_drains(s));
+		}
+		pol_snap_free(s);
+	}
+	/* Whole service drained: drain would drop all, fail open keeps answering. */
+	pol_drain_t all = {"geo3.example.com", NULL};
+	pol_snap_t *s = snap_with(f->geo, NULL, &all, 1);
+	pol_client_t cl = client("192.0.2.10", 32, false);
+	pol_result_t r;
+	assert_int_equal(
+	        pol_answer(s, svc_by_name(s, "geo3.example.com"), AF_INET, &cl, 1, &r, NULL),
+	        POL_OK);
+	assert_int_equal(r.count, 3);
+	assert_true(svc_by_name(s, "geo3.example.com")->pools[1].drained);
+	pol_snap_free(s);
+	services[S_GEO3].policy = chain_geo3;
+}
+
+static void test_errors(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	pol_client_t cl = client("192.0.2.10", 32, false);
+	pol_result_t r;
+	assert_int_equal(
+	        pol_answer(s, svc_by_name(s, "www.example.com"), AF_UNIX, &cl, 1, &r, NULL),
+	        -EINVAL);
+	pol_snap_free(s);
+	/* A geo tree for other regions is refused. */
+	geo_build_opts_t o = {.regions = fx_regions, .n_regions = 2};
+	geo_tree_t *g2 = NULL;
+	char err[256];
+	assert_int_equal(geo_tree_build(&o, &g2, NULL, 0), 0);
+	assert_int_equal(pol_snap_build(&cfg, g2, NULL, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "regions"));
+	geo_tree_unref(g2);
+	/* Without a geo tree: config order, scope 0. */
+	assert_int_equal(pol_snap_build(&cfg, NULL, NULL, &s, err, sizeof(err)), 0);
+	cl = client("198.51.100.9", 32, false);
+	assert_int_equal(
+	        pol_answer(s, svc_by_name(s, "geo3.example.com"), AF_INET, &cl, 1, &r, NULL),
+	        POL_OK);
+	assert_string_equal(r.ep[0]->text, "192.0.2.1");
+	assert_int_equal(r.scope, 0);
+	pol_snap_free(s);
+	/* Mapped transport addresses become IPv4. */
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &sin6.sin6_addr);
+	assert_int_equal(pol_client_from_sockaddr((struct sockaddr *)&sin6, &cl), 0);
+	assert_int_equal(cl.family, AF_INET);
+	assert_int_equal(cl.source_prefix, 32);
+	assert_memory_equal(cl.addr, "\xc0\x00\x02\x07", 4);
+	inet_pton(AF_INET6, "2001:db8::7", &sin6.sin6_addr);
+	assert_int_equal(pol_client_from_sockaddr((struct sockaddr *)&sin6, &cl), 0);
+	assert_int_equal(cl.family, AF_INET6);
+	assert_int_equal(cl.source_prefix, 128);
+}
+
+static void test_explain(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, down_198_1, NULL, 0);
+	pol_client_t cl = client("198.51.100.0", 24, true);
+	pol_result_t r;
+	pol_trace_t *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	const pol_service_t *svc = svc_by_name(s, "geo3.example.com");
+	assert_int_equal(pol_answer(s, svc, AF_INET, &cl, 5, &r, t), POL_OK);
+	/* The traced answer is the query path's answer. */
+	pol_result_t plain;
+	assert_int_equal(pol_answer(s, svc, AF_INET, &cl, 5, &plain, NULL), POL_OK);
+	assert_int_equal(plain.count, r.count);
+	assert_memory_equal(plain.ep, r.ep, r.count * sizeof(r.ep[0]));
+	assert_true(t->loc.found);
+	assert_string_equal(t->loc.country, "US");
+	assert_string_equal(t->loc.continent, "NA");
+	assert_float_equal(t->loc.lat, 40.71, 1e-9);
+	assert_true(t->geo_used);
+	assert_int_equal(t->geo_scope, 24);
+	assert_int_equal(t->n_candidates, 5);
+	assert_int_equal(t->n_pool_order, 3);
+	assert_string_equal(svc->pools[t->pool_order[0]].region, "us-east");
+	assert_string_equal(svc->pools[t->pool_order[1]].region, "eu-west");
+	bool saw_unhealthy = false, saw_first_n = false;
+	for (unsigned i = 0; i < t->n_ev; i++) {
+		const pol_endpoint_t *e = &svc->endpoints[t->ev[i].endpoint];
+		if (t->ev[i].reason == POL_R_UNHEALTHY) {
+			assert_string_equal(e->text, "198.51.100.1");
+			assert_int_equal(t->ev[i].step, 0);
+			saw_unhealthy = true;
+		}
+		if (t->ev[i].reason == POL_R_NOT_FIRST_N) {
+			assert_string_equal(e->text, "203.0.113.1");
+			saw_first_n = true;
+		}
+	}
+	assert_true(saw_unhealthy && saw_first_n);
+	char buf[4096];
+	size_t n = pol_trace_format(t, buf, sizeof(buf));
+	assert_int_equal(n, strlen(buf));
+	const char *want[] = {"service geo3.example.com",
+	                      "client 198.51.100.0/24 (ecs)",
+	                      "country US continent NA at 40.71,-74.00",
+	                      "pool order: us-east eu-west ap-south",
+	                      "step 1 healthy:",
+	                      "drop     198.51.100.1 (us-east, tier 0)",
+	                      "reason: unhealthy",
+	                      "step 3 first_n 3:",
+	                      "reason: beyond first_n",
+	                      "answer: 198.51.100.2 192.0.2.1 192.0.2.2 ttl 30 scope /24"};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(want); i++) {
+		if (strstr(buf, want[i]) == NULL) {
+			fail_msg("missing '%s' in:\n%s", want[i], buf);
+		}
+	}
+	/* Short buffers are truncated, the needed length is still returned. */
+	char small[16];
+	assert_int_equal(pol_trace_format(t, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	/* All down with when_all_down empty shows in the trace. */
+	pol_snap_free(s);
+	s = snap_with(f->geo, down_all, NULL, 0);
+	assert_int_equal(pol_answer(s, svc_by_name(s, "empty.example.com"), AF_INET, &cl, 5, &r, t),
+	                 POL_EMPTY);
+	pol_trace_format(t, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "empty answer (when_all_down: empty)"));
+	assert_non_null(strstr(buf, "answer: empty (all down)"));
+	free(t);
+	pol_snap_free(s);
+}
+
+static void test_speed(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	const pol_service_t *svc = svc_by_name(s, "www.example.com");
+	pol_client_t cl = client("198.51.100.9", 32, false);
+	pol_rng_t rng;
+	pol_rng_seed(&rng, 1);
+	const unsigned n = 1000000;
+	unsigned sum = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < n; i++) {
+		pol_result_t r;
+		cl.addr[3] = (uint8_t)i;
+		sum += (unsigned)pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL) +
+		       r.count;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / n;
+	assert_int_equal(sum, n);
+	print_message("pol_answer (default chain, 3 pools): %.0f ns per answer\n", ns);
+	pol_snap_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_find),           cmocka_unit_test(test_chain),
+	        cmocka_unit_test(test_weighted_split), cmocka_unit_test(test_hash),
+	        cmocka_unit_test(test_drain),          cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_speed),
+	};
+	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
+}
