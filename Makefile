@@ -59,7 +59,7 @@ ALL_LDFLAGS = $(SAN_FLAGS) -pthread $(LDFLAGS)
 # Each module.mk adds to <mod>_SRCS (library code), PROGRAMS and TESTS.
 PROGRAMS :=
 TESTS :=
-include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk)) daemon/module.mk tests/module.mk
+include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk)) daemon/module.mk
 
 # Generated protobuf-c code: proto/x.proto -> $(B)/proto/x.pb-c.{c,h}.
 PROTOS := $(wildcard proto/*.proto)
@@ -94,6 +94,9 @@ LIB_MODULES := $(foreach m,$(MODULES),$(if $($(m)_SRCS),$(m)))
 $(foreach m,$(LIB_MODULES),$(eval $(module_lib)))
 LIBS := $(foreach m,$(call reverse,$(LIB_MODULES)),$(B)/lib/libaya_$(m).a)
 ALL_OBJS := $(foreach m,$(LIB_MODULES),$($(m)_OBJS))
+
+# Tests, fuzz replays and test programs (they use obj and LIBS, defined above).
+include tests/module.mk
 
 # Programs: <prog>_SRCS, linked with every module archive.
 define program
