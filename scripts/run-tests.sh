@@ -24,6 +24,8 @@ count_suite() { # name rc logfile kind
 		f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" | tail -n1)
 		p=${p:-0}
 		f=${f:-0}
+	elif [ "$kind" = exit ]; then
+		[ "$rc" -eq 0 ] && p=1
 	else
 		p=$(grep -c '^ok - ' "$log")
 		f=$(grep -c '^not ok - ' "$log")
@@ -73,7 +75,7 @@ for r in "$B"/fuzz/replay_*; do
 	[ -x "$r" ] || continue
 	corpus=tests/fuzz/corpus/${r##*/replay_}
 	[ -d "$corpus" ] || continue
-	run_suite "fuzz/${r##*/}" tap "$r" "$corpus"
+	run_suite "fuzz/${r##*/}" exit "$r" "$corpus"
 done
 
 echo
