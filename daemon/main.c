@@ -124,7 +124,7 @@ static int start(ayad_t *d)
 		return rc;
 	}
 	d->snap = snap;
-	rc = dnsd_server_start(cfg, snap, &d->srv);
+	rc = dnsd_server_start(cfg, snap, NULL, &d->srv);
 	if (rc < 0) {
 		d->snap = NULL;
 		return rc;

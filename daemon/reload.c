@@ -198,7 +198,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	log_lines(AYA_LOG_WARN, cd.text);
 	cfg_diag_fini(&cd);
 	warn_listen_changes(d, cfg);
-	dnsd_server_publish(d->srv, snap);
+	dnsd_server_publish(d->srv, snap, NULL);
 	d->snap = snap;
 	cfg_free(d->cfg);
 	d->cfg = cfg;

@@ -547,10 +547,11 @@ static int early_rcode(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, int parsed,
 	return -1;
 }
 
-size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const uint8_t *q, size_t qlen,
-                   uint8_t *out, size_t outmax, const struct sockaddr *src,
-                   dnsd_transport_t transport)
+size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
+                   const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
+                   const struct sockaddr *src, dnsd_transport_t transport)
 {
+	(void)pol;
 	dnsd_counters_t *c = &ctx->counters;
 	dnsd_query_t *qs = &ctx->q;
 	INC(c, queries);

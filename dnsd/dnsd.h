@@ -12,8 +12,11 @@
  *    worker per listen address, recvmmsg/sendmmsg) and a TCP thread (libevent,
  *    RFC 7766), all reading the current snapshot.
  *
- * dnsd knows nothing of health or regions; later, service names will be
- * answered by asking policy/.
+ * dnsd knows nothing of health or regions: a service name (a node compiled
+ * from cfg_service_t) is answered by asking policy/ (pol_answer) for the
+ * endpoints, on the policy snapshot published beside the zone snapshot. The
+ * two are published separately because health changes rebuild only the
+ * policy snapshot.
  */
 #pragma once
 
@@ -25,6 +28,7 @@
 
 #include "common/compiler.h"
 #include "config/config.h"
+#include "policy/policy.h"
 
 /* Largest DNS message we ever build (TCP). */
 #define DNSD_MAX_MSG 65535
@@ -41,8 +45,8 @@ typedef struct dnsd_snap dnsd_snap_t;
  * may be NULL only when cfg sets one or cookies are off). Returns 0 or
  * -ENOMEM/-EINVAL with a message in err. Control thread.
  */
-int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out,
-		    char *err, size_t errlen) AYA_NONNULL(1, 3) AYA_WUR;
+int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,
+                    size_t errlen) AYA_NONNULL(1, 3) AYA_WUR;
 /* NULL is a no-op. Only once no reader can see it (after an RCU grace period). */
 void dnsd_snap_free(dnsd_snap_t *snap);
 
@@ -54,7 +58,7 @@ typedef struct dnsd_zone_info {
 } dnsd_zone_info_t;
 size_t dnsd_snap_zone_count(const dnsd_snap_t *snap) AYA_NONNULL(1);
 void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *out)
-	AYA_NONNULL(1, 3);
+        AYA_NONNULL(1, 3);
 /* Bytes of the snapshot's arena. */
 size_t dnsd_snap_bytes(const dnsd_snap_t *snap) AYA_NONNULL(1);
 
@@ -65,10 +69,10 @@ size_t dnsd_snap_bytes(const dnsd_snap_t *snap) AYA_NONNULL(1);
  * readers (model: gdnsd stats.h). Names match the Prometheus metrics to come.
  */
 typedef struct dnsd_counters {
-	_Atomic uint64_t queries;   /* every packet handed to dnsd_answer */
-	_Atomic uint64_t udp;       /* queries received over UDP */
-	_Atomic uint64_t tcp;       /* queries received over TCP */
-	_Atomic uint64_t noerror;   /* responses by rcode */
+	_Atomic uint64_t queries; /* every packet handed to dnsd_answer */
+	_Atomic uint64_t udp;     /* queries received over UDP */
+	_Atomic uint64_t tcp;     /* queries received over TCP */
+	_Atomic uint64_t noerror; /* responses by rcode */
 	_Atomic uint64_t nxdomain;
 	_Atomic uint64_t refused;
 	_Atomic uint64_t formerr;
@@ -88,7 +92,7 @@ typedef struct dnsd_counters {
 /* Plain copy of counters, for reporting. */
 typedef struct dnsd_stats {
 	uint64_t queries, udp, tcp, noerror, nxdomain, refused, formerr, servfail, notimp, badvers,
-		badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors;
+	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors;
 } dnsd_stats_t;
 
 /* out += c (relaxed loads). */
@@ -118,11 +122,14 @@ const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
  * outmax must be >= 512 and the response is sized by the client's EDNS
  * payload (capped by the snapshot's max_udp_payload), with TC=1 when the
  * answer does not fit; for TCP the limit is outmax. `src` is the client's
- * address (cookies, AXFR ACLs, later geo). No allocation, lock or syscall.
+ * address (cookies, AXFR ACLs, geo when the query has no ECS option). `pol`
+ * answers service names; NULL (no services) makes them SERVFAIL. No
+ * allocation, lock or syscall.
  */
-size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const uint8_t *q, size_t qlen,
-		   uint8_t *out, size_t outmax, const struct sockaddr *src,
-		   dnsd_transport_t transport) AYA_NONNULL(1, 2, 3, 5, 7) AYA_HOT;
+size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
+                   const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
+                   const struct sockaddr *src, dnsd_transport_t transport)
+        AYA_NONNULL(1, 2, 4, 6, 8) AYA_HOT;
 
 /* ------------------------------------------------------------------ server */
 
@@ -130,18 +137,20 @@ typedef struct dnsd_server dnsd_server_t;
 
 /*
  * Bind every listen address of cfg (UDP with SO_REUSEPORT, one socket per
- * worker; TCP) and create the worker threads, serving `snap` (ownership taken).
+ * worker; TCP) and create the worker threads, serving `snap` and `pol`
+ * (ownership of both taken, even on failure; pol may be NULL).
  * Returns 0 or a negative errno, with a log line naming the address.
- * The calling thread must have called rcu_register_thread() if it later
- * publishes (it does not read snapshots itself).
+ * The publishing thread need not be an RCU reader (it never reads snapshots).
  */
-int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, dnsd_server_t **out)
-	AYA_NONNULL(1, 2, 3) AYA_WUR;
+int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd_server_t **out)
+        AYA_NONNULL(1, 2, 4) AYA_WUR;
 /*
- * Swap in a new snapshot (ownership taken), wait for a grace period, free the
- * old one. Blocks until no worker can see the old snapshot (at most one batch).
+ * Swap in a new zone snapshot and/or a new policy snapshot (ownership taken;
+ * NULL keeps the current one), atomically as one pair, wait for a grace
+ * period, free what was replaced. Blocks until no worker can see the old
+ * pair (at most one batch). Control thread.
  */
-void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap) AYA_NONNULL(1, 2);
+void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol) AYA_NONNULL(1);
 /* Sum of all workers' counters. Any thread. */
 void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out) AYA_NONNULL(1, 2);
 /* Listen addresses and worker count, for status. */

@@ -129,15 +129,21 @@ static int udp_open(dnsd_server_t *srv, const cfg_t *cfg)
 	return 0;
 }
 
-int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, dnsd_server_t **out)
+int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd_server_t **out)
 {
 	*out = NULL;
 	dnsd_server_t *srv = calloc(1, sizeof(*srv));
-	if (srv == NULL) {
+	dnsd_view_t *view = calloc(1, sizeof(*view));
+	if (srv == NULL || view == NULL) {
+		free(srv);
+		free(view);
 		dnsd_snap_free(snap);
+		pol_snap_free(pol);
 		return -ENOMEM;
 	}
-	srv->snap = snap;
+	view->snap = snap;
+	view->pol = pol;
+	srv->view = view;
 	atomic_init(&srv->stop, false);
 	srv->tcp_idle_timeout_ms = cfg->dns.tcp_idle_timeout_ms;
 	srv->tcp_max_connections = cfg->dns.tcp_max_connections;
@@ -168,12 +174,30 @@ fail:
 	return rc;
 }
 
-void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap)
+void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol)
 {
-	dnsd_snap_t *old = rcu_xchg_pointer(&srv->snap, snap);
+	dnsd_view_t *view = malloc(sizeof(*view));
+	if (view == NULL) {
+		/* Keep serving the current pair; the caller's next change retries. */
+		log_err("dnsd: publish: out of memory, keeping the current snapshots");
+		dnsd_snap_free(snap);
+		pol_snap_free(pol);
+		return;
+	}
+	/* Only the control thread publishes: srv->view is stable here. */
+	const dnsd_view_t *cur = srv->view;
+	view->snap = snap != NULL ? snap : cur->snap;
+	view->pol = pol != NULL ? pol : cur->pol;
+	dnsd_view_t *old = rcu_xchg_pointer(&srv->view, view);
 	/* Every worker passes a quiescent state at least once per batch. */
 	synchronize_rcu();
-	dnsd_snap_free(old);
+	if (snap != NULL) {
+		dnsd_snap_free(old->snap);
+	}
+	if (pol != NULL) {
+		pol_snap_free(old->pol);
+	}
+	free(old);
 }
 
 void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
@@ -213,6 +237,10 @@ void dnsd_server_stop(dnsd_server_t *srv)
 	free(srv->udp);
 	srv->udp = NULL;
 	/* No reader is left: the threads are joined. */
-	dnsd_snap_free(srv->snap);
+	if (srv->view != NULL) {
+		dnsd_snap_free(srv->view->snap);
+		pol_snap_free(srv->view->pol);
+		free(srv->view);
+	}
 	free(srv);
 }

@@ -2,7 +2,7 @@
  * dnsd/ server internals shared by server.c (life cycle, publish, stats),
  * udp.c (the recvmmsg/sendmmsg workers) and tcp.c (the RFC 7766 thread).
  *
- * Invariants: the current snapshot is reached only through srv->snap with
+ * Invariants: the current snapshots are reached only through srv->view with
  * rcu_dereference() by a registered, online reader; a reader never keeps it
  * across batches (UDP) or callbacks (TCP). Every worker owns its dnsd_ctx_t
  * and its io counters (one writer). Not for use outside dnsd/ and its tests.
@@ -36,8 +36,14 @@ typedef struct dnsd_udp_worker {
 
 typedef struct dnsd_tcp dnsd_tcp_t;
 
+/* The pair of snapshots the workers answer from, swapped as one pointer. */
+typedef struct dnsd_view {
+	dnsd_snap_t *snap;
+	pol_snap_t *pol; /* may be NULL: no services */
+} dnsd_view_t;
+
 struct dnsd_server {
-	dnsd_snap_t *snap; /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
+	dnsd_view_t *view; /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
 	atomic_bool stop;
 	dnsd_udp_worker_t *udp;
 	size_t n_udp;

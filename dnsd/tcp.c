@@ -104,7 +104,7 @@ static bool drain_input(tcp_conn_t *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	bool ok = true;
 	bool online = false;
-	const dnsd_snap_t *snap = NULL;
+	const dnsd_view_t *view = NULL;
 	while (evbuffer_get_length(out) < OUT_HIGH_WATER) {
 		uint8_t pfx[2];
 		if (evbuffer_copyout(in, pfx, 2) != 2) {
@@ -122,11 +122,12 @@ static bool drain_input(tcp_conn_t *c)
 		evbuffer_remove(in, t->msg, len);
 		if (!online) {
 			rcu_thread_online();
-			snap = rcu_dereference(t->srv->snap);
+			view = rcu_dereference(t->srv->view);
 			online = true;
 		}
-		size_t rlen = dnsd_answer(t->ctx, snap, t->msg, len, t->out + 2, DNSD_MAX_MSG,
-		                          (const struct sockaddr *)&c->peer, DNSD_TCP);
+		size_t rlen =
+		        dnsd_answer(t->ctx, view->snap, view->pol, t->msg, len, t->out + 2,
+		                    DNSD_MAX_MSG, (const struct sockaddr *)&c->peer, DNSD_TCP);
 		if (rlen == 0) {
 			continue;
 		}

@@ -4,7 +4,7 @@
  * against the current snapshot, one sendmmsg() for all replies.
  *
  * RCU (QSBR): a worker is offline while blocked and online only while it
- * answers a batch; it reads srv->snap once per batch and keeps no pointer
+ * answers a batch; it reads srv->view once per batch and keeps no pointer
  * across batches, so a publisher waits at most one batch. Nothing here
  * allocates after start-up, logs per packet or takes a lock: errors are
  * counted, and socket errors logged rate-limited.
@@ -109,16 +109,16 @@ static unsigned answer_batch(dnsd_udp_worker_t *w, udp_batch_t *b, unsigned n)
 {
 	unsigned nout = 0;
 	rcu_thread_online();
-	const dnsd_snap_t *snap = rcu_dereference(w->srv->snap);
+	const dnsd_view_t *view = rcu_dereference(w->srv->view);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *m = &b->in[i].msg_hdr;
 		if (m->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			count(&w->io.dropped, 1);
 			continue;
 		}
-		size_t len = dnsd_answer(w->ctx, snap, b->qbuf[i], b->in[i].msg_len, b->rbuf[nout],
-		                         sizeof(b->rbuf[nout]), (const struct sockaddr *)&b->src[i],
-		                         DNSD_UDP);
+		size_t len = dnsd_answer(w->ctx, view->snap, view->pol, b->qbuf[i],
+		                         b->in[i].msg_len, b->rbuf[nout], sizeof(b->rbuf[nout]),
+		                         (const struct sockaddr *)&b->src[i], DNSD_UDP);
 		if (len == 0) {
 			continue;
 		}

@@ -123,7 +123,7 @@ static void test_no_allocation(void **state)
 		assert_true(qlen > 0);
 		for (int tr = DNSD_UDP; tr <= DNSD_TCP; tr++) {
 			unsigned long before = allocs;
-			size_t n = dnsd_answer(ctx, snap, qbuf, qlen, out, sizeof(out),
+			size_t n = dnsd_answer(ctx, snap, NULL, qbuf, qlen, out, sizeof(out),
 			                       (const struct sockaddr *)&src, (dnsd_transport_t)tr);
 			unsigned long after = allocs;
 			assert_true(n > 12);

@@ -311,7 +311,7 @@ static void run_case(const struct acase *c)
 	size_t qlen = fx_query(&c->q, qbuf, sizeof(qbuf));
 	assert_true(qlen > 0);
 	const struct sockaddr *src = c->src != NULL ? c->src : (const struct sockaddr *)&client4;
-	size_t n = dnsd_answer(ctx, snap, qbuf, qlen, out, sizeof(out), src, c->tr);
+	size_t n = dnsd_answer(ctx, snap, NULL, qbuf, qlen, out, sizeof(out), src, c->tr);
 	if (c->rcode == DROP) {
 		assert_int_equal(n, 0);
 		return;
@@ -376,7 +376,7 @@ static size_t cookie_query(const uint8_t *opt, size_t optlen, const struct socka
 	fx_q_t q = {Q("www.example.com", 1), EDNS, .opts = opt, .opts_len = optlen};
 	uint8_t qbuf[512], out[4096], val[64];
 	size_t qlen = fx_query(&q, qbuf, sizeof(qbuf));
-	size_t n = dnsd_answer(ctx, snap, qbuf, qlen, out, sizeof(out), src, tr);
+	size_t n = dnsd_answer(ctx, snap, NULL, qbuf, qlen, out, sizeof(out), src, tr);
 	assert_true(n > 12);
 	*rcode = FX_RCODE(out);
 	size_t vlen = 0;
@@ -451,7 +451,7 @@ static void test_cookies(void **state)
 	uint8_t qbuf[64] = {0x12, 0x34, 0, 0, 0,  0, 0,  0, 0, 0, 0, 1, 0, 0, 41, 4, 0xd0, 0,
 	                    0,    0,    0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6,  7, 8};
 	uint8_t out[512], val[64];
-	size_t len = dnsd_answer(ctx, snap, qbuf, 35, out, sizeof(out), src, DNSD_UDP);
+	size_t len = dnsd_answer(ctx, snap, NULL, qbuf, 35, out, sizeof(out), src, DNSD_UDP);
 	assert_true(len > 12);
 	assert_int_equal(FX_RCODE(out), 0);
 	assert_int_equal(FX_QD(out), 0);
@@ -481,7 +481,7 @@ static void test_counters(void **state)
 	uint8_t qbuf[512], out[4096];
 	for (size_t i = 0; i < AYA_ARRAY_LEN(qs); i++) {
 		size_t qlen = fx_query(&qs[i].q, qbuf, sizeof(qbuf));
-		assert_true(dnsd_answer(c, snap, qbuf, qlen, out, sizeof(out),
+		assert_true(dnsd_answer(c, snap, NULL, qbuf, qlen, out, sizeof(out),
 		                        (const struct sockaddr *)&client4, qs[i].tr) > 0);
 	}
 	dnsd_stats_t st = {.queries = 100};

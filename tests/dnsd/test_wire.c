@@ -185,9 +185,9 @@ static void test_malformed(void **state)
 	for (size_t i = 0; i < AYA_ARRAY_LEN(msgs); i++) {
 		print_message("case: %s\n", msgs[i].name);
 		for (int tr = DNSD_UDP; tr <= DNSD_TCP; tr++) {
-			size_t n =
-			        dnsd_answer(ctx, snap, msgs[i].msg, msgs[i].len, out, sizeof(out),
-			                    (const struct sockaddr *)&src, (dnsd_transport_t)tr);
+			size_t n = dnsd_answer(ctx, snap, NULL, msgs[i].msg, msgs[i].len, out,
+			                       sizeof(out), (const struct sockaddr *)&src,
+			                       (dnsd_transport_t)tr);
 			if (msgs[i].rcode == DROP) {
 				assert_int_equal(n, 0);
 				continue;
@@ -210,7 +210,7 @@ static void test_malformed(void **state)
 	assert_int_equal(st.noerror, 2 * 3);
 	assert_int_equal(st.formerr, 2 * (AYA_ARRAY_LEN(msgs) - 8));
 	/* Too small an output buffer is a drop, not an overflow. */
-	assert_int_equal(dnsd_answer(ctx, snap, msgs[3].msg, msgs[3].len, out, 100,
+	assert_int_equal(dnsd_answer(ctx, snap, NULL, msgs[3].msg, msgs[3].len, out, 100,
 	                             (const struct sockaddr *)&src, DNSD_UDP),
 	                 0);
 	dnsd_ctx_free(ctx);

@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const size_t outmax[] = {512, 1232, DNSD_MAX_MSG};
 	for (int tr = DNSD_UDP; tr <= DNSD_TCP; tr++) {
 		size_t max = outmax[(size + (size_t)tr) % 3];
-		size_t n = dnsd_answer(ctx, snap, q, size, out, max, (const struct sockaddr *)&src,
-		                       (dnsd_transport_t)tr);
+		size_t n = dnsd_answer(ctx, snap, NULL, q, size, out, max,
+		                       (const struct sockaddr *)&src, (dnsd_transport_t)tr);
 		if (n > max || (n > 0 && (size < 12 || (q[2] & 0x80) != 0)) ||
 		    (n > 0 && (n < 12 || memcmp(out, q, 2) != 0 || (out[2] & 0x80) == 0))) {
 			abort();
