@@ -81,7 +81,50 @@ typedef struct cfg_pool {
 	size_t n_endpoints;
 	const char *monitor; /* name of a monitor, or NULL (issue 4) */
 	cfg_loc_t loc;
+	size_t monitor_idx; /* index into cfg_t.monitors when monitor != NULL */
 } cfg_pool_t;
+
+/* ---- monitors (issue 4): how the agent probes a pool's endpoints ---- */
+
+typedef enum cfg_monitor_type {
+	CFG_MON_TCP = 0,   /* connect() succeeds */
+	CFG_MON_HTTP = 1,  /* HTTP/1.1 GET, status and optional body check */
+	CFG_MON_HTTPS = 2, /* the same over TLS */
+} cfg_monitor_type_t;
+
+/* Where a backend reports its load or capacity in the probe response. */
+typedef enum cfg_load_kind {
+	CFG_LOAD_NONE = 0,
+	CFG_LOAD_HEADER = 1,     /* a response header: "X-Load: 0.73" */
+	CFG_LOAD_JSON = 2,       /* a dotted path into a JSON body: "stats.load" */
+	CFG_LOAD_PROMETHEUS = 3, /* a metric line of a Prometheus text body */
+} cfg_load_kind_t;
+
+typedef struct cfg_load_src {
+	cfg_load_kind_t kind;
+	const char *key; /* header name, JSON path or metric name; NULL with NONE */
+} cfg_load_src_t;
+
+typedef struct cfg_monitor {
+	const char *name;
+	cfg_monitor_type_t type; /* default http */
+	uint16_t port;           /* default 80 (http), 443 (https); required for tcp */
+	const char *path;        /* request path, default "/" */
+	const char *host;        /* Host header; NULL = the endpoint address */
+	const uint16_t *expect;  /* accepted status codes, default {200} */
+	size_t n_expect;
+	const char *body;      /* substring the body must contain; NULL = any */
+	uint32_t interval_ms;  /* default 500 */
+	uint32_t timeout_ms;   /* default 300, < interval_ms */
+	uint32_t rise, fall;   /* consecutive results to flip, default 2 and 2 */
+	double jitter;         /* 0..0.5 of interval_ms, default 0.1 */
+	bool tls_verify;       /* https: verify the certificate chain and name; default false */
+	const char *sni;       /* TLS server name; NULL = host, or none for an address */
+	cfg_load_src_t load;   /* utilization 0..1 */
+	cfg_load_src_t capacity;
+	uint32_t slow_start_ms; /* weight ramp after recovery, default 10000; 0 = off */
+	cfg_loc_t loc;
+} cfg_monitor_t;
 
 typedef enum cfg_filter_kind {
 	CFG_FILTER_HEALTHY,
@@ -182,6 +225,8 @@ typedef struct cfg {
 	const cfg_region_t *regions;
 	size_t n_regions;
 	cfg_geo_t geo;
+	const cfg_monitor_t *monitors; /* issue 4; names unique */
+	size_t n_monitors;
 	const char *control_socket; /* default <state_dir>/ayad.sock */
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */

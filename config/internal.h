@@ -35,6 +35,9 @@ typedef struct loader {
 	/* Key locations kept for checks that run after parsing. */
 	cfg_loc_t node_region_loc;
 	bool nsid_set, socket_set;
+	/* Pools' monitor names, resolved after parsing (arena storage). */
+	region_ref_t *mon_refs;
+	size_t n_mon_refs, cap_mon_refs;
 } loader_t;
 
 /* ---- yaml.c: document walk helpers ---- */
@@ -93,7 +96,7 @@ typedef struct section {
 	const char *name;
 	const item_t *items;
 	size_t n_items;
-	bool open; /* unknown keys allowed (monitors: reserved for a later schema) */
+	bool open; /* unknown keys allowed */
 } section_t;
 
 /*
@@ -144,6 +147,20 @@ CFG_FN(cfg_fn_endpoints);
 CFG_FN(cfg_fn_endpoint_address);
 CFG_FN(cfg_fn_policy);
 
+/* monitors.c */
+CFG_FN(cfg_fn_monitor_expect);
+CFG_FN(cfg_fn_monitor_load);
+CFG_FN(cfg_fn_pool_monitor);
+
+/* A monitor: { ... } mapping before it becomes the two cfg_load_src_t of a monitor. */
+typedef struct cfg_load_keys {
+	const char *header, *json, *prometheus;
+	const char *cap_header, *cap_json, *cap_prometheus;
+} cfg_load_keys_t;
+
+/* Resolve every pool's monitor name to cfg_t.monitors (monitors.c; after parsing). */
+void cfg_resolve_monitors(loader_t *ld) AYA_NONNULL(1);
+
 /* ---- services.c: checks after parsing ---- */
 /* After zone files are loaded: owners of services, clashes with static data. */
 void cfg_check_services(loader_t *ld, cfg_zone_t *z) AYA_NONNULL(1, 2);
@@ -153,7 +170,7 @@ void cfg_resolve_regions(loader_t *ld) AYA_NONNULL(1);
 /* schema.c: every table of the configuration schema. */
 extern const section_t cfg_sec_top, cfg_sec_node, cfg_sec_dns, cfg_sec_zone, cfg_sec_control,
         cfg_sec_log, cfg_sec_geo, cfg_sec_geo_map, cfg_sec_region, cfg_sec_service, cfg_sec_pool,
-        cfg_sec_endpoint, cfg_sec_monitor;
+        cfg_sec_endpoint, cfg_sec_monitor, cfg_sec_load;
 
 /* ---- zone.c ---- */
 

@@ -194,11 +194,122 @@ static const item_t geo_map_items[] = {
 };
 SEC(cfg_sec_geo_map, "geo map", geo_map_items);
 
-/* ---- monitors[]: only the name for now; the rest of the schema comes later ---- */
+/* ---- monitors[] (monitors.c checks what spans keys: port, timeout < interval, load) ---- */
+_Static_assert(sizeof(cfg_monitor_type_t) == sizeof(int), "enum storage");
+static const char *const monitor_types[] = {"tcp", "http", "https", NULL};
+#define M(f) .offset = offsetof(cfg_monitor_t, f), .size = SIZE_OF(cfg_monitor_t, f)
 static const item_t monitor_items[] = {
-        {.name = "name", .type = IT_NAME, .offset = 0, .required = true, .doc = "monitor name"},
+        {.name = "name", .type = IT_NAME, M(name), .required = true, .doc = "monitor name"},
+        {.name = "type",
+         .type = IT_ENUM,
+         M(type),
+         .names = monitor_types,
+         .dflt = "http",
+         .doc = "tcp (connect), http or https"},
+        {.name = "port",
+         .type = IT_UINT,
+         M(port),
+         .min = 1,
+         .max = 65535,
+         .doc = "port probed on every endpoint address; default 80 (http), 443 (https), "
+                "required for tcp"},
+        {.name = "path", .type = IT_NAME, M(path), .dflt = "/", .doc = "HTTP request path"},
+        {.name = "host",
+         .type = IT_NAME,
+         M(host),
+         .doc = "Host header; default the endpoint address"},
+        {.name = "expect",
+         .type = IT_FUNC,
+         .fn = cfg_fn_monitor_expect,
+         .dflt = "[200]",
+         .doc = "accepted HTTP status codes"},
+        {.name = "body",
+         .type = IT_NAME,
+         M(body),
+         .doc = "substring the response body must contain; default any body"},
+        {.name = "interval",
+         .type = IT_DURATION,
+         M(interval_ms),
+         .min = 50,
+         .max = 3600000,
+         .dflt = "500ms",
+         .doc = "time between two probes of one endpoint"},
+        {.name = "timeout",
+         .type = IT_DURATION,
+         M(timeout_ms),
+         .min = 10,
+         .max = 3600000,
+         .dflt = "300ms",
+         .doc = "a probe not done by then fails; must be below interval"},
+        {.name = "rise",
+         .type = IT_UINT,
+         M(rise),
+         .min = 1,
+         .max = 100,
+         .dflt = "2",
+         .doc = "consecutive successes that mark an endpoint up"},
+        {.name = "fall",
+         .type = IT_UINT,
+         M(fall),
+         .min = 1,
+         .max = 100,
+         .dflt = "2",
+         .doc = "consecutive failures that mark an endpoint down"},
+        {.name = "jitter",
+         .type = IT_DOUBLE,
+         M(jitter),
+         .min = 0,
+         .max = 0.5,
+         .dflt = "0.1",
+         .doc = "random spread of each interval, as a fraction of it"},
+        {.name = "tls_verify",
+         .type = IT_BOOL,
+         M(tls_verify),
+         .dflt = "false",
+         .doc = "https: verify the certificate chain and name"},
+        {.name = "sni",
+         .type = IT_NAME,
+         M(sni),
+         .doc = "https: TLS server name; default host (none for an address)"},
+        {.name = "load",
+         .type = IT_FUNC,
+         .fn = cfg_fn_monitor_load,
+         .doc = "where the backend reports its load: {header: X}, {json: a.b} or "
+                "{prometheus: metric}"},
+        {.name = "slow_start",
+         .type = IT_DURATION,
+         M(slow_start_ms),
+         .min = 0,
+         .max = 3600000,
+         .dflt = "10s",
+         .doc = "a recovered endpoint's weight ramps up over this"},
 };
-const section_t cfg_sec_monitor = {"monitor", monitor_items, AYA_ARRAY_LEN(monitor_items), true};
+#undef M
+SEC(cfg_sec_monitor, "monitor", monitor_items);
+
+#define L(f) .offset = offsetof(cfg_load_keys_t, f), .size = SIZE_OF(cfg_load_keys_t, f)
+static const item_t load_items[] = {
+        {.name = "header", .type = IT_NAME, L(header), .doc = "utilization from a header"},
+        {.name = "json", .type = IT_NAME, L(json), .doc = "utilization from a JSON path"},
+        {.name = "prometheus",
+         .type = IT_NAME,
+         L(prometheus),
+         .doc = "utilization from a Prometheus metric"},
+        {.name = "capacity_header",
+         .type = IT_NAME,
+         L(cap_header),
+         .doc = "capacity from a header"},
+        {.name = "capacity_json",
+         .type = IT_NAME,
+         L(cap_json),
+         .doc = "capacity from a JSON path"},
+        {.name = "capacity_prometheus",
+         .type = IT_NAME,
+         L(cap_prometheus),
+         .doc = "capacity from a Prometheus metric"},
+};
+#undef L
+SEC(cfg_sec_load, "monitor.load", load_items);
 
 /* ---- zones[].services[] ---- */
 #define S(f) .offset = offsetof(cfg_service_t, f), .size = SIZE_OF(cfg_service_t, f)
@@ -247,9 +358,9 @@ static const item_t pool_items[] = {
          .required = true,
          .doc = "at least one endpoint"},
         {.name = "monitor",
-         .type = IT_NAME,
-         .offset = offsetof(cfg_pool_t, monitor),
-         .doc = "name of a monitor"},
+         .type = IT_FUNC,
+         .fn = cfg_fn_pool_monitor,
+         .doc = "name of a monitor of monitors:"},
 };
 SEC(cfg_sec_pool, "pool", pool_items);
 

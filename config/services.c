@@ -1,5 +1,5 @@
 /*
- * The services schema: regions, geo maps, monitors (names only for now) and
+ * The services schema: regions, geo maps (monitors are in monitors.c) and
  * zone services with their pools, endpoints and policy chain. Region names
  * are collected as references and resolved once the whole document is read,
  * so sections may come in any order; service owners are checked against
@@ -85,32 +85,6 @@ CFG_FN(cfg_fn_region_location)
 	}
 	number(ld, cfg_y_seq_item(ld, val, 0), "region.location latitude", -90, 90, &r->lat);
 	number(ld, cfg_y_seq_item(ld, val, 1), "region.location longitude", -180, 180, &r->lon);
-}
-
-/* ---- monitors: accepted with a name; their schema is a later issue ---- */
-
-CFG_FN(cfg_fn_monitors)
-{
-	(void)it;
-	(void)base;
-	long n = cfg_y_seq_len(ld, val, "monitors");
-	const char *names[64] = {NULL};
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
-		const char *name = NULL;
-		if (!cfg_parse_map(ld, item, &cfg_sec_monitor, &name) || name == NULL) {
-			continue;
-		}
-		for (long j = 0; j < i && j < (long)AYA_ARRAY_LEN(names); j++) {
-			if (names[j] != NULL && strcmp(names[j], name) == 0) {
-				cfg_y_err(ld, item, "duplicate monitor '%s'", name);
-				break;
-			}
-		}
-		if (i < (long)AYA_ARRAY_LEN(names)) {
-			names[i] = name;
-		}
-	}
 }
 
 /* ---- geo ---- */
@@ -550,6 +524,7 @@ void cfg_check_services(loader_t *ld, cfg_zone_t *z)
 void cfg_resolve_regions(loader_t *ld)
 {
 	cfg_t *cfg = ld->cfg;
+	cfg_resolve_monitors(ld);
 	for (size_t i = 0; i < ld->n_refs; i++) {
 		region_ref_t *ref = &ld->refs[i];
 		if (ref->name == NULL) {
