@@ -107,7 +107,7 @@ static uint64_t double_bits(double d)
 	return u;
 }
 
-void state_obs_value_encode(uint8_t out[OBS_VALUE_LEN], const state_obs_t *obs)
+size_t state_obs_value_encode(uint8_t *out, const state_obs_t *obs)
 {
 	uint8_t *p = out;
 	*p++ = 1;
@@ -121,9 +121,45 @@ void state_obs_value_encode(uint8_t out[OBS_VALUE_LEN], const state_obs_t *obs)
 	p = put_u64(p, obs->observed_at_ms);
 	p = put_u64(p, obs->version);
 	AYA_BUG_ON(p != out + OBS_VALUE_LEN);
+	/* Extension only when set, so older records keep their exact bytes. */
+	size_t elen = obs->error != NULL ? strnlen(obs->error, STATE_ERROR_MAX) : 0;
+	if (obs->since_ms == 0 && obs->up_since_ms == 0 && elen == 0) {
+		return OBS_VALUE_LEN;
+	}
+	p = put_u64(p, obs->since_ms);
+	p = put_u64(p, obs->up_since_ms);
+	*p++ = (uint8_t)elen;
+	memcpy(p, obs->error != NULL ? obs->error : "", elen);
+	return (size_t)(p + elen - out);
 }
 
 int state_obs_value_decode(const uint8_t *in, size_t len, state_obs_t *obs)
+{
+	char error[STATE_ERROR_MAX + 1];
+	int rc = state_obs_value_decode_ext(in, len, obs, error);
+	obs->error = NULL;
+	return rc;
+}
+
+/*
+ * Extension fields: present when at least 17 bytes follow the base record;
+ * fewer trailing bytes are fields of a later format we do not know, ignored.
+ */
+static void decode_ext(struct rd *r, state_obs_t *obs, char *error)
+{
+	obs->since_ms = 0;
+	obs->up_since_ms = 0;
+	obs->error = error;
+	error[0] = '\0';
+	if (r->left < 17) {
+		return;
+	}
+	obs->since_ms = get_uint(r, 8);
+	obs->up_since_ms = get_uint(r, 8);
+	get_str8(r, error, STATE_ERROR_MAX, true);
+}
+
+int state_obs_value_decode_ext(const uint8_t *in, size_t len, state_obs_t *obs, char *error)
 {
 	struct rd r = {in, len, false};
 	if (len < OBS_VALUE_LEN || get_uint(&r, 1) != 1) {
@@ -138,6 +174,7 @@ int state_obs_value_decode(const uint8_t *in, size_t len, state_obs_t *obs)
 	uint64_t bits = get_uint(&r, 8);
 	obs->observed_at_ms = get_uint(&r, 8);
 	obs->version = get_uint(&r, 8);
+	decode_ext(&r, obs, error);
 	memcpy(&obs->utilization, &bits, sizeof(bits));
 	if (r.err || status > STATE_ST_DOWN || obs->version == 0) {
 		return -EBADMSG;

@@ -107,12 +107,20 @@ static void mark_dirty(state_t *st, struct obs_entry *e)
 	}
 }
 
-static void copy_fields(state_obs_t *dst, const state_obs_t *src)
+/* Copy every field but the key strings; the error text into the entry's buffer. */
+static void copy_fields(struct obs_entry *e, const state_obs_t *src)
 {
+	state_obs_t *dst = &e->obs;
 	const char *observer = dst->observer, *endpoint = dst->endpoint;
+	size_t elen = src->error != NULL ? strnlen(src->error, STATE_ERROR_MAX) : 0;
+	if (src->error != e->error) {
+		memmove(e->error, src->error != NULL ? src->error : "", elen);
+		e->error[elen] = '\0';
+	}
 	*dst = *src;
 	dst->observer = observer;
 	dst->endpoint = endpoint;
+	dst->error = e->error;
 }
 
 /* Insert a key known to be absent (slot from find_slot()); NULL on ENOMEM. */
@@ -135,7 +143,7 @@ static struct obs_entry *insert(state_t *st, uint64_t h, const state_obs_t *obs)
 	e->dirty = false;
 	e->obs.observer = e->key;
 	e->obs.endpoint = e->key + olen + 1;
-	copy_fields(&e->obs, obs);
+	copy_fields(e, obs);
 	st->slots[find_slot(st, h, obs->observer, obs->endpoint)] = e;
 	st->n_obs++;
 	return e;
@@ -147,7 +155,7 @@ int state_obs_map_load(state_t *st, const state_obs_t *obs)
 	if (st->n_slots > 0) {
 		struct obs_entry *e = st->slots[find_slot(st, h, obs->observer, obs->endpoint)];
 		if (e != NULL) {
-			copy_fields(&e->obs, obs);
+			copy_fields(e, obs);
 			return 0;
 		}
 	}
@@ -181,6 +189,13 @@ static int check_obs(const state_obs_t *obs)
 	if (!isnan(obs->utilization) && !(obs->utilization >= 0.0 && obs->utilization <= 1.0)) {
 		return -EINVAL;
 	}
+	/* The error text is cut at STATE_ERROR_MAX; what is kept must be printable. */
+	for (size_t i = 0; obs->error != NULL && i < STATE_ERROR_MAX && obs->error[i]; i++) {
+		unsigned char c = (unsigned char)obs->error[i];
+		if (c < 0x20 || c == 0x7f) {
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -201,14 +216,13 @@ int state_obs_merge(state_t *st, const state_obs_t *obs)
 	}
 	if (e != NULL) {
 		/* Equal versions: the greater encoding wins, as on every other node. */
-		uint8_t nb[OBS_VALUE_LEN], ob[OBS_VALUE_LEN];
-		state_obs_value_encode(nb, obs);
-		state_obs_value_encode(ob, &e->obs);
-		if (state_lww_cmp(obs->version, nb, sizeof(nb), e->obs.version, ob, sizeof(ob)) <=
-		    0) {
+		uint8_t nb[OBS_VALUE_MAX], ob[OBS_VALUE_MAX];
+		size_t nlen = state_obs_value_encode(nb, obs);
+		size_t olen = state_obs_value_encode(ob, &e->obs);
+		if (state_lww_cmp(obs->version, nb, nlen, e->obs.version, ob, olen) <= 0) {
 			return 0;
 		}
-		copy_fields(&e->obs, obs);
+		copy_fields(e, obs);
 	} else if ((e = insert(st, h, obs)) == NULL) {
 		return -ENOMEM;
 	}

@@ -54,6 +54,8 @@
  *                    u32 fall | u32 rtt_us | u32 capacity |
  *                    u64 utilization (IEEE 754 bits, NaN = unknown) |
  *                    u64 observed_at_ms | u64 version       (44 bytes)
+ *                    then, only when one of them is set (issue 4):
+ *                    u64 since_ms | u64 up_since_ms | u8 len | error
  *   meta "format":   u32 STATE_FORMAT
  * A decoder accepts longer values of the same format (fields appended later
  * are ignored by older code) and rejects shorter ones or unknown formats;
@@ -86,6 +88,8 @@
 #define STATE_NAME_MAX 253
 /* Longest node (observer, origin) name. */
 #define STATE_NODE_MAX 64
+/* Longest last-error text of an observation (longer ones are cut). */
+#define STATE_ERROR_MAX 120
 /* Longest drain note. */
 #define STATE_NOTE_MAX 255
 /* Default LMDB map size and flush interval. */
@@ -187,6 +191,10 @@ typedef struct state_obs {
 	double utilization;      /* 0..1, NAN = unknown */
 	uint64_t observed_at_ms; /* unix ms */
 	uint64_t version;        /* > 0, monotonic per observer */
+	/* Added by issue 4 (0 / NULL when unknown, as older records decode): */
+	uint64_t since_ms;    /* unix ms of the last status change */
+	uint64_t up_since_ms; /* UP after DOWN: when it recovered (slow start); 0 = not ramping */
+	const char *error;    /* last failed probe, "" or NULL = none; cut at STATE_ERROR_MAX */
 } state_obs_t;
 
 /*

@@ -14,7 +14,8 @@
 #include "state/state.h"
 
 #define OVR_KIND_DRAIN 1
-#define OBS_VALUE_LEN 44
+#define OBS_VALUE_LEN 44 /* the base record; extension fields follow */
+#define OBS_VALUE_MAX (OBS_VALUE_LEN + 17 + STATE_ERROR_MAX)
 #define OVR_VALUE_MIN 22 /* both strings empty */
 #define OBS_KEY_MAX (2 + STATE_NODE_MAX + STATE_NAME_MAX)
 #define OVR_KEY_MAX (4 + 2 * STATE_NAME_MAX)
@@ -27,7 +28,8 @@ struct obs_entry {
 	uint64_t hash;
 	bool dirty;
 	state_obs_t obs;
-	char key[]; /* observer NUL endpoint NUL */
+	char error[STATE_ERROR_MAX + 1]; /* obs.error points here */
+	char key[];                      /* observer NUL endpoint NUL */
 };
 
 struct state {
@@ -63,9 +65,12 @@ int state_check_name(const char *s, size_t max);
 size_t state_obs_key_encode(uint8_t *out, const char *observer, const char *endpoint);
 /* Decodes into observer[STATE_NODE_MAX+1], endpoint[STATE_NAME_MAX+1]; -EBADMSG. */
 int state_obs_key_decode(const uint8_t *in, size_t len, char *observer, char *endpoint);
-void state_obs_value_encode(uint8_t out[OBS_VALUE_LEN], const state_obs_t *obs);
-/* Fills every field but observer and endpoint; -EBADMSG. */
+/* out holds OBS_VALUE_MAX bytes (OBS_VALUE_LEN without extension fields); returns the length. */
+size_t state_obs_value_encode(uint8_t *out, const state_obs_t *obs);
+/* Fills every field but observer and endpoint (error = NULL); -EBADMSG. */
 int state_obs_value_decode(const uint8_t *in, size_t len, state_obs_t *obs);
+/* The same with the error text into error[STATE_ERROR_MAX + 1] (obs->error points to it). */
+int state_obs_value_decode_ext(const uint8_t *in, size_t len, state_obs_t *obs, char *error);
 
 size_t state_ovr_key_encode(uint8_t *out, uint8_t kind, const char *service,
                             state_target_kind_t tkind, const char *target);

@@ -213,8 +213,9 @@ static int load(state_t *st)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		state_obs_t obs;
+		char error[STATE_ERROR_MAX + 1];
 		if (state_obs_key_decode(k.mv_data, k.mv_size, observer, endpoint) < 0 ||
-		    state_obs_value_decode(v.mv_data, v.mv_size, &obs) < 0) {
+		    state_obs_value_decode_ext(v.mv_data, v.mv_size, &obs, error) < 0) {
 			st->bad_records++;
 			continue;
 		}
@@ -520,10 +521,9 @@ int state_flush(state_t *st)
 	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < st->n_dirty; i++) {
 		const struct obs_entry *e = st->dirty[i];
-		uint8_t kb[OBS_KEY_MAX], vb[OBS_VALUE_LEN];
+		uint8_t kb[OBS_KEY_MAX], vb[OBS_VALUE_MAX];
 		MDB_val k = {state_obs_key_encode(kb, e->obs.observer, e->obs.endpoint), kb};
-		MDB_val v = {sizeof(vb), vb};
-		state_obs_value_encode(vb, &e->obs);
+		MDB_val v = {state_obs_value_encode(vb, &e->obs), vb};
 		rc = mdb_put(txn, st->dbi_obs, &k, &v, 0);
 	}
 	if (rc == 0) {

@@ -78,6 +78,54 @@ static void test_obs_value_roundtrip(void **state)
 	}
 }
 
+/* Issue 4 extension: since, up_since and the last error after the 44-byte base. */
+static void test_obs_value_extension(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		uint64_t since, up_since;
+		const char *error;
+		size_t want_len;
+	} cases[] = {
+	        {"none set: base record only", 0, 0, NULL, OBS_VALUE_LEN},
+	        {"empty error: base record only", 0, 0, "", OBS_VALUE_LEN},
+	        {"since only", 1700000000000, 0, NULL, OBS_VALUE_LEN + 17},
+	        {"all set", 1700000000000, 1700000000500, "timeout after 300ms",
+	         OBS_VALUE_LEN + 17 + 19},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		state_obs_t in = {.status = STATE_ST_UP,
+		                  .utilization = NAN,
+		                  .version = 7,
+		                  .since_ms = cases[i].since,
+		                  .up_since_ms = cases[i].up_since,
+		                  .error = cases[i].error};
+		uint8_t buf[OBS_VALUE_MAX];
+		size_t len = state_obs_value_encode(buf, &in);
+		if (len != cases[i].want_len) {
+			fail_msg("%s: length %zu, want %zu", cases[i].name, len, cases[i].want_len);
+		}
+		state_obs_t out;
+		char err[STATE_ERROR_MAX + 1];
+		assert_int_equal(state_obs_value_decode_ext(buf, len, &out, err), 0);
+		assert_int_equal(out.since_ms, cases[i].since);
+		assert_int_equal(out.up_since_ms, cases[i].up_since);
+		assert_string_equal(out.error, cases[i].error != NULL ? cases[i].error : "");
+		/* A truncated extension (a later format's shorter field) is ignored. */
+		assert_int_equal(state_obs_value_decode_ext(buf, OBS_VALUE_LEN + 5, &out, err), 0);
+		assert_int_equal(out.since_ms, 0);
+	}
+	/* An error longer than STATE_ERROR_MAX is cut, never overflows. */
+	char longerr[STATE_ERROR_MAX + 50];
+	memset(longerr, 'x', sizeof(longerr) - 1);
+	longerr[sizeof(longerr) - 1] = '\0';
+	state_obs_t in = {
+	        .status = STATE_ST_DOWN, .utilization = NAN, .version = 1, .error = longerr};
+	uint8_t buf[OBS_VALUE_MAX];
+	assert_int_equal(state_obs_value_encode(buf, &in), OBS_VALUE_MAX);
+}
+
 static void test_obs_value_rejects(void **state)
 {
 	(void)state;
@@ -277,6 +325,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_obs_value_layout),
 	        cmocka_unit_test(test_obs_value_roundtrip),
+	        cmocka_unit_test(test_obs_value_extension),
 	        cmocka_unit_test(test_obs_value_rejects),
 	        cmocka_unit_test(test_obs_key),
 	        cmocka_unit_test(test_ovr_key),
