@@ -23,6 +23,37 @@
  *  - A UDP response that does not fit gets TC=1 with header, question and
  *    OPT only; over TCP, SERVFAIL. Additional A/AAAA for NS/MX/SRV targets
  *    are dropped when they do not fit, except referral glue (RFC 9471).
+ *
+ * Service names (nodes with DNSD_NODE_SERVICE, see snap.c):
+ *  - A and AAAA ask policy/ (pol_service_find on the node's name, then
+ *    pol_answer) for the endpoints of the client: the ECS option's address
+ *    and source prefix when present, else the transport source (IPv4-mapped
+ *    IPv6 as IPv4); an ECS source prefix of 0 means the client does not want
+ *    to be located, so the transport address is used and the scope is 0. The
+ *    records are written owned by a pointer to the name as asked (case kept),
+ *    TTL = the service's, AA set. The RNG of weighted picks is the context's.
+ *  - ANY gets the A set (the AAAA set when there is no IPv4 endpoint): RFC
+ *    8482 4.1 allows any subset, and the addresses are what a client wants.
+ *  - Other types (MX, TXT, ...), and A/AAAA when the service has no endpoint
+ *    of that family: NODATA with the negative SOA. At an apex service, SOA
+ *    and NS are the zone's static RRsets.
+ *  - Every endpoint down with when_all_down: empty: NOERROR, no answer, the
+ *    SOA with its TTL capped at the service TTL, so resolvers cache the
+ *    outage no longer than they would have cached an answer.
+ *  - No policy snapshot, or the service missing from it (a zone snapshot
+ *    and a policy snapshot that disagree): SERVFAIL, counted as such.
+ *  - ECS SCOPE in the reply: the policy result's scope (never above the
+ *    source prefix) for an address answer; 0 for anything else (static,
+ *    NODATA, empty, NXDOMAIN, referral, truncated, errors).
+ *  - CNAME chains: a CNAME in the zone whose target is a service is followed
+ *    into the service answer like any in-zone target (the service's records
+ *    are owned by the target name); the service itself never is a CNAME.
+ *  - Wildcards never synthesize service answers: a service is an existing
+ *    node, so names under it that do not exist get NXDOMAIN (or a static
+ *    wildcard's answer), and a service named "*.x" answers that literal name
+ *    only, never as a source of synthesis (RFC 4592 does not apply to it).
+ *    An existing service name, as any existing node, blocks a wildcard
+ *    above it.
  */
 #include "dnsd/dnsd.h"
 
@@ -281,6 +312,111 @@ static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at
 	}
 }
 
+/* The client as policy/ sees it: ECS when given (RFC 7871 7.1.2: source 0 means "do not locate
+ * me", so the transport address), else the source address. */
+static int client_of(const dnsd_query_t *q, const struct sockaddr *src, pol_client_t *c)
+{
+	if (!q->ecs.present || q->ecs.source == 0) {
+		return pol_client_from_sockaddr(src, c);
+	}
+	c->family = q->ecs.family == 1 ? AF_INET : AF_INET6;
+	memcpy(c->addr, q->ecs.addr, sizeof(c->addr));
+	c->source_prefix = q->ecs.source;
+	c->ecs = true;
+	return 0;
+}
+
+/* The endpoints as A/AAAA records owned by the name at owner_off. */
+static void put_endpoints(resp_t *r, const pol_result_t *res, size_t owner_off)
+{
+	for (unsigned i = 0; i < res->count; i++) {
+		const pol_endpoint_t *ep = res->ep[i];
+		bool v4 = ep->family == AF_INET;
+		dnsd_wr_ptr(&r->w, owner_off);
+		dnsd_wr_u16(&r->w, v4 ? DNSD_T_A : DNSD_T_AAAA);
+		dnsd_wr_u16(&r->w, DNSD_C_IN);
+		dnsd_wr_u32(&r->w, res->ttl_s);
+		dnsd_wr_u16(&r->w, v4 ? 4 : 16);
+		dnsd_wr_bytes(&r->w, ep->addr, v4 ? 4 : 16);
+		r->an++;
+	}
+}
+
+/*
+ * Negative answer of a service whose endpoints are all down (when_all_down:
+ * empty): the SOA's TTL, which resolvers use as the negative-cache TTL
+ * (RFC 2308 5), is capped at the service TTL so that the outage is not
+ * cached longer than an answer would have been.
+ */
+static void put_outage_soa(resp_t *r, const dnsd_zone_t *z, uint32_t ttl_s)
+{
+	size_t mark = dnsd_wr_off(&r->w);
+	put_rrset(r, z->neg_soa, r->apex_off, &r->ns);
+	if (!r->w.err) {
+		uint8_t *ttl = r->w.base + mark + 6; /* after the owner pointer, TYPE, CLASS */
+		if (dnsd_get32(ttl) > ttl_s) {
+			dnsd_put32(ttl, ttl_s);
+		}
+	}
+}
+
+/* Nothing answered for a broken service: SERVFAIL without records, not authoritative. */
+static void service_fail(resp_t *r)
+{
+	dnsd_wr_rewind(&r->w, r->qend);
+	r->an = r->ns = r->ar = 0;
+	r->n_add = 0;
+	r->aa = false;
+	r->rcode = DNSD_RCODE_SERVFAIL;
+}
+
+/*
+ * A, AAAA or ANY at a service node (owner already in the packet at
+ * owner_off): policy/ picks the endpoints. ANY gets the A set, or the AAAA
+ * set when the service has no IPv4 endpoint (RFC 8482 4.1 lets us answer a
+ * subset). The ECS scope is the policy's for an address answer, else 0.
+ */
+static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, const dnsd_zone_t *z,
+                           const dnsd_node_t *node, size_t owner_off, const struct sockaddr *src)
+{
+	dnsd_query_t *q = &ctx->q;
+	const pol_service_t *svc = pol != NULL ? pol_service_find(pol, node->name) : NULL;
+	pol_client_t client;
+	pol_result_t res;
+	if (svc == NULL || client_of(q, src, &client) != 0) {
+		service_fail(r);
+		return;
+	}
+	int family = q->qtype == DNSD_T_AAAA ? AF_INET6 : AF_INET;
+	int rc = pol_answer(pol, svc, family, &client, pol_rng_next(&ctx->rng), &res, NULL);
+	if (rc == POL_NODATA && q->qtype == DNSD_T_ANY) {
+		rc = pol_answer(pol, svc, AF_INET6, &client, pol_rng_next(&ctx->rng), &res, NULL);
+	}
+	if (rc < 0) {
+		service_fail(r);
+		return;
+	}
+	INC(&ctx->counters, services);
+	if (rc == POL_OK) {
+		put_endpoints(r, &res, owner_off);
+		/* pol caps the scope at the source prefix; source 0 must get 0 (RFC 7871 7.2.1). */
+		q->ecs.scope = client.ecs ? res.scope : 0;
+	} else if (rc == POL_EMPTY) {
+		put_outage_soa(r, z, svc->ttl_s);
+	} else {
+		put_rrset(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA */
+	}
+}
+
+/* Does policy/ answer this query at this node? Static SOA/NS at an apex service stay static. */
+static bool is_service_query(const dnsd_node_t *node, uint16_t qtype)
+{
+	if (!(node->flags & DNSD_NODE_SERVICE)) {
+		return false;
+	}
+	return qtype == DNSD_T_A || qtype == DNSD_T_AAAA || qtype == DNSD_T_ANY;
+}
+
 /* Referral (RFC 1034 4.3.2 3b): the cut's NS in authority, glue required. */
 static void put_referral(resp_t *r, const dnsd_node_t *cut, const lname_t *n, size_t cur_off)
 {
@@ -302,7 +438,7 @@ static const dnsd_node_t *cut_of(const dnsd_node_t *node, bool exact, uint16_t q
 	return NULL;
 }
 
-static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, resp_t *r,
+static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol, resp_t *r,
                       const struct sockaddr *src, dnsd_transport_t transport)
 {
 	const dnsd_query_t *q = &ctx->q;
@@ -338,6 +474,10 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, resp_t *r,
 				return;
 			}
 			node = node->wild; /* RFC 4592 3.3.1: owner stays the qname */
+		}
+		if (is_service_query(node, q->qtype)) {
+			answer_service(ctx, pol, r, z, node, cur_off, src);
+			return;
 		}
 		if ((node->flags & DNSD_NODE_CNAME) && q->qtype != DNSD_T_CNAME &&
 		    q->qtype != DNSD_T_ANY) {
@@ -551,7 +691,6 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
                    const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
                    const struct sockaddr *src, dnsd_transport_t transport)
 {
-	(void)pol;
 	dnsd_counters_t *c = &ctx->counters;
 	dnsd_query_t *qs = &ctx->q;
 	INC(c, queries);
@@ -574,6 +713,9 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 	}
 	if (qs->nsid) {
 		INC(c, nsid);
+	}
+	if (qs->ecs.present) {
+		INC(c, ecs);
 	}
 	resp_t r;
 	r.an = r.ns = r.ar = 0;
@@ -604,13 +746,14 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		if (qs->qclass == DNSD_C_CH) {
 			answer_ch(qs, snap, &r);
 		} else {
-			answer_in(ctx, snap, &r, src, transport);
+			answer_in(ctx, snap, pol, &r, src, transport);
 		}
 		put_additional(&r);
 	}
 	if (r.w.err) {
 		dnsd_wr_rewind(&r.w, r.qend);
 		r.an = r.ns = r.ar = 0;
+		qs->ecs.scope = 0; /* no answer left to depend on the client */
 		if (transport == DNSD_UDP) {
 			r.tc = true;
 		} else {

@@ -87,12 +87,15 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t nsid;      /* NSID requested */
 	_Atomic uint64_t axfr_refused;
 	_Atomic uint64_t send_errors; /* sendmmsg/write failures */
+	_Atomic uint64_t services;    /* queries answered by policy/ (pol_answer called) */
+	_Atomic uint64_t ecs;         /* queries with a valid EDNS Client Subnet option */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */
 typedef struct dnsd_stats {
 	uint64_t queries, udp, tcp, noerror, nxdomain, refused, formerr, servfail, notimp, badvers,
-	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors;
+	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
+	        services, ecs;
 } dnsd_stats_t;
 
 /* out += c (relaxed loads). */

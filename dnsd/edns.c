@@ -1,9 +1,11 @@
 /*
  * EDNS(0) (RFC 6891): the query's OPT record in, ours out.
  *
- * Options understood: NSID (RFC 5001), CLIENT-SUBNET (RFC 7871, validated
- * and echoed with SCOPE 0 because static answers do not depend on the
- * client), COOKIE (RFC 7873). Unknown options are ignored (RFC 6891 6.1.2);
+ * Options understood: NSID (RFC 5001), CLIENT-SUBNET (RFC 7871: validated;
+ * echoed, family and address as received, only when the query had it, with
+ * the SCOPE the answer engine set: the policy result's scope for a service
+ * answer, 0 for everything else because static, negative and error answers
+ * do not depend on the client), COOKIE (RFC 7873). Unknown options are ignored (RFC 6891 6.1.2);
  * of a repeated option the first one counts.
  */
 #include "dnsd/query.h"
@@ -144,13 +146,13 @@ void dnsd_edns_write(dnsd_wr_t *w, const dnsd_query_t *q, const dnsd_snap_t *sna
 		dnsd_wr_bytes(w, q->out_sc, DNSD_COOKIE_SERVER);
 	}
 	if (full && q->ecs.present) {
-		/* RFC 7871 7.2.1: SCOPE PREFIX-LENGTH 0, the answer fits every client. */
+		/* RFC 7871 7.2.1: the widest prefix the answer holds for (0: every client). */
 		size_t nbytes = ((size_t)q->ecs.source + 7) / 8;
 		dnsd_wr_u16(w, DNSD_OPT_ECS);
 		dnsd_wr_u16(w, (uint16_t)(4 + nbytes));
 		dnsd_wr_u16(w, q->ecs.family);
 		dnsd_wr_u8(w, q->ecs.source);
-		dnsd_wr_u8(w, 0);
+		dnsd_wr_u8(w, q->ecs.scope);
 		dnsd_wr_bytes(w, q->ecs.addr, nbytes);
 	}
 	if (!w->err) {

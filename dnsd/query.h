@@ -3,7 +3,9 @@
  * edns.c and cookie.c. Internal to dnsd (tests may include it).
  *
  * The query state is one struct inside the context, reset at the start of
- * every dnsd_answer() call: nothing is allocated per query.
+ * every dnsd_answer() call: nothing is allocated per query. The context
+ * also holds the worker's policy RNG (pol_rng_t), seeded once at creation,
+ * never per query.
  */
 #pragma once
 
@@ -35,12 +37,17 @@
 #define DNSD_COOKIE_MAX_SKEW_S 300
 #define DNSD_COOKIE_REFRESH_S 1800
 
-/* ECS option of the query (RFC 7871 6), validated; kept for the policy code. */
+/*
+ * ECS option of the query (RFC 7871 6), validated, and the SCOPE
+ * PREFIX-LENGTH of our reply: 0 unless a service answer set it (the policy
+ * result's scope, never above `source`).
+ */
 typedef struct dnsd_ecs {
 	bool present;
-	uint16_t family; /* 1 = IPv4, 2 = IPv6 */
-	uint8_t source;  /* SOURCE PREFIX-LENGTH */
-	uint8_t addr[16];
+	uint16_t family;  /* 1 = IPv4, 2 = IPv6 */
+	uint8_t source;   /* SOURCE PREFIX-LENGTH */
+	uint8_t scope;    /* SCOPE PREFIX-LENGTH to send back */
+	uint8_t addr[16]; /* bits past `source` are zero (checked by the parser) */
 } dnsd_ecs_t;
 
 typedef struct dnsd_query {
@@ -72,8 +79,12 @@ struct dnsd_ctx {
 	dnsd_counters_t counters;
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
+	pol_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
 	dnsd_query_t q;
 };
+
+/* Re-seed the context's RNG: reproducible service answers (tests, benchmarks). */
+void dnsd_ctx_seed(dnsd_ctx_t *ctx, uint64_t seed) AYA_NONNULL(1);
 
 /*
  * Parse an OPT record's TTL and RDATA (the caller has read owner, type, and

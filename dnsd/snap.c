@@ -7,6 +7,11 @@
  * child of every node, the negative-answer SOA, the ANY answer, the in-zone
  * targets of NS/MX/SRV for the additional section, and the offsets of the
  * RDATA names the engine compresses.
+ *
+ * Services (cfg_zone_t.services) become nodes flagged DNSD_NODE_SERVICE,
+ * with their empty non-terminals; they hold no RRsets (the apex SOA/NS
+ * excepted) and are not part of AXFR: their A/AAAA are chosen per query by
+ * policy/ on the policy snapshot, which is built and published separately.
  */
 #include "dnsd/dnsd.h"
 
@@ -250,6 +255,52 @@ static int node_fill(struct zbuild *b, dnsd_node_t *node, const cfg_rr_t *const 
 	return rc;
 }
 
+/* The node of a name (copied into the arena, lower-cased) and its empty non-terminals. */
+static dnsd_node_t *node_add(struct zbuild *b, const uint8_t *owner)
+{
+	uint8_t *name = aya_arena_memdup(b->a, owner, aya_dname_len(owner));
+	if (name == NULL) {
+		return NULL;
+	}
+	aya_dname_lower(name);
+	dnsd_node_t *node = node_get(b, name);
+	/* Empty non-terminals: every ancestor up to the apex is a node. */
+	const uint8_t *anc = name;
+	for (unsigned l = aya_dname_labels(name); l > b->z->apex_labels; l--) {
+		anc += anc[0] + 1;
+		(void)node_get(b, anc);
+	}
+	AYA_BUG_ON(node == NULL); /* cap counts every owner and ancestor */
+	return node;
+}
+
+/*
+ * Flag every service owner. The config loader already rejects static
+ * records beside a service (but the apex SOA/NS); checked again here
+ * because the snapshot's answers rely on it.
+ */
+static int services_add(struct zbuild *b)
+{
+	for (size_t i = 0; i < b->cz->n_services; i++) {
+		const cfg_service_t *svc = &b->cz->services[i];
+		dnsd_node_t *node = node_add(b, svc->owner);
+		if (node == NULL) {
+			return -ENOMEM;
+		}
+		for (uint16_t k = 0; k < node->n_rrsets; k++) {
+			uint16_t t = node->rrsets[k].type;
+			if (!(node->flags & DNSD_NODE_APEX) ||
+			    (t != DNSD_T_SOA && t != DNSD_T_NS)) {
+				return fail(b->err, b->errlen,
+				            "zone %s: service %s clashes with static records",
+				            b->cz->name, svc->name);
+			}
+		}
+		node->flags |= DNSD_NODE_SERVICE;
+	}
+	return 0;
+}
+
 /* Check the records, then create a node per owner and per empty non-terminal. */
 static int nodes_build(struct zbuild *b, const cfg_rr_t **sorted, size_t n)
 {
@@ -262,6 +313,14 @@ static int nodes_build(struct zbuild *b, const cfg_rr_t **sorted, size_t n)
 			            b->cz->name, rr->line);
 		}
 		cap += aya_dname_labels(rr->owner) - b->z->apex_labels + 1;
+	}
+	for (size_t i = 0; i < b->cz->n_services; i++) {
+		const uint8_t *owner = b->cz->services[i].owner;
+		if (!aya_dname_is_sub(owner, apex)) {
+			return fail(b->err, b->errlen, "zone %s: service %s outside the zone",
+			            b->cz->name, b->cz->services[i].name);
+		}
+		cap += aya_dname_labels(owner) - b->z->apex_labels + 1;
 	}
 	b->cap_nodes = cap;
 	b->mask = table_size(cap) - 1;
@@ -279,27 +338,17 @@ static int nodes_build(struct zbuild *b, const cfg_rr_t **sorted, size_t n)
 		while (j < n && aya_dname_equal(sorted[j]->owner, sorted[i]->owner)) {
 			j++;
 		}
-		uint8_t *name =
-		        aya_arena_memdup(b->a, sorted[i]->owner, aya_dname_len(sorted[i]->owner));
-		if (name == NULL) {
+		dnsd_node_t *node = node_add(b, sorted[i]->owner);
+		if (node == NULL) {
 			return -ENOMEM;
 		}
-		aya_dname_lower(name);
-		dnsd_node_t *node = node_get(b, name);
-		/* Empty non-terminals: every ancestor up to the apex is a node. */
-		const uint8_t *anc = name;
-		for (unsigned l = aya_dname_labels(name); l > b->z->apex_labels; l--) {
-			anc += anc[0] + 1;
-			(void)node_get(b, anc);
-		}
-		AYA_BUG_ON(node == NULL); /* cap counts every owner and ancestor */
 		int rc = node_fill(b, node, sorted + i, j - i);
 		if (rc != 0) {
 			return rc;
 		}
 		i = j;
 	}
-	return 0;
+	return services_add(b);
 }
 
 /* Zone cuts, wildcards and additional-section targets, once every node exists. */
@@ -322,7 +371,9 @@ static void nodes_link(struct zbuild *b)
 				n->cut = a;
 			}
 		}
-		if (n->name[0] == 1 && n->name[1] == '*' && n->labels > b->z->apex_labels) {
+		/* A service named "*.x" answers that literal name only: no synthesis. */
+		if (n->name[0] == 1 && n->name[1] == '*' && n->labels > b->z->apex_labels &&
+		    !(n->flags & DNSD_NODE_SERVICE)) {
 			dnsd_node_t *parent = (dnsd_node_t *)node_find(b, n->name + 2);
 			if (parent != NULL) {
 				parent->wild = n;

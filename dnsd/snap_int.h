@@ -9,7 +9,11 @@
  *  - an RRset's records are stored ready to copy: TYPE CLASS TTL RDLENGTH
  *    RDATA (the owner is written by the engine, as a compression pointer);
  *  - a node below a delegation point has `cut` set to that point; the point
- *    itself has DNSD_NODE_DELEG.
+ *    itself has DNSD_NODE_DELEG;
+ *  - a service owner (cfg_service_t) is a node with DNSD_NODE_SERVICE and no
+ *    RRsets, except the apex SOA/NS when the service is at the apex; its
+ *    A/AAAA come from policy/ per query. A service is never a wildcard's
+ *    source of synthesis (`wild` never points to a service node).
  */
 #pragma once
 
@@ -74,6 +78,7 @@ enum {
 	DNSD_NODE_APEX = 1 << 0,
 	DNSD_NODE_DELEG = 1 << 1, /* NS below the apex: a zone cut */
 	DNSD_NODE_CNAME = 1 << 2,
+	DNSD_NODE_SERVICE = 1 << 3, /* A/AAAA answered by policy/ (pol_answer) */
 };
 
 struct dnsd_node {
