@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test runner for `make test`: every cmocka binary given on the command line,
 # every tests/integration/test_*.sh, and a replay of the fuzz corpora. Prints
-# each suite's result and ends with one line "N passed, N failed".
+# each suite's result and ends with one line "N passed, N failed, N skipped".
 # Env: B (build dir, e.g. build/rel), SANITIZE (0/1), TESTS_FILTER (regex on
 # suite names, optional), TEST_TIMEOUT (seconds per suite, default 600).
 set -u
@@ -14,12 +14,15 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0
 failed=0
+skipped=0
 failed_names=()
 logdir=$(mktemp -d /tmp/aya-tests.XXXXXX)
 
 count_suite() { # name rc logfile kind
-	local name=$1 rc=$2 log=$3 kind=$4 p=0 f=0
+	local name=$1 rc=$2 log=$3 kind=$4 p=0 f=0 k=0
 	if [ "$kind" = cmocka ]; then
+		k=$(sed -n 's/.*\[  SKIPPED \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" | tail -n1)
+		k=${k:-0}
 		p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | tail -n1)
 		f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" | tail -n1)
 		p=${p:-0}
@@ -35,17 +38,18 @@ count_suite() { # name rc logfile kind
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$k" -eq 0 ]; then
 		f=1 # a suite that ran nothing is a failure
 	fi
 	passed=$((passed + p))
+	skipped=$((skipped + k))
 	failed=$((failed + f))
 	if [ "$f" -gt 0 ]; then
 		failed_names+=("$name")
 		printf 'FAIL  %-40s %d passed, %d failed (log: %s)\n' "$name" "$p" "$f" "$log"
 		tail -n 30 "$log" | sed 's/^/    | /'
 	else
-		printf 'PASS  %-40s %d passed\n' "$name" "$p"
+		printf 'PASS  %-40s %d passed%s\n' "$name" "$p" "$([ "$k" -gt 0 ] && echo ", $k skipped")"
 	fi
 }
 
@@ -82,5 +86,5 @@ echo
 if [ "$failed" -gt 0 ]; then
 	echo "failed suites: ${failed_names[*]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
