@@ -33,7 +33,7 @@ int aya_dname_from_str(const char *s, uint8_t *out)
 				if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
 				    isdigit((unsigned char)s[2])) {
 					c = (unsigned)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
-						       (s[2] - '0'));
+					               (s[2] - '0'));
 					if (c > 255) {
 						return -EINVAL;
 					}

@@ -41,10 +41,10 @@ void aya_log(enum aya_log_level level, const char *fmt, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(),
-			 level_names[level]);
+	int n = snprintf(line, sizeof(line),
+	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                 ts.tv_nsec / 1000000, log_ident, (int)getpid(), level_names[level]);
 	if (n < 0) {
 		return;
 	}
@@ -68,11 +68,11 @@ bool aya_log_ratelimit_pass(_Atomic int64_t *last_s, _Atomic uint64_t *dropped)
 	int64_t prev = atomic_load_explicit(last_s, memory_order_relaxed);
 	if (ts.tv_sec != prev &&
 	    atomic_compare_exchange_strong_explicit(last_s, &prev, (int64_t)ts.tv_sec,
-						    memory_order_relaxed, memory_order_relaxed)) {
+	                                            memory_order_relaxed, memory_order_relaxed)) {
 		uint64_t n = atomic_exchange_explicit(dropped, 0, memory_order_relaxed);
 		if (n > 0) {
 			aya_log(AYA_LOG_WARN, "(%llu similar lines suppressed)",
-				(unsigned long long)n);
+			        (unsigned long long)n);
 		}
 		return true;
 	}

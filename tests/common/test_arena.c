@@ -52,8 +52,8 @@ static void test_big_first(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_and_large),
-		cmocka_unit_test(test_big_first),
+	        cmocka_unit_test(test_small_and_large),
+	        cmocka_unit_test(test_big_first),
 	};
 	return cmocka_run_group_tests_name("common/arena", tests, NULL, NULL);
 }

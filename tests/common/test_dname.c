@@ -15,21 +15,20 @@ static void test_from_str_table(void **state)
 	static const struct {
 		const char *name;
 		const char *text;
-		int len; /* expected wire length, or negative errno */
+		int len;          /* expected wire length, or negative errno */
 		const char *back; /* expected text form */
 	} cases[] = {
-		{"root", ".", 1, "."},
-		{"plain", "www.example.com", 17, "www.example.com."},
-		{"trailing dot", "www.example.com.", 17, "www.example.com."},
-		{"escaped dot", "a\\.b.c", 7, "a\\.b.c."},
-		{"decimal escape", "a\\065.b", 6, "aA.b."},
-		{"empty label", "a..b", -EINVAL, NULL},
-		{"leading dot", ".a", -EINVAL, NULL},
-		{"empty", "", -EINVAL, NULL},
-		{"label 64",
-		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b", -EINVAL,
-		 NULL},
-		{"escape past end", "a\\", -EINVAL, NULL},
+	        {"root", ".", 1, "."},
+	        {"plain", "www.example.com", 17, "www.example.com."},
+	        {"trailing dot", "www.example.com.", 17, "www.example.com."},
+	        {"escaped dot", "a\\.b.c", 7, "a\\.b.c."},
+	        {"decimal escape", "a\\065.b", 6, "aA.b."},
+	        {"empty label", "a..b", -EINVAL, NULL},
+	        {"leading dot", ".a", -EINVAL, NULL},
+	        {"empty", "", -EINVAL, NULL},
+	        {"label 64", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+	         -EINVAL, NULL},
+	        {"escape past end", "a\\", -EINVAL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t wire[AYA_DNAME_MAX];
@@ -105,10 +104,10 @@ static void test_to_str_escapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_str_table),
-		cmocka_unit_test(test_name_too_long),
-		cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_to_str_escapes),
+	        cmocka_unit_test(test_from_str_table),
+	        cmocka_unit_test(test_name_too_long),
+	        cmocka_unit_test(test_compare),
+	        cmocka_unit_test(test_to_str_escapes),
 	};
 	return cmocka_run_group_tests_name("common/dname", tests, NULL, NULL);
 }
