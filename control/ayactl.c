@@ -1,7 +1,9 @@
 /*
  * ayactl: talk to a running ayad over its control socket.
  *
- *   ayactl [-s SOCKET] [--json] status|reload
+ *   ayactl [-s SOCKET] [--json] status|reload|services
+ *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
+ *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
@@ -11,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "control/control.h"
@@ -23,15 +26,23 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: ayactl [-s SOCKET] [--json] COMMAND\n"
+	        "usage: ayactl [-s SOCKET] [--json] COMMAND [ARGS]\n"
 	        "\n"
 	        "commands:\n"
-	        "  status   node, zones, counters, last reload\n"
-	        "  reload   reload the configuration and zones (exit 1 if rejected)\n"
+	        "  status                          node, zones, services, geo, counters\n"
+	        "  reload                          reload the configuration and zones\n"
+	        "                                  (exit 1 if rejected)\n"
+	        "  services                        services, pools, endpoints, drains\n"
+	        "  drain SERVICE [REGION|ADDRESS]  stop answering with a service, one of\n"
+	        "                                  its regions or one endpoint (persistent)\n"
+	        "  undrain SERVICE [REGION|ADDRESS]\n"
+	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
 	        "  -j, --json         JSON output\n"
+	        "      --subnet N     explain: the client sent EDNS Client Subnet /N\n"
+	        "      --type T       explain: A (default) or AAAA\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
@@ -52,16 +63,70 @@ static int print_reply(const ctl_reply_t *r, bool json)
 	return r->ok ? EXIT_OK : EXIT_FAILED;
 }
 
+/* "24", "/24" or "192.0.2.0/24" to 24; -1 when not a number in 0..128. */
+static int parse_subnet(const char *s)
+{
+	const char *slash = strrchr(s, '/');
+	const char *p = slash != NULL ? slash + 1 : s;
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(p, &end, 10);
+	if (*p == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 128) {
+		return -1;
+	}
+	return (int)v;
+}
+
+static int parse_type(const char *s, uint16_t *out)
+{
+	if (strcasecmp(s, "A") == 0) {
+		*out = 1;
+	} else if (strcasecmp(s, "AAAA") == 0) {
+		*out = 28;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Positional arguments of cmd into req; false when their count is wrong. */
+static bool take_args(ctl_request_t *req, char **args, int n)
+{
+	switch (req->cmd) {
+	case CTL_CMD_DRAIN:
+	case CTL_CMD_UNDRAIN:
+		if (n < 1 || n > 2) {
+			return false;
+		}
+		req->service = args[0];
+		req->target = n == 2 ? args[1] : NULL;
+		return true;
+	case CTL_CMD_EXPLAIN:
+		if (n != 2) {
+			return false;
+		}
+		req->name = args[0];
+		req->client = args[1];
+		return true;
+	default:
+		return n == 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_SUBNET = 256, OPT_TYPE };
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
+	        {"subnet", required_argument, NULL, OPT_SUBNET},
+	        {"type", required_argument, NULL, OPT_TYPE},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
 	bool json = false;
+	ctl_request_t req = {.cmd = CTL_CMD_COUNT, .qtype = 1};
 	int c;
 	while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -70,6 +135,23 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case OPT_SUBNET: {
+			int v = parse_subnet(optarg);
+			if (v < 0) {
+				fprintf(stderr, "ayactl: --subnet %s: not a prefix length\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			req.has_subnet = true;
+			req.subnet = (unsigned)v;
+			break;
+		}
+		case OPT_TYPE:
+			if (parse_type(optarg, &req.qtype) != 0) {
+				fprintf(stderr, "ayactl: --type %s: A or AAAA\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -82,11 +164,16 @@ int main(int argc, char **argv)
 	if (path == NULL || path[0] == '\0') {
 		path = CTL_DEFAULT_SOCKET;
 	}
-	ctl_cmd_t cmd;
-	if (optind + 1 != argc || ctl_cmd_parse(argv[optind], &cmd) != 0) {
+	if (optind >= argc || ctl_cmd_parse(argv[optind], &req.cmd) != 0) {
 		if (optind < argc) {
 			fprintf(stderr, "ayactl: unknown command '%s'\n", argv[optind]);
 		}
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ctl_cmd_t cmd = req.cmd;
+	if (!take_args(&req, argv + optind + 1, argc - optind - 1)) {
+		fprintf(stderr, "ayactl: %s: wrong number of arguments\n", ctl_cmd_name(cmd));
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -96,7 +183,7 @@ int main(int argc, char **argv)
 		return EXIT_CONNECT;
 	}
 	ctl_reply_t *r = NULL;
-	int rc = ctl_call(fd, cmd, cmd == CTL_CMD_RELOAD ? RELOAD_TIMEOUT_MS : CTL_TIMEOUT_MS, &r);
+	int rc = ctl_call(fd, &req, cmd == CTL_CMD_RELOAD ? RELOAD_TIMEOUT_MS : CTL_TIMEOUT_MS, &r);
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "ayactl: %s: no valid reply from %s: %s\n", ctl_cmd_name(cmd), path,

@@ -133,12 +133,12 @@ int ctl_frame_read(int fd, size_t max, int timeout_ms, uint8_t **out, size_t *le
 	return 0;
 }
 
-int ctl_call(int fd, ctl_cmd_t cmd, int timeout_ms, ctl_reply_t **out)
+int ctl_call(int fd, const ctl_request_t *r, int timeout_ms, ctl_reply_t **out)
 {
 	*out = NULL;
 	uint8_t *req = NULL;
 	size_t req_len = 0;
-	int rc = ctl_request_frame(cmd, &req, &req_len);
+	int rc = ctl_request_frame(r, &req, &req_len);
 	if (rc < 0) {
 		return rc;
 	}

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/ctl.pb-c.h"
+#include "control/control_int.h"
 
 static const char *const cmd_names[CTL_CMD_COUNT] = {
-        [CTL_CMD_STATUS] = "status",
-        [CTL_CMD_RELOAD] = "reload",
+        [CTL_CMD_STATUS] = "status", [CTL_CMD_RELOAD] = "reload",   [CTL_CMD_SERVICES] = "services",
+        [CTL_CMD_DRAIN] = "drain",   [CTL_CMD_UNDRAIN] = "undrain", [CTL_CMD_EXPLAIN] = "explain",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -72,13 +72,18 @@ static int frame_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int ctl_request_frame(ctl_cmd_t cmd, uint8_t **out, size_t *len)
+int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 {
 	Aya__Ctl__Request req = AYA__CTL__REQUEST__INIT;
 	Aya__Ctl__StatusRequest status = AYA__CTL__STATUS_REQUEST__INIT;
 	Aya__Ctl__ReloadRequest reload = AYA__CTL__RELOAD_REQUEST__INIT;
+	Aya__Ctl__ServicesRequest services = AYA__CTL__SERVICES_REQUEST__INIT;
+	Aya__Ctl__DrainRequest drain = AYA__CTL__DRAIN_REQUEST__INIT;
+	Aya__Ctl__ExplainRequest explain = AYA__CTL__EXPLAIN_REQUEST__INIT;
 	req.version = CTL_VERSION;
-	switch (cmd) {
+	drain.service = ctl_pstr(r->service);
+	drain.target = ctl_pstr(r->target);
+	switch (r->cmd) {
 	case CTL_CMD_STATUS:
 		req.cmd_case = AYA__CTL__REQUEST__CMD_STATUS;
 		req.status = &status;
@@ -87,25 +92,76 @@ int ctl_request_frame(ctl_cmd_t cmd, uint8_t **out, size_t *len)
 		req.cmd_case = AYA__CTL__REQUEST__CMD_RELOAD;
 		req.reload = &reload;
 		break;
+	case CTL_CMD_SERVICES:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_SERVICES;
+		req.services = &services;
+		break;
+	case CTL_CMD_DRAIN:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_DRAIN;
+		req.drain = &drain;
+		break;
+	case CTL_CMD_UNDRAIN:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_UNDRAIN;
+		req.undrain = &drain;
+		break;
+	case CTL_CMD_EXPLAIN:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_EXPLAIN;
+		explain.name = ctl_pstr(r->name);
+		explain.client = ctl_pstr(r->client);
+		explain.has_subnet = r->has_subnet;
+		explain.subnet = r->subnet;
+		explain.qtype = r->qtype;
+		req.explain = &explain;
+		break;
 	default:
 		return -EINVAL;
 	}
 	return frame_pack(&req.base, out, len);
 }
 
-int ctl_request_decode(const uint8_t *buf, size_t len, ctl_cmd_t *cmd)
+static void drain_req_from_pb(aya_arena_t *a, const Aya__Ctl__DrainRequest *p, ctl_request_t *r,
+                              bool *oom)
 {
+	r->service = ctl_dup(a, p->service, oom);
+	r->target = ctl_dup(a, p->target, oom);
+}
+
+int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_request_t *out)
+{
+	*out = (ctl_request_t){.cmd = CTL_CMD_COUNT};
 	Aya__Ctl__Request *req = aya__ctl__request__unpack(NULL, len, buf);
 	if (req == NULL) {
 		return -EBADMSG;
 	}
 	int rc = 0;
+	bool oom = false;
 	switch (req->cmd_case) {
 	case AYA__CTL__REQUEST__CMD_STATUS:
-		*cmd = CTL_CMD_STATUS;
+		out->cmd = CTL_CMD_STATUS;
 		break;
 	case AYA__CTL__REQUEST__CMD_RELOAD:
-		*cmd = CTL_CMD_RELOAD;
+		out->cmd = CTL_CMD_RELOAD;
+		break;
+	case AYA__CTL__REQUEST__CMD_SERVICES:
+		out->cmd = CTL_CMD_SERVICES;
+		break;
+	case AYA__CTL__REQUEST__CMD_DRAIN:
+		out->cmd = CTL_CMD_DRAIN;
+		drain_req_from_pb(a, req->drain, out, &oom);
+		break;
+	case AYA__CTL__REQUEST__CMD_UNDRAIN:
+		out->cmd = CTL_CMD_UNDRAIN;
+		drain_req_from_pb(a, req->undrain, out, &oom);
+		break;
+	case AYA__CTL__REQUEST__CMD_EXPLAIN:
+		out->cmd = CTL_CMD_EXPLAIN;
+		out->name = ctl_dup(a, req->explain->name, &oom);
+		out->client = ctl_dup(a, req->explain->client, &oom);
+		out->has_subnet = req->explain->has_subnet;
+		out->subnet = req->explain->subnet;
+		/* A qtype that does not fit is left for the handler to reject. */
+		out->qtype = req->explain->qtype > UINT16_MAX ? UINT16_MAX
+		                                              : (uint16_t)req->explain->qtype;
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -113,16 +169,10 @@ int ctl_request_decode(const uint8_t *buf, size_t len, ctl_cmd_t *cmd)
 		break;
 	}
 	aya__ctl__request__free_unpacked(req, NULL);
-	return rc;
+	return oom ? -ENOMEM : rc;
 }
 
 /* ---- reply encoding: Aya values to protobuf-c messages in a scratch arena ---- */
-
-static char *pstr(const char *s)
-{
-	/* protobuf-c writes char *; proto3 skips empty strings. */
-	return (char *)(s != NULL ? s : "");
-}
 
 static Aya__Ctl__Zone **zones_to_pb(aya_arena_t *a, const ctl_zone_t *z, size_t n)
 {
@@ -133,7 +183,7 @@ static Aya__Ctl__Zone **zones_to_pb(aya_arena_t *a, const ctl_zone_t *z, size_t 
 	}
 	for (size_t i = 0; i < n; i++) {
 		aya__ctl__zone__init(&items[i]);
-		items[i].name = pstr(z[i].name);
+		items[i].name = ctl_pstr(z[i].name);
 		items[i].serial = z[i].serial;
 		items[i].records = z[i].records;
 		v[i] = &items[i];
@@ -151,9 +201,9 @@ static Aya__Ctl__StatusReply *status_to_pb(aya_arena_t *a, const ctl_status_t *s
 		return NULL;
 	}
 	aya__ctl__status_reply__init(p);
-	p->node = pstr(s->node);
-	p->region = pstr(s->region);
-	p->version = pstr(s->version);
+	p->node = ctl_pstr(s->node);
+	p->region = ctl_pstr(s->region);
+	p->version = ctl_pstr(s->version);
 	p->uptime_s = s->uptime_s;
 	p->zones = zones_to_pb(a, s->zones, s->n_zones);
 	if (p->zones == NULL) {
@@ -163,7 +213,7 @@ static Aya__Ctl__StatusReply *status_to_pb(aya_arena_t *a, const ctl_status_t *s
 	p->queries = s->queries;
 	for (size_t i = 0; i < s->n_counters; i++) {
 		aya__ctl__counter__init(&ctr[i]);
-		ctr[i].name = pstr(s->counters[i].name);
+		ctr[i].name = ctl_pstr(s->counters[i].name);
 		ctr[i].value = s->counters[i].value;
 		ctrv[i] = &ctr[i];
 	}
@@ -171,14 +221,21 @@ static Aya__Ctl__StatusReply *status_to_pb(aya_arena_t *a, const ctl_status_t *s
 	p->n_counters = s->n_counters;
 	p->workers = s->workers;
 	for (size_t i = 0; i < s->n_listen; i++) {
-		listen[i] = pstr(s->listen[i]);
+		listen[i] = ctl_pstr(s->listen[i]);
 	}
 	p->listen = listen;
 	p->n_listen = s->n_listen;
 	p->last_reload_time = s->last_reload_time;
 	p->last_reload_ok = s->last_reload_ok;
-	p->last_reload_message = pstr(s->last_reload_message);
+	p->last_reload_message = ctl_pstr(s->last_reload_message);
 	p->snapshot_bytes = s->snapshot_bytes;
+	p->services = s->services;
+	p->drains = s->drains;
+	p->geo_database = ctl_pstr(s->geo_database);
+	p->geo_build_ms = s->geo_build_ms;
+	p->geo_nodes = s->geo_nodes;
+	p->geo_mmdb_nodes = s->geo_mmdb_nodes;
+	p->policy_bytes = s->policy_bytes;
 	return p;
 }
 
@@ -189,7 +246,7 @@ static Aya__Ctl__ReloadReply *reload_to_pb(aya_arena_t *a, const ctl_reload_t *r
 		return NULL;
 	}
 	aya__ctl__reload_reply__init(p);
-	p->diagnostics = pstr(r->diagnostics);
+	p->diagnostics = ctl_pstr(r->diagnostics);
 	p->zones = zones_to_pb(a, r->zones, r->n_zones);
 	p->n_zones = r->n_zones;
 	return p->zones != NULL ? p : NULL;
@@ -204,7 +261,7 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__Reply rep = AYA__CTL__REPLY__INIT;
 	rep.version = CTL_VERSION;
 	rep.ok = r->ok;
-	rep.error = pstr(r->error);
+	rep.error = ctl_pstr(r->error);
 	int rc = -ENOMEM;
 	switch (r->cmd) {
 	case CTL_CMD_STATUS:
@@ -221,6 +278,33 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_SERVICES:
+		rep.body_case = AYA__CTL__REPLY__BODY_SERVICES;
+		rep.services = ctl_services_to_pb(a, &r->services);
+		if (rep.services == NULL) {
+			goto out;
+		}
+		break;
+	case CTL_CMD_DRAIN:
+	case CTL_CMD_UNDRAIN:
+		rep.body_case = r->cmd == CTL_CMD_DRAIN ? AYA__CTL__REPLY__BODY_DRAIN
+		                                        : AYA__CTL__REPLY__BODY_UNDRAIN;
+		rep.drain = ctl_drain_to_pb(a, &r->drain);
+		if (rep.drain == NULL) {
+			goto out;
+		}
+		if (r->cmd == CTL_CMD_UNDRAIN) {
+			/* One oneof: the member pointers share storage, set the right one. */
+			rep.undrain = rep.drain;
+		}
+		break;
+	case CTL_CMD_EXPLAIN:
+		rep.body_case = AYA__CTL__REPLY__BODY_EXPLAIN;
+		rep.explain = ctl_explain_to_pb(a, &r->explain);
+		if (rep.explain == NULL) {
+			goto out;
+		}
+		break;
 	default:
 		/* No body: an error reply to an unknown command. */
 		break;
@@ -233,15 +317,6 @@ out:
 
 /* ---- reply decoding: protobuf-c messages to Aya values in the reply's arena ---- */
 
-static const char *dup(aya_arena_t *a, const char *s, bool *oom)
-{
-	char *d = aya_arena_strdup(a, s != NULL ? s : "");
-	if (d == NULL) {
-		*oom = true;
-	}
-	return d;
-}
-
 static const ctl_zone_t *zones_from_pb(aya_arena_t *a, Aya__Ctl__Zone **z, size_t n, bool *oom)
 {
 	ctl_zone_t *v = aya_arena_alloc(a, (n + 1) * sizeof(*v));
@@ -250,7 +325,7 @@ static const ctl_zone_t *zones_from_pb(aya_arena_t *a, Aya__Ctl__Zone **z, size_
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		v[i].name = dup(a, z[i]->name, oom);
+		v[i].name = ctl_dup(a, z[i]->name, oom);
 		v[i].serial = z[i]->serial;
 		v[i].records = z[i]->records;
 	}
@@ -260,9 +335,9 @@ static const ctl_zone_t *zones_from_pb(aya_arena_t *a, Aya__Ctl__Zone **z, size_
 static void status_from_pb(aya_arena_t *a, const Aya__Ctl__StatusReply *p, ctl_status_t *s,
                            bool *oom)
 {
-	s->node = dup(a, p->node, oom);
-	s->region = dup(a, p->region, oom);
-	s->version = dup(a, p->version, oom);
+	s->node = ctl_dup(a, p->node, oom);
+	s->region = ctl_dup(a, p->region, oom);
+	s->version = ctl_dup(a, p->version, oom);
 	s->uptime_s = p->uptime_s;
 	s->zones = zones_from_pb(a, p->zones, p->n_zones, oom);
 	s->n_zones = p->n_zones;
@@ -274,21 +349,28 @@ static void status_from_pb(aya_arena_t *a, const Aya__Ctl__StatusReply *p, ctl_s
 		return;
 	}
 	for (size_t i = 0; i < p->n_counters; i++) {
-		ctr[i].name = dup(a, p->counters[i]->name, oom);
+		ctr[i].name = ctl_dup(a, p->counters[i]->name, oom);
 		ctr[i].value = p->counters[i]->value;
 	}
 	s->counters = ctr;
 	s->n_counters = p->n_counters;
 	for (size_t i = 0; i < p->n_listen; i++) {
-		listen[i] = dup(a, p->listen[i], oom);
+		listen[i] = ctl_dup(a, p->listen[i], oom);
 	}
 	s->listen = listen;
 	s->n_listen = p->n_listen;
 	s->workers = p->workers;
 	s->last_reload_time = p->last_reload_time;
 	s->last_reload_ok = p->last_reload_ok;
-	s->last_reload_message = dup(a, p->last_reload_message, oom);
+	s->last_reload_message = ctl_dup(a, p->last_reload_message, oom);
 	s->snapshot_bytes = p->snapshot_bytes;
+	s->services = p->services;
+	s->drains = p->drains;
+	s->geo_database = ctl_dup(a, p->geo_database, oom);
+	s->geo_build_ms = p->geo_build_ms;
+	s->geo_nodes = p->geo_nodes;
+	s->geo_mmdb_nodes = p->geo_mmdb_nodes;
+	s->policy_bytes = p->policy_bytes;
 }
 
 int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
@@ -309,7 +391,7 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	r->arena = a;
 	r->version = p->version;
 	r->ok = p->ok;
-	r->error = dup(a, p->error, &oom);
+	r->error = ctl_dup(a, p->error, &oom);
 	switch (p->body_case) {
 	case AYA__CTL__REPLY__BODY_STATUS:
 		r->cmd = CTL_CMD_STATUS;
@@ -317,9 +399,25 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 		break;
 	case AYA__CTL__REPLY__BODY_RELOAD:
 		r->cmd = CTL_CMD_RELOAD;
-		r->reload.diagnostics = dup(a, p->reload->diagnostics, &oom);
+		r->reload.diagnostics = ctl_dup(a, p->reload->diagnostics, &oom);
 		r->reload.zones = zones_from_pb(a, p->reload->zones, p->reload->n_zones, &oom);
 		r->reload.n_zones = p->reload->n_zones;
+		break;
+	case AYA__CTL__REPLY__BODY_SERVICES:
+		r->cmd = CTL_CMD_SERVICES;
+		ctl_services_from_pb(a, p->services, &r->services, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_DRAIN:
+		r->cmd = CTL_CMD_DRAIN;
+		ctl_drain_from_pb(a, p->drain, &r->drain, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_UNDRAIN:
+		r->cmd = CTL_CMD_UNDRAIN;
+		ctl_drain_from_pb(a, p->undrain, &r->drain, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_EXPLAIN:
+		r->cmd = CTL_CMD_EXPLAIN;
+		ctl_explain_from_pb(a, p->explain, &r->explain, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

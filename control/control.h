@@ -30,7 +30,30 @@
 /* How long a peer may take to send or read a message. */
 #define CTL_TIMEOUT_MS 10000
 
-typedef enum ctl_cmd { CTL_CMD_STATUS = 0, CTL_CMD_RELOAD = 1, CTL_CMD_COUNT } ctl_cmd_t;
+typedef enum ctl_cmd {
+	CTL_CMD_STATUS = 0,
+	CTL_CMD_RELOAD = 1,
+	CTL_CMD_SERVICES = 2,
+	CTL_CMD_DRAIN = 3,
+	CTL_CMD_UNDRAIN = 4,
+	CTL_CMD_EXPLAIN = 5,
+	CTL_CMD_COUNT
+} ctl_cmd_t;
+
+/*
+ * One request and its arguments. Strings are borrowed (from the caller, or
+ * from the arena given to ctl_request_decode()).
+ */
+typedef struct ctl_request {
+	ctl_cmd_t cmd;
+	const char *service; /* drain, undrain: service name */
+	const char *target;  /* drain, undrain: region or address; NULL or "" = whole service */
+	const char *name;    /* explain: query name */
+	const char *client;  /* explain: client address */
+	bool has_subnet;     /* explain: client sent ECS with this source prefix */
+	unsigned subnet;
+	uint16_t qtype; /* explain: 1 (A, also for 0) or 28 (AAAA) */
+} ctl_request_t;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out) AYA_NONNULL(1, 2) AYA_WUR;
@@ -66,6 +89,13 @@ typedef struct ctl_status {
 	bool last_reload_ok;
 	const char *last_reload_message;
 	uint64_t snapshot_bytes;
+	uint32_t services;
+	uint32_t drains;
+	const char *geo_database; /* "" = none */
+	double geo_build_ms;
+	uint64_t geo_nodes;
+	uint64_t geo_mmdb_nodes;
+	uint64_t policy_bytes;
 } ctl_status_t;
 
 typedef struct ctl_reload {
@@ -73,6 +103,97 @@ typedef struct ctl_reload {
 	const ctl_zone_t *zones;
 	size_t n_zones;
 } ctl_reload_t;
+
+typedef struct ctl_endpoint {
+	const char *address;
+	uint32_t weight;
+	uint32_t capacity;
+	bool healthy;
+	bool drained;
+} ctl_endpoint_t;
+
+typedef struct ctl_pool {
+	const char *region;
+	double cost;
+	bool burst;
+	bool drained;
+	const ctl_endpoint_t *endpoints;
+	size_t n_endpoints;
+} ctl_pool_t;
+
+typedef struct ctl_service {
+	const char *name; /* full, no trailing dot */
+	uint32_t ttl_s;
+	const char *const *policy; /* "healthy", "first_n 1", ... */
+	size_t n_policy;
+	const ctl_pool_t *pools; /* config order */
+	size_t n_pools;
+	const char *when_all_down; /* "answer_all" or "empty" */
+} ctl_service_t;
+
+typedef struct ctl_drain_rec {
+	const char *service;
+	const char *kind;   /* "service", "region", "address" */
+	const char *target; /* "" for the whole service */
+	int64_t since_s;
+	const char *origin;
+} ctl_drain_rec_t;
+
+typedef struct ctl_services {
+	const ctl_service_t *services;
+	size_t n_services;
+	const ctl_drain_rec_t *drains;
+	size_t n_drains;
+} ctl_services_t;
+
+/* drain / undrain */
+typedef struct ctl_drain {
+	const char *service;
+	const char *target; /* "" = the whole service */
+	bool drained;       /* the new state */
+	bool changed;       /* false: it already was so */
+	uint32_t unmatched; /* stored drains matching nothing */
+} ctl_drain_t;
+
+typedef struct ctl_explain_event {
+	uint32_t step;
+	const char *filter;
+	const char *endpoint; /* "" = the whole step */
+	const char *region;
+	const char *reason;
+	uint32_t tier;
+	bool kept;
+} ctl_explain_event_t;
+
+typedef struct ctl_explain {
+	const char *service;
+	const char *qtype; /* "A", "AAAA" */
+	const char *client;
+	uint32_t source_prefix;
+	bool ecs;
+	bool found; /* the geo database knows the client */
+	const char *country;
+	const char *continent;
+	bool has_location;
+	double lat, lon;
+	uint32_t db_prefix;
+	const char *rule;
+	bool geo_used;
+	uint32_t geo_scope;
+	const char *const *pool_order;
+	size_t n_pool_order;
+	const char *const *filters;
+	size_t n_filters;
+	const ctl_explain_event_t *events;
+	size_t n_events;
+	const char *result; /* "answer", "empty", "nodata" */
+	const char *const *answer;
+	size_t n_answer;
+	uint32_t ttl_s;
+	uint32_t scope;
+	const char *text;        /* pol_trace_format's text */
+	const char *attribution; /* "" unless the geo database decided */
+} ctl_explain_t;
 
 /*
  * One reply. Strings and arrays are borrowed: from the handler's scratch
@@ -86,6 +207,9 @@ typedef struct ctl_reply {
 	union {
 		ctl_status_t status;
 		ctl_reload_t reload;
+		ctl_services_t services;
+		ctl_drain_t drain; /* drain and undrain */
+		ctl_explain_t explain;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 } ctl_reply_t;
@@ -102,10 +226,16 @@ int ctl_frame_check(const uint8_t *buf, size_t len, size_t max, size_t *body_len
 /* Write the 4-byte header for a body of len bytes. */
 void ctl_frame_header(uint8_t hdr[CTL_FRAME_HDR], size_t len) AYA_NONNULL(1);
 
-/* Request: a malloc'd frame (header included) in *out; 0 or -ENOMEM. */
-int ctl_request_frame(ctl_cmd_t cmd, uint8_t **out, size_t *len) AYA_NONNULL(2, 3) AYA_WUR;
-/* Request body (no header) to a command: -EBADMSG on garbage, -ENOTSUP for an unknown command. */
-int ctl_request_decode(const uint8_t *buf, size_t len, ctl_cmd_t *cmd) AYA_NONNULL(3) AYA_WUR;
+/* Request: a malloc'd frame (header included) in *out; 0, -EINVAL (bad cmd) or -ENOMEM. */
+int ctl_request_frame(const ctl_request_t *req, uint8_t **out, size_t *len)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
+/*
+ * Request body (no header) to *out, strings copied into `a`: -EBADMSG on
+ * garbage, -ENOTSUP for an unknown command, -ENOMEM. Arguments are not
+ * checked beyond their types: the handler validates them.
+ */
+int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_request_t *out)
+        AYA_NONNULL(3, 4) AYA_WUR;
 /* Reply: a malloc'd frame (header included) in *out; 0, -ENOMEM or -EMSGSIZE. */
 int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len) AYA_NONNULL(1, 2, 3) AYA_WUR;
 /* Reply body to a new ctl_reply_t (caller frees with ctl_reply_free); -EBADMSG, -ENOMEM. */
@@ -129,7 +259,8 @@ int ctl_connect(const char *path) AYA_NONNULL(1) AYA_WUR;
  * step). 0 and *out, or -ETIMEDOUT, -ECONNRESET (peer closed), -EMSGSIZE,
  * -EBADMSG, -ENOMEM. Does not close fd.
  */
-int ctl_call(int fd, ctl_cmd_t cmd, int timeout_ms, ctl_reply_t **out) AYA_NONNULL(4) AYA_WUR;
+int ctl_call(int fd, const ctl_request_t *req, int timeout_ms, ctl_reply_t **out)
+        AYA_NONNULL(2, 4) AYA_WUR;
 /*
  * Read one frame's body from fd, tolerating partial reads: a malloc'd body in
  * *out. 0, -ECONNRESET (EOF), -ETIMEDOUT, -EMSGSIZE (> max), -ENOMEM.
@@ -146,10 +277,12 @@ typedef struct ctl_server ctl_server_t;
 
 /*
  * Fill `reply` for one request (reply->cmd is set, reply->ok defaults to
- * true). Strings may be allocated from `scratch`, freed after the reply is
- * sent. Runs on the server's event base thread.
+ * true). `req` and its strings live in `scratch`; strings of the reply may be
+ * allocated from it too, freed after the reply is sent. Runs on the server's
+ * event base thread.
  */
-typedef void (*ctl_handler_fn)(void *arg, ctl_reply_t *reply, aya_arena_t *scratch);
+typedef void (*ctl_handler_fn)(void *arg, const ctl_request_t *req, ctl_reply_t *reply,
+                               aya_arena_t *scratch);
 
 /*
  * Listen on the unix socket `path` (a stale file there is removed; mode

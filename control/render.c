@@ -3,7 +3,7 @@
  * scripts. Both show the same fields; JSON keys are stable (scripts depend
  * on them): add keys, never rename.
  */
-#include "control/control.h"
+#include "control/control_int.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -64,6 +64,17 @@ static void write_status(FILE *f, const ctl_status_t *s)
 		fprintf(f, "%s%s", i == 0 ? " " : ", ", s->listen[i]);
 	}
 	fprintf(f, "\n%-12s %" PRIu64 " bytes\n", "snapshot", s->snapshot_bytes);
+	fprintf(f, "%-12s %" PRIu32 " (%" PRIu64 " bytes), %" PRIu32 " drain(s)\n", "services",
+	        s->services, s->policy_bytes, s->drains);
+	if (s->geo_database == NULL || s->geo_database[0] == '\0') {
+		fprintf(f, "%-12s none (default region order)\n", "geo");
+	} else {
+		fprintf(f,
+		        "%-12s %s\n%-12s tree %" PRIu64 " nodes from %" PRIu64
+		        " database nodes, built in %.1f ms\n",
+		        "geo", s->geo_database, "", s->geo_nodes, s->geo_mmdb_nodes,
+		        s->geo_build_ms);
+	}
 	if (s->last_reload_time == 0) {
 		fprintf(f, "%-12s never\n", "last reload");
 	} else {
@@ -103,6 +114,16 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 		if (r->reload.diagnostics != NULL && r->reload.diagnostics[0] != '\0') {
 			fputs(r->reload.diagnostics, f);
 		}
+		break;
+	case CTL_CMD_SERVICES:
+		ctl_services_write_text(f, &r->services);
+		break;
+	case CTL_CMD_DRAIN:
+	case CTL_CMD_UNDRAIN:
+		ctl_drain_write_text(f, r->cmd, &r->drain);
+		break;
+	case CTL_CMD_EXPLAIN:
+		ctl_explain_write_text(f, &r->explain);
 		break;
 	default:
 		fprintf(f, "ok\n");
@@ -157,6 +178,15 @@ static int status_json(json_t *o, const ctl_status_t *s)
 	rc |= json_object_set_new(o, "queries", json_integer((json_int_t)s->queries));
 	rc |= json_object_set_new(o, "zones", zones_json(s->zones, s->n_zones));
 	rc |= json_object_set_new(o, "counters", counters);
+	rc |= json_object_set_new(o, "services", json_integer(s->services));
+	rc |= json_object_set_new(o, "drains", json_integer(s->drains));
+	rc |= json_object_set_new(o, "policy_bytes", json_integer((json_int_t)s->policy_bytes));
+	json_t *geo = json_pack(
+	        "{s:s?, s:f, s:I, s:I}", "database",
+	        s->geo_database != NULL && s->geo_database[0] != '\0' ? s->geo_database : NULL,
+	        "build_ms", s->geo_build_ms, "nodes", (json_int_t)s->geo_nodes, "mmdb_nodes",
+	        (json_int_t)s->geo_mmdb_nodes);
+	rc |= json_object_set_new(o, "geo", geo);
 	return rc;
 }
 
@@ -176,6 +206,12 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= json_object_set_new(o, "zones",
 		                          zones_json(r->reload.zones, r->reload.n_zones));
 		rc |= json_object_set_new(o, "diagnostics", json_string(r->reload.diagnostics));
+	} else if (r->cmd == CTL_CMD_SERVICES) {
+		rc |= ctl_services_json(o, &r->services);
+	} else if (r->cmd == CTL_CMD_DRAIN || r->cmd == CTL_CMD_UNDRAIN) {
+		rc |= ctl_drain_json(o, &r->drain);
+	} else if (r->cmd == CTL_CMD_EXPLAIN) {
+		rc |= ctl_explain_json(o, &r->explain);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

@@ -55,20 +55,22 @@ static void conn_free(ctl_conn_t *c)
 static int respond(ctl_conn_t *c, const uint8_t *body, size_t len)
 {
 	ctl_reply_t reply = {.cmd = CTL_CMD_COUNT, .version = CTL_VERSION, .ok = false};
-	ctl_cmd_t cmd;
+	ctl_request_t req;
 	aya_arena_t *scratch = aya_arena_new();
 	if (scratch == NULL) {
 		return -ENOMEM;
 	}
-	int rc = ctl_request_decode(body, len, &cmd);
+	int rc = ctl_request_decode(body, len, scratch, &req);
 	if (rc == -EBADMSG) {
 		reply.error = "malformed request";
-	} else if (rc < 0 || c->srv->handlers[cmd] == NULL) {
+	} else if (rc == -ENOMEM) {
+		reply.error = "out of memory";
+	} else if (rc < 0 || c->srv->handlers[req.cmd] == NULL) {
 		reply.error = "unsupported command";
 	} else {
-		reply.cmd = cmd;
+		reply.cmd = req.cmd;
 		reply.ok = true;
-		c->srv->handlers[cmd](c->srv->arg, &reply, scratch);
+		c->srv->handlers[req.cmd](c->srv->arg, &req, &reply, scratch);
 	}
 	uint8_t *frame = NULL;
 	size_t flen = 0;

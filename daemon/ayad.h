@@ -12,8 +12,13 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "dnsd/dnsd.h"
+#include "geo/geo.h"
+#include "policy/policy.h"
+#include "state/state.h"
 
 #define AYA_VERSION "0.1.0"
+/* The short notice the DB-IP licence asks for wherever geo results are shown. */
+#define AYA_GEO_NOTICE "IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0"
 #define AYA_GEO_ATTRIBUTION                                                                        \
 	"IP geolocation by DB-IP (https://db-ip.com), IP to Country Lite and IP to City Lite "     \
 	"databases, licensed\nunder CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). "    \
@@ -24,6 +29,10 @@ typedef struct ayad {
 	cfg_t *cfg; /* the config being served */
 	dnsd_server_t *srv;
 	const dnsd_snap_t *snap; /* borrowed: the last snapshot we published (we are the writer) */
+	const pol_snap_t *pol;   /* borrowed: the last policy snapshot we published */
+	geo_tree_t *geo;         /* our reference on the shared geo tree; NULL without regions */
+	state_t *state;          /* cluster state store in state_dir (drains) */
+	struct event *flush_ev;  /* periodic state_flush_due() check */
 	ctl_server_t *ctl;
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
@@ -50,6 +59,36 @@ const uint8_t *ayad_cookie_secret(const ayad_t *d, const cfg_t *cfg) AYA_NONNULL
  * diagnostics text (malloc'd, possibly empty; caller frees).
  */
 int ayad_reload(ayad_t *d, char **diag) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * Open the state store in cfg->state_dir (a corrupt file is moved aside and
+ * the node starts empty: DNS must come up). Forks a checker: call before
+ * any thread exists. Returns 0 or a negative errno (logged).
+ */
+int ayad_store_open(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2) AYA_WUR;
+/* Arm the state flush timer on d->base; 0 or -ENOMEM. */
+int ayad_store_timer(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+/* Stop the timer, flush and close the store. */
+void ayad_store_close(ayad_t *d) AYA_NONNULL(1);
+
+/*
+ * Build the geo tree for cfg, logging its size and build time; *out NULL
+ * when cfg has no regions. 0 or a negative errno with err set.
+ */
+int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
+/*
+ * Compile a policy snapshot from cfg, geo and the drains in d->state.
+ * *unmatched gets the number of drains that match no service (may be NULL).
+ * 0 or a negative errno with err set.
+ */
+int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
+                   size_t *unmatched, char *err, size_t errlen) AYA_NONNULL(1, 2, 4, 6) AYA_WUR;
+
+/* Service command handlers (ctl_svc.c). */
+void ayad_ctl_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
+void ayad_ctl_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
+void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
 /* The control handlers, indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

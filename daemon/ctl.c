@@ -1,7 +1,8 @@
 /*
  * ayad's control handlers: turn daemon state into ctl_reply_t values. They
  * run on the control thread, the same thread that publishes snapshots, so
- * d->snap cannot be freed under them.
+ * d->snap and d->pol cannot be freed under them. The service commands are
+ * in ctl_svc.c.
  */
 #include "daemon/ayad.h"
 
@@ -37,8 +38,30 @@ static ctl_zone_t *snap_zones(const dnsd_snap_t *snap, aya_arena_t *a, size_t *n
 	return z;
 }
 
-static void on_status(void *arg, ctl_reply_t *r, aya_arena_t *a)
+/* Services, drains and geo figures of the status reply. */
+static void status_policy(ayad_t *d, ctl_status_t *s)
 {
+	s->services = (uint32_t)pol_service_count(d->pol);
+	s->policy_bytes = pol_snap_bytes(d->pol);
+	state_drain_t *list = NULL;
+	size_t n = 0;
+	if (state_drain_list(d->state, &list, &n) == 0) {
+		s->drains = (uint32_t)n;
+		state_drain_list_free(list, n);
+	}
+	s->geo_database = d->cfg->geo.database != NULL ? d->cfg->geo.database : "";
+	geo_tree_stats_t gs = {0};
+	if (d->geo != NULL) {
+		geo_tree_stats(d->geo, &gs);
+	}
+	s->geo_build_ms = gs.build_ms;
+	s->geo_nodes = gs.nodes;
+	s->geo_mmdb_nodes = gs.mmdb_nodes;
+}
+
+static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	(void)req;
 	ayad_t *d = arg;
 	ctl_status_t *s = &r->status;
 	dnsd_stats_t st;
@@ -70,10 +93,12 @@ static void on_status(void *arg, ctl_reply_t *r, aya_arena_t *a)
 	s->last_reload_ok = d->last_reload_ok;
 	s->last_reload_message = d->last_reload_msg;
 	s->snapshot_bytes = dnsd_snap_bytes(d->snap);
+	status_policy(d, s);
 }
 
-static void on_reload(void *arg, ctl_reply_t *r, aya_arena_t *a)
+static void on_reload(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
 {
+	(void)req;
 	ayad_t *d = arg;
 	char *diag = NULL;
 	log_info("reload: requested over the control socket");
@@ -94,6 +119,7 @@ static void on_reload(void *arg, ctl_reply_t *r, aya_arena_t *a)
 }
 
 const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
-        [CTL_CMD_STATUS] = on_status,
-        [CTL_CMD_RELOAD] = on_reload,
+        [CTL_CMD_STATUS] = on_status,           [CTL_CMD_RELOAD] = on_reload,
+        [CTL_CMD_SERVICES] = ayad_ctl_services, [CTL_CMD_DRAIN] = ayad_ctl_drain,
+        [CTL_CMD_UNDRAIN] = ayad_ctl_drain,     [CTL_CMD_EXPLAIN] = ayad_ctl_explain,
 };

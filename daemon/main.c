@@ -66,11 +66,23 @@ static int check(const char *path)
 	char err[512] = "";
 	int rc = dnsd_snap_build(cfg, cfg->dns.cookie_secret_set ? NULL : probe_secret, &snap, err,
 	                         sizeof(err));
+	/* And the geo tree and services: a bad database path fails here, not at start. */
+	geo_tree_t *geo = NULL;
+	pol_snap_t *pol = NULL;
+	if (rc == 0 && cfg->n_regions > 0) {
+		rc = geo_tree_build_cfg(cfg, &geo, err, sizeof(err));
+	}
+	if (rc == 0) {
+		rc = pol_snap_build(cfg, geo, NULL, &pol, err, sizeof(err));
+	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: error: %s\n", path, err[0] != '\0' ? err : strerror(-rc));
 	} else {
-		printf("%s: ok, %zu zone(s)\n", path, dnsd_snap_zone_count(snap));
+		printf("%s: ok, %zu zone(s), %zu service(s)\n", path, dnsd_snap_zone_count(snap),
+		       pol_service_count(pol));
 	}
+	pol_snap_free(pol);
+	geo_tree_unref(geo);
 	dnsd_snap_free(snap);
 	cfg_free(cfg);
 	return rc < 0 ? 1 : 0;
@@ -110,23 +122,57 @@ static int copy_listen(ayad_t *d, const cfg_t *cfg)
 	return 0;
 }
 
+/* Geo tree, then a policy snapshot with the stored drains; logged on failure. */
+static int build_policy(ayad_t *d, const cfg_t *cfg, pol_snap_t **pol)
+{
+	char err[512] = "";
+	int rc = ayad_geo_build(cfg, &d->geo, err, sizeof(err));
+	if (rc == 0) {
+		size_t unmatched = 0;
+		rc = ayad_pol_build(d, cfg, d->geo, pol, &unmatched, err, sizeof(err));
+		if (rc == 0) {
+			log_info("policy: %zu service(s), %zu bytes%s", pol_service_count(*pol),
+			         pol_snap_bytes(*pol),
+			         unmatched > 0 ? ", some stored drains match nothing" : "");
+		}
+	}
+	if (rc < 0) {
+		log_err("ayad: %s: %s", cfg->path, err[0] != '\0' ? err : strerror(-rc));
+	}
+	return rc;
+}
+
 static int start(ayad_t *d)
 {
 	const cfg_t *cfg = d->cfg;
 	if (ayad_state_init(d, cfg) < 0 || copy_listen(d, cfg) < 0) {
 		return -1;
 	}
+	/* state_open() forks a checker: before the DNS threads exist. */
+	int rc = ayad_store_open(d, cfg);
+	pol_snap_t *pol = NULL;
+	if (rc < 0 || (rc = build_policy(d, cfg, &pol)) < 0) {
+		return rc;
+	}
 	dnsd_snap_t *snap = NULL;
 	char err[512] = "";
-	int rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err, sizeof(err));
+	rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err, sizeof(err));
 	if (rc < 0) {
 		log_err("ayad: %s: %s", cfg->path, err[0] != '\0' ? err : strerror(-rc));
+		pol_snap_free(pol);
 		return rc;
 	}
 	d->snap = snap;
-	rc = dnsd_server_start(cfg, snap, NULL, &d->srv);
+	d->pol = pol;
+	/* Takes both snapshots, also on failure. */
+	rc = dnsd_server_start(cfg, snap, pol, &d->srv);
 	if (rc < 0) {
 		d->snap = NULL;
+		d->pol = NULL;
+		return rc;
+	}
+	rc = ayad_store_timer(d);
+	if (rc < 0) {
 		return rc;
 	}
 	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
@@ -136,6 +182,11 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ctl_server_free(d->ctl);
 	dnsd_server_stop(d->srv);
+	d->snap = NULL;
+	d->pol = NULL;
+	ayad_store_close(d);
+	geo_tree_unref(d->geo);
+	d->geo = NULL;
 	for (size_t i = 0; i < n_sigs; i++) {
 		if (sigs[i] != NULL) {
 			event_free(sigs[i]);

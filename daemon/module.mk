@@ -1,2 +1,2 @@
 PROGRAMS += ayad
-ayad_SRCS := daemon/main.c daemon/reload.c daemon/ctl.c
+ayad_SRCS := daemon/main.c daemon/reload.c daemon/ctl.c daemon/store.c daemon/ctl_svc.c

@@ -1,8 +1,11 @@
 /*
  * State directory, cookie secret and reload.
  *
- * A reload loads the config and every zone again and compiles a snapshot;
- * only when both succeed is the snapshot published and the new config kept.
+ * A reload loads the config and every zone again, compiles a zone snapshot,
+ * builds a new geo tree (the database file may have been replaced; about
+ * 50 ms for the DB-IP country file, off the query path) and a policy
+ * snapshot with the stored drains; only when all succeed are both snapshots
+ * published, as one pair, and the new config kept.
  * Otherwise the node keeps serving what it served, and the errors go to the
  * log and to the ayactl client that asked (STYLE.md, "Errors").
  */
@@ -124,8 +127,8 @@ static void warn_listen_changes(const ayad_t *d, const cfg_t *cfg)
 	}
 }
 
-/* "reload: 2 zones, serials a.example 5, b.example 7" into buf. */
-static void summarize(const dnsd_snap_t *snap, char *buf, size_t len)
+/* "2 zone(s), serials a.example 5, b.example 7; 1 service(s)" into buf. */
+static void summarize(const dnsd_snap_t *snap, const pol_snap_t *pol, char *buf, size_t len)
 {
 	size_t n = dnsd_snap_zone_count(snap);
 	int off = snprintf(buf, len, "%zu zone(s)%s", n, n > 0 ? ", serials" : "");
@@ -134,6 +137,9 @@ static void summarize(const dnsd_snap_t *snap, char *buf, size_t len)
 		dnsd_snap_zone_info(snap, i, &zi);
 		off += snprintf(buf + off, len - (size_t)off, "%s %s %u", i == 0 ? "" : ",",
 		                zi.name, (unsigned)zi.serial);
+	}
+	if (off > 0 && (size_t)off < len) {
+		snprintf(buf + off, len - (size_t)off, "; %zu service(s)", pol_service_count(pol));
 	}
 }
 
@@ -159,11 +165,37 @@ static void record(ayad_t *d, bool ok, const char *msg)
 	}
 }
 
+/* Geo tree and policy snapshot for a new config; 0 or negative errno with err. */
+static int build_policy(ayad_t *d, const cfg_t *cfg, geo_tree_t **geo, pol_snap_t **pol,
+                        size_t *unmatched, char *err, size_t errlen)
+{
+	int rc = ayad_geo_build(cfg, geo, err, errlen);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = ayad_pol_build(d, cfg, *geo, pol, unmatched, err, errlen);
+	if (rc < 0) {
+		geo_tree_unref(*geo);
+		*geo = NULL;
+	}
+	return rc;
+}
+
+static void warn_state_dir_change(const ayad_t *d, const cfg_t *cfg)
+{
+	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0) {
+		log_warn("reload: %s: state_dir changed; restart ayad to apply it", cfg->path);
+	}
+}
+
 int ayad_reload(ayad_t *d, char **diag)
 {
 	cfg_diag_t cd = {0};
 	cfg_t *cfg = NULL;
 	dnsd_snap_t *snap = NULL;
+	geo_tree_t *geo = NULL;
+	pol_snap_t *pol = NULL;
+	size_t unmatched = 0;
 	char err[512] = "";
 	int rc = cfg_load(d->config_path, &cfg, &cd);
 	if (rc == 0) {
@@ -177,6 +209,13 @@ int ayad_reload(ayad_t *d, char **diag)
 		if (rc == 0) {
 			rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err,
 			                     sizeof(err));
+		}
+		if (rc == 0) {
+			rc = build_policy(d, cfg, &geo, &pol, &unmatched, err, sizeof(err));
+			if (rc < 0) {
+				dnsd_snap_free(snap);
+				snap = NULL;
+			}
 		}
 		if (rc < 0) {
 			cfg_diag_add(&cd, cfg->path, 0, 0, "error", "%s",
@@ -198,13 +237,24 @@ int ayad_reload(ayad_t *d, char **diag)
 	log_lines(AYA_LOG_WARN, cd.text);
 	cfg_diag_fini(&cd);
 	warn_listen_changes(d, cfg);
-	dnsd_server_publish(d->srv, snap, NULL);
+	warn_state_dir_change(d, cfg);
+	if (unmatched > 0) {
+		log_warn("reload: %zu stored drain(s) match no service of the new config "
+		         "(see ayactl services); they stay stored and apply again if it returns",
+		         unmatched);
+	}
+	/* The old policy snapshot still points into the old cfg: publish (which frees it
+	 * after the grace period) before freeing that. */
+	dnsd_server_publish(d->srv, snap, pol);
 	d->snap = snap;
+	d->pol = pol;
+	geo_tree_unref(d->geo);
+	d->geo = geo;
 	cfg_free(d->cfg);
 	d->cfg = cfg;
 	aya_log_set_level((enum aya_log_level)cfg->log_level);
 	char sum[400];
-	summarize(snap, sum, sizeof(sum));
+	summarize(snap, pol, sum, sizeof(sum));
 	log_info("reload: %s", sum);
 	record(d, true, sum);
 	return 0;

@@ -140,24 +140,75 @@ static void test_frame_read(void **state)
 
 /* ---- requests ---- */
 
+static const struct req_case {
+	const char *name;
+	ctl_request_t req;
+} req_cases[] = {
+        {"status", {.cmd = CTL_CMD_STATUS}},
+        {"reload", {.cmd = CTL_CMD_RELOAD}},
+        {"services", {.cmd = CTL_CMD_SERVICES}},
+        {"drain service", {.cmd = CTL_CMD_DRAIN, .service = "www.svc.example.com"}},
+        {"drain region", {.cmd = CTL_CMD_DRAIN, .service = "www", .target = "eu-west"}},
+        {"undrain address",
+         {.cmd = CTL_CMD_UNDRAIN, .service = "www.svc.example.com", .target = "2001:db8::10"}},
+        {"explain plain", {.cmd = CTL_CMD_EXPLAIN, .name = "www.x", .client = "8.8.8.8"}},
+        {"explain ecs aaaa",
+         {.cmd = CTL_CMD_EXPLAIN,
+          .name = "www.x",
+          .client = "2a00:1450::1",
+          .has_subnet = true,
+          .subnet = 48,
+          .qtype = 28}},
+};
+
+static void assert_str_or_empty(const char *name, const char *want, const char *got)
+{
+	if (strcmp(want != NULL ? want : "", got != NULL ? got : "") != 0) {
+		fail_msg("%s: '%s', want '%s'", name, got, want);
+	}
+}
+
 static void test_request_roundtrip(void **state)
 {
 	(void)state;
-	for (int cmd = 0; cmd < CTL_CMD_COUNT; cmd++) {
+	for (size_t i = 0; i < sizeof(req_cases) / sizeof(req_cases[0]); i++) {
+		const struct req_case *c = &req_cases[i];
 		uint8_t *f = NULL;
 		size_t len = 0;
-		assert_int_equal(ctl_request_frame((ctl_cmd_t)cmd, &f, &len), 0);
+		assert_int_equal(ctl_request_frame(&c->req, &f, &len), 0);
 		size_t body = 0;
 		assert_int_equal(ctl_frame_check(f, len, CTL_FRAME_MAX, &body), 1);
 		assert_int_equal(body + CTL_FRAME_HDR, len);
-		ctl_cmd_t got = CTL_CMD_COUNT;
-		assert_int_equal(ctl_request_decode(f + CTL_FRAME_HDR, body, &got), 0);
-		assert_int_equal(got, cmd);
+		aya_arena_t *a = aya_arena_new();
+		assert_non_null(a);
+		ctl_request_t got;
+		assert_int_equal(ctl_request_decode(f + CTL_FRAME_HDR, body, a, &got), 0);
+		if (got.cmd != c->req.cmd) {
+			fail_msg("%s: cmd %d, want %d", c->name, got.cmd, c->req.cmd);
+		}
+		if (c->req.cmd == CTL_CMD_DRAIN || c->req.cmd == CTL_CMD_UNDRAIN) {
+			assert_str_or_empty(c->name, c->req.service, got.service);
+			assert_str_or_empty(c->name, c->req.target, got.target);
+		}
+		if (c->req.cmd == CTL_CMD_EXPLAIN) {
+			assert_str_or_empty(c->name, c->req.name, got.name);
+			assert_str_or_empty(c->name, c->req.client, got.client);
+			assert_int_equal(got.has_subnet, c->req.has_subnet);
+			assert_int_equal(got.subnet, c->req.subnet);
+			assert_int_equal(got.qtype, c->req.qtype);
+		}
+		aya_arena_free(a);
+		free(f);
+	}
+	for (int cmd = 0; cmd < CTL_CMD_COUNT; cmd++) {
 		ctl_cmd_t parsed;
 		assert_int_equal(ctl_cmd_parse(ctl_cmd_name((ctl_cmd_t)cmd), &parsed), 0);
 		assert_int_equal(parsed, cmd);
-		free(f);
 	}
+	ctl_request_t bad = {.cmd = CTL_CMD_COUNT};
+	uint8_t *f = NULL;
+	size_t len = 0;
+	assert_int_equal(ctl_request_frame(&bad, &f, &len), -EINVAL);
 }
 
 static const struct bad_case {
@@ -180,8 +231,11 @@ static void test_request_garbage(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_requests) / sizeof(bad_requests[0]); i++) {
 		const struct bad_case *c = &bad_requests[i];
-		ctl_cmd_t cmd;
-		int rc = ctl_request_decode(c->bytes, c->len, &cmd);
+		aya_arena_t *a = aya_arena_new();
+		assert_non_null(a);
+		ctl_request_t req;
+		int rc = ctl_request_decode(c->bytes, c->len, a, &req);
+		aya_arena_free(a);
 		if (rc != c->rc) {
 			fail_msg("%s: rc %d, want %d", c->name, rc, c->rc);
 		}

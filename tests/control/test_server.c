@@ -23,8 +23,9 @@
 
 static const ctl_zone_t zone = {"example.com", 5, 9};
 
-static void on_status(void *arg, ctl_reply_t *r, aya_arena_t *scratch)
+static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *scratch)
 {
+	assert_int_equal(req->cmd, CTL_CMD_STATUS);
 	atomic_int *calls = arg;
 	atomic_fetch_add(calls, 1);
 	r->status.node = aya_arena_strdup(scratch, "node-a");
@@ -79,13 +80,16 @@ static int raw_call(const char *sock, const uint8_t *buf, size_t len, size_t chu
 	return rc;
 }
 
+static const ctl_request_t status_req = {.cmd = CTL_CMD_STATUS};
+static const ctl_request_t reload_req = {.cmd = CTL_CMD_RELOAD};
+
 static void *client(void *arg)
 {
 	client_result_t *res = arg;
 	ctl_reply_t *r = NULL;
 
 	int fd = ctl_connect(res->sock);
-	res->status_rc = fd < 0 ? fd : ctl_call(fd, CTL_CMD_STATUS, 2000, &r);
+	res->status_rc = fd < 0 ? fd : ctl_call(fd, &status_req, 2000, &r);
 	if (r != NULL) {
 		snprintf(res->node, sizeof(res->node), "%s", r->status.node);
 		res->n_zones = r->status.n_zones;
@@ -106,7 +110,7 @@ static void *client(void *arg)
 	/* reload has no handler in this test. */
 	uint8_t *f = NULL;
 	size_t flen = 0;
-	if (ctl_request_frame(CTL_CMD_RELOAD, &f, &flen) == 0) {
+	if (ctl_request_frame(&reload_req, &f, &flen) == 0) {
 		res->unsupported_rc = raw_call(res->sock, f, flen, flen, &r);
 		if (r != NULL) {
 			snprintf(res->unsupported_err, sizeof(res->unsupported_err), "%s",
@@ -121,7 +125,7 @@ static void *client(void *arg)
 	ctl_reply_free(r);
 
 	/* A valid status request trickling in one byte at a time. */
-	if (ctl_request_frame(CTL_CMD_STATUS, &f, &flen) == 0) {
+	if (ctl_request_frame(&status_req, &f, &flen) == 0) {
 		res->slow_rc = raw_call(res->sock, f, flen, 1, &r);
 		ctl_reply_free(r);
 		free(f);

@@ -1,0 +1,42 @@
+/*
+ * control/ internals shared by its .c files: protobuf-c messages
+ * built in a scratch arena and converted back into ctl_* values. Not for
+ * other modules (protobuf-c objects never leave control/).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/arena.h"
+#include "control/control.h"
+#include "proto/ctl.pb-c.h"
+
+/* s, or "" for NULL, as protobuf-c's char *. */
+char *ctl_pstr(const char *s);
+/* A copy of s ("" for NULL) in a; sets *oom and returns NULL when out of memory. */
+const char *ctl_dup(aya_arena_t *a, const char *s, bool *oom) AYA_NONNULL(1, 3);
+
+/* Reply bodies to messages in the arena; NULL when out of memory. */
+Aya__Ctl__ServicesReply *ctl_services_to_pb(aya_arena_t *a, const ctl_services_t *s)
+        AYA_NONNULL(1, 2);
+Aya__Ctl__DrainReply *ctl_drain_to_pb(aya_arena_t *a, const ctl_drain_t *d) AYA_NONNULL(1, 2);
+Aya__Ctl__ExplainReply *ctl_explain_to_pb(aya_arena_t *a, const ctl_explain_t *e) AYA_NONNULL(1, 2);
+
+/* Messages from a peer to values in the arena; *oom set when out of memory. */
+void ctl_services_from_pb(aya_arena_t *a, const Aya__Ctl__ServicesReply *p, ctl_services_t *s,
+                          bool *oom) AYA_NONNULL(1, 2, 3, 4);
+void ctl_drain_from_pb(aya_arena_t *a, const Aya__Ctl__DrainReply *p, ctl_drain_t *d, bool *oom)
+        AYA_NONNULL(1, 2, 3, 4);
+void ctl_explain_from_pb(aya_arena_t *a, const Aya__Ctl__ExplainReply *p, ctl_explain_t *e,
+                         bool *oom) AYA_NONNULL(1, 2, 3, 4);
+
+/* ---- rendering of the service commands (render_svc.c) ---- */
+
+struct json_t;
+void ctl_services_write_text(FILE *f, const ctl_services_t *s) AYA_NONNULL(1, 2);
+void ctl_drain_write_text(FILE *f, ctl_cmd_t cmd, const ctl_drain_t *d) AYA_NONNULL(1, 3);
+void ctl_explain_write_text(FILE *f, const ctl_explain_t *e) AYA_NONNULL(1, 2);
+/* Add the body's keys to o; 0 or -1 (out of memory). */
+int ctl_services_json(struct json_t *o, const ctl_services_t *s) AYA_NONNULL(1, 2);
+int ctl_drain_json(struct json_t *o, const ctl_drain_t *d) AYA_NONNULL(1, 2);
+int ctl_explain_json(struct json_t *o, const ctl_explain_t *e) AYA_NONNULL(1, 2);

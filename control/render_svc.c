@@ -1,0 +1,247 @@
+/*
+ * Rendering of the service commands (`services`, `drain`/`undrain`,
+ * `explain`): aligned text and JSON. The JSON keys are stable (scripts
+ * depend on them): add keys, never rename.
+ */
+#include "control/control_int.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- text ---- */
+
+static int max_address_width(const ctl_service_t *s)
+{
+	int w = 7;
+	for (size_t p = 0; p < s->n_pools; p++) {
+		for (size_t i = 0; i < s->pools[p].n_endpoints; i++) {
+			int l = (int)strlen(s->pools[p].endpoints[i].address);
+			w = l > w ? l : w;
+		}
+	}
+	return w;
+}
+
+static void write_service(FILE *f, const ctl_service_t *s)
+{
+	fprintf(f, "%s  ttl %" PRIu32 "s  when all down: %s\n  policy ", s->name, s->ttl_s,
+	        s->when_all_down);
+	for (size_t i = 0; i < s->n_policy; i++) {
+		fprintf(f, "%s%s", i == 0 ? "" : ", ", s->policy[i]);
+	}
+	fputc('\n', f);
+	int w = max_address_width(s);
+	for (size_t p = 0; p < s->n_pools; p++) {
+		const ctl_pool_t *pool = &s->pools[p];
+		fprintf(f, "  pool %s  cost %g%s%s\n", pool->region, pool->cost,
+		        pool->burst ? "  burst" : "", pool->drained ? "  DRAINED" : "");
+		for (size_t i = 0; i < pool->n_endpoints; i++) {
+			const ctl_endpoint_t *e = &pool->endpoints[i];
+			fprintf(f, "    %-*s  weight %-4" PRIu32 "  %-9s  %s\n", w, e->address,
+			        e->weight, e->healthy ? "healthy" : "UNHEALTHY",
+			        e->drained ? "drained" : "active");
+		}
+	}
+}
+
+static void fmt_time(char *buf, size_t len, int64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(buf, len, "%" PRId64, unix_s);
+	}
+}
+
+void ctl_services_write_text(FILE *f, const ctl_services_t *s)
+{
+	if (s->n_services == 0) {
+		fprintf(f, "no services\n");
+	}
+	for (size_t i = 0; i < s->n_services; i++) {
+		fprintf(f, "%s", i == 0 ? "" : "\n");
+		write_service(f, &s->services[i]);
+	}
+	if (s->n_drains == 0) {
+		return;
+	}
+	fprintf(f, "\ndrains\n");
+	for (size_t i = 0; i < s->n_drains; i++) {
+		const ctl_drain_rec_t *d = &s->drains[i];
+		char when[64];
+		fmt_time(when, sizeof(when), d->since_s);
+		fprintf(f, "  %s  %s%s%s  since %s%s%s\n", d->service, d->kind,
+		        d->target[0] != '\0' ? " " : "", d->target, when,
+		        d->origin[0] != '\0' ? " by " : "", d->origin);
+	}
+}
+
+void ctl_drain_write_text(FILE *f, ctl_cmd_t cmd, const ctl_drain_t *d)
+{
+	const char *what = d->drained ? "drained" : "undrained";
+	const char *t = d->target[0] != '\0' ? d->target : "(every pool)";
+	if (d->changed) {
+		fprintf(f, "%s: %s %s\n", what, d->service, t);
+	} else {
+		fprintf(f, "%s: %s %s was already %s, nothing changed\n", ctl_cmd_name(cmd),
+		        d->service, t, what);
+	}
+	if (d->unmatched > 0) {
+		fprintf(f, "warning: %" PRIu32 " stored drain(s) match no service\n", d->unmatched);
+	}
+}
+
+void ctl_explain_write_text(FILE *f, const ctl_explain_t *e)
+{
+	fprintf(f, "query %s %s\n", e->service, e->qtype);
+	fputs(e->text, f);
+	size_t n = strlen(e->text);
+	if (n > 0 && e->text[n - 1] != '\n') {
+		fputc('\n', f);
+	}
+	if (e->attribution[0] != '\0') {
+		fprintf(f, "\n%s\n", e->attribution);
+	}
+}
+
+/* ---- JSON ---- */
+
+static json_t *strs_json(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *pool_json(const ctl_pool_t *p)
+{
+	json_t *eps = json_array();
+	for (size_t i = 0; eps != NULL && i < p->n_endpoints; i++) {
+		const ctl_endpoint_t *e = &p->endpoints[i];
+		json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:b}", "address", e->address, "weight",
+		                      (json_int_t)e->weight, "capacity", (json_int_t)e->capacity,
+		                      "healthy", e->healthy, "drained", e->drained);
+		if (o == NULL || json_array_append_new(eps, o) != 0) {
+			json_decref(eps);
+			return NULL;
+		}
+	}
+	if (eps == NULL) {
+		return NULL;
+	}
+	/* "o" steals eps, also when the pack fails. */
+	return json_pack("{s:s, s:f, s:b, s:b, s:o}", "region", p->region, "cost", p->cost, "burst",
+	                 p->burst, "drained", p->drained, "endpoints", eps);
+}
+
+static json_t *service_json(const ctl_service_t *s)
+{
+	json_t *pools = json_array();
+	for (size_t i = 0; pools != NULL && i < s->n_pools; i++) {
+		json_t *p = pool_json(&s->pools[i]);
+		if (p == NULL || json_array_append_new(pools, p) != 0) {
+			json_decref(pools);
+			return NULL;
+		}
+	}
+	json_t *policy = strs_json(s->policy, s->n_policy);
+	if (pools == NULL || policy == NULL) {
+		json_decref(pools);
+		json_decref(policy);
+		return NULL;
+	}
+	return json_pack("{s:s, s:I, s:o, s:s, s:o}", "name", s->name, "ttl", (json_int_t)s->ttl_s,
+	                 "policy", policy, "when_all_down", s->when_all_down, "pools", pools);
+}
+
+int ctl_services_json(json_t *o, const ctl_services_t *s)
+{
+	json_t *sv = json_array();
+	json_t *dr = json_array();
+	int rc = sv == NULL || dr == NULL ? -1 : 0;
+	for (size_t i = 0; rc == 0 && i < s->n_services; i++) {
+		json_t *j = service_json(&s->services[i]);
+		rc = j == NULL ? -1 : json_array_append_new(sv, j);
+	}
+	for (size_t i = 0; rc == 0 && i < s->n_drains; i++) {
+		const ctl_drain_rec_t *d = &s->drains[i];
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "service", d->service, "kind",
+		                      d->kind, "target", d->target, "since", (json_int_t)d->since_s,
+		                      "origin", d->origin);
+		rc = j == NULL ? -1 : json_array_append_new(dr, j);
+	}
+	if (rc != 0) {
+		json_decref(sv);
+		json_decref(dr);
+		return -1;
+	}
+	rc |= json_object_set_new(o, "services", sv);
+	rc |= json_object_set_new(o, "drains", dr);
+	return rc;
+}
+
+int ctl_drain_json(json_t *o, const ctl_drain_t *d)
+{
+	int rc = json_object_set_new(o, "service", json_string(d->service));
+	rc |= json_object_set_new(o, "target", json_string(d->target));
+	rc |= json_object_set_new(o, "drained", json_boolean(d->drained));
+	rc |= json_object_set_new(o, "changed", json_boolean(d->changed));
+	rc |= json_object_set_new(o, "unmatched_drains", json_integer(d->unmatched));
+	return rc;
+}
+
+static json_t *events_json(const ctl_explain_t *e)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < e->n_events; i++) {
+		const ctl_explain_event_t *v = &e->events[i];
+		json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:b}", "step",
+		                      (json_int_t)v->step, "filter", v->filter, "endpoint",
+		                      v->endpoint, "region", v->region, "reason", v->reason, "tier",
+		                      (json_int_t)v->tier, "kept", v->kept);
+		if (j == NULL || json_array_append_new(a, j) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int ctl_explain_json(json_t *o, const ctl_explain_t *e)
+{
+	json_t *client = json_pack("{s:s, s:I, s:b}", "address", e->client, "source_prefix",
+	                           (json_int_t)e->source_prefix, "ecs", e->ecs);
+	json_t *loc = json_pack("{s:b, s:s, s:s, s:I, s:s}", "found", e->found, "country",
+	                        e->country, "continent", e->continent, "db_prefix",
+	                        (json_int_t)e->db_prefix, "rule", e->rule);
+	if (loc != NULL && e->has_location) {
+		json_object_set_new(loc, "lat", json_real(e->lat));
+		json_object_set_new(loc, "lon", json_real(e->lon));
+	}
+	json_t *geo =
+	        json_pack("{s:b, s:I}", "used", e->geo_used, "scope", (json_int_t)e->geo_scope);
+	json_t *answer = json_pack("{s:s, s:o, s:I, s:I}", "result", e->result, "addresses",
+	                           strs_json(e->answer, e->n_answer), "ttl", (json_int_t)e->ttl_s,
+	                           "scope", (json_int_t)e->scope);
+	int rc = json_object_set_new(o, "service", json_string(e->service));
+	rc |= json_object_set_new(o, "qtype", json_string(e->qtype));
+	rc |= json_object_set_new(o, "client", client);
+	rc |= json_object_set_new(o, "location", loc);
+	rc |= json_object_set_new(o, "geo", geo);
+	rc |= json_object_set_new(o, "pool_order", strs_json(e->pool_order, e->n_pool_order));
+	rc |= json_object_set_new(o, "filters", strs_json(e->filters, e->n_filters));
+	rc |= json_object_set_new(o, "events", events_json(e));
+	rc |= json_object_set_new(o, "answer", answer);
+	rc |= json_object_set_new(o, "text", json_string(e->text));
+	if (e->attribution[0] != '\0') {
+		rc |= json_object_set_new(o, "attribution", json_string(e->attribution));
+	}
+	return rc;
+}

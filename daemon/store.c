@@ -1,0 +1,148 @@
+/*
+ * The daemon's state store, geo tree and policy snapshot compilation.
+ *
+ * The store (state/) holds the operator drains; it is opened once at
+ * start-up, before any thread exists, because state_open() forks a checker
+ * that reads the whole file. A corrupt file is moved aside: a node that
+ * lost its drains must still answer DNS, so recovery is loud, not fatal.
+ *
+ * Policy snapshots are compiled from (config, geo tree, drains). The geo
+ * tree is the expensive part (about 50 ms for the country database), so a
+ * drain change reuses the current tree and only a reload builds a new one.
+ * Everything here runs on the control thread.
+ */
+#include "daemon/ayad.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+#define FLUSH_CHECK_MS 500
+
+int ayad_store_open(ayad_t *d, const cfg_t *cfg)
+{
+	state_opts_t o = {.flags = STATE_OPEN_RECOVER, .node = cfg->node.name};
+	int rc = state_open(cfg->state_dir, &o, &d->state);
+	if (rc < 0) {
+		log_err("ayad: state store in %s: %s", cfg->state_dir, strerror(-rc));
+		return rc;
+	}
+	state_stats_t st;
+	state_stats_get(d->state, &st);
+	if (st.recovered) {
+		log_err("ayad: STATE STORE %s/state.lmdb WAS CORRUPT: moved aside, starting with "
+		        "no drains and no observations; re-apply drains with ayactl drain",
+		        cfg->state_dir);
+	}
+	size_t n = 0;
+	state_drain_t *list = NULL;
+	if (state_drain_list(d->state, &list, &n) == 0) {
+		log_info("ayad: state store %s: %zu drain(s), %zu observation(s)", cfg->state_dir,
+		         n, st.n_obs);
+		state_drain_list_free(list, n);
+	}
+	return 0;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ayad_t *d = arg;
+	if (d->state != NULL && state_flush_due(d->state, wall_ms())) {
+		int rc = state_flush(d->state);
+		if (rc < 0) {
+			log_warn("ayad: state flush: %s", strerror(-rc));
+		}
+	}
+}
+
+int ayad_store_timer(ayad_t *d)
+{
+	d->flush_ev = event_new(d->base, -1, EV_PERSIST, on_flush, d);
+	struct timeval tv = {.tv_sec = 0, .tv_usec = FLUSH_CHECK_MS * 1000};
+	if (d->flush_ev == NULL || event_add(d->flush_ev, &tv) != 0) {
+		log_err("ayad: cannot arm the state flush timer");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ayad_store_close(ayad_t *d)
+{
+	if (d->flush_ev != NULL) {
+		event_free(d->flush_ev);
+		d->flush_ev = NULL;
+	}
+	if (d->state != NULL) {
+		int rc = state_flush(d->state);
+		if (rc < 0) {
+			log_warn("ayad: state flush at exit: %s", strerror(-rc));
+		}
+		state_close(d->state);
+		d->state = NULL;
+	}
+}
+
+int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (cfg->n_regions == 0) {
+		/* No regions, no services to order: policy runs without geo. */
+		return 0;
+	}
+	int rc = geo_tree_build_cfg(cfg, out, err, errlen);
+	if (rc < 0) {
+		return rc;
+	}
+	geo_tree_stats_t st;
+	geo_tree_stats(*out, &st);
+	if (cfg->geo.database != NULL) {
+		log_info("geo: %s: %zu tree nodes, %zu region orders from %zu database nodes, "
+		         "built in %.1f ms",
+		         cfg->geo.database, st.nodes, st.orders, st.mmdb_nodes, st.build_ms);
+	} else {
+		log_info("geo: no database, every client gets the default region order");
+	}
+	return 0;
+}
+
+int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
+                   size_t *unmatched, char *err, size_t errlen)
+{
+	state_drain_t *list = NULL;
+	size_t n = 0;
+	int rc = d->state != NULL ? state_drain_list(d->state, &list, &n) : 0;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot read drains: %s", strerror(-rc));
+		return rc;
+	}
+	pol_drain_t *drains = calloc(n + 1, sizeof(*drains));
+	if (drains == NULL) {
+		state_drain_list_free(list, n);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		drains[i] = (pol_drain_t){.service = list[i].service, .target = list[i].target};
+	}
+	pol_inputs_t in = {.drains = drains, .n_drains = n};
+	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
+	if (rc == 0 && unmatched != NULL) {
+		*unmatched = pol_snap_unmatched_drains(*out);
+	}
+	free(drains);
+	state_drain_list_free(list, n);
+	return rc;
+}
