@@ -273,6 +273,13 @@ static ctl_reply_t status_reply(void)
 	        .last_reload_ok = true,
 	        .last_reload_message = "2 zone(s)",
 	        .snapshot_bytes = 4096,
+	        .services = 3,
+	        .drains = 1,
+	        .geo_database = "/geo/db.mmdb",
+	        .geo_build_ms = 51.5,
+	        .geo_nodes = 1000,
+	        .geo_mmdb_nodes = 2000,
+	        .policy_bytes = 1232,
 	};
 	return r;
 }
@@ -313,6 +320,13 @@ static void test_status_roundtrip(void **state)
 	assert_int_equal(r->status.workers, 4);
 	assert_true(r->status.last_reload_ok);
 	assert_int_equal(r->status.snapshot_bytes, 4096);
+	assert_int_equal(r->status.services, 3);
+	assert_int_equal(r->status.drains, 1);
+	assert_string_equal(r->status.geo_database, "/geo/db.mmdb");
+	assert_true(r->status.geo_build_ms == 51.5);
+	assert_int_equal(r->status.geo_nodes, 1000);
+	assert_int_equal(r->status.geo_mmdb_nodes, 2000);
+	assert_int_equal(r->status.policy_bytes, 1232);
 	ctl_reply_free(r);
 }
 

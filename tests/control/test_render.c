@@ -40,6 +40,13 @@ static ctl_reply_t status_reply(void)
 	        .last_reload_ok = false,
 	        .last_reload_message = "",
 	        .snapshot_bytes = 4096,
+	        .services = 3,
+	        .drains = 1,
+	        .geo_database = "/geo/db.mmdb",
+	        .geo_build_ms = 51.5,
+	        .geo_nodes = 1000,
+	        .geo_mmdb_nodes = 2000,
+	        .policy_bytes = 1232,
 	};
 	return r;
 }
@@ -71,6 +78,11 @@ static const struct json_int_case {
         {"counters/noerror", 10},
         {"counters/send_errors", 0},
         {"last_reload/time", 0},
+        {"services", 3},
+        {"drains", 1},
+        {"policy_bytes", 1232},
+        {"geo/nodes", 1000},
+        {"geo/mmdb_nodes", 2000},
 };
 
 /* Walk "a/0/b" through objects and arrays. */
@@ -106,6 +118,7 @@ static void test_status_json(void **state)
 		}
 	}
 	assert_null(json_object_get(j, "error"));
+	assert_string_equal(json_string_value(walk(j, "geo/database")), "/geo/db.mmdb");
 	json_decref(j);
 }
 
@@ -152,6 +165,9 @@ static const char *const status_lines[] = {
         "  a.example                 7         3\n",
         "  noerror                10\n",
         "  send_errors             0\n",
+        "services     3 (1232 bytes), 1 drain(s)\n",
+        "geo          /geo/db.mmdb\n",
+        "             tree 1000 nodes from 2000 database nodes, built in 51.5 ms\n",
 };
 
 static void test_status_text(void **state)
