@@ -179,6 +179,6 @@ void agent_load_read(const cfg_load_src_t *load, const cfg_load_src_t *cap,
 		*util = v;
 	}
 	if (read_src(cap, r, &v) == 0 && isfinite(v) && v >= 1.0) {
-		*capacity = v >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)lround(v);
+		*capacity = v >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)(v + 0.5);
 	}
 }

@@ -57,7 +57,7 @@ uint32_t agent_rtt_ewma(uint32_t old_us, uint32_t sample_us)
 		return sample_us > 0 ? sample_us : 1;
 	}
 	double v = AGENT_RTT_ALPHA * sample_us + (1.0 - AGENT_RTT_ALPHA) * old_us;
-	return v < 1.0 ? 1 : (uint32_t)lround(v);
+	return v < 1.0 ? 1 : (uint32_t)(v + 0.5);
 }
 
 double agent_slow_start_factor(uint64_t up_since_ms, uint64_t now_ms, uint32_t slow_start_ms)
