@@ -12,13 +12,13 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 B=${B:-build/rel}
 OUT="$B/fuzz"
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -I. $(pkg-config --cflags ldns openssl)"
-LIBS="$(pkg-config --libs ldns openssl)"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -I. $(pkg-config --cflags ldns openssl libmaxminddb)"
+LIBS="$(pkg-config --libs ldns openssl libmaxminddb) -lm"
 
 # Library sources each target needs (no archives: everything instrumented).
 COMMON="common/log.c common/arena.c common/dname.c"
 srcs_query="tests/fuzz/fuzz_query.c tests/dnsd/fixture.c dnsd/snap.c dnsd/answer.c
-	dnsd/edns.c dnsd/cookie.c dnsd/counters.c $COMMON"
+	dnsd/edns.c dnsd/cookie.c dnsd/counters.c policy/*.c geo/*.c $COMMON"
 
 [ $# -eq 0 ] && set -- query
 mkdir -p "$OUT"

@@ -55,6 +55,16 @@ SEEDS = {
     "ecs": query("www.example.com", 1, opt=(1232, 0, False,
                  option(8, struct.pack("!HBB", 1, 24, 0) + bytes([192, 0, 2])))),
     "notify": query("example.com", 6, flags=0x2000),
+    "service": query("geo.example.com", 1),
+    "service-ecs": query("geo.example.com", 1, opt=(1232, 0, False,
+                         option(8, struct.pack("!HBB", 1, 24, 0) + bytes([198, 51, 100])))),
+    "service-ecs6": query("Multi.Example.com", 28, opt=(1232, 0, False,
+                          option(8, struct.pack("!HBB", 2, 48, 0) +
+                                 bytes([0x20, 0x01, 0x0d, 0xb8, 0, 1])))),
+    "service-ecs0": query("geo.example.com", 255, opt=(1232, 0, False,
+                          option(8, struct.pack("!HBB", 1, 0, 0)))),
+    "service-cname": query("galias.example.com", 1, opt=(1232, 0, False,
+                           option(8, struct.pack("!HBB", 1, 28, 0) + bytes([100, 64, 0, 16])))),
 }
 
 
