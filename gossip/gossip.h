@@ -1,0 +1,266 @@
+/*
+ * gossip/: cluster membership (SWIM with the Lifeguard extensions) and
+ * dissemination of opaque application state between ayad nodes.
+ *
+ * The protocol code is "sans-IO": a gsp_t never opens a socket or reads a
+ * clock itself. The host injects
+ *   - a clock (gsp_clock_t): now_ms() and arm(at_ms), a one-shot request to
+ *     call gsp_tick() at or after at_ms (re-arming replaces the request);
+ *   - a transport (gsp_transport_t): send_udp() for datagrams and
+ *     tcp_request() for one push/pull exchange (request frame out, one reply
+ *     frame back through gsp_tcp_response());
+ * and feeds what arrives through gsp_recv_udp() and gsp_tcp_serve(). ayad
+ * uses gsp_transport_ev_new() (libevent sockets, wall clock); the tests run
+ * hundreds of nodes in one process over a simulated network and a virtual
+ * clock (tests/gossip/sim.c) with exactly the same protocol code.
+ *
+ * Application state stays opaque here (state/ owns the encoding): the caller
+ * gossips bytes with gsp_broadcast() and receives them through
+ * gsp_delegate_t.on_state(); push/pull anti-entropy exchanges
+ * local_state()/merge_remote_state() blobs.
+ *
+ * Security: every datagram and TCP frame is sealed with AES-256-GCM under the
+ * keyring's primary key; every installed key is accepted on receive (the
+ * envelope names the key by a 4-byte id). Replays are rejected per sender by
+ * a sequence window. See gossip/crypto.c. A node without keys (insecure
+ * mode) sends and accepts only plaintext: for loopback demos.
+ *
+ * Threads: a gsp_t and its transport belong to the control-plane thread;
+ * nothing here may be called from two threads at once. Errors: 0 or a
+ * negative errno; bytes from the network are validated, counted and dropped,
+ * never asserted on.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/compiler.h"
+
+#define GSP_PROTO_VERSION 1
+#define GSP_KEY_LEN 32            /* AES-256 */
+#define GSP_MAX_KEYS 16           /* installed at once */
+#define GSP_NAME_MAX 63           /* node and region names, bytes */
+#define GSP_MAX_UDP 65507         /* larger datagrams are "oversized" */
+#define GSP_MAX_FRAME (16u << 20) /* larger TCP frames are "oversized" */
+
+typedef struct gsp gsp_t;
+
+/* An IPv4 or IPv6 address and port: a value. */
+typedef struct gsp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+} gsp_addr_t;
+
+/* "1.2.3.4:7946" or "[::1]:7946" into out; -EINVAL on junk. */
+int gsp_addr_parse(const char *s, gsp_addr_t *out) AYA_NONNULL(1, 2) AYA_WUR;
+/* Same text form; returns buf. */
+const char *gsp_addr_str(const gsp_addr_t *a, char *buf, size_t len) AYA_NONNULL(1, 2);
+bool gsp_addr_equal(const gsp_addr_t *a, const gsp_addr_t *b) AYA_NONNULL(1, 2);
+
+typedef enum gsp_state {
+	GSP_ST_ALIVE = 0,
+	GSP_ST_SUSPECT = 1,
+	GSP_ST_DEAD = 2,
+	GSP_ST_LEFT = 3, /* left gracefully */
+} gsp_state_t;
+
+const char *gsp_state_name(gsp_state_t st);
+
+/* One member as this node sees it. Borrowed from the gsp_t (see gsp_member_get). */
+typedef struct gsp_member {
+	const char *name;
+	const char *region;
+	gsp_addr_t addr;
+	uint64_t incarnation;
+	gsp_state_t state;
+	uint64_t config_hash;     /* the member's config hash, for drift checks */
+	uint64_t state_change_ms; /* when this node saw the state change */
+	uint64_t last_heard_ms;   /* last packet or news about it; 0 = never */
+} gsp_member_t;
+
+typedef struct gsp_clock {
+	void *ctx;
+	uint64_t (*now_ms)(void *ctx);
+	/* Call gsp_tick() at or after at_ms; replaces the previous request. */
+	void (*arm)(void *ctx, uint64_t at_ms);
+} gsp_clock_t;
+
+typedef struct gsp_transport {
+	void *ctx;
+	/* Send one datagram; errors are counted by the caller (best effort). */
+	int (*send_udp)(void *ctx, const gsp_addr_t *to, const uint8_t *buf, size_t len);
+	/*
+	 * Open a stream to `to`, send `buf` as one frame, read one reply frame
+	 * and hand it to gsp_tcp_response(g, req_id, ...) (or report failure
+	 * with NULL/0). Must not call back into the gsp_t before returning.
+	 */
+	int (*tcp_request)(void *ctx, const gsp_addr_t *to, const uint8_t *buf, size_t len,
+	                   uint64_t req_id);
+} gsp_transport_t;
+
+/*
+ * Application callbacks (all optional). Called from inside gsp_* calls on
+ * the control thread; they must not call gsp_free().
+ */
+typedef struct gsp_delegate {
+	void *ctx;
+	/*
+	 * A state update gossiped by gsp_broadcast() somewhere. Return true if it
+	 * changed local state (it is then re-gossiped by this node), false if it
+	 * was old news or invalid.
+	 */
+	bool (*on_state)(void *ctx, const char *key, const uint8_t *data, size_t len);
+	/* Full local state for push/pull: a malloc'd blob into *out (0 or -errno). */
+	int (*local_state)(void *ctx, uint8_t **out, size_t *len);
+	/* A peer's full state from push/pull. */
+	void (*merge_remote_state)(void *ctx, const uint8_t *data, size_t len);
+	/* A member appeared or changed state (m is borrowed for the call). */
+	void (*on_member)(void *ctx, const gsp_member_t *m);
+} gsp_delegate_t;
+
+/* Tunables; gsp_config_init() fills the defaults documented in docs/config.md. */
+typedef struct gsp_config {
+	const char *name;   /* this node, required, <= GSP_NAME_MAX bytes */
+	const char *region; /* required */
+	gsp_addr_t addr;    /* advertised address (the UDP and TCP port) */
+	uint64_t config_hash;
+	uint64_t incarnation; /* starting incarnation (ayad: wall-clock seconds) */
+	uint64_t seed;        /* PRNG seed; 0 = from the OS */
+	const gsp_addr_t *seeds;
+	size_t n_seeds;
+	uint32_t probe_interval_ms;    /* 1000 */
+	uint32_t probe_timeout_ms;     /* 500 */
+	uint32_t indirect_checks;      /* k = 3 */
+	uint32_t suspicion_mult;       /* 4: min timeout = mult * log10(N) * interval */
+	uint32_t suspicion_max_mult;   /* 6: max timeout = this * min timeout */
+	uint32_t retransmit_mult;      /* 4: limit = mult * ceil(log10(N + 1)) */
+	uint32_t gossip_interval_ms;   /* 200 */
+	uint32_t gossip_fanout;        /* 3 */
+	uint32_t pushpull_interval_ms; /* 30000; 0 = off */
+	uint32_t gossip_to_dead_ms;    /* 30000: keep gossiping to the newly dead */
+	uint32_t reap_ms;              /* 3600000: dead members are forgotten after */
+	uint32_t mtu;                  /* 1400: largest datagram sent */
+	uint32_t awareness_max;        /* 8: Lifeguard LHM saturation */
+	uint32_t join_retry_max_ms;    /* 30000: backoff ceiling for the seed join */
+} gsp_config_t;
+
+void gsp_config_init(gsp_config_t *c) AYA_NONNULL(1);
+
+/* Counters; a value copy from gsp_stats(). */
+typedef struct gsp_stats {
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+	uint64_t rx_bad_auth;  /* no key fits, or the MAC does not verify */
+	uint64_t rx_replay;    /* sequence already seen or too old */
+	uint64_t rx_truncated; /* shorter than the envelope */
+	uint64_t rx_oversize;
+	uint64_t rx_malformed;                        /* authenticated but does not decode */
+	uint64_t rx_plain_refused, rx_sealed_refused; /* mode mismatch */
+	uint64_t tx_errors;
+	uint64_t probes, probe_failures, indirect_probes, refutes;
+	uint64_t pushpull_ok, pushpull_fail;
+	uint64_t broadcasts_dropped; /* queue overflow */
+} gsp_stats_t;
+
+/* ---- keyring: for ayactl keyring list|install|use|remove ---- */
+
+typedef struct gsp_keyring gsp_keyring_t;
+
+gsp_keyring_t *gsp_keyring_new(void) AYA_WUR;
+void gsp_keyring_free(gsp_keyring_t *kr);
+/* Add a key (no-op if present); the first key installed becomes primary. -ENOSPC when full. */
+int gsp_keyring_install(gsp_keyring_t *kr, const uint8_t key[GSP_KEY_LEN]) AYA_NONNULL(1, 2);
+/* Make an installed key the primary (send) key; -ENOENT if absent. */
+int gsp_keyring_use(gsp_keyring_t *kr, const uint8_t key[GSP_KEY_LEN]) AYA_NONNULL(1, 2);
+/* Remove a key; -EBUSY for the primary, -ENOENT if absent. */
+int gsp_keyring_remove(gsp_keyring_t *kr, const uint8_t key[GSP_KEY_LEN]) AYA_NONNULL(1, 2);
+size_t gsp_keyring_count(const gsp_keyring_t *kr) AYA_NONNULL(1);
+/* Key i (0 = primary) into out; -ENOENT past the end. */
+int gsp_keyring_get(const gsp_keyring_t *kr, size_t i, uint8_t out[GSP_KEY_LEN]) AYA_NONNULL(1, 3);
+/* The 4-byte id written in the envelope for key i, as 8 hex digits. */
+void gsp_key_id_hex(const uint8_t key[GSP_KEY_LEN], char out[9]) AYA_NONNULL(1, 2);
+
+/* ---- the node ---- */
+
+/*
+ * A new member named c->name. keyring == NULL: insecure (plaintext) mode.
+ * The keyring is owned by the gsp_t from then on (also on failure). c is
+ * copied (seeds too). Returns NULL on a bad config or out of memory.
+ */
+gsp_t *gsp_new(const gsp_config_t *c, gsp_keyring_t *keyring_take, const gsp_clock_t *clock,
+               const gsp_transport_t *tr, const gsp_delegate_t *dg) AYA_NONNULL(1, 3, 4) AYA_WUR;
+/* NULL is a no-op. Does not say goodbye: call gsp_leave() first. */
+void gsp_free(gsp_t *g);
+/* Begin: announce ourselves, join through the seeds (retrying with backoff), arm timers. */
+void gsp_start(gsp_t *g) AYA_NONNULL(1);
+/* Run the timers that are due, then arm the next one. */
+void gsp_tick(gsp_t *g) AYA_NONNULL(1);
+/*
+ * Graceful leave: mark ourselves LEFT and push that to up to 2 x fanout
+ * members now; the host should keep the loop running ~one gossip interval.
+ */
+void gsp_leave(gsp_t *g) AYA_NONNULL(1);
+/* Borrowed keyring: install/use/remove apply at once. */
+gsp_keyring_t *gsp_keyring(gsp_t *g) AYA_NONNULL(1);
+
+/* Input from the transport. buf is borrowed for the call. */
+void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len)
+        AYA_NONNULL(1, 2);
+/*
+ * A push/pull request frame arrived on an accepted stream: returns 0 and a
+ * malloc'd reply frame in *reply, or a negative errno (close the stream).
+ */
+int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len, uint8_t **reply,
+                  size_t *reply_len) AYA_NONNULL(1, 2, 5, 6);
+/* The reply to tcp_request(req_id); buf == NULL: connection failed. */
+void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len) AYA_NONNULL(1);
+
+/*
+ * Gossip application state: `key` names what it updates (a newer broadcast
+ * with the same key replaces a queued older one), data is copied.
+ * -EMSGSIZE when it cannot fit one datagram.
+ */
+int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2);
+
+/* Members, this node included; index order is unspecified and changes. */
+size_t gsp_member_count(const gsp_t *g) AYA_NONNULL(1);
+/* Borrowed until the next call into g that may change membership. */
+const gsp_member_t *gsp_member_get(const gsp_t *g, size_t i) AYA_NONNULL(1);
+const gsp_member_t *gsp_member_find(const gsp_t *g, const char *name) AYA_NONNULL(1, 2);
+/* Members ALIVE or SUSPECT, this node included. */
+size_t gsp_live_count(const gsp_t *g) AYA_NONNULL(1);
+/* Lifeguard local health multiplier (0 = healthy). */
+unsigned gsp_health_score(const gsp_t *g) AYA_NONNULL(1);
+bool gsp_joined(const gsp_t *g) AYA_NONNULL(1);
+gsp_stats_t gsp_stats(const gsp_t *g) AYA_NONNULL(1);
+
+/*
+ * Observers of an endpoint (issue 5 item 4): up to k members chosen by
+ * rendezvous hash of (member name, endpoint key) over the ALIVE and SUSPECT
+ * members; members of the endpoint's region first, and at least one of
+ * another region when one exists (unless k == 1). Writes indexes into
+ * `members` to out[] (highest preference first) and returns how many. Pure:
+ * every node with the same member list picks the same set.
+ */
+size_t gsp_observers(const gsp_member_t *members, size_t n, const char *endpoint_key,
+                     const char *endpoint_region, size_t k, size_t *out) AYA_NONNULL(3, 4);
+
+/* ---- the libevent transport and clock used by ayad ---- */
+
+struct event_base;
+typedef struct gsp_transport_ev gsp_transport_ev_t;
+
+/*
+ * Bind UDP and TCP on `bind` (same port). Returns NULL and sets *err
+ * (negative errno) on failure. Call gsp_transport_ev_attach() once the
+ * gsp_t exists, with the clock/transport from gsp_transport_ev_clock/ops.
+ */
+gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr_t *bind, int *err)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
+void gsp_transport_ev_free(gsp_transport_ev_t *t);
+gsp_clock_t gsp_transport_ev_clock(gsp_transport_ev_t *t) AYA_NONNULL(1);
+gsp_transport_t gsp_transport_ev_ops(gsp_transport_ev_t *t) AYA_NONNULL(1);
+/* Start delivering packets and timer ticks to g. */
+void gsp_transport_ev_attach(gsp_transport_ev_t *t, gsp_t *g) AYA_NONNULL(1, 2);

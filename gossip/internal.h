@@ -1,0 +1,254 @@
+/*
+ * gossip/ internals shared by its source files (tests may include this;
+ * other modules must not). Layout:
+ *   crypto.c    keyring, AES-256-GCM envelope, replay window
+ *   queue.c     broadcast queue with retransmit limits and MTU packing
+ *   member.c    member table and the SWIM state machine (alive/suspect/dead)
+ *   node.c      probes, timers, gossip rounds, join, leave
+ *   recv.c      packet decoding and dispatch, push/pull
+ *   observers.c rendezvous choice of an endpoint's observers
+ *   addr.c      gsp_addr_t helpers
+ *   transport_ev.c  libevent sockets and clock
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/gossip.h"
+#include "proto/gossip.pb-c.h"
+
+/* ---- crypto.c ---- */
+
+#define GSP_ENV_PLAIN 0x00
+#define GSP_ENV_GCM 0x01
+#define GSP_NONCE_LEN 12
+#define GSP_TAG_LEN 16
+#define GSP_KEYID_LEN 4
+#define GSP_ENV_HDR (1 + GSP_KEYID_LEN + GSP_NONCE_LEN)
+#define GSP_ENV_OVERHEAD (GSP_ENV_HDR + GSP_TAG_LEN)
+
+/*
+ * Seal plain into out (cap >= plen + GSP_ENV_OVERHEAD, or plen + 1 without
+ * keys). kr == NULL or empty: plaintext envelope. Returns the sealed length
+ * or a negative errno.
+ */
+long gsp_seal(const gsp_keyring_t *kr, const uint8_t *plain, size_t plen, uint8_t *out, size_t cap)
+        AYA_NONNULL(2, 4);
+/*
+ * Open a sealed buffer into out (cap >= len). Returns the plaintext length,
+ * or -EPROTO (truncated), -EBADMSG (no key or bad MAC), -EPERM (plaintext
+ * while keys are installed), -EACCES (sealed while insecure).
+ */
+long gsp_open(const gsp_keyring_t *kr, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+        AYA_NONNULL(2, 4);
+
+/*
+ * Replay window: per sender the highest sequence seen and a bitmap of the
+ * REPLAY_BITS below it. A sequence above the window slides it; one inside is
+ * accepted once; one below is refused.
+ */
+#define REPLAY_BITS 256
+typedef struct replay_ent {
+	struct replay_ent *next;
+	uint64_t top;
+	uint64_t bits[REPLAY_BITS / 64];
+	char name[];
+} replay_ent_t;
+
+typedef struct replay {
+	replay_ent_t **tab;
+	size_t cap, n, max;
+} replay_t;
+
+int replay_init(replay_t *r, size_t max_senders) AYA_NONNULL(1);
+void replay_fini(replay_t *r) AYA_NONNULL(1);
+/* true: fresh (and now recorded); false: replay, too old, or table full. */
+bool replay_check(replay_t *r, const char *sender, uint64_t seq) AYA_NONNULL(1, 2);
+
+/* ---- queue.c ---- */
+
+#define BQ_BUCKETS 64 /* transmit counts 0..63; limits are capped below */
+#define BQ_MAX_ITEMS 8192
+
+typedef struct bcast {
+	struct bcast *prev, *next; /* in bucket[transmits] */
+	struct bcast *hnext;       /* key hash chain */
+	char *key;
+	uint8_t *data; /* an encoded Msg */
+	size_t len;
+	unsigned transmits;
+	bool retired;
+} bcast_t;
+
+typedef struct bqueue {
+	bcast_t *head[BQ_BUCKETS], *tail[BQ_BUCKETS];
+	bcast_t **hash;
+	size_t hcap, n;
+	bcast_t *retired; /* sent for the last time; freed by bq_release() */
+	uint64_t dropped;
+} bqueue_t;
+
+int bq_init(bqueue_t *q) AYA_NONNULL(1);
+void bq_fini(bqueue_t *q) AYA_NONNULL(1);
+/* Queue an encoded Msg (copied); an older item with the same key is dropped. */
+int bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2, 3);
+/* Bytes a part of len bytes costs inside a Packet (tag + length + data). */
+size_t bq_part_cost(size_t len);
+/*
+ * Pick queued items, fewest transmissions first and newest first among
+ * equals, whose part cost fits in *budget (decremented); at most max_parts.
+ * Each picked item counts one transmission; one that reaches `limit` leaves
+ * the queue but its bytes stay valid until bq_release(). Returns the count.
+ */
+size_t bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData *parts,
+               size_t max_parts) AYA_NONNULL(1, 3, 4);
+void bq_release(bqueue_t *q) AYA_NONNULL(1);
+/* mult * ceil(log10(n + 1)), at least 1, at most BQ_BUCKETS - 1. */
+unsigned bq_limit(unsigned mult, size_t n);
+
+/* ---- member.c ---- */
+
+typedef struct suspicion {
+	uint64_t start_ms, deadline_ms;
+	uint32_t min_ms, max_ms;
+	unsigned k, n; /* confirmations expected and seen */
+	char *first;   /* who suspected first: not a confirmation */
+	char **from;   /* the k confirmers (independent sources) */
+} suspicion_t;
+
+typedef struct member {
+	gsp_member_t pub; /* name and region are owned strings */
+	suspicion_t *susp;
+	bool self;
+} member_t;
+
+/* Lifeguard suspicion timeout for c confirmations of k expected. Pure. */
+uint64_t gsp_suspicion_timeout(uint32_t min_ms, uint32_t max_ms, unsigned k, unsigned c);
+
+/* The messages of the state machine, decoded. */
+typedef struct m_alive {
+	const char *name, *region;
+	gsp_addr_t addr;
+	uint64_t incarnation;
+	uint64_t config_hash;
+} m_alive_t;
+
+typedef struct m_suspect {
+	const char *name, *from;
+	uint64_t incarnation;
+	bool dead; /* a Dead message (LEFT when from == name) */
+} m_suspect_t;
+
+member_t *mt_find(const gsp_t *g, const char *name) AYA_NONNULL(1, 2);
+/* bootstrap: alive came from push/pull, do not re-broadcast what is not news. */
+void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap) AYA_NONNULL(1, 2);
+void gsp_apply_suspect(gsp_t *g, const m_suspect_t *s) AYA_NONNULL(1, 2);
+void gsp_apply_dead(gsp_t *g, const m_suspect_t *d) AYA_NONNULL(1, 2);
+/* Suspicion timers that expired become Dead; returns the next deadline (UINT64_MAX: none). */
+uint64_t gsp_check_suspects(gsp_t *g, uint64_t now) AYA_NONNULL(1);
+/* Forget members dead for longer than reap_ms. */
+void gsp_reap(gsp_t *g, uint64_t now) AYA_NONNULL(1);
+void gsp_member_free(member_t *m);
+/* Lifeguard LHM: add delta, clamped to [0, awareness_max - 1]. */
+void gsp_awareness(gsp_t *g, int delta) AYA_NONNULL(1);
+void gsp_refute(gsp_t *g, uint64_t incarnation) AYA_NONNULL(1);
+
+/* ---- node.c ---- */
+
+#define PENDING_MAX 256
+
+typedef enum pending_kind {
+	PEND_NONE = 0,
+	PEND_PROBE, /* our own probe of a member */
+	PEND_RELAY, /* a ping-req we serve: relay the ack to `requester` */
+} pending_kind_t;
+
+typedef struct pending {
+	pending_kind_t kind;
+	uint32_t seq_no;
+	uint64_t deadline_ms;
+	gsp_addr_t requester; /* PEND_RELAY */
+	uint32_t req_seq_no;  /* PEND_RELAY: the requester's seq_no */
+	bool nack_sent;
+} pending_t;
+
+typedef struct pushpull_req {
+	uint64_t id;
+	bool join;
+	bool used;
+} pushpull_req_t;
+
+struct gsp {
+	gsp_config_t cfg;
+	gsp_addr_t *seeds;
+	gsp_keyring_t *kr;
+	gsp_clock_t clock;
+	gsp_transport_t tr;
+	gsp_delegate_t dg;
+	gsp_stats_t stats;
+	uint64_t rng;
+
+	member_t **members; /* probe order: shuffled when the round-robin wraps */
+	size_t n_members, cap_members;
+	member_t **htab; /* name -> member, open addressing */
+	size_t hcap;
+	member_t *me;
+	size_t n_live;
+	size_t probe_idx;
+
+	bqueue_t q;
+	replay_t replay;
+	uint64_t tx_seq;
+	uint32_t next_seq_no;
+	unsigned awareness;
+
+	/* The probe in flight. */
+	bool probing;
+	char probe_target[GSP_NAME_MAX + 1];
+	uint32_t probe_seq_no;
+	bool probe_acked, probe_indirect;
+	unsigned probe_nacks, probe_expected_nacks;
+	uint64_t probe_timeout_at, probe_end_at;
+
+	pending_t pending[PENDING_MAX];
+
+	uint64_t next_probe_ms, next_gossip_ms, next_pushpull_ms, next_suspect_ms, next_reap_ms;
+	uint64_t next_join_ms;
+	uint32_t join_backoff_ms;
+	bool joined, joining, started, leaving;
+	unsigned join_outstanding;
+	uint64_t next_req_id;
+	pushpull_req_t reqs[64];
+	bool in_tick;
+};
+
+uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);
+uint64_t gsp_rand(gsp_t *g) AYA_NONNULL(1);
+/* Queue a Msg for piggybacking, keyed (member name or user key). */
+void gsp_queue_msg(gsp_t *g, const char *key, const Aya__Gossip__Msg *m) AYA_NONNULL(1, 2, 3);
+/* Send `primary` (may be NULL) plus piggybacked broadcasts to one address. */
+void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *primary)
+        AYA_NONNULL(1, 2);
+/* Notify the delegate about m. */
+void gsp_notify(gsp_t *g, const member_t *m) AYA_NONNULL(1, 2);
+/* Build the Member message of m into mm (pointers borrowed from m; ip into ipbuf). */
+void gsp_member_msg(const member_t *m, Aya__Gossip__Member *mm, uint8_t ipbuf[16])
+        AYA_NONNULL(1, 2, 3);
+int gsp_addr_from_ip(const uint8_t *ip, size_t len, uint32_t port, gsp_addr_t *out) AYA_NONNULL(4);
+/* Add a member to the table (takes ownership); -ENOMEM. */
+int mt_add(gsp_t *g, member_t *m) AYA_NONNULL(1, 2);
+void mt_rebuild(gsp_t *g) AYA_NONNULL(1);
+
+/* A join push/pull finished (ok: a seed answered); schedules the retry. */
+void gsp_join_result(gsp_t *g, bool ok) AYA_NONNULL(1);
+
+/* ---- recv.c ---- */
+void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack) AYA_NONNULL(1);
+/* Encode our push/pull state into a sealed frame. */
+int gsp_pushpull_frame(gsp_t *g, bool join, uint8_t **out, size_t *len) AYA_NONNULL(1, 3, 4);
+/* Merge a push/pull message. */
+void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1, 2);
+/* Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped. */
+Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len) AYA_NONNULL(1);

@@ -1,0 +1,486 @@
+/*
+ * Incoming packets and push/pull. Order of checks on a datagram: size
+ * (oversized/truncated), envelope and MAC (crypto.c), protobuf decoding,
+ * sender name, replay window; only then does any part touch state. Each part
+ * is decoded on its own: one that does not decode is counted and skipped,
+ * an unknown kind (a newer node's message) is ignored.
+ */
+#include "gossip/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gsp_member_msg(const member_t *m, Aya__Gossip__Member *mm, uint8_t ipbuf[16])
+{
+	mm->name = (char *)m->pub.name;
+	mm->region = (char *)m->pub.region;
+	const struct sockaddr_storage *ss = &m->pub.addr.ss;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		memcpy(ipbuf, &s6->sin6_addr, 16);
+		mm->ip.len = 16;
+		mm->port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		memcpy(ipbuf, &s4->sin_addr, 4);
+		mm->ip.len = 4;
+		mm->port = ntohs(s4->sin_port);
+	}
+	mm->ip.data = ipbuf;
+	mm->incarnation = m->pub.incarnation;
+	mm->state = (Aya__Gossip__MemberState)m->pub.state;
+	mm->config_hash = m->pub.config_hash;
+}
+
+int gsp_addr_from_ip(const uint8_t *ip, size_t len, uint32_t port, gsp_addr_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (port == 0 || port > 65535 || ip == NULL) {
+		return -EINVAL;
+	}
+	if (len == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, ip, 4);
+		out->len = sizeof(*s4);
+		return 0;
+	}
+	if (len == 16) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, ip, 16);
+		out->len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool name_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= GSP_NAME_MAX;
+}
+
+/* Validate a Member message into an m_alive_t (borrowing its strings). */
+static bool member_decode(const Aya__Gossip__Member *mm, m_alive_t *a)
+{
+	if (mm == NULL || !name_ok(mm->name) || mm->region == NULL ||
+	    strlen(mm->region) > GSP_NAME_MAX ||
+	    gsp_addr_from_ip(mm->ip.data, mm->ip.len, mm->port, &a->addr) != 0) {
+		return false;
+	}
+	a->name = mm->name;
+	a->region = mm->region;
+	a->incarnation = mm->incarnation;
+	a->config_hash = mm->config_hash;
+	return true;
+}
+
+Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len)
+{
+	uint8_t stackbuf[GSP_MAX_UDP];
+	uint8_t *plain = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+	if (plain == NULL) {
+		return NULL;
+	}
+	Aya__Gossip__Packet *p = NULL;
+	long n = gsp_open(g->kr, buf, len, plain, len);
+	switch (n) {
+	case -EPROTO:
+		g->stats.rx_truncated++;
+		goto out;
+	case -EPERM:
+		g->stats.rx_plain_refused++;
+		goto out;
+	case -EACCES:
+		g->stats.rx_sealed_refused++;
+		goto out;
+	default:
+		if (n < 0) {
+			g->stats.rx_bad_auth++;
+			goto out;
+		}
+	}
+	p = aya__gossip__packet__unpack(NULL, (size_t)n, plain);
+	if (p == NULL || !name_ok(p->from)) {
+		g->stats.rx_malformed++;
+		goto fail;
+	}
+	if (!replay_check(&g->replay, p->from, p->seq)) {
+		g->stats.rx_replay++;
+		goto fail;
+	}
+	goto out;
+fail:
+	if (p != NULL) {
+		aya__gossip__packet__free_unpacked(p, NULL);
+	}
+	p = NULL;
+out:
+	if (plain != stackbuf) {
+		free(plain);
+	}
+	return p;
+}
+
+void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack)
+{
+	if (g->probing && seq_no == g->probe_seq_no) {
+		if (nack) {
+			g->probe_nacks++;
+		} else if (!g->probe_acked) {
+			g->probe_acked = true;
+			member_t *m = mt_find(g, g->probe_target);
+			if (m != NULL) {
+				m->pub.last_heard_ms = gsp_now(g);
+			}
+		}
+		return;
+	}
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		pending_t *p = &g->pending[i];
+		if (p->kind == PEND_RELAY && p->seq_no == seq_no && !nack) {
+			Aya__Gossip__Ack ack = AYA__GOSSIP__ACK__INIT;
+			ack.seq_no = p->req_seq_no;
+			Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
+			m.kind_case = AYA__GOSSIP__MSG__KIND_ACK;
+			m.ack = &ack;
+			p->kind = PEND_NONE;
+			gsp_send_msgs(g, &p->requester, &m);
+			return;
+		}
+	}
+}
+
+static void handle_ping_req(gsp_t *g, const gsp_addr_t *from, const Aya__Gossip__PingReq *pr)
+{
+	gsp_addr_t target;
+	if (!name_ok(pr->target) || gsp_addr_from_ip(pr->ip.data, pr->ip.len, pr->port, &target)) {
+		g->stats.rx_malformed++;
+		return;
+	}
+	pending_t *slot = NULL;
+	for (size_t i = 0; i < PENDING_MAX && slot == NULL; i++) {
+		slot = g->pending[i].kind == PEND_NONE ? &g->pending[i] : NULL;
+	}
+	if (slot == NULL) {
+		return; /* too many in flight: the requester will see neither ack nor nack */
+	}
+	*slot = (pending_t){.kind = PEND_RELAY,
+	                    .seq_no = g->next_seq_no++,
+	                    .deadline_ms = gsp_now(g) + g->cfg.probe_timeout_ms,
+	                    .requester = *from,
+	                    .req_seq_no = pr->seq_no};
+	Aya__Gossip__Ping ping = AYA__GOSSIP__PING__INIT;
+	ping.seq_no = slot->seq_no;
+	ping.target = pr->target;
+	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
+	m.kind_case = AYA__GOSSIP__MSG__KIND_PING;
+	m.ping = &ping;
+	gsp_send_msgs(g, &target, &m);
+}
+
+static void handle_user(gsp_t *g, const Aya__Gossip__UserState *u, const uint8_t *raw,
+                        size_t rawlen)
+{
+	if (u->key == NULL || strlen(u->key) > 255) {
+		g->stats.rx_malformed++;
+		return;
+	}
+	if (g->dg.on_state != NULL &&
+	    g->dg.on_state(g->dg.ctx, u->key, u->data.data, u->data.len)) {
+		/* New to us: pass it on (an epidemic, SWIM section 4.1). */
+		char qkey[260];
+		snprintf(qkey, sizeof(qkey), "u:%s", u->key);
+		if (bq_push(&g->q, qkey, raw, rawlen) != 0) {
+			g->stats.broadcasts_dropped++;
+		}
+	}
+}
+
+static void handle_part(gsp_t *g, const gsp_addr_t *from, const char *sender,
+                        const ProtobufCBinaryData *part)
+{
+	Aya__Gossip__Msg *m = aya__gossip__msg__unpack(NULL, part->len, part->data);
+	if (m == NULL) {
+		g->stats.rx_malformed++;
+		return;
+	}
+	m_alive_t a;
+	m_suspect_t s;
+	switch (m->kind_case) {
+	case AYA__GOSSIP__MSG__KIND_PING:
+		if (m->ping->target[0] == '\0' || strcmp(m->ping->target, g->me->pub.name) == 0) {
+			Aya__Gossip__Ack ack = AYA__GOSSIP__ACK__INIT;
+			ack.seq_no = m->ping->seq_no;
+			Aya__Gossip__Msg r = AYA__GOSSIP__MSG__INIT;
+			r.kind_case = AYA__GOSSIP__MSG__KIND_ACK;
+			r.ack = &ack;
+			gsp_send_msgs(g, from, &r);
+		}
+		break;
+	case AYA__GOSSIP__MSG__KIND_ACK:
+		gsp_handle_ack(g, m->ack->seq_no, false);
+		break;
+	case AYA__GOSSIP__MSG__KIND_NACK:
+		gsp_handle_ack(g, m->nack->seq_no, true);
+		break;
+	case AYA__GOSSIP__MSG__KIND_PING_REQ:
+		handle_ping_req(g, from, m->ping_req);
+		break;
+	case AYA__GOSSIP__MSG__KIND_ALIVE:
+		if (member_decode(m->alive, &a)) {
+			gsp_apply_alive(g, &a, false);
+		} else {
+			g->stats.rx_malformed++;
+		}
+		break;
+	case AYA__GOSSIP__MSG__KIND_SUSPECT:
+	case AYA__GOSSIP__MSG__KIND_DEAD: {
+		bool dead = m->kind_case == AYA__GOSSIP__MSG__KIND_DEAD;
+		s.name = dead ? m->dead->name : m->suspect->name;
+		s.from = dead ? m->dead->from : m->suspect->from;
+		s.incarnation = dead ? m->dead->incarnation : m->suspect->incarnation;
+		s.dead = dead;
+		if (!name_ok(s.name) || !name_ok(s.from)) {
+			g->stats.rx_malformed++;
+		} else if (dead) {
+			gsp_apply_dead(g, &s);
+		} else {
+			gsp_apply_suspect(g, &s);
+		}
+		break;
+	}
+	case AYA__GOSSIP__MSG__KIND_USER:
+		handle_user(g, m->user, part->data, part->len);
+		break;
+	default:
+		break; /* push/pull over UDP, or a kind newer than us */
+	}
+	(void)sender;
+	aya__gossip__msg__free_unpacked(m, NULL);
+}
+
+void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len)
+{
+	if (len > GSP_MAX_UDP) {
+		g->stats.rx_oversize++;
+		return;
+	}
+	if (!g->started) {
+		return;
+	}
+	Aya__Gossip__Packet *p = gsp_open_packet(g, buf, len);
+	if (p == NULL) {
+		return;
+	}
+	g->stats.rx_packets++;
+	g->stats.rx_bytes += len;
+	member_t *sender = mt_find(g, p->from);
+	if (sender != NULL) {
+		sender->pub.last_heard_ms = gsp_now(g);
+	}
+	for (size_t i = 0; i < p->n_parts && i < 256; i++) {
+		handle_part(g, from, p->from, &p->parts[i]);
+	}
+	aya__gossip__packet__free_unpacked(p, NULL);
+	gsp_tick(g);
+}
+
+/* ---- push/pull ---- */
+
+int gsp_pushpull_frame(gsp_t *g, bool join, uint8_t **out, size_t *len)
+{
+	int rc = -ENOMEM;
+	Aya__Gossip__Member *mm = calloc(g->n_members, sizeof(*mm));
+	Aya__Gossip__Member **mp = calloc(g->n_members, sizeof(*mp));
+	uint8_t(*ips)[16] = calloc(g->n_members, 16);
+	uint8_t *user = NULL, *plain = NULL;
+	size_t ulen = 0;
+	if (mm == NULL || mp == NULL || ips == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < g->n_members; i++) {
+		aya__gossip__member__init(&mm[i]);
+		gsp_member_msg(g->members[i], &mm[i], ips[i]);
+		mp[i] = &mm[i];
+	}
+	if (g->dg.local_state != NULL && g->dg.local_state(g->dg.ctx, &user, &ulen) != 0) {
+		user = NULL;
+		ulen = 0;
+	}
+	Aya__Gossip__PushPull pp = AYA__GOSSIP__PUSH_PULL__INIT;
+	pp.join = join;
+	pp.n_members = g->n_members;
+	pp.members = mp;
+	pp.user_state.data = user;
+	pp.user_state.len = ulen;
+	Aya__Gossip__Msg msg = AYA__GOSSIP__MSG__INIT;
+	msg.kind_case = AYA__GOSSIP__MSG__KIND_PUSH_PULL;
+	msg.push_pull = &pp;
+	size_t mlen = protobuf_c_message_get_packed_size(&msg.base);
+	plain = malloc(mlen + 1);
+	if (plain == NULL) {
+		goto out;
+	}
+	protobuf_c_message_pack(&msg.base, plain);
+	ProtobufCBinaryData part = {.len = mlen, .data = plain};
+	Aya__Gossip__Packet p = AYA__GOSSIP__PACKET__INIT;
+	p.version = GSP_PROTO_VERSION;
+	p.from = (char *)g->me->pub.name;
+	p.seq = ++g->tx_seq;
+	p.n_parts = 1;
+	p.parts = &part;
+	size_t plen = protobuf_c_message_get_packed_size(&p.base);
+	uint8_t *packed = malloc(plen + 1);
+	uint8_t *sealed = malloc(plen + GSP_ENV_OVERHEAD);
+	rc = -ENOMEM;
+	if (packed != NULL && sealed != NULL) {
+		protobuf_c_message_pack(&p.base, packed);
+		long n = gsp_seal(g->kr, packed, plen, sealed, plen + GSP_ENV_OVERHEAD);
+		if (n >= 0) {
+			*out = sealed;
+			*len = (size_t)n;
+			sealed = NULL;
+			rc = 0;
+		} else {
+			rc = (int)n;
+		}
+	}
+	free(packed);
+	free(sealed);
+out:
+	free(plain);
+	free(user);
+	free(ips);
+	free(mp);
+	free(mm);
+	return rc;
+}
+
+void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp)
+{
+	for (size_t i = 0; i < pp->n_members; i++) {
+		const Aya__Gossip__Member *mm = pp->members[i];
+		m_alive_t a;
+		if (!member_decode(mm, &a)) {
+			g->stats.rx_malformed++;
+			continue;
+		}
+		m_suspect_t s = {
+		        .name = a.name, .from = g->me->pub.name, .incarnation = a.incarnation};
+		switch (mm->state) {
+		case AYA__GOSSIP__MEMBER_STATE__ALIVE:
+			gsp_apply_alive(g, &a, true);
+			break;
+		case AYA__GOSSIP__MEMBER_STATE__LEFT:
+			s.from = a.name;
+			s.dead = true;
+			gsp_apply_dead(g, &s);
+			break;
+		case AYA__GOSSIP__MEMBER_STATE__SUSPECT:
+			if (mt_find(g, a.name) == NULL) {
+				gsp_apply_alive(g, &a, true);
+			}
+			/* fall through */
+		case AYA__GOSSIP__MEMBER_STATE__DEAD:
+		default:
+			/*
+			 * A remote "dead" is only a suspicion here (memberlist): the
+			 * member gets the suspicion timeout to refute, and if it is
+			 * us, we refute at once.
+			 */
+			gsp_apply_suspect(g, &s);
+			break;
+		}
+	}
+	if (g->dg.merge_remote_state != NULL && pp->user_state.len > 0) {
+		g->dg.merge_remote_state(g->dg.ctx, pp->user_state.data, pp->user_state.len);
+	}
+}
+
+/* Open a push/pull frame; NULL: counted and dropped. *pp points into the returned packet's msg. */
+static Aya__Gossip__Msg *open_pushpull(gsp_t *g, const uint8_t *buf, size_t len)
+{
+	if (len > GSP_MAX_FRAME) {
+		g->stats.rx_oversize++;
+		return NULL;
+	}
+	Aya__Gossip__Packet *p = gsp_open_packet(g, buf, len);
+	if (p == NULL) {
+		return NULL;
+	}
+	Aya__Gossip__Msg *m = NULL;
+	if (p->n_parts >= 1) {
+		m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
+	}
+	aya__gossip__packet__free_unpacked(p, NULL);
+	if (m == NULL || m->kind_case != AYA__GOSSIP__MSG__KIND_PUSH_PULL) {
+		g->stats.rx_malformed++;
+		if (m != NULL) {
+			aya__gossip__msg__free_unpacked(m, NULL);
+		}
+		return NULL;
+	}
+	g->stats.rx_packets++;
+	g->stats.rx_bytes += len;
+	return m;
+}
+
+int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len, uint8_t **reply,
+                  size_t *reply_len)
+{
+	(void)from;
+	if (!g->started) {
+		return -EAGAIN;
+	}
+	Aya__Gossip__Msg *m = open_pushpull(g, buf, len);
+	if (m == NULL) {
+		return -EBADMSG;
+	}
+	gsp_pushpull_merge(g, m->push_pull);
+	aya__gossip__msg__free_unpacked(m, NULL);
+	/* Someone reached us: we are part of a cluster even if our seeds are not up yet. */
+	g->joined = true;
+	int rc = gsp_pushpull_frame(g, false, reply, reply_len);
+	gsp_tick(g);
+	return rc;
+}
+
+void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
+{
+	pushpull_req_t *r = NULL;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(g->reqs) && r == NULL; i++) {
+		r = g->reqs[i].used && g->reqs[i].id == req_id ? &g->reqs[i] : NULL;
+	}
+	if (r == NULL) {
+		return;
+	}
+	r->used = false;
+	bool join = r->join, ok = false;
+	if (join && g->join_outstanding > 0) {
+		g->join_outstanding--;
+	}
+	if (buf != NULL) {
+		Aya__Gossip__Msg *m = open_pushpull(g, buf, len);
+		if (m != NULL) {
+			gsp_pushpull_merge(g, m->push_pull);
+			aya__gossip__msg__free_unpacked(m, NULL);
+			ok = true;
+		}
+	}
+	if (ok) {
+		g->stats.pushpull_ok++;
+	} else {
+		g->stats.pushpull_fail++;
+	}
+	if (join) {
+		gsp_join_result(g, ok);
+	} else {
+		gsp_tick(g);
+	}
+}
