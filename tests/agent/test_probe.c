@@ -447,7 +447,7 @@ static void test_thousand_targets(void **state)
 		b[i] = backend_start(ips[i], M_OK, NULL);
 	}
 	static cfg_monitor_t m[250];
-	static char names[250][8];
+	static char names[250][16];
 	agent_target_t *t = calloc(1000, sizeof(*t));
 	for (int i = 0; i < 250; i++) {
 		snprintf(names[i], sizeof(names[i]), "m%d", i);
