@@ -346,8 +346,7 @@ void gsp_apply_suspect(gsp_t *g, const m_suspect_t *s)
 		return;
 	}
 	if (m->pub.state == GSP_ST_SUSPECT && s->incarnation == m->pub.incarnation) {
-		if (m->susp != NULL && strcmp(s->from, g->me->pub.name) != 0 &&
-		    susp_confirm(m->susp, s->from)) {
+		if (m->susp != NULL && susp_confirm(m->susp, s->from)) {
 			queue_suspect(g, m->pub.name, m->pub.incarnation, s->from, false);
 			if (m->susp->deadline_ms < g->next_suspect_ms) {
 				g->next_suspect_ms = m->susp->deadline_ms;

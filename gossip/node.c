@@ -355,9 +355,10 @@ static void probe_finish(gsp_t *g)
 	} else {
 		gsp_awareness(g, 1);
 	}
-	if (m == NULL || m->pub.state != GSP_ST_ALIVE) {
+	if (m == NULL || m->pub.state > GSP_ST_SUSPECT) {
 		return;
 	}
+	/* Already suspect: our failed probe is an independent confirmation (Lifeguard). */
 	m_suspect_t s = {
 	        .name = m->pub.name, .from = g->me->pub.name, .incarnation = m->pub.incarnation};
 	gsp_apply_suspect(g, &s);
@@ -667,4 +668,25 @@ gsp_stats_t gsp_stats(const gsp_t *g)
 	gsp_stats_t s = g->stats;
 	s.broadcasts_dropped += g->q.dropped;
 	return s;
+}
+
+int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
+{
+	if (key[0] == '\0' || strlen(key) > 255 || (len > 0 && data == NULL)) {
+		return -EINVAL;
+	}
+	Aya__Gossip__UserState u = AYA__GOSSIP__USER_STATE__INIT;
+	u.key = (char *)key;
+	u.data.data = (uint8_t *)data;
+	u.data.len = len;
+	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
+	m.kind_case = AYA__GOSSIP__MSG__KIND_USER;
+	m.user = &u;
+	/* Room for the envelope and the Packet header (version, name, sequence). */
+	size_t room = g->cfg.mtu - GSP_ENV_OVERHEAD - (2 + 2 + GSP_NAME_MAX + 11);
+	if (bq_part_cost(protobuf_c_message_get_packed_size(&m.base)) > room) {
+		return -EMSGSIZE;
+	}
+	gsp_queue_msg(g, key, &m);
+	return 0;
 }

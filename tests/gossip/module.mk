@@ -1,0 +1,5 @@
+# The simulation test links the simulator (sim.c) besides its own object.
+GSP_SIM := $(B)/obj/tests/gossip/sim.o
+$(B)/tests/gossip/test_sim: $(GSP_SIM)
+$(B)/tests/gossip/test_sim: LDFLAGS += $(GSP_SIM)
+ALL_OBJS += $(GSP_SIM)

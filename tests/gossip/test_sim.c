@@ -1,0 +1,268 @@
+/*
+ * The gossip protocol in a simulated network (tests/gossip/sim.c): whole
+ * clusters of real gsp_t nodes on a virtual clock. Each case is a scenario
+ * with a size and the bound it must meet; the measured numbers are printed
+ * (detection time, dissemination in probe periods) for the issue's report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "tests/gossip/sim.h"
+
+#define SEC 1000u
+
+static sim_t *converged_cluster(size_t n, uint64_t seed, uint64_t *t_conv)
+{
+	sim_opts_t o;
+	sim_opts_init(&o, n);
+	o.seed = seed;
+	o.n_seeds = 2;
+	o.stagger_ms = 5;
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	uint64_t t0 = sim_now(s);
+	sim_run_until(s, t0 + n * o.stagger_ms); /* every node started */
+	uint64_t t = sim_run_until_pred(s, sim_converged, NULL, 50, t0 + 60 * SEC);
+	assert_true(t != 0);
+	*t_conv = t - t0;
+	return s;
+}
+
+/* ---- membership converges ---- */
+
+static void test_converge(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t n;
+		uint64_t max_ms;
+	} cases[] = {
+	        {"3 nodes", 3, 5 * SEC},
+	        {"50 nodes", 50, 15 * SEC},
+	        {"200 nodes", 200, 20 * SEC},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t t;
+		sim_t *s = converged_cluster(cases[i].n, 11 + i, &t);
+		printf("converge %-10s %6.2f s\n", cases[i].name, (double)t / SEC);
+		assert_true(t <= cases[i].max_ms);
+		for (size_t j = 0; j < cases[i].n; j++) {
+			assert_true(gsp_joined(sim_node(s, j)->g));
+			assert_int_equal(sim_node(s, j)->false_dead, 0);
+		}
+		sim_free(s);
+	}
+}
+
+/* ---- failure detection, then rejoin ---- */
+
+static void test_detect_and_rejoin(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t n;
+		uint64_t max_ms;
+	} cases[] = {
+	        {"10 nodes", 10, 12 * SEC},
+	        {"50 nodes", 50, 15 * SEC},
+	        {"200 nodes", 200, 20 * SEC},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t t;
+		sim_t *s = converged_cluster(cases[i].n, 21 + i, &t);
+		sim_run_until(s, sim_now(s) + 5 * SEC);
+		size_t victim = cases[i].n / 2;
+		sim_kill(s, victim);
+		uint64_t t0 = sim_now(s);
+		t = sim_run_until_pred(s, sim_all_see_dead, &victim, 10, t0 + 60 * SEC);
+		assert_true(t != 0);
+		printf("detect   %-10s %6.2f s (all nodes see it dead)\n", cases[i].name,
+		       (double)(t - t0) / SEC);
+		assert_true(t - t0 <= cases[i].max_ms);
+		for (size_t j = 0; j < cases[i].n; j++) {
+			assert_int_equal(sim_node(s, j)->false_dead, 0);
+		}
+		/* A fresh process on the same address refutes its death and is back. */
+		sim_restart(s, victim);
+		t0 = sim_now(s);
+		t = sim_run_until_pred(s, sim_converged, NULL, 50, t0 + 30 * SEC);
+		assert_true(t != 0);
+		printf("rejoin   %-10s %6.2f s\n", cases[i].name, (double)(t - t0) / SEC);
+		const gsp_member_t *m =
+		        gsp_member_find(sim_node(s, 0)->g, sim_node(s, victim)->name);
+		assert_non_null(m);
+		assert_true(m->incarnation > 0);
+		sim_free(s);
+	}
+}
+
+/* ---- a state update reaches everybody in O(log N) periods ---- */
+
+typedef struct seen {
+	unsigned key;
+	uint64_t version;
+} seen_t;
+
+static bool all_have(sim_t *s, void *arg)
+{
+	const seen_t *w = arg;
+	for (size_t i = 0; i < sim_size(s); i++) {
+		if (sim_node(s, i)->up && sim_node(s, i)->state_ver[w->key] < w->version) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void test_dissemination(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t n;
+		double max_periods; /* probe periods (1 s) */
+	} cases[] = {
+	        {"10 nodes", 10, 1.5},
+	        {"50 nodes", 50, 2.0},
+	        {"200 nodes", 200, 2.5},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t t;
+		sim_t *s = converged_cluster(cases[i].n, 31 + i, &t);
+		/* Let the join news drain so the update competes with idle traffic only. */
+		sim_run_until(s, sim_now(s) + 10 * SEC);
+		uint64_t pk0 = sim_packets(s);
+		sim_publish(s, 3, 1, 42);
+		uint64_t t0 = sim_now(s);
+		seen_t w = {.key = 1, .version = 42};
+		t = sim_run_until_pred(s, all_have, &w, 5, t0 + 20 * SEC);
+		assert_true(t != 0);
+		double periods = (double)(t - t0) / 1000.0;
+		uint64_t slowest = 0;
+		for (size_t j = 0; j < cases[i].n; j++) {
+			uint64_t d = sim_node(s, j)->state_at_ms[1] - t0;
+			slowest = d > slowest ? d : slowest;
+		}
+		printf("spread   %-10s %6.2f s = %.2f probe periods (%zu ms to the last node), "
+		       "%.1f packets/node\n",
+		       cases[i].name, (double)(t - t0) / SEC, periods, (size_t)slowest,
+		       (double)(sim_packets(s) - pk0) / (double)cases[i].n);
+		assert_true(periods <= cases[i].max_periods);
+		sim_free(s);
+	}
+}
+
+/* ---- a partition and its healing ---- */
+
+static void test_partition_heal(void **state)
+{
+	(void)state;
+	sim_opts_t o;
+	size_t n = 40;
+	sim_opts_init(&o, n);
+	o.seed = 41;
+	o.n_seeds = 2;
+	o.n_regions = 2;
+	o.base.pushpull_interval_ms = 10 * SEC;
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	/* Split by region: r0 (even ids) and r1 (odd ids). */
+	for (size_t i = 0; i < n; i++) {
+		sim_node(s, i)->group = (int)(i % 2);
+	}
+	sim_partition(s, true);
+	sim_run_until(s, sim_now(s) + 90 * SEC);
+	/* Each side has declared the other dead and still sees itself alive. */
+	const gsp_member_t *other = gsp_member_find(sim_node(s, 0)->g, "n1");
+	const gsp_member_t *same = gsp_member_find(sim_node(s, 0)->g, "n2");
+	assert_non_null(other);
+	assert_non_null(same);
+	assert_true(other->state >= GSP_ST_DEAD);
+	assert_int_equal(same->state, GSP_ST_ALIVE);
+	assert_int_equal(gsp_live_count(sim_node(s, 0)->g), n / 2);
+	assert_int_equal(gsp_live_count(sim_node(s, 1)->g), n / 2);
+	sim_partition(s, false);
+	uint64_t t0 = sim_now(s);
+	uint64_t t = sim_run_until_pred(s, sim_converged, NULL, 50, t0 + 120 * SEC);
+	assert_true(t != 0);
+	printf("heal     40 nodes   %6.2f s after the partition ended\n", (double)(t - t0) / SEC);
+	sim_free(s);
+}
+
+/* ---- no false positives under loss ---- */
+
+static void test_loss_no_false_dead(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t n;
+		double loss;
+	} cases[] = {
+	        {"50 nodes 5% loss", 50, 0.05},
+	        {"100 nodes 5% loss", 100, 0.05},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t t;
+		sim_t *s = converged_cluster(cases[i].n, 51 + i, &t);
+		sim_set_loss(s, cases[i].loss);
+		sim_publish(s, 0, 2, 7);
+		sim_run_until(s, sim_now(s) + 180 * SEC);
+		uint64_t false_dead = 0, refutes = 0, suspects = 0;
+		for (size_t j = 0; j < cases[i].n; j++) {
+			false_dead += sim_node(s, j)->false_dead;
+			gsp_stats_t st = gsp_stats(sim_node(s, j)->g);
+			refutes += st.refutes;
+			suspects += st.probe_failures;
+			assert_int_equal(sim_node(s, j)->state_ver[2], 7);
+		}
+		printf("loss     %-18s 180 s: %llu failed probes, %llu refutes, %llu false dead\n",
+		       cases[i].name, (unsigned long long)suspects, (unsigned long long)refutes,
+		       (unsigned long long)false_dead);
+		assert_int_equal(false_dead, 0);
+		assert_true(sim_converged(s, NULL));
+		sim_free(s);
+	}
+}
+
+/* ---- graceful leave ---- */
+
+static void test_leave(void **state)
+{
+	(void)state;
+	uint64_t t;
+	sim_t *s = converged_cluster(20, 61, &t);
+	gsp_leave(sim_node(s, 5)->g);
+	sim_run_until(s, sim_now(s) + 1 * SEC);
+	sim_kill(s, 5);
+	for (size_t j = 0; j < 20; j++) {
+		if (j == 5) {
+			continue;
+		}
+		const gsp_member_t *m = gsp_member_find(sim_node(s, j)->g, "n5");
+		assert_non_null(m);
+		assert_int_equal(m->state, GSP_ST_LEFT);
+	}
+	sim_free(s);
+}
+
+int main(void)
+{
+	aya_log_set_level(AYA_LOG_WARN);
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_converge),           cmocka_unit_test(test_detect_and_rejoin),
+	        cmocka_unit_test(test_dissemination),      cmocka_unit_test(test_partition_heal),
+	        cmocka_unit_test(test_loss_no_false_dead), cmocka_unit_test(test_leave),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
