@@ -42,7 +42,8 @@ CFG_FN(cfg_fn_monitors)
 			continue;
 		}
 		if (mon->port == 0) {
-			if (mon->type == CFG_MON_TCP) {
+			/* A bad type already reported leaves type 0 (tcp): no second error. */
+			if (mon->type == CFG_MON_TCP && ld->d->errors == errors) {
 				cfg_y_err(ld, item, "monitor '%s': type tcp needs a port",
 				          mon->name);
 			}
@@ -131,7 +132,8 @@ CFG_FN(cfg_fn_monitor_load)
 	(void)it;
 	cfg_monitor_t *mon = base;
 	cfg_load_keys_t k = {0};
-	if (!cfg_parse_map(ld, val, &cfg_sec_load, &k)) {
+	unsigned errors = ld->d->errors;
+	if (!cfg_parse_map(ld, val, &cfg_sec_load, &k) || ld->d->errors != errors) {
 		return;
 	}
 	if (one_of(ld, val, "utilization", k.header, k.json, k.prometheus, &mon->load) &&

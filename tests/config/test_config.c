@@ -548,6 +548,31 @@ static const struct bad_case {
          "missing required key 'name' in monitor"},
         {"duplicate monitor", NODE "monitors:\n  - { name: m }\n  - { name: m }\n", "4:5",
          "duplicate monitor 'm'"},
+        {"monitor: unknown key", NODE "monitors:\n  - { name: m, colour: red }\n", "3:16",
+         "unknown key 'colour' in monitor"},
+        {"monitor: bad type", NODE "monitors:\n  - { name: m, type: icmp }\n", "3:22",
+         "monitor.type: 'icmp' is not one of tcp, http, https"},
+        {"monitor: tcp without port", NODE "monitors:\n  - { name: m, type: tcp }\n", "3:5",
+         "monitor 'm': type tcp needs a port"},
+        {"monitor: timeout not below interval",
+         NODE "monitors:\n  - { name: m, interval: 500ms, timeout: 500ms }\n", "3:42",
+         "monitor 'm': timeout (500ms) must be below interval (500ms)"},
+        {"monitor: jitter out of range", NODE "monitors:\n  - { name: m, jitter: 0.6 }\n", "3:24",
+         "monitor.jitter: 0.6 is out of range 0..0.5"},
+        {"monitor: bad status", NODE "monitors:\n  - { name: m, expect: [200, 700] }\n", "3:30",
+         "monitor.expect: '700' is not an HTTP status (100..599)"},
+        {"monitor: two load sources",
+         NODE "monitors:\n  - { name: m, load: { header: X-Load, json: a.b } }\n", "3:22",
+         "monitor.load: give one utilization source, not 2"},
+        {"monitor: unknown load key", NODE "monitors:\n  - { name: m, load: { xml: a } }\n", "3:24",
+         "unknown key 'xml' in monitor.load"},
+        {"pool: unknown monitor",
+         SVC_HEAD "      - name: www\n"
+                  "        pools:\n"
+                  "          - region: eu-west\n"
+                  "            monitor: nope\n"
+                  "            endpoints: [ { address: 192.0.2.10 } ]\n",
+         "14:22", "unknown monitor 'nope'"},
 };
 
 static void test_bad_configs(void **state)
