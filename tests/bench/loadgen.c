@@ -816,8 +816,7 @@ static int parse_args(opts_t *o, int argc, char **argv)
 		}
 		if (parse_opt(o, c, optarg) < 0) {
 			if (c != '?') {
-				fprintf(stderr, "aya-loadgen: bad value for option '%s'\n",
-				        argv[optind - 1]);
+				fprintf(stderr, "aya-loadgen: bad value '%s'\n", optarg);
 			}
 			return -EINVAL;
 		}
