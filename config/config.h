@@ -215,6 +215,34 @@ typedef struct cfg_node {
 	const char *region; /* required */
 } cfg_node_t;
 
+/*
+ * gossip: (issue 5). Absent: a single node, no gossip (enabled == false).
+ * keys[] come from the keyring file (base64 AES-256 keys, one a line, the
+ * first is the primary); insecure == true means no keys (loopback only).
+ */
+typedef struct cfg_gossip {
+	bool enabled;
+	cfg_sockaddr_t bind; /* UDP and TCP, default port 7946 */
+	const cfg_sockaddr_t *seeds;
+	size_t n_seeds;
+	const char *keyring; /* resolved path, NULL when insecure */
+	const uint8_t (*keys)[32];
+	size_t n_keys;
+	bool insecure;
+	uint32_t probe_interval_ms;    /* default 1s */
+	uint32_t probe_timeout_ms;     /* default 500ms */
+	uint32_t indirect_checks;      /* default 3 */
+	uint32_t suspicion_mult;       /* default 4 */
+	uint32_t suspicion_max_mult;   /* default 6 */
+	uint32_t retransmit_mult;      /* default 4 */
+	uint32_t gossip_interval_ms;   /* default 200ms */
+	uint32_t gossip_fanout;        /* default 3 */
+	uint32_t pushpull_interval_ms; /* default 30s; 0 = off */
+	uint32_t reap_ms;              /* default 1h */
+	uint32_t mtu;                  /* default 1400 */
+	cfg_loc_t loc;
+} cfg_gossip_t;
+
 typedef struct cfg {
 	const char *path; /* the config file as given */
 	const char *dir;  /* its directory, for relative paths */
@@ -230,6 +258,7 @@ typedef struct cfg {
 	const char *control_socket; /* default <state_dir>/ayad.sock */
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */
+	cfg_gossip_t gossip;        /* issue 5 */
 	struct cfg_priv *priv;      /* storage owned by the cfg_t */
 } cfg_t;
 
