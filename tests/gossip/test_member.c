@@ -57,7 +57,7 @@ static gsp_t *node(size_t n_peers)
 	assert_non_null(g);
 	gsp_start(g);
 	for (size_t i = 0; i < n_peers; i++) {
-		char name[16], addr[32];
+		char name[32], addr[48];
 		snprintf(name, sizeof(name), "p%zu", i);
 		snprintf(addr, sizeof(addr), "127.0.0.2:%zu", 8000 + i);
 		m_alive_t a = {.name = name, .region = "us", .incarnation = 1};
