@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Aya demo: one node on loopback serving examples/zones/svc.example.com.zone.
-# Prints working dig and ayactl commands and stays in the foreground until
-# Ctrl-C (or DEMO_SECONDS, for tests). Stops only what it started, by PID.
+# Aya demo: nodes on loopback serving examples/demo/, a service in three
+# regions answered from the real DB-IP country database (../shared/geo).
+# Prints working dig and ayactl commands, runs them once so the output shows
+# Europe, the US and India getting different regions, then stays in the
+# foreground until Ctrl-C (or DEMO_SECONDS, for tests). Stops only what it
+# started, by PID.
 # Env: B (build dir, default build/rel), DEMO_PORT (default 5300), DEMO_SECONDS.
+#
+# Extending to a cluster: add a line to NODES (config file, port) and a
+# config in examples/demo/; start_node handles the rest.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build/rel}
 case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
 PORT=${DEMO_PORT:-5300}
 RUN=$(mktemp -d /tmp/aya-demo.XXXXXX)
-PIDFILE=$RUN/ayad.pid
+DEMO=$ROOT/examples/demo
+NODES=("$DEMO/aya.yaml $PORT")
+PIDFILES=()
+EU=81.2.69.0/24  # GB
+US=8.8.8.0/24    # US
+IN=14.139.1.0/24 # IN
 
 stop() {
-	if [ -s "$PIDFILE" ]; then
-		pid=$(cat "$PIDFILE")
+	local f pid
+	for f in "${PIDFILES[@]}"; do
+		[ -s "$f" ] || continue
+		pid=$(cat "$f")
 		kill -TERM "$pid" 2>/dev/null
 		for _ in $(seq 1 100); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -21,8 +34,8 @@ stop() {
 		done
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
 		wait "$pid" 2>/dev/null
-		rm -f "$PIDFILE"
-	fi
+		rm -f "$f"
+	done
 	rm -rf "$RUN"
 }
 trap stop EXIT
@@ -31,54 +44,106 @@ trap 'echo; echo "demo: stopping"; exit 0' INT TERM
 for b in ayad ayactl; do
 	[ -x "$BDIR/$b" ] || { echo "demo: $BDIR/$b missing: run make first" >&2; exit 1; }
 done
-
-# Copy the example into the run dir so relative paths resolve and nothing
-# under /tmp/aya-ams-1 (examples/aya.yaml's state dir) is shared.
-mkdir -p "$RUN/zones"
-cp "$ROOT/examples/zones/svc.example.com.zone" "$RUN/zones/"
-sed -e "s#127.0.0.1:5300#127.0.0.1:$PORT#; s#\[::1\]:5300#[::1]:$PORT#" \
-	-e "s#/tmp/aya-ams-1/ayad.sock#$RUN/ayad.sock#; s#^state_dir: .*#state_dir: $RUN/state#" \
-	"$ROOT/examples/aya.yaml" >"$RUN/aya.yaml"
-
-"$BDIR/ayad" --check -c "$RUN/aya.yaml" || exit 1
-"$BDIR/ayad" -c "$RUN/aya.yaml" 2>"$RUN/ayad.log" &
-echo $! >"$PIDFILE"
-up=0
-for _ in $(seq 1 100); do
-	kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break
-	if [ -S "$RUN/ayad.sock" ]; then up=1; break; fi
-	sleep 0.1
-done
-if [ "$up" -ne 1 ]; then
-	echo "demo: ayad did not start:" >&2
-	cat "$RUN/ayad.log" >&2
+if ! grep -q "database:" "$DEMO/aya.yaml" ||
+	[ ! -e "$ROOT/../shared/geo/dbip-country-lite.mmdb" ]; then
+	echo "demo: $ROOT/../shared/geo/dbip-country-lite.mmdb missing (see README)" >&2
 	exit 1
 fi
 
+# node_config SRC PORT DIR: SRC with the port, socket and state_dir moved
+# into DIR and relative paths (geo database, zone files) made absolute, so
+# the copy works from DIR.
+node_config() {
+	local src=$1 port=$2 dir=$3 base
+	base=$(cd "$(dirname "$src")" && pwd)
+	sed -E -e "s#127\.0\.0\.1:[0-9]+#127.0.0.1:$port#; s#\[::1\]:[0-9]+#[::1]:$port#" \
+		-e "s#^(  socket: ).*#\1$dir/ayad.sock#; s#^state_dir: .*#state_dir: $dir/state#" \
+		-e "s#^( *(database|file): )([^/ \"][^ ]*)#\1$base/\3#" \
+		"$src" >"$dir/aya.yaml"
+}
+
+# start_node SRC PORT: start one ayad, wait for its control socket. Prints its dir.
+start_node() {
+	local src=$1 port=$2 name dir
+	name=$(basename "$src" .yaml)-$port
+	dir=$RUN/$name
+	mkdir -p "$dir"
+	node_config "$src" "$port" "$dir"
+	"$BDIR/ayad" --check -c "$dir/aya.yaml" >/dev/null || return 1
+	# Not our stdout: start_node runs in $(...), which waits for it to close.
+	"$BDIR/ayad" -c "$dir/aya.yaml" </dev/null >"$dir/ayad.log" 2>&1 &
+	echo $! >"$dir/ayad.pid"
+	for _ in $(seq 1 100); do
+		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || break
+		if [ -S "$dir/ayad.sock" ]; then
+			echo "$dir"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "demo: ayad ($src) did not start:" >&2
+	cat "$dir/ayad.log" >&2
+	return 1
+}
+
+DIRS=()
+for n in "${NODES[@]}"; do
+	set -- $n
+	dir=$(start_node "$1" "$2") || exit 1
+	# The PID file list lives in this shell: start_node ran in a subshell.
+	PIDFILES+=("$dir/ayad.pid")
+	DIRS+=("$dir")
+done
+D=${DIRS[0]}
+CTL="$BDIR/ayactl -s $D/ayad.sock"
+DIG="dig @127.0.0.1 -p $PORT +norec"
+
+# run CMD...: show a command, then its output, indented.
+run() {
+	echo "\$ $*"
+	"$@" 2>&1 | sed 's/^/    /'
+}
+
 cat <<EOT
-Aya demo node "ams-1" (region eu-west) is serving svc.example.com
-on 127.0.0.1:$PORT and [::1]:$PORT (pid $(cat "$PIDFILE"), log $RUN/ayad.log).
+Aya demo node "demo-1" is serving svc.example.com on 127.0.0.1:$PORT and
+[::1]:$PORT (pid $(cat "$D/ayad.pid"), log $D/ayad.log). The service
+www.svc.example.com has pools in eu-west, us-east and ap-south; clients get the
+nearest one, by the EDNS Client Subnet they send, located with the DB-IP
+country database.
 
 Try:
-  dig @127.0.0.1 -p $PORT api.svc.example.com A
-  dig @::1 -p $PORT svc.example.com SOA +nsid
-  dig @127.0.0.1 -p $PORT nope.svc.example.com A           # NXDOMAIN
-  dig @127.0.0.1 -p $PORT big.svc.example.com TXT +ignore   # TC over UDP
-  dig @127.0.0.1 -p $PORT big.svc.example.com TXT +tcp
-  dig @127.0.0.1 -p $PORT id.server CH TXT
-  $BDIR/ayactl -s $RUN/ayad.sock status
-  $BDIR/ayactl -s $RUN/ayad.sock --json status
-  $BDIR/ayactl -s $RUN/ayad.sock reload     # after editing $RUN/zones/svc.example.com.zone
+  $DIG www.svc.example.com +subnet=$EU +short     # Europe (GB) -> eu-west
+  $DIG www.svc.example.com +subnet=$US +short      # US -> us-east
+  $DIG www.svc.example.com +subnet=$IN +short    # India -> ap-south
+  $DIG www.svc.example.com +subnet=$EU            # see CLIENT-SUBNET: the scope
+  $CTL services
+  $CTL explain www.svc.example.com 81.2.69.160
+  $CTL drain www eu-west       # Europe moves to the next region
+  $CTL undrain www eu-west
+  $CTL status
 
-Ctrl-C stops the node.
+Once, to show it works:
 EOT
+for net in $EU $US $IN; do
+	run $DIG www.svc.example.com +subnet="$net" +short
+done
+echo "\$ $DIG www.svc.example.com +subnet=$EU     (the answer and its ECS scope)"
+$DIG www.svc.example.com +subnet=$EU | grep -E "CLIENT-SUBNET|IN[[:space:]]+A" | sed 's/^/    /'
+run $CTL explain www.svc.example.com 81.2.69.160
+run $CTL drain www eu-west
+run $DIG www.svc.example.com +subnet=$EU +short
+run $CTL undrain www eu-west
+run $DIG www.svc.example.com +subnet=$EU +short
+echo
+echo "Ctrl-C stops the demo."
+
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	end=$((SECONDS + DEMO_SECONDS))
-	while [ "$SECONDS" -lt "$end" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; do
+	while [ "$SECONDS" -lt "$end" ] && kill -0 "$(cat "$D/ayad.pid")" 2>/dev/null; do
 		sleep 1
 	done
 else
-	while kill -0 "$(cat "$PIDFILE")" 2>/dev/null; do
+	while kill -0 "$(cat "$D/ayad.pid")" 2>/dev/null; do
 		sleep 1
 	done
 	echo "demo: ayad exited" >&2
