@@ -214,4 +214,16 @@ check "hash: 32 subnets spread over several endpoints" \
 	test "$(awk '{print $2}' "$T/spread" | sort -u | wc -l)" -ge 3
 
 stop_ayad "$D"
+
+# ---- a corrupt state store is moved aside, DNS comes up anyway ----
+ls "$D/state/state.lmdb" >/dev/null 2>&1 || not_ok "state store file exists"
+head -c 65536 /dev/urandom >"$D/state/state.lmdb"
+start_ayad "$D" || {
+	not_ok "ayad starts on a corrupt state store"
+	finish
+}
+check "corrupt store: loud log line" grep -q "STATE STORE .* WAS CORRUPT" "$D/ayad.log"
+check "corrupt store: moved aside" bash -c "ls '$D'/state/state.lmdb.corrupt-* >/dev/null"
+check "corrupt store: still answers" in_set "$(a $EU)" 192.0.2.10 192.0.2.11
+stop_ayad "$D"
 finish
