@@ -828,6 +828,37 @@ static int parse_args(opts_t *o, int argc, char **argv)
 	return 0;
 }
 
+/* Sockets, the free ID ring and the receive vectors; then the clock starts. */
+static int lg_start(lg_t *lg)
+{
+	int rc = open_sockets(lg);
+
+	if (rc < 0) {
+		return rc;
+	}
+	for (unsigned i = 0; i < N_IDS; i++) {
+		id_push(lg, (uint16_t)i);
+	}
+	for (unsigned i = 0; i < lg->o.batch; i++) {
+		lg->riov[i] = (struct iovec){.iov_base = lg->rbuf[i], .iov_len = RECV_BUF};
+		lg->rmsg[i].msg_hdr = (struct msghdr){.msg_iov = &lg->riov[i], .msg_iovlen = 1};
+	}
+	(void)prctl(PR_SET_TIMERSLACK, 1UL); /* paced sends need fine sleeps */
+	lg->start_ns = lg->last_rx_ns = now_ns();
+	return 0;
+}
+
+static void lg_free(lg_t *lg)
+{
+	for (unsigned i = 0; i < lg->o.nsocks && i < MAX_SOCKS; i++) {
+		if (lg->fds[i] > 0) {
+			close(lg->fds[i]);
+		}
+	}
+	free(lg->q);
+	free(lg);
+}
+
 int main(int argc, char **argv)
 {
 	lg_t *lg = calloc(1, sizeof(*lg));
@@ -850,28 +881,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
-	if (open_sockets(lg) < 0) {
+	if (lg_start(lg) < 0) {
 		goto out;
 	}
-	for (unsigned i = 0; i < N_IDS; i++) {
-		id_push(lg, (uint16_t)i);
-	}
-	for (unsigned i = 0; i < lg->o.batch; i++) {
-		lg->riov[i] = (struct iovec){.iov_base = lg->rbuf[i], .iov_len = RECV_BUF};
-		lg->rmsg[i].msg_hdr = (struct msghdr){.msg_iov = &lg->riov[i], .msg_iovlen = 1};
-	}
-	(void)prctl(PR_SET_TIMERSLACK, 1UL); /* paced sends need fine sleeps */
-	lg->start_ns = lg->last_rx_ns = now_ns();
 	run(lg);
 	report(lg);
 	rc = 0;
 out:
-	for (unsigned i = 0; i < lg->o.nsocks && i < MAX_SOCKS; i++) {
-		if (lg->fds[i] > 0) {
-			close(lg->fds[i]);
-		}
-	}
-	free(lg->q);
-	free(lg);
+	lg_free(lg);
 	return rc;
 }
