@@ -151,7 +151,7 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
  * Swap in a new zone snapshot and/or a new policy snapshot (ownership taken;
  * NULL keeps the current one), atomically as one pair, wait for a grace
  * period, free what was replaced. Blocks until no worker can see the old
- * pair (at most one batch). Control thread.
+ * pair (at most one batch). Allocates nothing and cannot fail. Control thread.
  */
 void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol) AYA_NONNULL(1);
 /* Sum of all workers' counters. Any thread. */

@@ -133,17 +133,14 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
 {
 	*out = NULL;
 	dnsd_server_t *srv = calloc(1, sizeof(*srv));
-	dnsd_view_t *view = calloc(1, sizeof(*view));
-	if (srv == NULL || view == NULL) {
-		free(srv);
-		free(view);
+	if (srv == NULL) {
 		dnsd_snap_free(snap);
 		pol_snap_free(pol);
 		return -ENOMEM;
 	}
-	view->snap = snap;
-	view->pol = pol;
-	srv->view = view;
+	srv->views[0].snap = snap;
+	srv->views[0].pol = pol;
+	srv->view = &srv->views[0];
 	atomic_init(&srv->stop, false);
 	srv->tcp_idle_timeout_ms = cfg->dns.tcp_idle_timeout_ms;
 	srv->tcp_max_connections = cfg->dns.tcp_max_connections;
@@ -176,19 +173,16 @@ fail:
 
 void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol)
 {
-	dnsd_view_t *view = malloc(sizeof(*view));
-	if (view == NULL) {
-		/* Keep serving the current pair; the caller's next change retries. */
-		log_err("dnsd: publish: out of memory, keeping the current snapshots");
-		dnsd_snap_free(snap);
-		pol_snap_free(pol);
-		return;
-	}
-	/* Only the control thread publishes: srv->view is stable here. */
-	const dnsd_view_t *cur = srv->view;
-	view->snap = snap != NULL ? snap : cur->snap;
-	view->pol = pol != NULL ? pol : cur->pol;
-	dnsd_view_t *old = rcu_xchg_pointer(&srv->view, view);
+	/*
+	 * Two views in the server, used in turn: the one not current is unseen by
+	 * every reader since the previous publish's grace period, so publishing
+	 * needs no allocation and cannot fail. Only the control thread publishes.
+	 */
+	dnsd_view_t *cur = srv->view;
+	dnsd_view_t *next = cur == &srv->views[0] ? &srv->views[1] : &srv->views[0];
+	next->snap = snap != NULL ? snap : cur->snap;
+	next->pol = pol != NULL ? pol : cur->pol;
+	dnsd_view_t *old = rcu_xchg_pointer(&srv->view, next);
 	/* Every worker passes a quiescent state at least once per batch. */
 	synchronize_rcu();
 	if (snap != NULL) {
@@ -197,7 +191,8 @@ void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol)
 	if (pol != NULL) {
 		pol_snap_free(old->pol);
 	}
-	free(old);
+	old->snap = NULL;
+	old->pol = NULL;
 }
 
 void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
@@ -240,7 +235,6 @@ void dnsd_server_stop(dnsd_server_t *srv)
 	if (srv->view != NULL) {
 		dnsd_snap_free(srv->view->snap);
 		pol_snap_free(srv->view->pol);
-		free(srv->view);
 	}
 	free(srv);
 }

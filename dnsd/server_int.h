@@ -43,7 +43,8 @@ typedef struct dnsd_view {
 } dnsd_view_t;
 
 struct dnsd_server {
-	dnsd_view_t *view; /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
+	dnsd_view_t *view;    /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
+	dnsd_view_t views[2]; /* view points to one; publish fills the other */
 	atomic_bool stop;
 	dnsd_udp_worker_t *udp;
 	size_t n_udp;
