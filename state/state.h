@@ -245,6 +245,69 @@ int state_obs_drop_observer(state_t *st, const char *observer) AYA_NONNULL(1, 2)
  */
 uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
 
+/* ---- gossip records (issue 5) ----
+ *
+ * The unit gossip carries: one observation or one override (drain or its
+ * tombstone) in the store's own key/value encodings:
+ *   u8 kind (1 observation, 2 override) | u16 key length | key |
+ *   u16 value length | value
+ * A full-state blob for push/pull is u8 format (1) | u32 count | records.
+ * Decoding validates every field; junk from a peer is -EBADMSG, never a
+ * crash, and never changes the state.
+ */
+
+#define STATE_REC_MAX 1024 /* bytes; every record fits */
+
+typedef enum state_rec_kind {
+	STATE_REC_OBS = 1,
+	STATE_REC_OVR = 2,
+} state_rec_kind_t;
+
+/* One observation as a record into out; the length, or -EINVAL / -ENOSPC. */
+int state_obs_pack(const state_obs_t *obs, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * Every stored override (active drains and tombstones) with its record;
+ * d and rec are borrowed for the call; a non-zero return stops the walk.
+ */
+typedef int (*state_ovr_fn)(const state_drain_t *d, const uint8_t *rec, size_t len, void *ctx);
+int state_ovr_foreach(state_t *st, state_ovr_fn fn, void *ctx) AYA_NONNULL(1, 2);
+
+/*
+ * Merge one record heard from a peer by the merge rule: 1 when it changed
+ * the state, 0 when old news, -EBADMSG for junk (or the merge's errno).
+ * *kind (may be NULL) gets the record's kind.
+ */
+int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_t *kind)
+        AYA_NONNULL(1, 2) AYA_WUR;
+
+/* Every observation and override as one malloc'd blob (push/pull). */
+int state_pack_all(state_t *st, uint8_t **out, size_t *len) AYA_NONNULL(1, 2, 3) AYA_WUR;
+/*
+ * Merge a blob from state_pack_all(): *changed (may be NULL) gets the number
+ * of records that changed the state. Bad records are skipped and counted in
+ * *bad (may be NULL); a bad header is -EBADMSG.
+ */
+int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed, size_t *bad)
+        AYA_NONNULL(1) AYA_WUR;
+
+/* ---- gossip members (issue 5): the last known peers, to rejoin through ---- */
+
+typedef struct state_member {
+	const char *name;      /* 1..STATE_NODE_MAX bytes */
+	const char *region;    /* 1..STATE_NODE_MAX bytes */
+	const char *addr;      /* "1.2.3.4:7946" or "[::1]:7946" */
+	uint64_t last_seen_ms; /* unix ms */
+} state_member_t;
+
+/* Store (replace) one member; durable at the next commit. 0 or -errno. */
+int state_member_put(state_t *st, const state_member_t *m) AYA_NONNULL(1, 2) AYA_WUR;
+/* Forget one; 0 also when absent. */
+int state_member_del(state_t *st, const char *name) AYA_NONNULL(1, 2) AYA_WUR;
+/* Every stored member, by name; strings borrowed for the call; non-zero stops. */
+typedef int (*state_member_fn)(const state_member_t *m, void *ctx);
+int state_member_foreach(state_t *st, state_member_fn fn, void *ctx) AYA_NONNULL(1, 2);
+
 /* ---- flushing and status ---- */
 
 /* Write every dirty observation in one transaction. 0 when nothing was dirty. */

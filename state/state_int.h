@@ -34,7 +34,7 @@ struct obs_entry {
 
 struct state {
 	MDB_env *env;
-	MDB_dbi dbi_meta, dbi_ovr, dbi_obs;
+	MDB_dbi dbi_meta, dbi_ovr, dbi_obs, dbi_members;
 	int lock_fd;
 	char *dir;
 	char node[STATE_NODE_MAX + 1];

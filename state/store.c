@@ -164,7 +164,8 @@ static int open_tables(state_t *st)
 	}
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->dbi_meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "overrides", MDB_CREATE, &st->dbi_ovr)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "observations", MDB_CREATE, &st->dbi_obs)) != 0) {
+	    (rc = mdb_dbi_open(txn, "observations", MDB_CREATE, &st->dbi_obs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "members", MDB_CREATE, &st->dbi_members)) != 0) {
 		goto fail;
 	}
 	rc = mdb_get(txn, st->dbi_meta, &k, &v);

@@ -1,0 +1,225 @@
+/* Unit tests for state/wire.c and state/members.c: gossip records, full-state blobs, members. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "state/state.h"
+#include "tests/state/helpers.h"
+
+struct fixture {
+	char *dir[2];
+	uint64_t now_ms;
+	state_opts_t opts[2];
+	state_t *st[2];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->now_ms = UINT64_C(1700000000000);
+	static const char *const names[2] = {"n1", "n2"};
+	for (int i = 0; i < 2; i++) {
+		f->dir[i] = tmpdir_new();
+		assert_non_null(f->dir[i]);
+		f->opts[i] = (state_opts_t){
+		        .node = names[i], .clock_ms = fake_clock, .clock_ctx = &f->now_ms};
+		assert_int_equal(state_open(f->dir[i], &f->opts[i], &f->st[i]), 0);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	for (int i = 0; i < 2; i++) {
+		state_close(f->st[i]);
+		tmpdir_free(f->dir[i]);
+	}
+	free(f);
+	return 0;
+}
+
+static state_obs_t obs_of(const char *observer, const char *ep, state_status_t st, uint64_t ver)
+{
+	return (state_obs_t){.observer = observer,
+	                     .endpoint = ep,
+	                     .status = st,
+	                     .rise = 2,
+	                     .rtt_us = 1500,
+	                     .utilization = NAN,
+	                     .observed_at_ms = ver,
+	                     .version = ver,
+	                     .error = st == STATE_ST_DOWN ? "connection refused" : ""};
+}
+
+static void test_obs_record_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rec[STATE_REC_MAX];
+	state_obs_t o = obs_of("n1", "10.0.0.1:80/web", STATE_ST_DOWN, 100);
+	int n = state_obs_pack(&o, rec, sizeof(rec));
+	assert_true(n > 0);
+	state_rec_kind_t kind = 0;
+	assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)n, &kind), 1);
+	assert_int_equal(kind, STATE_REC_OBS);
+	/* The same record again is old news. */
+	assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)n, NULL), 0);
+	state_obs_t got;
+	assert_int_equal(state_obs_find(f->st[1], "n1", "10.0.0.1:80/web", &got), 0);
+	assert_int_equal(got.status, STATE_ST_DOWN);
+	assert_int_equal(got.version, 100);
+	assert_string_equal(got.error, "connection refused");
+	/* An older version loses, a newer one wins. */
+	state_obs_t older = obs_of("n1", "10.0.0.1:80/web", STATE_ST_UP, 99);
+	n = state_obs_pack(&older, rec, sizeof(rec));
+	assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)n, NULL), 0);
+	state_obs_t newer = obs_of("n1", "10.0.0.1:80/web", STATE_ST_UP, 101);
+	n = state_obs_pack(&newer, rec, sizeof(rec));
+	assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)n, NULL), 1);
+	assert_int_equal(state_obs_find(f->st[1], "n1", "10.0.0.1:80/web", &got), 0);
+	assert_int_equal(got.status, STATE_ST_UP);
+}
+
+static void test_obs_pack_refuses(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *observer;
+		uint64_t version;
+		size_t cap;
+		int want;
+	} cases[] = {
+	        {"empty observer", "", 5, STATE_REC_MAX, -EINVAL},
+	        {"version zero", "n1", 0, STATE_REC_MAX, -EINVAL},
+	        {"buffer too small", "n1", 5, 20, -ENOSPC},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t rec[STATE_REC_MAX];
+		state_obs_t o =
+		        obs_of(cases[i].observer, "10.0.0.1:80/web", STATE_ST_UP, cases[i].version);
+		int rc = state_obs_pack(&o, rec, cases[i].cap);
+		if (rc != cases[i].want) {
+			fail_msg("%s: got %d, want %d", cases[i].name, rc, cases[i].want);
+		}
+	}
+}
+
+/* Every truncation, and a set of corruptions, of a valid record is refused and changes nothing. */
+static void test_bad_records_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rec[STATE_REC_MAX], bad[STATE_REC_MAX];
+	state_obs_t o = obs_of("n1", "10.0.0.1:80/web", STATE_ST_UP, 100);
+	int n = state_obs_pack(&o, rec, sizeof(rec));
+	assert_true(n > 0);
+	for (int len = 0; len < n; len++) {
+		assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)len, NULL), -EBADMSG);
+	}
+	static const struct {
+		const char *name;
+		size_t off;
+		uint8_t val;
+	} cases[] = {
+	        {"key length past the end", 1, 0xff},    {"empty observer", 3, 0},
+	        {"observer length too long", 3, 0xf0},   {"value format 9", 3 + 2 + 2 + 15 + 2, 9},
+	        {"status 7", 3 + 2 + 2 + 15 + 2 + 1, 7},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, rec, (size_t)n);
+		bad[cases[i].off] = cases[i].val;
+		int rc = state_rec_merge(f->st[1], bad, (size_t)n, NULL);
+		if (rc != -EBADMSG) {
+			fail_msg("%s: got %d, want -EBADMSG", cases[i].name, rc);
+		}
+	}
+	/* An unknown kind from a newer node is ignored, not an error. */
+	memcpy(bad, rec, (size_t)n);
+	bad[0] = 9;
+	assert_int_equal(state_rec_merge(f->st[1], bad, (size_t)n, NULL), 0);
+	assert_int_equal(state_obs_count(f->st[1]), 0);
+}
+
+static void test_pack_all_converges(void **state)
+{
+	struct fixture *f = *state;
+	state_obs_t a = obs_of("n1", "10.0.0.1:80/web", STATE_ST_UP, 100);
+	state_obs_t b = obs_of("n1", "10.0.0.2:80/web", STATE_ST_DOWN, 101);
+	assert_int_equal(state_obs_merge(f->st[0], &a), 1);
+	assert_int_equal(state_obs_merge(f->st[0], &b), 1);
+	assert_int_equal(state_drain_set(f->st[0], "www", "eu", true, "ops"), 1);
+	assert_int_equal(state_drain_set(f->st[0], "api", NULL, true, NULL), 1);
+	assert_int_equal(state_drain_set(f->st[0], "api", NULL, false, NULL), 1);
+	uint8_t *blob = NULL;
+	size_t len = 0, changed = 0, bad = 0;
+	assert_int_equal(state_pack_all(f->st[0], &blob, &len), 0);
+	assert_int_equal(state_merge_all(f->st[1], blob, len, &changed, &bad), 0);
+	/* Two observations, a drain and a tombstone. */
+	assert_int_equal(changed, 4);
+	assert_int_equal(bad, 0);
+	assert_int_equal(state_merge_all(f->st[1], blob, len, &changed, &bad), 0);
+	assert_int_equal(changed, 0);
+	state_drain_t *l = NULL;
+	size_t n = 0;
+	assert_int_equal(state_drain_list(f->st[1], &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].service, "www");
+	assert_string_equal(l[0].target, "eu");
+	assert_string_equal(l[0].origin, "n1");
+	state_drain_list_free(l, n);
+	/* A truncated blob merges what is whole and counts the rest as bad. */
+	assert_int_equal(state_merge_all(f->st[1], blob, len - 3, &changed, &bad), 0);
+	assert_int_equal(bad, 1);
+	assert_int_equal(state_merge_all(f->st[1], blob, 3, &changed, &bad), -EBADMSG);
+	free(blob);
+}
+
+static int count_member(const state_member_t *m, void *ctx)
+{
+	char *out = ctx;
+	size_t off = strlen(out);
+	snprintf(out + off, 256 - off, "%s%s@%s/%s", off > 0 ? "," : "", m->name, m->addr,
+	         m->region);
+	return 0;
+}
+
+static void test_members_persist(void **state)
+{
+	struct fixture *f = *state;
+	state_member_t a = {
+	        .name = "n2", .region = "eu", .addr = "127.0.0.2:7946", .last_seen_ms = 5};
+	state_member_t b = {.name = "n3", .region = "us", .addr = "[::1]:7946", .last_seen_ms = 6};
+	assert_int_equal(state_member_put(f->st[0], &a), 0);
+	assert_int_equal(state_member_put(f->st[0], &b), 0);
+	state_member_t bad = {.name = "", .region = "eu", .addr = "x"};
+	assert_int_equal(state_member_put(f->st[0], &bad), -EINVAL);
+	state_close(f->st[0]);
+	assert_int_equal(state_open(f->dir[0], &f->opts[0], &f->st[0]), 0);
+	char text[256] = "";
+	assert_int_equal(state_member_foreach(f->st[0], count_member, text), 0);
+	assert_string_equal(text, "n2@127.0.0.2:7946/eu,n3@[::1]:7946/us");
+	assert_int_equal(state_member_del(f->st[0], "n2"), 0);
+	assert_int_equal(state_member_del(f->st[0], "absent"), 0);
+	text[0] = '\0';
+	assert_int_equal(state_member_foreach(f->st[0], count_member, text), 0);
+	assert_string_equal(text, "n3@[::1]:7946/us");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_obs_record_roundtrip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_obs_pack_refuses, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bad_records_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pack_all_converges, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_members_persist, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
