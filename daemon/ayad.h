@@ -33,6 +33,7 @@ typedef struct ayad {
 	geo_tree_t *geo;         /* our reference on the shared geo tree; NULL without regions */
 	state_t *state;          /* cluster state store in state_dir (drains) */
 	struct event *flush_ev;  /* periodic state_flush_due() check */
+	struct ayad_health *health; /* agent and health input (daemon/agent.c) */
 	ctl_server_t *ctl;
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */

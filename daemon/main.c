@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "daemon/health.h"
 
 static void usage(FILE *f)
 {
@@ -150,6 +151,10 @@ static int start(ayad_t *d)
 	}
 	/* state_open() forks a checker: before the DNS threads exist. */
 	int rc = ayad_store_open(d, cfg);
+	if (rc == 0) {
+		rc = ayad_health_init(d);
+	}
+	/* The first snapshot already uses the stored observations (restart). */
 	pol_snap_t *pol = NULL;
 	if (rc < 0 || (rc = build_policy(d, cfg, &pol)) < 0) {
 		return rc;
@@ -172,7 +177,7 @@ static int start(ayad_t *d)
 		return rc;
 	}
 	rc = ayad_store_timer(d);
-	if (rc < 0) {
+	if (rc < 0 || (rc = ayad_health_start(d)) < 0) {
 		return rc;
 	}
 	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
@@ -181,6 +186,8 @@ static int start(ayad_t *d)
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ctl_server_free(d->ctl);
+	/* The agent writes to the state store: stop it first. */
+	ayad_health_stop(d);
 	dnsd_server_stop(d->srv);
 	d->snap = NULL;
 	d->pol = NULL;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "daemon/health.h"
 
 #define FLUSH_CHECK_MS 500
 
@@ -137,8 +138,19 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 	for (size_t i = 0; i < n; i++) {
 		drains[i] = (pol_drain_t){.service = list[i].service, .target = list[i].target};
 	}
-	pol_inputs_t in = {.drains = drains, .n_drains = n};
+	ayad_hbuild_t *hb = NULL;
+	rc = ayad_health_begin(d, cfg, &hb);
+	if (rc < 0) {
+		free(drains);
+		state_drain_list_free(list, n);
+		snprintf(err, errlen, "cannot read observations: %s", strerror(-rc));
+		return rc;
+	}
+	/* Endpoint health from every observer's observations (daemon/health.h). */
+	pol_inputs_t in = {
+	        .drains = drains, .n_drains = n, .health = ayad_health_cb, .health_ctx = hb};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
+	ayad_health_end(d, hb, rc == 0);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);
 	}
