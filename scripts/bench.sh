@@ -1,5 +1,7 @@
 #!/bin/bash
-# scripts/bench.sh: ayad against NSD, Knot and gdnsd on loopback (make bench).
+# scripts/bench.sh: ayad against NSD, Knot and gdnsd on loopback (make bench),
+# then ayad's geo service answer with ECS against gdnsd's geoip plugin and
+# PowerDNS LUA records (pickclosest), next to static answers.
 #
 # Every server serves the same zone from its own temp config and run dir on
 # its own 127.0.0.1 port, pinned to one CPU; aya-loadgen runs pinned to
@@ -7,6 +9,14 @@
 # server alike; the table shows medians over rounds and ayad's per-round q/s
 # ratio to each other server. A server that fails to start is reported and
 # skipped. Everything is bounded in time and stopped by PID on exit.
+#
+# The geo part runs separate instances (ayad-geo, gdnsd-geo, pdns-geo) that
+# serve the same zone plus the service www.svc.example.com: one address in
+# each of three regions, nearest first, from the same .mmdb. Its query set is
+# tests/bench/data/geo-clients.txt (www A with the ECS option of 500 client
+# /24s); "geo-static" is the same with ns1 (a static name) instead of www.
+# Before the rounds every client is asked once of each geo server to compare
+# ECS scopes, regions and answer shapes.
 #
 # Environment:
 #   B                 build dir with aya-loadgen and ayad (default build/rel)
@@ -16,6 +26,10 @@
 #   BENCH_RATE        fixed rate for the latency runs, q/s (default 50000)
 #   BENCH_WINDOW      queries in flight at saturation (default 100)
 #   BENCH_SERVERS     subset and order (default "ayad nsd knot gdnsd")
+#   BENCH_GEO_SERVERS subset and order of the geo part (default
+#                     "ayad-geo gdnsd-geo pdns-geo"; "" skips it)
+#   BENCH_GEODB       the .mmdb (default ../shared/geo/dbip-country-lite.mmdb)
+#   BENCH_PDNS_RATE   fixed rate for pdns-geo, which answers ~2k q/s (default 1000)
 #   BENCH_PORT_BASE   first port (default 5301)
 #   BENCH_SERVER_CPU, BENCH_LOADGEN_CPU   CPUs to pin to (default 0 and 1)
 #   BENCH_OUT         where results go (default $B/bench)
@@ -35,7 +49,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 RATE=${BENCH_RATE:-50000}
 WINDOW=${BENCH_WINDOW:-100}
-SERVERS=${BENCH_SERVERS:-ayad nsd knot gdnsd}
+SERVERS=${BENCH_SERVERS-ayad nsd knot gdnsd}
+GEO_SERVERS=${BENCH_GEO_SERVERS-ayad-geo gdnsd-geo pdns-geo}
+PDNS_RATE=${BENCH_PDNS_RATE:-1000}
 PORT_BASE=${BENCH_PORT_BASE:-5301}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOADGEN_CPU:-1}
@@ -47,7 +63,11 @@ QTYPE=A
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CONF=$TOP/tests/bench/conf
 MIXED=$TOP/tests/bench/data/queries-mixed.txt
-LOADGEN=${BENCH_LOADGEN:-$TOP/$B/aya-loadgen}
+GEOQ=$TOP/tests/bench/data/geo-clients.txt
+GEODB=${BENCH_GEODB:-$TOP/../shared/geo/dbip-country-lite.mmdb}
+GEONAME=www.svc.example.com
+case "$B" in /*) BDIR=$B ;; *) BDIR=$TOP/$B ;; esac
+LOADGEN=${BENCH_LOADGEN:-$BDIR/aya-loadgen}
 ZONE=$TOP/examples/zones/svc.example.com.zone
 [ -f "$ZONE" ] || ZONE=$TOP/tests/bench/data/svc.example.com.zone
 HZ=$(getconf CLK_TCK)
@@ -57,9 +77,13 @@ die() {
 	exit 1
 }
 [ -x "$LOADGEN" ] || die "$LOADGEN not built (make $B/aya-loadgen)"
-case "$ROUNDS$SECS$RATE$WINDOW$NOISY$RETRIES" in *[!0-9]*) die "BENCH_* numbers must be non-negative integers" ;; esac
+case "$ROUNDS$SECS$RATE$WINDOW$NOISY$RETRIES$PDNS_RATE" in *[!0-9]*) die "BENCH_* numbers must be non-negative integers" ;; esac
 if [ "$ROUNDS" -lt 1 ] || [ "$SECS" -lt 1 ]; then
 	die "BENCH_ROUNDS and BENCH_SECONDS must be >= 1"
+fi
+if [ -n "$GEO_SERVERS" ] && [ ! -r "$GEODB" ]; then
+	echo "bench: $GEODB not readable; geo part skipped (set BENCH_GEODB)" >&2
+	GEO_SERVERS=""
 fi
 
 TMP=$(mktemp -d /tmp/aya-bench.XXXXXX) || die "mktemp failed"
@@ -67,6 +91,7 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 RES=$OUT/results.txt
 : >"$RES"
 UP=""    # servers that started and answer
+GUP=""   # geo servers that started and answer
 PIDS=""  # every server PID we started
 
 cleanup() {
@@ -93,14 +118,14 @@ trap 'exit 130' INT TERM
 
 port_of() {
 	local i=0 s
-	for s in ayad nsd knot gdnsd; do
+	for s in ayad nsd knot gdnsd ayad-geo gdnsd-geo pdns-geo; do
 		[ "$s" = "$1" ] && { echo $((PORT_BASE + i)); return; }
 		i=$((i + 1))
 	done
 }
 
 fill() { # template dir port > output
-	sed -e "s|@DIR@|$2|g" -e "s|@PORT@|$3|g" "$CONF/$1"
+	sed -e "s|@DIR@|$2|g" -e "s|@PORT@|$3|g" -e "s|@GEODB@|$GEODB|g" "$CONF/$1"
 }
 
 # Start one server in the foreground of a background job, pinned; the job's
@@ -134,11 +159,40 @@ start_gdnsd() {
 }
 
 start_ayad() {
-	[ -x "$TOP/$B/ayad" ] || { echo "$B/ayad not built" >"$1/ayad.out"; return 1; }
+	[ -x "$BDIR/ayad" ] || { echo "$B/ayad not built" >"$1/ayad.out"; return 1; }
 	mkdir -p "$1/state"
 	fill aya.yaml.in "$1" "$2" >"$1/aya.yaml"
 	cp "$ZONE" "$1/svc.example.com.zone"
-	launch ayad "$1" "$TOP/$B/ayad" -c "$1/aya.yaml"
+	launch ayad "$1" "$BDIR/ayad" -c "$1/aya.yaml"
+}
+
+# The geo instances: the bench zone plus the service www in three regions.
+start_ayad_geo() {
+	[ -x "$BDIR/ayad" ] || { echo "$B/ayad not built" >"$1/ayad-geo.out"; return 1; }
+	mkdir -p "$1/state"
+	fill aya-geo.yaml.in "$1" "$2" >"$1/aya.yaml"
+	cp "$ZONE" "$1/svc.example.com.zone"
+	launch ayad-geo "$1" "$BDIR/ayad" -c "$1/aya.yaml"
+}
+
+start_gdnsd_geo() {
+	mkdir -p "$1/zones"
+	fill gdnsd-geo.config.in "$1" "$2" >"$1/config"
+	{ cat "$ZONE"; echo "www 30 DYNA geoip!www"; } >"$1/zones/svc.example.com"
+	launch gdnsd-geo "$1" gdnsd -c "$1" start
+}
+
+start_pdns_geo() {
+	command -v pdns_server >/dev/null || { echo "pdns_server not installed" >"$1/pdns-geo.out"; return 1; }
+	fill pdns-geo.conf.in "$1" "$2" >"$1/pdns.conf"
+	{
+		cat "$ZONE"
+		echo "www 30 IN LUA A \"pickclosest({'192.0.2.10','198.51.100.10','203.0.113.10'})\""
+	} >"$1/svc.example.com.zone"
+	printf 'options { directory "%s"; };\nzone "svc.example.com" { type master; file "%s"; };\n' \
+		"$1" "$1/svc.example.com.zone" >"$1/named.conf"
+	echo "domains: []" >"$1/geo-zones.yaml"
+	launch pdns-geo "$1" pdns_server --config-dir="$1"
 }
 
 # Poll until the server answers NOERROR, for at most 10 s.
@@ -201,6 +255,8 @@ qargs() {
 	case "$1" in
 	static) QARGS=(-n "$QNAME" -t "$QTYPE") ;;
 	mixed) QARGS=(-q "$MIXED") ;;
+	geo) QARGS=(-q "$GEOQ") ;;
+	geo-static) QARGS=(-q "$TMP/geo-static.txt") ;;
 	esac
 }
 
@@ -217,6 +273,8 @@ measure() { # server set mode round
 	port=$(port_of "$s")
 	if [ "$mode" = sat ]; then
 		args=(-r 0 -c "$WINDOW")
+	elif [ "$s" = pdns-geo ]; then
+		args=(-r "$PDNS_RATE" -c 1000)
 	else
 		args=(-r "$RATE" -c 1000)
 	fi
@@ -314,6 +372,153 @@ check_shapes() {
 	[ "$warned" = 0 ] && echo "answer shapes: identical on every server for every bench query"
 }
 
+# ---- geo: one answer per client from each geo server ----
+
+# Regions of the geo service, as in tests/bench/conf/*-geo.*.in:
+# name:latitude:longitude:address.
+REGIONS="eu-west:53.35:-6.26:192.0.2.10 us-east:39.04:-77.49:198.51.100.10 ap-south:19.08:72.88:203.0.113.10"
+
+# Ask a geo server for www A once per client subnet (one dig process, batch
+# mode) and print one line per client: subnet rcode [flags] counts scope
+# shape rdata, where scope is the reply's ECS scope prefix-length ("none"
+# without ECS) and shape the answer records' name/TTL/type.
+ask_clients() { # server
+	awk -v p="$(port_of "$1")" -v n="$GEONAME" '!/^#/ && NF >= 3 {
+		print "-p " p " @127.0.0.1 +norec +nocookie +bufsize=1232 +time=2 +tries=1 +subnet=" $3 " " n " A"
+	}' "$GEOQ" >"$TMP/$1.batch"
+	timeout 300 dig -f "$TMP/$1.batch" 2>/dev/null | awk '
+		function flush() {
+			if (subnet != "") printf "%s %s [%s] %s %s %s %s\n", subnet, rc, fl, cnt, scope, shape, rdata
+		}
+		/^; <<>> DiG/ {
+			flush()
+			subnet = "-"
+			for (i = 1; i <= NF; i++) if ($i ~ /^\+subnet=/) subnet = substr($i, 9)
+			rc = "TIMEOUT"; fl = ""; cnt = "-"; scope = "none"; shape = "-"; rdata = "-"; ans = 0
+			next
+		}
+		/status:/ { r = $0; sub(/.*status: /, "", r); sub(/,.*/, "", r); rc = r }
+		/^;; flags:/ {
+			f = $0; sub(/^;; flags: /, "", f); sub(/;.*/, "", f); gsub(/ /, ",", f); fl = f
+			c = $0; sub(/.*; QUERY: /, "", c); gsub(/[A-Z]+: /, "", c); gsub(/, /, "/", c); cnt = c
+		}
+		/^; CLIENT-SUBNET:/ { k = split($3, a, "/"); scope = a[k] }
+		/^;; ANSWER SECTION:/ { ans = 1; next }
+		/^$/ { ans = 0 }
+		ans && !/^;/ {
+			shape = (shape == "-" ? "" : shape ",") $1 "/" $2 "/" $4
+			rdata = (rdata == "-" ? "" : rdata ",") $5
+		}
+		END { flush() }'
+}
+
+# Compare the geo servers client by client: ECS scopes, region picked (and
+# whether it is the nearest by great-circle distance from the database's
+# location of the client), answer shapes. Markdown on stdout.
+geo_compare() {
+	local s ref=""
+	for s in $GUP; do
+		ask_clients "$s" >"$TMP/$s.answers"
+	done
+	case " $GUP " in *" gdnsd-geo "*) ref=gdnsd-geo ;; esac
+	echo "### Geo answers client by client: $GEONAME A, once per client /24 of tests/bench/data/geo-clients.txt"
+	echo
+	echo "| server | answered | ECS scope min / median / max | nearest region (great circle) | same region as gdnsd-geo | same shape as gdnsd-geo |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for s in $GUP; do
+		awk -v s="$s" -v ref="$ref" -v regions="$REGIONS" -v reffile="$TMP/$ref.answers" "$GEO_AWK" \
+			"$GEOQ" "$TMP/$s.answers"
+	done
+	echo
+	case " $GUP " in *" ayad-geo "*) ;; *) return ;; esac
+	[ -n "$ref" ] || return
+	awk -v regions="$REGIONS" -v reffile="$TMP/$ref.answers" -v detail=1 "$GEO_AWK" \
+		"$GEOQ" "$TMP/ayad-geo.answers"
+	echo
+}
+
+# The awk program of geo_compare. Inputs: the query file (client -> country,
+# continent, latitude, longitude), then one server's answers; reffile holds
+# gdnsd-geo's answers. With detail=1 it prints the scope and region
+# comparison of ayad-geo against gdnsd-geo instead of a table row.
+# shellcheck disable=SC2016 # an awk program, expanded by awk
+GEO_AWK='
+function rad(d) { return d * 3.14159265358979 / 180 }
+function km(la1, lo1, la2, lo2,   a) {
+	a = sin(rad(la2 - la1) / 2) ^ 2 + cos(rad(la1)) * cos(rad(la2)) * sin(rad(lo2 - lo1) / 2) ^ 2
+	return 2 * 6371 * atan2(sqrt(a), sqrt(1 - a))
+}
+BEGIN {
+	nr = split(regions, rl, " ")
+	for (i = 1; i <= nr; i++) {
+		split(rl[i], f, ":"); rname[i] = f[1]; rlat[i] = f[2]; rlon[i] = f[3]; region_of[f[4]] = f[1]
+	}
+	if (reffile != "")
+		while ((getline line < reffile) > 0) {
+			split(line, f, " "); ref_rc[f[1]] = f[2] " " f[3] " " f[4] " " (f[5] == "none" ? "noecs" : "ecs") " " f[6]
+			ref_scope[f[1]] = f[5]; ref_region[f[1]] = (f[7] in region_of) ? region_of[f[7]] : f[7]
+		}
+}
+FNR == NR {
+	if ($0 ~ /^#/ || NF < 3) next
+	client[$3] = 1; nclients++
+	cc[$3] = $5; lat[$3] = $7; lon[$3] = $8
+	best = ""; bestd = 1e9; second = 1e9
+	for (i = 1; i <= nr; i++) {
+		d = km($7, $8, rlat[i], rlon[i]); dist[$3, rname[i]] = d
+		if (d < bestd) { second = bestd; bestd = d; best = rname[i] } else if (d < second) second = d
+	}
+	nearest[$3] = best; margin[$3] = second - bestd
+	next
+}
+$1 in client {
+	c = $1; n++
+	if ($2 == "NOERROR" && $7 != "-") ok++
+	region = ($7 in region_of) ? region_of[$7] : $7; mine[c] = region
+	if (region == nearest[c]) near++
+	if (reffile != "" && c in ref_region) {
+		if (region == ref_region[c]) same++
+		else diff[++ndiff] = c
+		shp = $2 " " $3 " " $4 " " ($5 == "none" ? "noecs" : "ecs") " " $6
+		if (shp == ref_rc[c]) sameshape++
+		else if (!shown++) first_shape = c ": " shp " vs " ref_rc[c]
+		if ($5 != "none" && ref_scope[c] != "none") {
+			if ($5 + 0 < ref_scope[c] + 0) shorter++
+			else if ($5 + 0 == ref_scope[c] + 0) equal++
+			else { longer++; longer_ex = longer_ex " " c "(" $5 ">" ref_scope[c] ")" }
+		} else noscope++
+	}
+	if ($5 != "none") scopes[++ns] = $5 + 0
+}
+END {
+	if (detail) {
+		printf "ECS scope of ayad-geo against gdnsd-geo for the same client: %d shorter (wider, better for caches), %d equal, %d longer", shorter, equal, longer
+		if (noscope) printf ", %d without a scope on one side", noscope
+		printf ".\n"
+		if (longer) printf "Longer:%s\n", substr(longer_ex, 1, 400)
+		if (first_shape != "") printf "First answer-shape difference: %s\n", first_shape
+		if (ndiff) {
+			printf "\nClients where ayad-geo and gdnsd-geo picked different regions (%d):\n\n", ndiff
+			printf "| client | country | location | ayad-geo | gdnsd-geo | great-circle km to each | nearest margin km |\n|---|---|---|---|---|---|---:|\n"
+			for (i = 1; i <= ndiff && i <= 20; i++) {
+				c = diff[i]; ds = ""
+				for (j = 1; j <= nr; j++) ds = ds sprintf("%s%s %.0f", (j > 1 ? ", " : ""), rname[j], dist[c, rname[j]])
+				printf "| %s | %s | %s, %s | %s | %s | %s | %.0f |\n", c, cc[c], lat[c], lon[c], mine[c], ref_region[c], ds, margin[c]
+			}
+			if (ndiff > 20) printf "\n(%d more in the raw answers)\n", ndiff - 20
+		}
+		exit
+	}
+	m = ns ? ns : 1
+	# median of the scopes
+	for (i = 2; i <= ns; i++) { v = scopes[i]; for (j = i - 1; j >= 1 && scopes[j] > v; j--) scopes[j + 1] = scopes[j]; scopes[j + 1] = v }
+	med = ns ? ((ns % 2) ? scopes[(ns + 1) / 2] : (scopes[ns / 2] + scopes[ns / 2 + 1]) / 2) : "-"
+	printf "| %s | %d / %d | %s | %d (%.1f%%) | %s | %s |\n", s, ok, nclients,
+		ns ? sprintf("%d / %s / %d (%d with ECS)", scopes[1], med, scopes[ns], ns) : "no ECS",
+		near, 100 * near / (nclients ? nclients : 1),
+		(reffile != "" && n) ? sprintf("%d (%.1f%%)", same, 100 * same / n) : "-",
+		(reffile != "" && n) ? sprintf("%d", sameshape) : "-"
+}'
 # ---- start the servers ----
 m0=$(machine_ticks)
 sleep 1
@@ -322,26 +527,32 @@ if [ "$load" -gt 10 ]; then
 	echo "bench: warning: other work used ${load}% of a CPU before start;" \
 		"it will distort the results (see the 'other' column)" >&2
 fi
-for s in $SERVERS; do
+for s in $SERVERS $GEO_SERVERS; do
 	port=$(port_of "$s")
 	[ -n "$port" ] || die "unknown server '$s'"
 	mkdir -p "$TMP/$s"
-	if ! "start_$s" "$TMP/$s" "$port" || ! wait_ready "$s" "$port"; then
+	if ! "start_${s//-/_}" "$TMP/$s" "$port" || ! wait_ready "$s" "$port"; then
 		echo "bench: $s failed to start on port $port; skipped. Its output:" >&2
 		sed 's/^/  /' "$TMP/$s/$s.out" 2>/dev/null | tail -5 >&2
 		pid=$(cat "$TMP/$s/$s.pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null
 		continue
 	fi
-	UP="$UP $s"
+	case "$s" in *-geo) GUP="$GUP $s" ;; *) UP="$UP $s" ;; esac
 done
-UP=${UP# }
-[ -n "$UP" ] || die "no server started"
-echo "servers: $UP (on CPU $SRV_CPU; aya-loadgen on CPU $LG_CPU)"
-check_shapes
+UP=${UP# } GUP=${GUP# }
+[ -n "$UP$GUP" ] || die "no server started"
+echo "servers: ${UP:-none}; geo: ${GUP:-none} (on CPU $SRV_CPU; aya-loadgen on CPU $LG_CPU)"
+[ -n "$UP" ] && check_shapes
+if [ -n "$GUP" ]; then
+	sed 's/^www\.svc\.example\.com /ns1.svc.example.com /' "$GEOQ" >"$TMP/geo-static.txt"
+	geo_compare >"$TMP/geo-compare.md"
+	grep -E '^(ECS scope|\| (ayad|gdnsd|pdns))' "$TMP/geo-compare.md"
+fi
 
 # ---- warm up, then interleaved rounds ----
-for s in $UP; do
+for s in $UP $GUP; do
 	qargs static
+	[ "$s" = pdns-geo ] && QARGS+=(-r "$PDNS_RATE")
 	timeout 15 taskset -c "$LG_CPU" "$LOADGEN" -p "$(port_of "$s")" "${QARGS[@]}" -d 1 >/dev/null
 done
 for r in $(seq "$ROUNDS"); do
@@ -352,19 +563,30 @@ for r in $(seq "$ROUNDS"); do
 			done
 		done
 	done
+	# The geo part: every geo server with the geo set, then ayad-geo and
+	# gdnsd-geo with the same clients asking for a static name.
+	for mode in sat rate; do
+		for s in $GUP; do
+			measure_clean "$s" geo "$mode" "$r"
+		done
+		for s in $GUP; do
+			[ "$s" = pdns-geo ] || measure_clean "$s" geo-static "$mode" "$r"
+		done
+	done
 	echo "round $r/$ROUNDS done" >&2
 done
 
 # ---- report ----
-report() {
-	local s sat best lat_avg lat_p99 lost_sat lost_rate rss usr sys busy other o
-	echo "Query set: $set ($([ "$set" = static ] && echo "$QNAME $QTYPE" ||
-		echo "tests/bench/data/queries-mixed.txt")); medians over $ROUNDS rounds of ${SECS} s"
-	echo
-	echo "| server | q/s | best q/s | server busy | other | avg µs @$RATE | p99 µs @$RATE | lost (sat / rate) | RSS MB | user µs/q | sys µs/q |"
+# One table row per "server:set" (label: server, or "server set" with -l).
+report_rows() { # [-l] server:set...
+	local row s set label=0 sat best lat_avg lat_p99 lost_sat lost_rate rss usr sys busy other name rate
+	[ "$1" = -l ] && { label=1; shift; }
+	echo "| server | q/s | best q/s | server busy | other | avg µs @rate | p99 µs @rate | lost (sat / rate) | RSS MB | user µs/q | sys µs/q |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	for s in $UP; do
+	for row in "$@"; do
+		s=${row%%:*} set=${row#*:}
 		sat=$(vals "$s" "$set" sat qps | median)
+		[ "$sat" = - ] && continue
 		best=$(vals "$s" "$set" sat qps | sort -g | tail -1)
 		busy=$(vals "$s" "$set" sat busy | median)
 		other=$(vals "$s" "$set" sat other | median)
@@ -375,36 +597,105 @@ report() {
 		rss=$(vals "$s" "$set" sat rss_kb | median)
 		usr=$(vals "$s" "$set" rate usr_us | median)
 		sys=$(vals "$s" "$set" rate sys_us | median)
+		rate=$RATE
+		[ "$s" = pdns-geo ] && rate=$PDNS_RATE
+		name=$s
+		[ "$label" = 1 ] && name="$s $set"
+		[ "$rate" != "$RATE" ] && name="$name (rate $rate)"
 		printf '| %s | %.0f | %.0f | %s%% | %s%% | %.1f | %.1f | %s / %s | %.1f | %.2f | %.2f |\n' \
-			"$s" "$sat" "$best" "$busy" "$other" "$lat_avg" "$lat_p99" "$lost_sat" "$lost_rate" \
+			"$name" "$sat" "$best" "$busy" "$other" "$lat_avg" "$lat_p99" "$lost_sat" "$lost_rate" \
 			"$(echo "$rss" | awk '{ print $1 / 1024 }')" "$usr" "$sys"
 	done
-	awk -v set="$set" -v lim="$NOISY" '$2 == set { n++; if (match($0, / other=[0-9]+/) &&
+}
+
+noisy_note() { # set...
+	awk -v sets=" $* " -v lim="$NOISY" 'index(sets, " " $2 " ") { n++; if (match($0, / other=[0-9]+/) &&
 		substr($0, RSTART + 7, RLENGTH - 7) + 0 > lim) k++ }
 		END { if (k) printf "\n%d of %d runs had other work above %d%% of a CPU.\n", k, n, lim }' "$RES"
+}
+
+# Median over rounds of the per-round q/s ratio a / b.
+ratio() { # server:set server:set
+	paste <(vals "${1%%:*}" "${1#*:}" sat qps) <(vals "${2%%:*}" "${2#*:}" sat qps) |
+		awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | median |
+		awk '{ if ($1 == "-") print "-"; else printf "%.2f", $1 }'
+}
+
+report() {
+	local o
+	echo "### Query set: $set ($([ "$set" = static ] && echo "$QNAME $QTYPE" ||
+		echo "tests/bench/data/queries-mixed.txt")); medians over $ROUNDS rounds of ${SECS} s"
+	echo
+	# shellcheck disable=SC2046 # one word per row on purpose
+	report_rows $(for o in $UP; do echo "$o:$set"; done)
+	noisy_note "$set"
 	case " $UP " in *" ayad "*) ;; *) echo; return ;; esac
 	echo
 	for o in $UP; do
 		[ "$o" = ayad ] && continue
-		paste <(vals ayad "$set" sat qps) <(vals "$o" "$set" sat qps) |
-			awk '$2 > 0 { print $1 / $2 }' | median |
-			awk -v o="$o" '{ printf "ayad / %s q/s (median of per-round ratios): %sx\n", o, ($1 == "-") ? "-" : sprintf("%.2f", $1) }'
+		echo "ayad / $o q/s (median of per-round ratios): $(ratio "ayad:$set" "$o:$set")x"
 	done
+	echo
+}
+
+# The second table: geo answers with ECS, next to static answers of the same
+# instances to the same clients, then the goals of issue 3 item 7.
+report_geo() {
+	local r a g au gu
+	echo "### Geo service with ECS: $GEONAME A from $(grep -c '^www' "$GEOQ") client /24s" \
+		"(tests/bench/data/geo-clients.txt); medians over $ROUNDS rounds of ${SECS} s"
+	echo
+	echo "\"geo\" is the service answer; \"geo-static\" the same clients (same ECS options)" \
+		"asking for ns1.svc.example.com A, a static name, of the same instance."
+	echo
+	# shellcheck disable=SC2046 # one word per row on purpose
+	report_rows -l $(for s in $GUP; do echo "$s:geo"; done) \
+		$(for s in $GUP; do [ "$s" = pdns-geo ] || echo "$s:geo-static"; done)
+	noisy_note geo geo-static
+	echo
+	for r in "ayad-geo:geo gdnsd-geo:geo" "ayad-geo:geo ayad-geo:geo-static" \
+		"gdnsd-geo:geo gdnsd-geo:geo-static" "ayad-geo:geo pdns-geo:geo" \
+		"gdnsd-geo:geo pdns-geo:geo"; do
+		a=${r% *} g=${r#* }
+		case " $GUP " in *" ${a%%:*} "*) ;; *) continue ;; esac
+		case " $GUP " in *" ${g%%:*} "*) ;; *) continue ;; esac
+		echo "${a%%:*} ${a#*:} / ${g%%:*} ${g#*:} q/s (median of per-round ratios): $(ratio "$a" "$g")x"
+	done
+	case " $GUP " in *" ayad-geo "*) ;; *) echo; return ;; esac
+	case " $GUP " in *" gdnsd-geo "*) ;; *) echo; return ;; esac
+	a=$(ratio ayad-geo:geo gdnsd-geo:geo)
+	au=$(vals ayad-geo geo rate usr_us | median)
+	gu=$(vals gdnsd-geo geo rate usr_us | median)
+	echo
+	echo "Goals (issue 3, item 7):"
+	echo "- ayad geo+ECS q/s >= 0.95x gdnsd geoip: ${a}x," \
+		"$(awk -v a="$a" 'BEGIN { print (a != "-" && a + 0 >= 0.95) ? "met" : "NOT met" }')"
+	echo "- less user CPU per query than gdnsd geoip: ayad $au µs, gdnsd $gu µs," \
+		"$(awk -v a="$au" -v g="$gu" 'BEGIN { print (a != "-" && a + 0 < g + 0) ? "met" : "NOT met" }')"
+	echo "- ECS scope never longer than gdnsd's: $(grep -o '[0-9]* longer' "$TMP/geo-compare.md" |
+		awk '{ print ($1 == 0) ? "met (0 longer)" : "NOT met (" $1 " longer)" }')"
 	echo
 }
 {
 	echo "## Results"
 	echo
 	for set in static mixed; do
-		report
+		[ -n "$UP" ] && report
 	done
+	if [ -n "$GUP" ]; then
+		report_geo
+		cat "$TMP/geo-compare.md"
+	fi
 	echo "Machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
 		"Linux $(uname -r)"
 	echo "Versions: $(nsd -v 2>&1 | head -1); $(knotd --version 2>&1 | head -1);" \
-		"$(gdnsd -V 2>&1 | awk '/version/ { print $1 " " $3; exit }')"
+		"$(gdnsd -V 2>&1 | awk '/version/ { print $1 " " $3; exit }');" \
+		"$(pdns_server --version 2>&1 | awk '/PowerDNS Authoritative/ { print "PowerDNS " $(NF - 4); exit }')"
 	echo "Command: B=$B BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECS BENCH_RATE=$RATE" \
-		"BENCH_WINDOW=$WINDOW scripts/bench.sh"
+		"BENCH_WINDOW=$WINDOW BENCH_PDNS_RATE=$PDNS_RATE scripts/bench.sh"
 	echo "Loadgen: taskset -c $LG_CPU aya-loadgen -p PORT (-n $QNAME -t $QTYPE | -q" \
-		"queries-mixed.txt) (-r 0 -c $WINDOW | -r $RATE -c 1000) -d $SECS"
+		"queries-mixed.txt | -q geo-clients.txt) (-r 0 -c $WINDOW | -r $RATE -c 1000) -d $SECS"
+	[ -n "$GUP" ] && echo "Geo database: $GEODB ($(stat -c %s "$GEODB") bytes)." \
+		"IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
 } | tee "$OUT/results.md"
 echo "raw results: $RES" >&2
