@@ -49,7 +49,8 @@ typedef struct udp_start {
 	int rc;
 } udp_start_t;
 
-static void batch_reset(udp_batch_t *b, bool pktinfo)
+/* Point every header at its buffers, once per worker. */
+static void batch_init(udp_batch_t *b, bool pktinfo)
 {
 	for (unsigned i = 0; i < DNSD_UDP_BATCH; i++) {
 		struct msghdr *m = &b->in[i].msg_hdr;
@@ -63,6 +64,26 @@ static void batch_reset(udp_batch_t *b, bool pktinfo)
 		m->msg_controllen = pktinfo ? sizeof(b->in_cmsg[i].buf) : 0;
 		m->msg_flags = 0;
 		b->in[i].msg_len = 0;
+		struct msghdr *o = &b->out[i].msg_hdr;
+		b->out_iov[i].iov_base = b->rbuf[i];
+		o->msg_iov = &b->out_iov[i];
+		o->msg_iovlen = 1;
+		o->msg_flags = 0;
+	}
+}
+
+/*
+ * Restore what recvmmsg() wrote into the first n headers (address and
+ * control lengths, flags): the kernel leaves headers past the datagrams it
+ * returned alone, so a batch of n costs n resets, not DNSD_UDP_BATCH.
+ */
+static void batch_rearm(udp_batch_t *b, unsigned n, bool pktinfo)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *m = &b->in[i].msg_hdr;
+		m->msg_namelen = sizeof(b->src[i]);
+		m->msg_controllen = pktinfo ? sizeof(b->in_cmsg[i].buf) : 0;
+		m->msg_flags = 0;
 	}
 }
 
@@ -122,16 +143,12 @@ static unsigned answer_batch(dnsd_udp_worker_t *w, udp_batch_t *b, unsigned n)
 		if (len == 0) {
 			continue;
 		}
-		struct msghdr *o = &b->out[nout].msg_hdr;
-		b->out_iov[nout].iov_base = b->rbuf[nout];
+		struct msghdr *o = &b->out[nout].msg_hdr; /* iov fixed by batch_init */
 		b->out_iov[nout].iov_len = len;
 		o->msg_name = &b->src[i];
 		o->msg_namelen = m->msg_namelen;
-		o->msg_iov = &b->out_iov[nout];
-		o->msg_iovlen = 1;
 		o->msg_control = NULL;
 		o->msg_controllen = 0;
-		o->msg_flags = 0;
 		if (w->pktinfo) {
 			size_t cl = reply_pktinfo(m, b->out_cmsg[nout].buf,
 			                          sizeof(b->out_cmsg[nout].buf));
@@ -169,8 +186,8 @@ static void send_batch(dnsd_udp_worker_t *w, udp_batch_t *b, unsigned n)
 
 static void serve(dnsd_udp_worker_t *w, udp_batch_t *b)
 {
+	batch_init(b, w->pktinfo);
 	while (!atomic_load_explicit(&w->srv->stop, memory_order_acquire)) {
-		batch_reset(b, w->pktinfo);
 		int n = recvmmsg(w->fd, b->in, DNSD_UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (atomic_load_explicit(&w->srv->stop, memory_order_acquire)) {
 			break;
@@ -184,6 +201,7 @@ static void serve(dnsd_udp_worker_t *w, udp_batch_t *b)
 		}
 		unsigned nout = answer_batch(w, b, (unsigned)n);
 		send_batch(w, b, nout);
+		batch_rearm(b, (unsigned)n, w->pktinfo);
 	}
 }
 
