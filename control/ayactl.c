@@ -4,6 +4,7 @@
  *   ayactl [-s SOCKET] [--json] status|reload|services
  *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
  *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
+ *   ayactl [-s SOCKET] [--json] backends [SERVICE]
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
@@ -37,6 +38,8 @@ static void usage(FILE *f)
 	        "                                  its regions or one endpoint (persistent)\n"
 	        "  undrain SERVICE [REGION|ADDRESS]\n"
 	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
+	        "  backends [SERVICE]              monitored endpoints: state, since, error,\n"
+	        "                                  RTT, load, observers, the policy's view\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
@@ -100,6 +103,12 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 		}
 		req->service = args[0];
 		req->target = n == 2 ? args[1] : NULL;
+		return true;
+	case CTL_CMD_BACKENDS:
+		if (n > 1) {
+			return false;
+		}
+		req->service = n == 1 ? args[0] : NULL;
 		return true;
 	case CTL_CMD_EXPLAIN:
 		if (n != 2) {

@@ -13,8 +13,10 @@
 #include "control/control_int.h"
 
 static const char *const cmd_names[CTL_CMD_COUNT] = {
-        [CTL_CMD_STATUS] = "status", [CTL_CMD_RELOAD] = "reload",   [CTL_CMD_SERVICES] = "services",
-        [CTL_CMD_DRAIN] = "drain",   [CTL_CMD_UNDRAIN] = "undrain", [CTL_CMD_EXPLAIN] = "explain",
+        [CTL_CMD_STATUS] = "status",     [CTL_CMD_RELOAD] = "reload",
+        [CTL_CMD_SERVICES] = "services", [CTL_CMD_DRAIN] = "drain",
+        [CTL_CMD_UNDRAIN] = "undrain",   [CTL_CMD_EXPLAIN] = "explain",
+        [CTL_CMD_BACKENDS] = "backends",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -80,6 +82,7 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__ServicesRequest services = AYA__CTL__SERVICES_REQUEST__INIT;
 	Aya__Ctl__DrainRequest drain = AYA__CTL__DRAIN_REQUEST__INIT;
 	Aya__Ctl__ExplainRequest explain = AYA__CTL__EXPLAIN_REQUEST__INIT;
+	Aya__Ctl__BackendsRequest backends = AYA__CTL__BACKENDS_REQUEST__INIT;
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
@@ -112,6 +115,11 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 		explain.subnet = r->subnet;
 		explain.qtype = r->qtype;
 		req.explain = &explain;
+		break;
+	case CTL_CMD_BACKENDS:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_BACKENDS;
+		backends.service = ctl_pstr(r->service);
+		req.backends = &backends;
 		break;
 	default:
 		return -EINVAL;
@@ -162,6 +170,10 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 		/* A qtype that does not fit is left for the handler to reject. */
 		out->qtype = req->explain->qtype > UINT16_MAX ? UINT16_MAX
 		                                              : (uint16_t)req->explain->qtype;
+		break;
+	case AYA__CTL__REQUEST__CMD_BACKENDS:
+		out->cmd = CTL_CMD_BACKENDS;
+		out->service = ctl_dup(a, req->backends->service, &oom);
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -305,6 +317,13 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_BACKENDS:
+		rep.body_case = AYA__CTL__REPLY__BODY_BACKENDS;
+		rep.backends = ctl_backends_to_pb(a, &r->backends);
+		if (rep.backends == NULL) {
+			goto out;
+		}
+		break;
 	default:
 		/* No body: an error reply to an unknown command. */
 		break;
@@ -418,6 +437,10 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	case AYA__CTL__REPLY__BODY_EXPLAIN:
 		r->cmd = CTL_CMD_EXPLAIN;
 		ctl_explain_from_pb(a, p->explain, &r->explain, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_BACKENDS:
+		r->cmd = CTL_CMD_BACKENDS;
+		ctl_backends_from_pb(a, p->backends, &r->backends, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

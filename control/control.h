@@ -37,6 +37,7 @@ typedef enum ctl_cmd {
 	CTL_CMD_DRAIN = 3,
 	CTL_CMD_UNDRAIN = 4,
 	CTL_CMD_EXPLAIN = 5,
+	CTL_CMD_BACKENDS = 6,
 	CTL_CMD_COUNT
 } ctl_cmd_t;
 
@@ -46,7 +47,7 @@ typedef enum ctl_cmd {
  */
 typedef struct ctl_request {
 	ctl_cmd_t cmd;
-	const char *service; /* drain, undrain: service name */
+	const char *service; /* drain, undrain: service name; backends: filter, NULL/"" = all */
 	const char *target;  /* drain, undrain: region or address; NULL or "" = whole service */
 	const char *name;    /* explain: query name */
 	const char *client;  /* explain: client address */
@@ -195,6 +196,45 @@ typedef struct ctl_explain {
 	const char *attribution; /* "" unless the geo database decided */
 } ctl_explain_t;
 
+/* backends: one node's observation of an endpoint */
+typedef struct ctl_observer {
+	const char *node;
+	const char *state; /* "up", "down", "unknown" */
+	uint64_t observed_at_ms;
+	bool fresh;
+	uint32_t rtt_us;
+	const char *error;
+} ctl_observer_t;
+
+/* backends: one monitored endpoint of one service's pool */
+typedef struct ctl_backend {
+	const char *service;
+	const char *region;
+	const char *address;
+	uint32_t port;
+	const char *monitor;
+	const char *key;
+	const char *state; /* this node's observation, else the latest; "unknown" = none */
+	uint64_t since_ms; /* 0 = unknown */
+	const char *error;
+	uint32_t rtt_us;
+	double utilization; /* negative = unknown */
+	uint32_t capacity;
+	uint64_t observed_at_ms;
+	const ctl_observer_t *observers;
+	size_t n_observers;
+	bool healthy; /* the policy's view */
+	bool drained;
+	double slow_start; /* 1 = full weight */
+	double headroom;
+} ctl_backend_t;
+
+typedef struct ctl_backends {
+	const ctl_backend_t *backends;
+	size_t n_backends;
+	uint64_t now_ms;
+} ctl_backends_t;
+
 /*
  * One reply. Strings and arrays are borrowed: from the handler's scratch
  * arena on the server, from `arena` after ctl_reply_decode().
@@ -210,6 +250,7 @@ typedef struct ctl_reply {
 		ctl_services_t services;
 		ctl_drain_t drain; /* drain and undrain */
 		ctl_explain_t explain;
+		ctl_backends_t backends;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 } ctl_reply_t;

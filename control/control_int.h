@@ -40,3 +40,12 @@ void ctl_explain_write_text(FILE *f, const ctl_explain_t *e) AYA_NONNULL(1, 2);
 int ctl_services_json(struct json_t *o, const ctl_services_t *s) AYA_NONNULL(1, 2);
 int ctl_drain_json(struct json_t *o, const ctl_drain_t *d) AYA_NONNULL(1, 2);
 int ctl_explain_json(struct json_t *o, const ctl_explain_t *e) AYA_NONNULL(1, 2);
+
+/* ---- backends (codec_backends.c, render_backends.c) ---- */
+
+Aya__Ctl__BackendsReply *ctl_backends_to_pb(aya_arena_t *a, const ctl_backends_t *b)
+        AYA_NONNULL(1, 2);
+void ctl_backends_from_pb(aya_arena_t *a, const Aya__Ctl__BackendsReply *p, ctl_backends_t *b,
+                          bool *oom) AYA_NONNULL(1, 2, 3, 4);
+void ctl_backends_write_text(FILE *f, const ctl_backends_t *b) AYA_NONNULL(1, 2);
+int ctl_backends_json(struct json_t *o, const ctl_backends_t *b) AYA_NONNULL(1, 2);

@@ -125,6 +125,9 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 	case CTL_CMD_EXPLAIN:
 		ctl_explain_write_text(f, &r->explain);
 		break;
+	case CTL_CMD_BACKENDS:
+		ctl_backends_write_text(f, &r->backends);
+		break;
 	default:
 		fprintf(f, "ok\n");
 		break;
@@ -212,6 +215,8 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_drain_json(o, &r->drain);
 	} else if (r->cmd == CTL_CMD_EXPLAIN) {
 		rc |= ctl_explain_json(o, &r->explain);
+	} else if (r->cmd == CTL_CMD_BACKENDS) {
+		rc |= ctl_backends_json(o, &r->backends);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

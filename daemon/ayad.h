@@ -90,6 +90,8 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 void ayad_ctl_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 void ayad_ctl_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
+/* `backends` (ctl_backends.c). */
+void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
 /* The control handlers, indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "daemon/health.h"
 
 /* Counter names, in the order status shows them. */
 static const struct {
@@ -66,7 +67,9 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ctl_status_t *s = &r->status;
 	dnsd_stats_t st;
 	dnsd_server_stats(d->srv, &st);
-	ctl_counter_t *ctr = aya_arena_alloc(a, AYA_ARRAY_LEN(counter_table) * sizeof(*ctr));
+	/* dnsd's counters, then the agent's and the health rebuilds' (daemon/agent.c). */
+	ctl_counter_t *ctr = aya_arena_alloc(
+	        a, (AYA_ARRAY_LEN(counter_table) + AYAD_HEALTH_COUNTERS) * sizeof(*ctr));
 	ctl_zone_t *zones = snap_zones(d->snap, a, &s->n_zones);
 	if (ctr == NULL || zones == NULL) {
 		r->ok = false;
@@ -84,8 +87,15 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	s->uptime_s = (uint64_t)(time(NULL) - d->started);
 	s->zones = zones;
 	s->queries = st.queries;
+	const char *hn[AYAD_HEALTH_COUNTERS];
+	uint64_t hv[AYAD_HEALTH_COUNTERS];
+	size_t nh = ayad_health_counters(d, hn, hv, AYAD_HEALTH_COUNTERS);
+	for (size_t i = 0; i < nh; i++) {
+		ctr[AYA_ARRAY_LEN(counter_table) + i] =
+		        (ctl_counter_t){.name = hn[i], .value = hv[i]};
+	}
 	s->counters = ctr;
-	s->n_counters = AYA_ARRAY_LEN(counter_table);
+	s->n_counters = AYA_ARRAY_LEN(counter_table) + nh;
 	s->workers = dnsd_server_workers(d->srv);
 	s->listen = (const char *const *)d->listen;
 	s->n_listen = d->n_listen;
@@ -122,4 +132,5 @@ const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
         [CTL_CMD_STATUS] = on_status,           [CTL_CMD_RELOAD] = on_reload,
         [CTL_CMD_SERVICES] = ayad_ctl_services, [CTL_CMD_DRAIN] = ayad_ctl_drain,
         [CTL_CMD_UNDRAIN] = ayad_ctl_drain,     [CTL_CMD_EXPLAIN] = ayad_ctl_explain,
+        [CTL_CMD_BACKENDS] = ayad_ctl_backends,
 };
