@@ -71,12 +71,16 @@
 #define ADD_MAX 16
 #define PTR_MAX 0x3fff
 
-/* A name being looked up: lower-case copy and the offset of each suffix. */
+/*
+ * A name being looked up: lower-case copy (padded for dnsd_hash_label), the
+ * offset of each suffix and the hash of each suffix, all from one pass.
+ */
 typedef struct lname {
-	uint8_t name[AYA_DNAME_MAX];
+	uint8_t name[AYA_DNAME_MAX + DNSD_HASH_PAD];
 	uint8_t len;
 	uint8_t labels;
-	uint8_t off[AYA_DNAME_MAX / 2 + 1]; /* off[i]: suffix without i labels */
+	uint8_t off[AYA_DNAME_MAX / 2 + 1];   /* off[i]: suffix without i labels */
+	uint32_t hash[AYA_DNAME_MAX / 2 + 1]; /* hash[i]: dnsd_name_hash of that suffix */
 } lname_t;
 
 typedef struct resp {
@@ -95,11 +99,33 @@ typedef struct resp {
 
 #define INC(c, f) atomic_fetch_add_explicit(&(c)->f, 1, memory_order_relaxed)
 
+/*
+ * ASCII lower case of 8 bytes at once: a byte gets 0x20 when it is in
+ * 'A'..'Z' (label length bytes are <= 63, never letters; bytes >= 0x80 are
+ * left alone like aya_dname_lower does).
+ */
+static inline uint64_t lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t low7 = w & ~high;
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones; /* high bit: byte >= 'A' */
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones; /* high bit: byte > 'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~w & high;
+	return w | upper >> 2;
+}
+
+/* `wire` is a valid uncompressed name of `len` bytes (checked by the parser or the snapshot). */
 static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
 {
 	memcpy(n->name, wire, len);
+	memset(n->name + len, 0, DNSD_HASH_PAD);
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, n->name + i, sizeof(w));
+		w = lower8(w);
+		memcpy(n->name + i, &w, sizeof(w));
+	}
 	n->len = (uint8_t)len;
-	aya_dname_lower(n->name);
 	unsigned i = 0;
 	size_t p = 0;
 	while (n->name[p] != 0) {
@@ -108,15 +134,29 @@ static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
 	}
 	n->off[i] = (uint8_t)p;
 	n->labels = (uint8_t)i;
+	uint64_t h = dnsd_hash_label(DNSD_HASH_SEED, n->name + p);
+	n->hash[i] = (uint32_t)h;
+	while (i > 0) {
+		i--;
+		h = dnsd_hash_label(h, n->name + n->off[i]);
+		n->hash[i] = (uint32_t)h;
+	}
 }
 
-/* Longest zone apex that is a suffix of the name; *skip = labels above it. */
+/*
+ * Longest zone apex that is a suffix of the name; *skip = labels above it.
+ * Only suffixes with as many labels as some apex are probed.
+ */
 static const dnsd_zone_t *zone_find(const dnsd_snap_t *s, const lname_t *n, unsigned *skip)
 {
-	for (unsigned i = 0; i <= n->labels; i++) {
+	if (n->labels < s->apex_min_labels) {
+		return NULL;
+	}
+	unsigned first = n->labels > s->apex_max_labels ? n->labels - s->apex_max_labels : 0;
+	unsigned last = (unsigned)n->labels - s->apex_min_labels;
+	for (unsigned i = first; i <= last; i++) {
 		const uint8_t *sfx = n->name + n->off[i];
-		size_t len = n->len - n->off[i];
-		long k = dnsd_htab_find(&s->apexes, sfx, len, dnsd_name_hash(sfx, len));
+		long k = dnsd_htab_find(&s->apexes, sfx, n->len - n->off[i], n->hash[i]);
 		if (k >= 0) {
 			*skip = i;
 			return s->zone_of[k];
@@ -130,8 +170,7 @@ static const dnsd_node_t *node_lookup(const dnsd_zone_t *z, const lname_t *n, bo
 {
 	for (unsigned i = 0; i + z->apex_labels < n->labels; i++) {
 		const uint8_t *sfx = n->name + n->off[i];
-		size_t len = n->len - n->off[i];
-		long k = dnsd_htab_find(&z->names, sfx, len, dnsd_name_hash(sfx, len));
+		long k = dnsd_htab_find(&z->names, sfx, n->len - n->off[i], n->hash[i]);
 		if (k >= 0) {
 			*exact = i == 0;
 			return z->names.slot[k];

@@ -494,9 +494,17 @@ static int apexes_build(dnsd_snap_t *s, char *err, size_t errlen)
 	if (s->apexes.slot == NULL || s->apexes.hash == NULL || s->zone_of == NULL) {
 		return -ENOMEM;
 	}
+	s->apex_min_labels = UINT8_MAX;
+	s->apex_max_labels = 0;
 	for (size_t i = 0; i < s->n_zones; i++) {
 		const dnsd_zone_t *z = &s->zones[i];
 		uint32_t h = dnsd_name_hash(z->apex, z->apex_len);
+		if (z->apex_labels < s->apex_min_labels) {
+			s->apex_min_labels = z->apex_labels;
+		}
+		if (z->apex_labels > s->apex_max_labels) {
+			s->apex_max_labels = z->apex_labels;
+		}
 		if (dnsd_htab_find(&s->apexes, z->apex, z->apex_len, h) >= 0) {
 			return fail(err, errlen, "zone %s: defined twice", z->name);
 		}

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/dname.h"
 #include "config/config.h"
 #include "dnsd/dnsd.h"
 
@@ -122,6 +123,8 @@ struct dnsd_snap {
 	const dnsd_zone_t *zones;
 	size_t n_zones;
 	dnsd_htab_t apexes;          /* apex name -> zone's apex node; zone found via zone_of */
+	uint8_t apex_min_labels;     /* fewest and most labels of any apex: */
+	uint8_t apex_max_labels;     /* the only suffixes zone lookup probes */
 	const dnsd_zone_t **zone_of; /* parallel to apexes.slot */
 	uint16_t max_udp;
 	const uint8_t *nsid; /* NSID option payload, NULL when disabled */
@@ -134,14 +137,52 @@ struct dnsd_snap {
 	uint8_t cookie_secret[16];
 };
 
-/* FNV-1a over a lower-case wire name. */
+/*
+ * Name hashing. A name is hashed label by label from the root up, so the
+ * hash of every suffix is an intermediate value: the answer engine hashes a
+ * qname once and has the hash of each of its suffixes (zone apex, closest
+ * encloser) for free. A label (its length byte and text) is mixed in 8-byte
+ * words; dnsd_hash_label() reads 8 bytes from each word's start, so the
+ * buffer must have DNSD_HASH_PAD readable bytes past the name (the bytes
+ * past the label are masked off, their value does not matter).
+ */
+#define DNSD_HASH_PAD 8
+#define DNSD_HASH_SEED 0x243f6a8885a308d3ull
+
+static inline uint64_t dnsd_hash_label(uint64_t h, const uint8_t *label)
+{
+	size_t n = (size_t)label[0] + 1u;
+	for (;;) {
+		uint64_t w;
+		memcpy(&w, label, sizeof(w));
+		if (n < 8) {
+			w &= (1ull << (8 * n)) - 1u;
+		}
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+		if (n <= 8) {
+			return h;
+		}
+		label += 8;
+		n -= 8;
+	}
+}
+
+/* Hash of a lower-case wire name (build time: copies it to a padded buffer). */
 static inline uint32_t dnsd_name_hash(const uint8_t *name, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ name[i]) * 16777619u;
+	uint8_t buf[AYA_DNAME_MAX + DNSD_HASH_PAD] = {0};
+	uint8_t off[AYA_DNAME_MAX / 2 + 1];
+	unsigned labels = 0;
+	memcpy(buf, name, len);
+	for (size_t p = 0; buf[p] != 0; p += buf[p] + 1u) {
+		off[labels++] = (uint8_t)p;
 	}
-	return h;
+	uint64_t h = dnsd_hash_label(DNSD_HASH_SEED, buf + len - 1);
+	while (labels > 0) {
+		h = dnsd_hash_label(h, buf + off[--labels]);
+	}
+	return (uint32_t)h;
 }
 
 /* Lookup by lower-case wire name; returns the slot index or -1. */
