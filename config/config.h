@@ -82,7 +82,14 @@ typedef struct cfg_pool {
 	const char *monitor; /* name of a monitor, or NULL (issue 4) */
 	cfg_loc_t loc;
 	size_t monitor_idx; /* index into cfg_t.monitors when monitor != NULL */
+	int observers;      /* cfg_observers_t (issue 5): who probes it; default CFG_OBSERVERS_K */
 } cfg_pool_t;
+
+/* pool.observers: the K gossip members chosen per endpoint, or every node. */
+typedef enum cfg_observers {
+	CFG_OBSERVERS_K = 0,
+	CFG_OBSERVERS_ALL = 1,
+} cfg_observers_t;
 
 /* ---- monitors (issue 4): how the agent probes a pool's endpoints ---- */
 

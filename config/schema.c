@@ -17,6 +17,7 @@ _Static_assert(sizeof(cfg_all_down_t) == sizeof(int), "enum storage");
 
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const all_down_names[] = {"answer_all", "empty", NULL};
+static const char *const observers_names[] = {"k", "all", NULL};
 
 /* ---- node ---- */
 static const item_t node_items[] = {
@@ -361,6 +362,13 @@ static const item_t pool_items[] = {
          .type = IT_FUNC,
          .fn = cfg_fn_pool_monitor,
          .doc = "name of a monitor of monitors:"},
+        {.name = "observers",
+         .type = IT_ENUM,
+         .offset = offsetof(cfg_pool_t, observers),
+         .size = SIZE_OF(cfg_pool_t, observers),
+         .names = observers_names,
+         .dflt = "k",
+         .doc = "k: the 3 gossip members picked per endpoint probe it; all: every node"},
 };
 SEC(cfg_sec_pool, "pool", pool_items);
 

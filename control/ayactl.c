@@ -5,6 +5,8 @@
  *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
  *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
+ *   ayactl [-s SOCKET] [--json] members
+ *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
@@ -40,6 +42,12 @@ static void usage(FILE *f)
 	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
 	        "  backends [SERVICE]              monitored endpoints: state, since, error,\n"
 	        "                                  RTT, load, observers, the policy's view\n"
+	        "  members                         gossip members: region, address, state,\n"
+	        "                                  incarnation, last heard, config drift\n"
+	        "  keyring list                    gossip keys by id, the primary marked\n"
+	        "  keyring install KEY             accept a base64 AES-256 key (not persisted)\n"
+	        "  keyring use KEY_ID              send with an installed key\n"
+	        "  keyring remove KEY_ID           stop accepting a key\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
@@ -117,6 +125,14 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 		req->name = args[0];
 		req->client = args[1];
 		return true;
+	case CTL_CMD_KEYRING:
+		if (n < 1 || n > 2) {
+			return false;
+		}
+		req->keyring_op = args[0];
+		req->key = n == 2 ? args[1] : NULL;
+		/* list takes no key; the others need one. */
+		return strcmp(args[0], "list") == 0 ? n == 1 : n == 2;
 	default:
 		return n == 0;
 	}

@@ -16,7 +16,8 @@ static const char *const cmd_names[CTL_CMD_COUNT] = {
         [CTL_CMD_STATUS] = "status",     [CTL_CMD_RELOAD] = "reload",
         [CTL_CMD_SERVICES] = "services", [CTL_CMD_DRAIN] = "drain",
         [CTL_CMD_UNDRAIN] = "undrain",   [CTL_CMD_EXPLAIN] = "explain",
-        [CTL_CMD_BACKENDS] = "backends",
+        [CTL_CMD_BACKENDS] = "backends", [CTL_CMD_MEMBERS] = "members",
+        [CTL_CMD_KEYRING] = "keyring",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -83,6 +84,8 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__DrainRequest drain = AYA__CTL__DRAIN_REQUEST__INIT;
 	Aya__Ctl__ExplainRequest explain = AYA__CTL__EXPLAIN_REQUEST__INIT;
 	Aya__Ctl__BackendsRequest backends = AYA__CTL__BACKENDS_REQUEST__INIT;
+	Aya__Ctl__MembersRequest members = AYA__CTL__MEMBERS_REQUEST__INIT;
+	Aya__Ctl__KeyringRequest keyring = AYA__CTL__KEYRING_REQUEST__INIT;
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
@@ -120,6 +123,16 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 		req.cmd_case = AYA__CTL__REQUEST__CMD_BACKENDS;
 		backends.service = ctl_pstr(r->service);
 		req.backends = &backends;
+		break;
+	case CTL_CMD_MEMBERS:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_MEMBERS;
+		req.members = &members;
+		break;
+	case CTL_CMD_KEYRING:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_KEYRING;
+		keyring.op = ctl_pstr(r->keyring_op);
+		keyring.key = ctl_pstr(r->key);
+		req.keyring = &keyring;
 		break;
 	default:
 		return -EINVAL;
@@ -174,6 +187,14 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 	case AYA__CTL__REQUEST__CMD_BACKENDS:
 		out->cmd = CTL_CMD_BACKENDS;
 		out->service = ctl_dup(a, req->backends->service, &oom);
+		break;
+	case AYA__CTL__REQUEST__CMD_MEMBERS:
+		out->cmd = CTL_CMD_MEMBERS;
+		break;
+	case AYA__CTL__REQUEST__CMD_KEYRING:
+		out->cmd = CTL_CMD_KEYRING;
+		out->keyring_op = ctl_dup(a, req->keyring->op, &oom);
+		out->key = ctl_dup(a, req->keyring->key, &oom);
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -248,7 +269,8 @@ static Aya__Ctl__StatusReply *status_to_pb(aya_arena_t *a, const ctl_status_t *s
 	p->geo_nodes = s->geo_nodes;
 	p->geo_mmdb_nodes = s->geo_mmdb_nodes;
 	p->policy_bytes = s->policy_bytes;
-	return p;
+	p->gossip = ctl_gossip_status_to_pb(a, &s->gossip);
+	return p->gossip != NULL ? p : NULL;
 }
 
 static Aya__Ctl__ReloadReply *reload_to_pb(aya_arena_t *a, const ctl_reload_t *r)
@@ -324,6 +346,20 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_MEMBERS:
+		rep.body_case = AYA__CTL__REPLY__BODY_MEMBERS;
+		rep.members = ctl_members_to_pb(a, &r->members);
+		if (rep.members == NULL) {
+			goto out;
+		}
+		break;
+	case CTL_CMD_KEYRING:
+		rep.body_case = AYA__CTL__REPLY__BODY_KEYRING;
+		rep.keyring = ctl_keyring_to_pb(a, &r->keyring);
+		if (rep.keyring == NULL) {
+			goto out;
+		}
+		break;
 	default:
 		/* No body: an error reply to an unknown command. */
 		break;
@@ -390,6 +426,9 @@ static void status_from_pb(aya_arena_t *a, const Aya__Ctl__StatusReply *p, ctl_s
 	s->geo_nodes = p->geo_nodes;
 	s->geo_mmdb_nodes = p->geo_mmdb_nodes;
 	s->policy_bytes = p->policy_bytes;
+	if (p->gossip != NULL) {
+		ctl_gossip_status_from_pb(a, p->gossip, &s->gossip, oom);
+	}
 }
 
 int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
@@ -441,6 +480,14 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	case AYA__CTL__REPLY__BODY_BACKENDS:
 		r->cmd = CTL_CMD_BACKENDS;
 		ctl_backends_from_pb(a, p->backends, &r->backends, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_MEMBERS:
+		r->cmd = CTL_CMD_MEMBERS;
+		ctl_members_from_pb(a, p->members, &r->members, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_KEYRING:
+		r->cmd = CTL_CMD_KEYRING;
+		ctl_keyring_from_pb(a, p->keyring, &r->keyring, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

@@ -38,6 +38,8 @@ typedef enum ctl_cmd {
 	CTL_CMD_UNDRAIN = 4,
 	CTL_CMD_EXPLAIN = 5,
 	CTL_CMD_BACKENDS = 6,
+	CTL_CMD_MEMBERS = 7,
+	CTL_CMD_KEYRING = 8,
 	CTL_CMD_COUNT
 } ctl_cmd_t;
 
@@ -53,7 +55,9 @@ typedef struct ctl_request {
 	const char *client;  /* explain: client address */
 	bool has_subnet;     /* explain: client sent ECS with this source prefix */
 	unsigned subnet;
-	uint16_t qtype; /* explain: 1 (A, also for 0) or 28 (AAAA) */
+	uint16_t qtype;         /* explain: 1 (A, also for 0) or 28 (AAAA) */
+	const char *keyring_op; /* keyring: "list", "install", "use", "remove" */
+	const char *key;        /* keyring: base64 key (install) or key id (use, remove) */
 } ctl_request_t;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
@@ -97,7 +101,19 @@ typedef struct ctl_status {
 	uint64_t geo_nodes;
 	uint64_t geo_mmdb_nodes;
 	uint64_t policy_bytes;
+	struct ctl_gossip_status {
+		bool enabled; /* false: no gossip: section, the rest is zero */
+		const char *bind;
+		bool insecure, joined;
+		uint32_t members, live, suspect, dead, health_score, drift, keys;
+		const char *config_hash; /* 16 hex digits */
+		uint64_t tx_bytes, rx_bytes, rx_dropped;
+		uint64_t records_out, records_in, records_merged;
+		uint64_t pushpull_ok, pushpull_fail, broadcasts_dropped, probes, probe_failures;
+	} gossip;
 } ctl_status_t;
+
+typedef struct ctl_gossip_status ctl_gossip_status_t;
 
 typedef struct ctl_reload {
 	const char *diagnostics; /* warnings, or every error of a rejected config */
@@ -235,6 +251,37 @@ typedef struct ctl_backends {
 	uint64_t now_ms;
 } ctl_backends_t;
 
+/* members: one gossip member as this node sees it */
+typedef struct ctl_member {
+	const char *name;
+	const char *region;
+	const char *address;
+	const char *state; /* "alive", "suspect", "dead", "left" */
+	uint64_t incarnation;
+	int64_t last_heard_ms; /* ms ago, -1 = never */
+	const char *config_hash;
+	bool drift; /* config hash differs from this node's */
+	bool self;
+} ctl_member_t;
+
+typedef struct ctl_members {
+	const ctl_member_t *members;
+	size_t n_members;
+	const char *config_hash; /* this node's */
+} ctl_members_t;
+
+typedef struct ctl_key {
+	const char *id; /* 8 hex digits */
+	bool primary;
+} ctl_key_t;
+
+typedef struct ctl_keyring {
+	const char *op;
+	const ctl_key_t *keys; /* primary first */
+	size_t n_keys;
+	const char *changed; /* id acted on, "" for list */
+} ctl_keyring_t;
+
 /*
  * One reply. Strings and arrays are borrowed: from the handler's scratch
  * arena on the server, from `arena` after ctl_reply_decode().
@@ -251,6 +298,8 @@ typedef struct ctl_reply {
 		ctl_drain_t drain; /* drain and undrain */
 		ctl_explain_t explain;
 		ctl_backends_t backends;
+		ctl_members_t members;
+		ctl_keyring_t keyring;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 } ctl_reply_t;

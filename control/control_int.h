@@ -49,3 +49,23 @@ void ctl_backends_from_pb(aya_arena_t *a, const Aya__Ctl__BackendsReply *p, ctl_
                           bool *oom) AYA_NONNULL(1, 2, 3, 4);
 void ctl_backends_write_text(FILE *f, const ctl_backends_t *b) AYA_NONNULL(1, 2);
 int ctl_backends_json(struct json_t *o, const ctl_backends_t *b) AYA_NONNULL(1, 2);
+
+/* ---- gossip: members, keyring, the cluster part of status (codec_gossip.c, render_gossip.c) ----
+ */
+
+Aya__Ctl__GossipStatus *ctl_gossip_status_to_pb(aya_arena_t *a, const ctl_gossip_status_t *g)
+        AYA_NONNULL(1, 2);
+void ctl_gossip_status_from_pb(aya_arena_t *a, const Aya__Ctl__GossipStatus *p,
+                               ctl_gossip_status_t *g, bool *oom) AYA_NONNULL(1, 2, 3, 4);
+Aya__Ctl__MembersReply *ctl_members_to_pb(aya_arena_t *a, const ctl_members_t *m) AYA_NONNULL(1, 2);
+void ctl_members_from_pb(aya_arena_t *a, const Aya__Ctl__MembersReply *p, ctl_members_t *m,
+                         bool *oom) AYA_NONNULL(1, 2, 3, 4);
+Aya__Ctl__KeyringReply *ctl_keyring_to_pb(aya_arena_t *a, const ctl_keyring_t *k) AYA_NONNULL(1, 2);
+void ctl_keyring_from_pb(aya_arena_t *a, const Aya__Ctl__KeyringReply *p, ctl_keyring_t *k,
+                         bool *oom) AYA_NONNULL(1, 2, 3, 4);
+void ctl_gossip_status_write_text(FILE *f, const ctl_gossip_status_t *g) AYA_NONNULL(1, 2);
+void ctl_members_write_text(FILE *f, const ctl_members_t *m) AYA_NONNULL(1, 2);
+void ctl_keyring_write_text(FILE *f, const ctl_keyring_t *k) AYA_NONNULL(1, 2);
+int ctl_gossip_status_json(struct json_t *o, const ctl_gossip_status_t *g) AYA_NONNULL(1, 2);
+int ctl_members_json(struct json_t *o, const ctl_members_t *m) AYA_NONNULL(1, 2);
+int ctl_keyring_json(struct json_t *o, const ctl_keyring_t *k) AYA_NONNULL(1, 2);

@@ -83,6 +83,7 @@ static void write_status(FILE *f, const ctl_status_t *s)
 		        s->last_reload_ok ? "ok" : "failed",
 		        s->last_reload_message[0] != '\0' ? ": " : "", s->last_reload_message);
 	}
+	ctl_gossip_status_write_text(f, &s->gossip);
 	fprintf(f, "%-12s %" PRIu64 "\n\nzones\n", "queries", s->queries);
 	write_zones(f, s->zones, s->n_zones);
 	fprintf(f, "\ncounters\n");
@@ -127,6 +128,12 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 		break;
 	case CTL_CMD_BACKENDS:
 		ctl_backends_write_text(f, &r->backends);
+		break;
+	case CTL_CMD_MEMBERS:
+		ctl_members_write_text(f, &r->members);
+		break;
+	case CTL_CMD_KEYRING:
+		ctl_keyring_write_text(f, &r->keyring);
 		break;
 	default:
 		fprintf(f, "ok\n");
@@ -190,6 +197,7 @@ static int status_json(json_t *o, const ctl_status_t *s)
 	        "build_ms", s->geo_build_ms, "nodes", (json_int_t)s->geo_nodes, "mmdb_nodes",
 	        (json_int_t)s->geo_mmdb_nodes);
 	rc |= json_object_set_new(o, "geo", geo);
+	rc |= ctl_gossip_status_json(o, &s->gossip);
 	return rc;
 }
 
@@ -217,6 +225,10 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_explain_json(o, &r->explain);
 	} else if (r->cmd == CTL_CMD_BACKENDS) {
 		rc |= ctl_backends_json(o, &r->backends);
+	} else if (r->cmd == CTL_CMD_MEMBERS) {
+		rc |= ctl_members_json(o, &r->members);
+	} else if (r->cmd == CTL_CMD_KEYRING) {
+		rc |= ctl_keyring_json(o, &r->keyring);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

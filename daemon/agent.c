@@ -212,6 +212,14 @@ static void on_change(void *ctx, const char *key, state_status_t status, double 
 	h->first_change_us = mono_us();
 }
 
+void ayad_schedule_rebuild(ayad_t *d)
+{
+	/* Peers' records join the agent's debounced batch. */
+	if (d->health != NULL && d->health->debounce_ev != NULL) {
+		on_change(d, "", STATE_ST_UNKNOWN, NAN);
+	}
+}
+
 /* Does the published snapshot still say what the observations say now? */
 static bool verdicts_current(const ayad_health_t *h, const ayad_obs_index_t *ix, uint64_t now)
 {
@@ -268,6 +276,8 @@ void ayad_health_set_targets(ayad_t *d, const cfg_t *cfg)
 	size_t n = 0;
 	int rc = agent_targets_from_cfg(cfg, &t, &n);
 	if (rc == 0) {
+		/* With gossip, only the endpoints this node is an observer of. */
+		n = ayad_gossip_filter_targets(d, t, n);
 		rc = agent_set_targets(h->agent, t, n);
 	}
 	free(t);

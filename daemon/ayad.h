@@ -34,6 +34,7 @@ typedef struct ayad {
 	state_t *state;          /* cluster state store in state_dir (drains) */
 	struct event *flush_ev;  /* periodic state_flush_due() check */
 	struct ayad_health *health; /* agent and health input (daemon/agent.c) */
+	struct ayad_gossip *gossip; /* cluster membership (daemon/gossip.c); NULL without gossip */
 	ctl_server_t *ctl;
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
@@ -92,6 +93,56 @@ void ayad_ctl_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_are
 void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 /* `backends` (ctl_backends.c). */
 void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
+
+/*
+ * Rebuild and publish the policy snapshot soon (debounced with the agent's
+ * changes, daemon/agent.c): for state changes heard from peers.
+ */
+void ayad_schedule_rebuild(ayad_t *d) AYA_NONNULL(1);
+
+/* ---- gossip (daemon/gossip.c, issue 5) ---- */
+
+typedef struct ayad_gossip ayad_gossip_t;
+struct gsp;
+struct agent_target;
+
+typedef struct ayad_gossip_stats {
+	uint64_t records_out;    /* observations and drains broadcast by us */
+	uint64_t records_in;     /* valid records heard */
+	uint64_t records_merged; /* of which changed our state (push/pull included) */
+	uint64_t records_bad;    /* undecodable or invalid, dropped */
+} ayad_gossip_stats_t;
+
+/* Hash of the config file's and zone files' bytes (FNV-1a), for drift display. */
+uint64_t ayad_config_hash(const cfg_t *cfg) AYA_NONNULL(1);
+/* Join the cluster when d->cfg has gossip: (no-op otherwise). 0 or a negative errno (logged). */
+int ayad_gossip_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+/*
+ * Graceful leave: tell peers, then break the loop after a short linger.
+ * False when there is no cluster to leave (break the loop yourself).
+ */
+bool ayad_gossip_leave(ayad_t *d) AYA_NONNULL(1);
+/* Free everything; NULL d->gossip is a no-op. Before the state store closes. */
+void ayad_gossip_stop(ayad_t *d) AYA_NONNULL(1);
+/*
+ * Keep in t[0..n) only the endpoints this node observes (compacted in
+ * place); returns how many. Without gossip every endpoint is kept.
+ */
+size_t ayad_gossip_filter_targets(ayad_t *d, struct agent_target *t, size_t n) AYA_NONNULL(1);
+/* Recompute the probed set when the live members changed. */
+void ayad_gossip_update_targets(ayad_t *d) AYA_NONNULL(1);
+/* The node (NULL without gossip), our config hash, counters. */
+struct gsp *ayad_gossip_node(const ayad_t *d) AYA_NONNULL(1);
+uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);
+void ayad_gossip_stats(const ayad_t *d, ayad_gossip_stats_t *out) AYA_NONNULL(1, 2);
+/* The gossip clock (monotonic ms, the clock of gsp_member_t times); 0 without gossip. */
+uint64_t ayad_gossip_now_ms(const ayad_t *d) AYA_NONNULL(1);
+/* The cluster part of `ayactl status`; strings in a. */
+void ayad_ctl_gossip_status(ayad_t *d, ctl_gossip_status_t *out, aya_arena_t *a)
+        AYA_NONNULL(1, 2, 3);
+/* members / keyring command handlers (daemon/ctl_gossip.c). */
+void ayad_ctl_members(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
+void ayad_ctl_keyring(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
 /* The control handlers, indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

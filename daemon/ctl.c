@@ -104,6 +104,7 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	s->last_reload_message = d->last_reload_msg;
 	s->snapshot_bytes = dnsd_snap_bytes(d->snap);
 	status_policy(d, s);
+	ayad_ctl_gossip_status(d, &s->gossip, a);
 }
 
 static void on_reload(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
@@ -132,5 +133,6 @@ const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
         [CTL_CMD_STATUS] = on_status,           [CTL_CMD_RELOAD] = on_reload,
         [CTL_CMD_SERVICES] = ayad_ctl_services, [CTL_CMD_DRAIN] = ayad_ctl_drain,
         [CTL_CMD_UNDRAIN] = ayad_ctl_drain,     [CTL_CMD_EXPLAIN] = ayad_ctl_explain,
-        [CTL_CMD_BACKENDS] = ayad_ctl_backends,
+        [CTL_CMD_BACKENDS] = ayad_ctl_backends, [CTL_CMD_MEMBERS] = ayad_ctl_members,
+        [CTL_CMD_KEYRING] = ayad_ctl_keyring,
 };

@@ -104,7 +104,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("ayad: %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(d->base);
+	/* A cluster member says goodbye first; the loop then ends by itself. */
+	if (!ayad_gossip_leave(d)) {
+		event_base_loopbreak(d->base);
+	}
 }
 
 static int copy_listen(ayad_t *d, const cfg_t *cfg)
@@ -177,7 +180,7 @@ static int start(ayad_t *d)
 		return rc;
 	}
 	rc = ayad_store_timer(d);
-	if (rc < 0 || (rc = ayad_health_start(d)) < 0) {
+	if (rc < 0 || (rc = ayad_health_start(d)) < 0 || (rc = ayad_gossip_start(d)) < 0) {
 		return rc;
 	}
 	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
@@ -186,6 +189,7 @@ static int start(ayad_t *d)
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ctl_server_free(d->ctl);
+	ayad_gossip_stop(d);
 	/* The agent writes to the state store: stop it first. */
 	ayad_health_stop(d);
 	dnsd_server_stop(d->srv);

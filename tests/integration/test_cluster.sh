@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Gossip end to end (issue 5): three ayad processes on 127.0.0.1/.2/.3, one
+# region each, sealed with a shared keyring file. Checks: every node lists
+# the three members; a drain on node 1 changes the DNS answers of nodes 2
+# and 3; ayactl keyring install/use/remove keeps the cluster talking;
+# kill -9 of node 3 is seen as dead by nodes 1 and 2; node 3 restarted
+# rejoins. Every wait is bounded; processes are stopped by PID file.
+. "$(dirname "$0")/lib.sh"
+
+WWW=www.$ZONE
+KEYS=$T/keys.txt
+openssl rand -base64 32 >"$KEYS"
+REGIONS=(eu-west us-east ap-south)
+declare -a DNSPORT GPORT
+for i in 1 2 3; do
+	DNSPORT[$i]=$(free_port)
+	GPORT[$i]=$(free_port)
+done
+
+# node_config I: T/nI/aya.yaml for node I on 127.0.0.I.
+node_config() {
+	local i=$1 dir=$T/n$1 seeds="" j
+	for j in 1 2 3; do
+		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:${GPORT[$j]}\""
+	done
+	mkdir -p "$dir/zones"
+	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
+	cat >"$dir/aya.yaml" <<EOF
+node:
+  name: node-$i
+  region: ${REGIONS[$((i - 1))]}
+dns:
+  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
+  threads: 1
+gossip:
+  bind: 127.0.0.$i:${GPORT[$i]}
+  seeds: [$seeds]
+  keyring: $KEYS
+regions:
+  - { name: eu-west, location: [53.35, -6.26] }
+  - { name: us-east, location: [39.04, -77.49] }
+  - { name: ap-south, location: [19.08, 72.88] }
+zones:
+  - name: $ZONE
+    file: zones/$ZONE.zone
+    services:
+      - name: www
+        ttl: 5
+        pools:
+          - region: eu-west
+            endpoints: [ { address: 192.0.2.10 } ]
+          - region: us-east
+            endpoints: [ { address: 198.51.100.10 } ]
+        policy: [healthy, drain, { first_n: 1 }]
+control:
+  socket: $dir/ayad.sock
+state_dir: $dir/state
+EOF
+}
+
+start_node() {
+	local i=$1
+	PORT=${DNSPORT[$i]} SERVER=127.0.0.$i start_node_dns "$T/n$i" "$i"
+}
+
+# start_node_dns DIR I: like start_ayad, but the node listens on 127.0.0.I.
+start_node_dns() {
+	local dir=$1 i=$2 k
+	"$AYAD" -c "$dir/aya.yaml" 2>>"$dir/ayad.log" &
+	echo $! >"$dir/ayad.pid"
+	PIDS+=("$dir/ayad.pid")
+	for k in $(seq 1 100); do
+		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || return 1
+		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @127.0.0.$i -p "${DNSPORT[$i]}" +norec \
+			+time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+ctl() {
+	local i=$1
+	shift
+	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
+}
+
+# member_state I NAME: NAME's state as node I sees it ("" when unknown).
+member_state() {
+	ctl "$1" --json members 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; prints the time taken.
+wait_for() {
+	local limit=$1 start now
+	shift
+	start=$(date +%s%N)
+	while :; do
+		if "$@"; then
+			now=$(date +%s%N)
+			echo "# took $(((now - start) / 1000000)) ms: $*"
+			return 0
+		fi
+		now=$(date +%s%N)
+		[ $(((now - start) / 1000000000)) -ge "$limit" ] && return 1
+		sleep 0.1
+	done
+}
+
+all_see() { # all_see STATE NAME NODES...
+	local st=$1 name=$2 i
+	shift 2
+	for i in "$@"; do [ "$(member_state "$i" "$name")" = "$st" ] || return 1; done
+}
+everyone_alive() {
+	local n
+	for n in node-1 node-2 node-3; do all_see alive "$n" 1 2 3 || return 1; done
+}
+answer() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$WWW"; }
+answers_are() { # answers_are ADDR NODES...
+	local want=$1 i
+	shift
+	for i in "$@"; do [ "$(answer "$i")" = "$want" ] || return 1; done
+}
+
+for i in 1 2 3; do
+	node_config "$i"
+	check "node $i starts" start_node "$i"
+done
+
+check "all three list each other as alive within 10 s" wait_for 10 everyone_alive
+ctl 1 members | sed 's/^/# /'
+# Each node's config differs (name, bind): node 1 must show node 2's own hash, marked as drift.
+hash_of() { ctl "$1" --json members | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["config_hash"] if sys.argv[1] == "self" else
+      next(m["config_hash"] + (" drift" if m["drift"] else "") for m in d["members"] if m["name"] == sys.argv[1]))' "$2"; }
+check "node 1 shows node 2's config hash as drift" test "$(hash_of 1 node-2)" = "$(hash_of 2 self) drift"
+check "status shows a 3-member cluster" bash -c "\"$AYACTL\" -s \"$T/n2/ayad.sock\" --json status |
+	python3 -c 'import json,sys; c=json.load(sys.stdin)[\"cluster\"]; sys.exit(0 if c[\"live\"]==3 and c[\"joined\"] and not c[\"insecure\"] else 1)'"
+
+check "every node answers eu-west first" answers_are 192.0.2.10 1 2 3
+check "drain on node 1" ctl 1 drain www eu-west
+check "nodes 2 and 3 follow the drain within 3 s" wait_for 3 answers_are 198.51.100.10 1 2 3
+check "undrain on node 2" ctl 2 undrain www eu-west
+check "every node follows the undrain within 3 s" wait_for 3 answers_are 192.0.2.10 1 2 3
+
+# Key rotation without downtime: install a second key everywhere, switch, remove the old one.
+NEWKEY=$(openssl rand -base64 32)
+OLDID=$(ctl 1 --json keyring list | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"][0]["id"])')
+for i in 1 2 3; do ctl "$i" keyring install "$NEWKEY" >/dev/null || not_ok "keyring install on node $i"; done
+NEWID=$(ctl 1 --json keyring list | python3 -c 'import json,sys; print([k["id"] for k in json.load(sys.stdin)["keys"] if not k["primary"]][0])')
+for i in 1 2 3; do ctl "$i" keyring use "$NEWID" >/dev/null || not_ok "keyring use on node $i"; done
+check "the primary key cannot be removed" bash -c "! \"$AYACTL\" -s \"$T/n1/ayad.sock\" keyring remove $NEWID 2>/dev/null"
+for i in 1 2 3; do ctl "$i" keyring remove "$OLDID" >/dev/null || not_ok "keyring remove on node $i"; done
+check "keyring lists one key, the new primary" bash -c "[ \"\$(\"$AYACTL\" -s \"$T/n3/ayad.sock\" keyring list)\" = \"$NEWID  primary\" ]"
+check "a drain still travels after the rotation" ctl 3 drain www eu-west
+check "... and reaches every node within 3 s" wait_for 3 answers_are 198.51.100.10 1 2 3
+ctl 3 undrain www eu-west >/dev/null
+
+# kill -9 node 3: nodes 1 and 2 must mark it dead.
+kill -KILL "$(cat "$T/n3/ayad.pid")"
+wait "$(cat "$T/n3/ayad.pid")" 2>/dev/null
+rm -f "$T/n3/ayad.pid"
+check "nodes 1 and 2 mark node-3 dead within 15 s" wait_for 15 all_see dead node-3 1 2
+check "cluster status counts 2 live" bash -c "\"$AYACTL\" -s \"$T/n1/ayad.sock\" --json status |
+	python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"cluster\"][\"live\"]==2 else 1)'"
+
+# Restart it: it rejoins (the keyring file still has only the old key: install the new one first).
+echo "$NEWKEY" >"$KEYS"
+rm -f "$T/n3/ayad.sock"
+check "node 3 restarts" start_node 3
+check "node 3 rejoins: every node sees all alive within 10 s" wait_for 10 everyone_alive
+
+for i in 1 2 3; do stop_ayad "$T/n$i"; done
+finish
