@@ -59,6 +59,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -589,13 +590,15 @@ static void answer_ch(const dnsd_query_t *q, const dnsd_snap_t *snap, resp_t *r)
  */
 static int query_parse(dnsd_query_t *q, const uint8_t *msg, size_t len)
 {
+	/* The caller checked len >= 12: the header is read without the cursor. */
+	q->id = dnsd_get16(msg);
+	uint16_t flags = dnsd_get16(msg + 2);
+	uint16_t qd = dnsd_get16(msg + 4);
+	unsigned an_ns = dnsd_get16(msg + 6) + (unsigned)dnsd_get16(msg + 8);
+	uint16_t ar = dnsd_get16(msg + 10);
 	dnsd_rd_t rd;
 	dnsd_rd_init(&rd, msg, len);
-	q->id = dnsd_rd_u16(&rd);
-	uint16_t flags = dnsd_rd_u16(&rd);
-	uint16_t qd = dnsd_rd_u16(&rd);
-	unsigned an_ns = dnsd_rd_u16(&rd) + (unsigned)dnsd_rd_u16(&rd);
-	uint16_t ar = dnsd_rd_u16(&rd);
+	dnsd_rd_skip(&rd, 12);
 	q->opcode = (flags >> 11) & 0xf;
 	q->rd = (flags & 0x0100) != 0;
 	q->cd = (flags & 0x0010) != 0;
@@ -604,11 +607,12 @@ static int query_parse(dnsd_query_t *q, const uint8_t *msg, size_t len)
 	}
 	if (qd == 1) {
 		q->qname = dnsd_rd_qname(&rd, &q->qname_len);
-		q->qtype = dnsd_rd_u16(&rd);
-		q->qclass = dnsd_rd_u16(&rd);
+		const uint8_t *tc = dnsd_rd_take(&rd, 4);
 		if (rd.err) {
 			return -EBADMSG;
 		}
+		q->qtype = dnsd_get16(tc);
+		q->qclass = dnsd_get16(tc + 2);
 		q->has_q = true;
 	}
 	for (unsigned i = 0; i < an_ns && !rd.err; i++) {
@@ -742,7 +746,7 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		INC(c, dropped);
 		return 0;
 	}
-	memset(qs, 0, sizeof(*qs));
+	memset(qs, 0, offsetof(dnsd_query_t, cc)); /* the rest is written before it is read */
 	int parsed = query_parse(qs, q, qlen);
 	if (qs->edns) {
 		INC(c, edns);

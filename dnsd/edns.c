@@ -127,13 +127,21 @@ size_t dnsd_edns_len(const dnsd_query_t *q, const dnsd_snap_t *snap, bool full)
 void dnsd_edns_write(dnsd_wr_t *w, const dnsd_query_t *q, const dnsd_snap_t *snap, unsigned rcode,
                      bool full)
 {
-	dnsd_wr_u8(w, 0); /* root owner */
-	dnsd_wr_u16(w, DNSD_T_OPT);
-	dnsd_wr_u16(w, snap->max_udp);
+	/* The fixed part in one bounds check: root owner, TYPE, CLASS, TTL, RDLENGTH. */
+	uint8_t *p = dnsd_wr_take(w, 11);
+	if (p == NULL) {
+		return;
+	}
+	p[0] = 0;
+	dnsd_put16(p + 1, DNSD_T_OPT);
+	dnsd_put16(p + 3, snap->max_udp);
 	/* Extended RCODE (upper 8 bits), VERSION 0, DO copied (RFC 3225 3). */
-	dnsd_wr_u32(w, (uint32_t)(rcode >> 4) << 24 | (q->do_bit ? 0x8000u : 0));
-	size_t rdlen_off = dnsd_wr_off(w);
-	dnsd_wr_u16(w, 0);
+	dnsd_put32(p + 5, (uint32_t)(rcode >> 4) << 24 | (q->do_bit ? 0x8000u : 0));
+	dnsd_put16(p + 9, 0);
+	size_t rdlen_off = dnsd_wr_off(w) - 2;
+	if (!full) {
+		return;
+	}
 	if (full && send_nsid(q, snap)) {
 		dnsd_wr_u16(w, DNSD_OPT_NSID);
 		dnsd_wr_u16(w, snap->nsid_len);
@@ -155,7 +163,7 @@ void dnsd_edns_write(dnsd_wr_t *w, const dnsd_query_t *q, const dnsd_snap_t *sna
 		dnsd_wr_u8(w, q->ecs.scope);
 		dnsd_wr_bytes(w, q->ecs.addr, nbytes);
 	}
-	if (!w->err) {
+	if (!w->err && dnsd_wr_off(w) > rdlen_off + 2) {
 		dnsd_wr_patch16(w, rdlen_off, (uint16_t)(dnsd_wr_off(w) - rdlen_off - 2));
 	}
 }

@@ -68,11 +68,15 @@ typedef struct dnsd_query {
 	bool nsid;
 	/* COOKIE (RFC 7873): the client's option and the server cookie we send */
 	bool cookie;
+	dnsd_ecs_t ecs;
+	/*
+	 * From here on, fields are only read when `cookie` is set, and written
+	 * before: dnsd_answer() clears the query up to `cc` only.
+	 */
 	uint8_t cc[DNSD_COOKIE_CLIENT];
 	uint8_t sc_len;
 	uint8_t sc[32];
 	uint8_t out_sc[DNSD_COOKIE_SERVER];
-	dnsd_ecs_t ecs;
 } dnsd_query_t;
 
 struct dnsd_ctx {

@@ -89,24 +89,25 @@ static inline uint32_t dnsd_rd_u32(dnsd_rd_t *r)
  */
 static inline const uint8_t *dnsd_rd_qname(dnsd_rd_t *r, size_t *len)
 {
-	const uint8_t *start = r->p;
-	size_t n = 0;
-	for (;;) {
-		uint8_t l = dnsd_rd_u8(r);
-		if (r->err || l > AYA_LABEL_MAX || n + 1 + l > AYA_DNAME_MAX) {
-			r->err = true;
-			return NULL;
-		}
-		n += 1 + (size_t)l;
-		if (l == 0) {
-			break;
-		}
-		dnsd_rd_skip(r, l);
-	}
+	const uint8_t *start = r->p, *p = r->p;
 	if (r->err) {
 		return NULL;
 	}
-	*len = n;
+	for (;;) {
+		/* Label length byte and text must be in the message, 255 bytes in all. */
+		if (p == r->end || p[0] > AYA_LABEL_MAX || (size_t)(r->end - p) <= p[0] ||
+		    (size_t)(p - start) + 1u + p[0] > AYA_DNAME_MAX) {
+			r->err = true;
+			return NULL;
+		}
+		uint8_t l = p[0];
+		p += 1u + l;
+		if (l == 0) {
+			break;
+		}
+	}
+	r->p = p;
+	*len = (size_t)(p - start);
 	return start;
 }
 
