@@ -76,8 +76,13 @@ struct row {
 
 static void make_row(const ctl_backends_t *bs, const ctl_backend_t *b, struct row *r)
 {
-	snprintf(r->endpoint, sizeof(r->endpoint), "%s:%" PRIu32 "/%s", b->address, b->port,
-	         b->monitor);
+	if (b->key[0] != '\0') {
+		/* ADDR:PORT/MONITOR, IPv6 in brackets */
+		snprintf(r->endpoint, sizeof(r->endpoint), "%s", b->key);
+	} else {
+		snprintf(r->endpoint, sizeof(r->endpoint), "%s:%" PRIu32 "/%s", b->address, b->port,
+		         b->monitor);
+	}
 	fmt_age(r->since, sizeof(r->since), bs->now_ms, b->since_ms);
 	fmt_rtt(r->rtt, sizeof(r->rtt), b->rtt_us);
 	if (b->utilization < 0.0) {
