@@ -5,6 +5,9 @@
 # Europe, the US and India getting different regions, then stays in the
 # foreground until Ctrl-C (or DEMO_SECONDS, for tests). Stops only what it
 # started, by PID.
+# The "app" service is health-checked: three python3 HTTP backends on
+# 127.0.0.41-43:18080 (/health) run for the demo; kill one and watch dig and
+# `ayactl backends` change.
 # Env: B (build dir, default build/rel), DEMO_PORT (default 5300), DEMO_SECONDS.
 #
 # Extending to a cluster: add a line to NODES (config file, port) and a
@@ -86,6 +89,18 @@ start_node() {
 	return 1
 }
 
+# Demo backends of the "app" service (examples/demo/aya.yaml, monitor "web").
+BACKEND=$ROOT/tests/integration/health_backend.py
+HPORT=18080
+start_backend() { # N: 127.0.0.N:HPORT, PID file in RUN
+	python3 "$BACKEND" "127.0.0.$1:$HPORT" 2>>"$RUN/backend-$1.log" &
+	echo $! >"$RUN/backend-$1.pid"
+	PIDFILES+=("$RUN/backend-$1.pid")
+}
+for n in 41 42 43; do
+	start_backend "$n"
+done
+
 DIRS=()
 for n in "${NODES[@]}"; do
 	set -- $n
@@ -122,6 +137,14 @@ Try:
   $CTL undrain www eu-west
   $CTL status
 
+Health checks (service app: 127.0.0.41, .42 in eu-west, .43 in us-east):
+  $DIG app.svc.example.com +subnet=$EU +short    # .41 and .42
+  $CTL backends app                               # state, RTT, observers, policy
+  kill \$(cat $RUN/backend-41.pid)                # crash a backend, then dig again:
+                                                  # .41 leaves within about 1 s
+  python3 $BACKEND 127.0.0.41:$HPORT &            # bring it back: slow start
+  $CTL backends app                               # shows slow-start NN%
+
 Once, to show it works:
 EOT
 for net in $EU $US $IN; do
@@ -134,6 +157,34 @@ run $CTL drain www eu-west
 run $DIG www.svc.example.com +subnet=$EU +short
 run $CTL undrain www eu-west
 run $DIG www.svc.example.com +subnet=$EU +short
+
+# Health: wait (bounded) until the probes marked the backends up, kill one.
+app() { $DIG app.svc.example.com +subnet=$EU +short | sort | tr '\n' ' '; }
+for _ in $(seq 1 50); do
+	[ "$($CTL backends app | grep -c ' up ')" = 3 ] && break
+	sleep 0.1
+done
+run $CTL backends app
+echo "\$ kill \$(cat $RUN/backend-41.pid)     # crash 127.0.0.41"
+pid=$(cat "$RUN/backend-41.pid")
+{
+	kill -KILL "$pid"
+	wait "$pid"
+} 2>/dev/null
+t0=$(date +%s%3N)
+for _ in $(seq 1 60); do
+	case "$(app)" in *127.0.0.41*) sleep 0.05 ;; *) break ;; esac
+done
+echo "    (127.0.0.41 left the answers after $(($(date +%s%3N) - t0)) ms)"
+run $DIG app.svc.example.com +subnet=$EU +short
+run $CTL backends app
+echo "\$ python3 $BACKEND 127.0.0.41:$HPORT &     # bring it back"
+start_backend 41
+for _ in $(seq 1 60); do
+	case "$(app)" in *127.0.0.41*) break ;; *) sleep 0.05 ;; esac
+done
+run $DIG app.svc.example.com +subnet=$EU +short
+run $CTL backends app
 echo
 echo "Ctrl-C stops the demo."
 
