@@ -182,6 +182,20 @@ start_ayad "$D" || exit 1
 check "restarted ayad excludes the dead backend from its first answer" \
 	test "$(answers)" = "127.0.0.22 127.0.0.23"
 check "restarted ayad shows the stored down state" test "$(backend_field 127.0.0.21 state)" = down
+# 8. Reload without the monitor on r2: its endpoint is no longer probed.
+python3 - "$D/aya.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+r2 = s.index("region: r2")
+s = s[:r2] + s[r2:].replace("            monitor: web\n", "", 1)
+open(p, "w").write(s)
+PY
+check "reload without r2's monitor is accepted" bash -c "'$AYACTL' -s '$D/ayad.sock' reload >/dev/null"
+check "backends lists the two monitored endpoints left" \
+	test "$(ctl --json backends | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')" = 2
+check "the agent probes two targets" \
+	test "$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["probe_targets"])')" = 2
 check "unknown service is an error" bash -c "! '$AYACTL' -s '$D/ayad.sock' backends nosuch 2>/dev/null"
 stop_ayad "$D"
 finish
