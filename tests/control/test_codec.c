@@ -219,7 +219,8 @@ static const struct bad_case {
 } bad_requests[] = {
         {"no command", (const uint8_t *)"", 0, -ENOTSUP},
         {"version only", (const uint8_t *)"\x08\x01", 2, -ENOTSUP},
-        {"unknown command field", (const uint8_t *)"\x08\x01\xfa\x01\x00", 5, -ENOTSUP},
+        {"unknown command field", (const uint8_t *)"\x08\x01\xba\x3e\x00", 5,
+         -ENOTSUP}, /* field 999 */
         {"truncated varint", (const uint8_t *)"\x08\xff", 2, -EBADMSG},
         {"bad wire type", (const uint8_t *)"\x0f\x01", 2, -EBADMSG},
         {"length past end", (const uint8_t *)"\x52\x10\x00", 3, -EBADMSG},
