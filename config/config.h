@@ -236,13 +236,13 @@ typedef struct cfg_gossip {
 	const uint8_t (*keys)[32];
 	size_t n_keys;
 	bool insecure;
-	uint32_t probe_interval_ms;    /* default 1s */
-	uint32_t probe_timeout_ms;     /* default 500ms */
+	uint32_t probe_interval_ms;    /* default 500ms */
+	uint32_t probe_timeout_ms;     /* default 250ms */
 	uint32_t indirect_checks;      /* default 3 */
-	uint32_t suspicion_mult;       /* default 4 */
+	uint32_t suspicion_mult;       /* default 3 */
 	uint32_t suspicion_max_mult;   /* default 6 */
 	uint32_t retransmit_mult;      /* default 4 */
-	uint32_t gossip_interval_ms;   /* default 200ms */
+	uint32_t gossip_interval_ms;   /* default 100ms */
 	uint32_t gossip_fanout;        /* default 3 */
 	uint32_t pushpull_interval_ms; /* default 30s; 0 = off */
 	uint32_t reap_ms;              /* default 1h */

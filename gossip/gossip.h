@@ -131,13 +131,13 @@ typedef struct gsp_config {
 	uint64_t seed;        /* PRNG seed; 0 = from the OS */
 	const gsp_addr_t *seeds;
 	size_t n_seeds;
-	uint32_t probe_interval_ms;    /* 1000 */
-	uint32_t probe_timeout_ms;     /* 500 */
+	uint32_t probe_interval_ms;    /* 500 */
+	uint32_t probe_timeout_ms;     /* 250 */
 	uint32_t indirect_checks;      /* k = 3 */
-	uint32_t suspicion_mult;       /* 4: min timeout = mult * log10(N) * interval */
+	uint32_t suspicion_mult;       /* 3: min timeout = mult * log10(N) * interval */
 	uint32_t suspicion_max_mult;   /* 6: max timeout = this * min timeout */
 	uint32_t retransmit_mult;      /* 4: limit = mult * ceil(log10(N + 1)) */
-	uint32_t gossip_interval_ms;   /* 200 */
+	uint32_t gossip_interval_ms;   /* 100 */
 	uint32_t gossip_fanout;        /* 3 */
 	uint32_t pushpull_interval_ms; /* 30000; 0 = off */
 	uint32_t gossip_to_dead_ms;    /* 30000: keep gossiping to the newly dead */

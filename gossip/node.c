@@ -28,13 +28,13 @@
 void gsp_config_init(gsp_config_t *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->probe_interval_ms = 1000;
-	c->probe_timeout_ms = 500;
+	c->probe_interval_ms = 500;
+	c->probe_timeout_ms = 250;
 	c->indirect_checks = 3;
-	c->suspicion_mult = 4;
+	c->suspicion_mult = 3;
 	c->suspicion_max_mult = 6;
 	c->retransmit_mult = 4;
-	c->gossip_interval_ms = 200;
+	c->gossip_interval_ms = 100;
 	c->gossip_fanout = 3;
 	c->pushpull_interval_ms = 30000;
 	c->gossip_to_dead_ms = 30000;

@@ -41,13 +41,13 @@ static void test_issue_example(void **state)
 	assert_int_equal(g->keys[1][0], 0xff);
 	assert_false(g->insecure);
 	/* Defaults. */
-	assert_int_equal(g->probe_interval_ms, 1000);
-	assert_int_equal(g->probe_timeout_ms, 500);
+	assert_int_equal(g->probe_interval_ms, 500);
+	assert_int_equal(g->probe_timeout_ms, 250);
 	assert_int_equal(g->indirect_checks, 3);
-	assert_int_equal(g->suspicion_mult, 4);
+	assert_int_equal(g->suspicion_mult, 3);
 	assert_int_equal(g->suspicion_max_mult, 6);
 	assert_int_equal(g->retransmit_mult, 4);
-	assert_int_equal(g->gossip_interval_ms, 200);
+	assert_int_equal(g->gossip_interval_ms, 100);
 	assert_int_equal(g->gossip_fanout, 3);
 	assert_int_equal(g->pushpull_interval_ms, 30000);
 	assert_int_equal(g->reap_ms, 3600000);

@@ -221,18 +221,18 @@ static void test_suspicion_timeout_formula(void **state)
 static void test_confirmations_shrink_timeout(void **state)
 {
 	(void)state;
-	gsp_t *g = node(9); /* 10 members: min = 4 * log10(10) * 1 s = 4 s, max 24 s, k = 2 */
+	gsp_t *g = node(9); /* 10 members: min = 3 * log10(10) * 0.5 s = 1.5 s, max 9 s, k = 2 */
 	clock_ms = 100000;
 	deliver(g, "p0", MSG_SUSPECT, 1, "p1");
 	member_t *m = mt_find(g, "p0");
 	assert_non_null(m->susp);
-	assert_int_equal(m->susp->deadline_ms - m->susp->start_ms, 24000);
+	assert_int_equal(m->susp->deadline_ms - m->susp->start_ms, 9000);
 	deliver(g, "p0", MSG_SUSPECT, 1, "p1"); /* the same suspecter again: not independent */
 	assert_int_equal(m->susp->n, 0);
 	deliver(g, "p0", MSG_SUSPECT, 1, "p2");
 	assert_int_equal(m->susp->n, 1);
 	deliver(g, "p0", MSG_SUSPECT, 1, "p3");
-	assert_int_equal(m->susp->deadline_ms - m->susp->start_ms, 4000);
+	assert_int_equal(m->susp->deadline_ms - m->susp->start_ms, 1500);
 	/* Not yet: still suspect one ms before the deadline, dead at it. */
 	gsp_check_suspects(g, m->susp->deadline_ms - 1);
 	assert_int_equal(gsp_member_find(g, "p0")->state, GSP_ST_SUSPECT);
