@@ -42,7 +42,7 @@
 #include "daemon/health.h"
 #include "gossip/gossip.h"
 
-#define SCAN_MS 100
+#define SCAN_MS 25
 #define UTIL_STEP 0.05
 #define DEAD_GRACE_MS 60000u
 #define REFRESH_MIN_MS 1000u
