@@ -87,4 +87,8 @@ if [ "$failed" -gt 0 ]; then
 	echo "failed suites: ${failed_names[*]}"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+	rm -rf "$logdir" # logs are kept only when something failed
+	exit 0
+fi
+exit 1
