@@ -25,13 +25,13 @@
  *    are dropped when they do not fit, except referral glue (RFC 9471).
  *
  * Service names (nodes with DNSD_NODE_SERVICE, see snap.c):
- *  - A and AAAA ask policy/ (pol_service_find on the node's name, then
- *    pol_answer) for the endpoints of the client: the ECS option's address
- *    and source prefix when present, else the transport source (IPv4-mapped
- *    IPv6 as IPv4); an ECS source prefix of 0 means the client does not want
- *    to be located, so the transport address is used and the scope is 0. The
- *    records are written owned by a pointer to the name as asked (case kept),
- *    TTL = the service's, AA set. The RNG of weighted picks is the context's.
+ *  - A and AAAA ask policy/ (pol_service_at: the node's service index,
+ *    checked against its name; then pol_answer) for the endpoints of the
+ *    client: the ECS option's address and source prefix when present, else
+ *    the transport source (IPv4-mapped IPv6 as IPv4); an ECS source prefix
+ *    of 0 means the client does not want to be located, so the transport
+ *    address is used and the scope is 0. The records are written owned by a pointer to the name as
+ * asked (case kept), TTL = the service's, AA set. The RNG of weighted picks is the context's.
  *  - ANY gets the A set (the AAAA set when there is no IPv4 endpoint): RFC
  *    8482 4.1 allows any subset, and the addresses are what a client wants.
  *  - Other types (MX, TXT, ...), and A/AAAA when the service has no endpoint
@@ -427,7 +427,8 @@ static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, co
                            const dnsd_node_t *node, size_t owner_off, const struct sockaddr *src)
 {
 	dnsd_query_t *q = &ctx->q;
-	const pol_service_t *svc = pol != NULL ? pol_service_find(pol, node->name) : NULL;
+	const pol_service_t *svc =
+	        pol != NULL ? pol_service_at(pol, node->svc_idx, node->name, node->name_len) : NULL;
 	pol_client_t client;
 	pol_result_t res;
 	if (svc == NULL || client_of(q, src, &client) != 0) {

@@ -110,6 +110,16 @@ static void sort_by_tier(struct work *w)
 	memcpy(w->tier, tier, w->n);
 }
 
+/* Tiers from a region rank (NULL: config order of the pools' regions), then sorted. */
+static void geo_tiers(const pol_service_t *svc, const uint8_t *rank, struct work *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const pol_pool_t *p = &svc->pools[svc->endpoints[w->ep[i]].pool];
+		w->tier[i] = rank != NULL ? rank[p->region_idx] : p->region_idx;
+	}
+	sort_by_tier(w);
+}
+
 static unsigned filter_geo(const pol_snap_t *s, const pol_service_t *svc, const pol_client_t *c,
                            struct work *w, pol_trace_t *t)
 {
@@ -125,12 +135,7 @@ static unsigned filter_geo(const pol_snap_t *s, const pol_service_t *svc, const 
 			t->geo_scope = scope;
 		}
 	}
-	for (unsigned i = 0; i < w->n; i++) {
-		const pol_pool_t *p = &svc->pools[svc->endpoints[w->ep[i]].pool];
-		/* Without a tree: config order of the pools' regions. */
-		w->tier[i] = rank != NULL ? rank[p->region_idx] : p->region_idx;
-	}
-	sort_by_tier(w);
+	geo_tiers(svc, rank, w);
 	return scope;
 }
 
@@ -148,10 +153,17 @@ static double eff_weight(const pol_endpoint_t *e, int mode)
 	return mode == 1 ? (double)e->weight : 1.0;
 }
 
-/* Weighted random order of w->ep[a..b): sampling without replacement. */
+/*
+ * Weighted random order of w->ep[a..b): sampling without replacement.
+ * Positions from `limit` on are left as they are (nobody reads them, and
+ * no later filter draws from r).
+ */
 static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b,
-                         pol_rng_t *r)
+                         unsigned limit, pol_rng_t *r)
 {
+	if (b - a < 2) {
+		return; /* one candidate: no draw, nothing to order */
+	}
 	/* mode 0: weight x headroom; if that is all zero, weight; then uniform. */
 	int mode = 0;
 	double total = 0.0;
@@ -164,7 +176,7 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 			break;
 		}
 	}
-	for (unsigned k = a; k + 1 < b; k++) {
+	for (unsigned k = a; k + 1 < b && k < limit; k++) {
 		double x = next_unit(r) * total;
 		unsigned pick = b - 1;
 		for (unsigned i = k; i < b; i++) {
@@ -244,17 +256,18 @@ static void hash_run(const pol_service_t *svc, struct work *w, unsigned a, unsig
 	}
 }
 
+/* Order each tier; tiers that start at `limit` or later are not read and stay as they are. */
 static void order_tiers(const pol_service_t *svc, struct work *w, cfg_filter_kind_t kind,
-                        pol_rng_t *r, uint64_t key)
+                        unsigned limit, pol_rng_t *r, uint64_t key)
 {
 	unsigned a = 0;
-	while (a < w->n) {
+	while (a < w->n && a < limit) {
 		unsigned b = a + 1;
 		while (b < w->n && w->tier[b] == w->tier[a]) {
 			b++;
 		}
 		if (kind == CFG_FILTER_WEIGHTED) {
-			weighted_run(svc, w, a, b, r);
+			weighted_run(svc, w, a, b, limit, r);
 		} else {
 			hash_run(svc, w, a, b, key);
 		}
@@ -290,9 +303,13 @@ static void trace_pools(pol_trace_t *t, const pol_snap_t *s, const pol_service_t
 	}
 }
 
+/*
+ * The chain from step `first` on. `limit` (NULL with a trace, which shows
+ * every position) caps the ordering steps, see struct pol_fast.
+ */
 static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
                      const pol_client_t *c, uint64_t rand, struct work *w, unsigned *scope,
-                     pol_trace_t *t)
+                     unsigned first, const uint16_t *limit, pol_trace_t *t)
 {
 	pol_rng_t rng = {.s = rand ^ 0x9e3779b97f4a7c15ull};
 	if (rng.s == 0) {
@@ -300,10 +317,11 @@ static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 	}
 	/* With one pool of the family, pool order cannot change the answer. */
 	uint16_t pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6;
-	for (unsigned step = 0; step < svc->n_filters; step++) {
+	for (unsigned step = first; step < svc->n_filters; step++) {
 		const cfg_filter_t *f = &svc->filters[step];
 		unsigned bits = 0;
 		uint64_t key = 0;
+		unsigned lim = limit != NULL ? limit[step] : POL_MAX_ENDPOINTS;
 		switch (f->kind) {
 		case CFG_FILTER_HEALTHY:
 		case CFG_FILTER_DRAIN:
@@ -323,11 +341,11 @@ static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 			if (bits > *scope) {
 				*scope = bits;
 			}
-			order_tiers(svc, w, f->kind, &rng, key);
+			order_tiers(svc, w, f->kind, lim, &rng, key);
 			trace_order(t, step, w);
 			break;
 		case CFG_FILTER_WEIGHTED:
-			order_tiers(svc, w, f->kind, &rng, 0);
+			order_tiers(svc, w, f->kind, lim, &rng, 0);
 			trace_order(t, step, w);
 			break;
 		case CFG_FILTER_FIRST_N: {
@@ -346,6 +364,147 @@ static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 	return POL_OK;
 }
 
+/* The candidates: every endpoint of the family, tier 0, config order. */
+static void candidates(const pol_service_t *svc, int qfamily, struct work *w)
+{
+	w->n = 0;
+	for (unsigned i = 0; i < svc->n_endpoints; i++) {
+		if (svc->endpoints[i].family == qfamily) {
+			w->ep[w->n] = (uint16_t)i;
+			w->tier[w->n] = 0;
+			w->n++;
+		}
+	}
+}
+
+static void result_fill(const pol_service_t *svc, const struct work *w, unsigned scope,
+                        const pol_client_t *c, pol_result_t *out)
+{
+	for (unsigned i = 0; i < w->n && i < POL_MAX_ANSWER; i++) {
+		out->ep[out->count++] = &svc->endpoints[w->ep[i]];
+	}
+	out->scope = (uint8_t)(scope < c->source_prefix ? scope : c->source_prefix);
+}
+
+static bool static_step(cfg_filter_kind_t k)
+{
+	return k == CFG_FILTER_HEALTHY || k == CFG_FILTER_DRAIN || k == CFG_FILTER_GEO;
+}
+
+/* The prefix for one family and one order (rank NULL: no tree), as run_chain would run it. */
+static void fast_set(const pol_service_t *svc, const struct pol_fast *f, int qfamily,
+                     const uint8_t *rank, struct work *w, pol_fast_set_t *set)
+{
+	candidates(svc, qfamily, w);
+	set->rc = w->n > 0 ? POL_OK : POL_NODATA;
+	for (unsigned step = 0; step < f->steps && set->rc == POL_OK; step++) {
+		cfg_filter_kind_t k = svc->filters[step].kind;
+		if (k == CFG_FILTER_GEO) {
+			geo_tiers(svc, rank, w);
+		} else if (filter_drop(svc, k, step, w, NULL) == POL_EMPTY) {
+			set->rc = POL_EMPTY;
+		}
+	}
+	set->n = set->rc == POL_OK ? (uint16_t)w->n : 0;
+}
+
+/* Only the first n positions matter after step i when first_n n follows and nothing draws later. */
+static void fast_limits(const pol_service_t *svc, struct pol_fast *f)
+{
+	for (unsigned i = 0; i < svc->n_filters; i++) {
+		f->limit[i] = POL_MAX_ENDPOINTS;
+		if (i + 1 == svc->n_filters || svc->filters[i + 1].kind != CFG_FILTER_FIRST_N) {
+			continue;
+		}
+		bool draws = false;
+		for (unsigned k = i + 2; k < svc->n_filters; k++) {
+			draws |= svc->filters[k].kind == CFG_FILTER_WEIGHTED;
+		}
+		if (!draws) {
+			f->limit[i] = svc->filters[i + 1].n ? svc->filters[i + 1].n : 1;
+		}
+	}
+}
+
+int pol_fast_build(pol_snap_t *s, pol_service_t *ps)
+{
+	size_t n_orders = s->geo != NULL ? geo_tree_order_count(s->geo) : 1;
+	if (n_orders * (ps->n_endpoints + 1u) > (1u << 16)) {
+		return 0; /* too many orders x endpoints to keep: the whole chain per query */
+	}
+	struct pol_fast *f = aya_arena_alloc(s->arena, sizeof(*f));
+	if (f == NULL) {
+		return -ENOMEM;
+	}
+	memset(f, 0, sizeof(*f));
+	while (f->steps < ps->n_filters && static_step(ps->filters[f->steps].kind)) {
+		f->geo |= ps->filters[f->steps].kind == CFG_FILTER_GEO;
+		f->steps++;
+	}
+	if (!f->geo) {
+		n_orders = 1; /* the prefix does not depend on the client */
+	}
+	f->n_orders = (uint32_t)n_orders;
+	fast_limits(ps, f);
+	struct work w;
+	for (unsigned fam = 0; fam < 2; fam++) {
+		pol_fast_set_t *sets = aya_arena_alloc(s->arena, n_orders * sizeof(*sets));
+		if (sets == NULL) {
+			return -ENOMEM;
+		}
+		for (size_t o = 0; o < n_orders; o++) {
+			const uint8_t *rank = f->geo && s->geo != NULL
+			                              ? geo_tree_rank(s->geo, (uint32_t)o)
+			                              : NULL;
+			fast_set(ps, f, fam ? AF_INET6 : AF_INET, rank, &w, &sets[o]);
+			uint16_t *ep =
+			        aya_arena_memdup(s->arena, w.ep, (w.n + 1u) * sizeof(w.ep[0]));
+			uint8_t *tier = aya_arena_memdup(s->arena, w.tier, w.n + 1u);
+			if (ep == NULL || tier == NULL) {
+				return -ENOMEM;
+			}
+			sets[o].ep = ep;
+			sets[o].tier = tier;
+		}
+		f->set[fam] = sets;
+	}
+	ps->fast = f;
+	return 0;
+}
+
+/* pol_answer without a trace: the precomputed prefix, then the rest of the chain. */
+static int answer_fast(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
+                       const pol_client_t *c, uint64_t rand, pol_result_t *out)
+{
+	const struct pol_fast *f = svc->fast;
+	uint32_t idx = 0;
+	unsigned scope = 0;
+	if (f->geo && s->geo != NULL) {
+		unsigned bits;
+		idx = geo_tree_lookup(s->geo, c->family, c->addr, c->source_prefix, &bits);
+		uint16_t pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6;
+		if (pools > 1) {
+			scope = bits;
+		}
+	}
+	const pol_fast_set_t *set = &f->set[qfamily == AF_INET6][idx];
+	if (set->rc != POL_OK) {
+		return set->rc;
+	}
+	struct work w;
+	w.n = set->n;
+	memcpy(w.ep, set->ep, w.n * sizeof(w.ep[0]));
+	memcpy(w.tier, set->tier, w.n);
+	int rc = POL_OK;
+	if (f->steps < svc->n_filters) {
+		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, f->steps, f->limit, NULL);
+	}
+	if (rc == POL_OK) {
+		result_fill(svc, &w, scope, c, out);
+	}
+	return rc;
+}
+
 int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const pol_client_t *c,
                uint64_t rand, pol_result_t *out, pol_trace_t *t)
 {
@@ -355,31 +514,24 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const
 	if (qfamily != AF_INET && qfamily != AF_INET6) {
 		return -EINVAL;
 	}
+	if (t == NULL && svc->fast != NULL) {
+		return answer_fast(s, svc, qfamily, c, rand, out);
+	}
 	if (t != NULL) {
 		trace_start(t, s, svc, c);
 	}
 	struct work w;
-	w.n = 0;
-	for (unsigned i = 0; i < svc->n_endpoints; i++) {
-		if (svc->endpoints[i].family == qfamily) {
-			w.ep[w.n] = (uint16_t)i;
-			w.tier[w.n] = 0;
-			w.n++;
-		}
-	}
+	candidates(svc, qfamily, &w);
 	unsigned scope = 0;
 	int rc = POL_NODATA;
 	if (w.n > 0) {
 		if (t != NULL) {
 			t->n_candidates = w.n;
 		}
-		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, t);
+		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, 0, NULL, t);
 	}
 	if (rc == POL_OK) {
-		for (unsigned i = 0; i < w.n && i < POL_MAX_ANSWER; i++) {
-			out->ep[out->count++] = &svc->endpoints[w.ep[i]];
-		}
-		out->scope = (uint8_t)(scope < c->source_prefix ? scope : c->source_prefix);
+		result_fill(svc, &w, scope, c, out);
 	}
 	if (t != NULL) {
 		trace_pools(t, s, svc);

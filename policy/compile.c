@@ -100,11 +100,15 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 	if (n > 1 && name[n - 1] == '.') {
 		name[n - 1] = '\0';
 	}
+	size_t owner_len = aya_dname_len(cs->owner);
+	uint8_t *owner = aya_arena_memdup(s->arena, cs->owner, owner_len);
 	ps->name = aya_arena_strdup(s->arena, name);
-	ps->owner = aya_arena_memdup(s->arena, cs->owner, aya_dname_len(cs->owner));
-	if (ps->name == NULL || ps->owner == NULL) {
+	if (ps->name == NULL || owner == NULL) {
 		return -ENOMEM;
 	}
+	aya_dname_lower(owner);
+	ps->owner = owner;
+	ps->owner_len = (uint8_t)owner_len;
 	size_t n_eps = 0;
 	for (size_t i = 0; i < cs->n_pools; i++) {
 		n_eps += cs->pools[i].n_endpoints;
@@ -189,12 +193,15 @@ static int index_services(pol_snap_t *s)
 		s->n_slots *= 2;
 	}
 	s->slots = aya_arena_alloc(s->arena, s->n_slots * sizeof(*s->slots));
-	if (s->slots == NULL) {
+	s->canon = aya_arena_alloc(s->arena, (s->n_services + 1) * sizeof(*s->canon));
+	if (s->slots == NULL || s->canon == NULL) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->n_services; i++) {
 		const pol_service_t *ps = &s->services[i];
-		if (pol_service_find(s, ps->owner) != NULL) {
+		const pol_service_t *first = pol_service_find(s, ps->owner);
+		s->canon[i] = first != NULL ? first : ps;
+		if (first != NULL) {
 			log_warn("policy: service %s defined twice, the first one is used",
 			         ps->name);
 			continue;
@@ -241,6 +248,12 @@ static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, ch
 			log_warn("policy: drain %s %s matches nothing, ignored",
 			         in->drains[i].service ? in->drains[i].service : "(null)",
 			         in->drains[i].target ? in->drains[i].target : "");
+		}
+	}
+	for (size_t i = 0; i < s->n_services; i++) {
+		rc = pol_fast_build(s, &s->services[i]);
+		if (rc != 0) {
+			return rc;
 		}
 	}
 	return 0;
@@ -308,6 +321,18 @@ const pol_service_t *pol_service_find(const pol_snap_t *s, const uint8_t *owner)
 		h = (h + 1) & (s->n_slots - 1);
 	}
 	return NULL;
+}
+
+const pol_service_t *pol_service_at(const pol_snap_t *s, uint32_t idx, const uint8_t *owner,
+                                    size_t len)
+{
+	if (AYA_LIKELY(idx < s->n_services)) {
+		const pol_service_t *ps = &s->services[idx];
+		if (ps->owner_len == len && memcmp(ps->owner, owner, len) == 0) {
+			return s->canon[idx];
+		}
+	}
+	return pol_service_find(s, owner);
 }
 
 size_t pol_service_count(const pol_snap_t *s)

@@ -83,9 +83,12 @@ typedef struct pol_pool {
 	uint16_t first, count; /* its endpoints: service->endpoints[first .. first+count) */
 } pol_pool_t;
 
+struct pol_fast; /* internal: the chain's query-independent prefix, precomputed */
+
 typedef struct pol_service {
 	const uint8_t *owner; /* wire, lower-case */
-	const char *name;     /* presentation, no trailing dot */
+	uint8_t owner_len;
+	const char *name; /* presentation, no trailing dot */
 	uint32_t ttl_s;
 	cfg_all_down_t all_down;
 	const cfg_filter_t *filters; /* the chain, in order */
@@ -95,6 +98,7 @@ typedef struct pol_service {
 	const pol_endpoint_t *endpoints; /* grouped by pool */
 	uint16_t n_endpoints;
 	uint16_t pools_v4, pools_v6; /* pools with at least one endpoint of the family */
+	const struct pol_fast *fast; /* NULL: pol_answer runs the whole chain */
 } pol_service_t;
 
 typedef struct pol_snap pol_snap_t;
@@ -143,6 +147,16 @@ void pol_snap_free(pol_snap_t *s);
 /* Service by wire owner name (any case); NULL = not a service. Any thread, no allocation. */
 const pol_service_t *pol_service_find(const pol_snap_t *s, const uint8_t *owner)
         AYA_NONNULL(1, 2) AYA_HOT;
+/*
+ * The service pol_service_find() would return for `owner` (lower-case wire of
+ * `len` bytes), located through its config index: services are numbered in
+ * config order, zone by zone, which is how dnsd's zone snapshot records them
+ * per node. The owner at that index is compared byte for byte, so a snapshot
+ * built from another config is still answered right (through
+ * pol_service_find). Any thread, no allocation.
+ */
+const pol_service_t *pol_service_at(const pol_snap_t *s, uint32_t idx, const uint8_t *owner,
+                                    size_t len) AYA_NONNULL(1, 3) AYA_HOT;
 size_t pol_service_count(const pol_snap_t *s) AYA_NONNULL(1);
 const pol_service_t *pol_service_get(const pol_snap_t *s, size_t i) AYA_NONNULL(1);
 size_t pol_snap_bytes(const pol_snap_t *s) AYA_NONNULL(1);

@@ -12,7 +12,37 @@ struct pol_snap {
 	geo_tree_t *geo;    /* one reference, dropped by pol_snap_free(); may be NULL */
 	pol_service_t *services;
 	size_t n_services;
-	uint32_t *slots; /* owner hash -> service index + 1, 0 = free */
-	size_t n_slots;  /* power of two */
+	const pol_service_t **canon; /* [i]: the first service with services[i]'s owner */
+	uint32_t *slots;             /* owner hash -> service index + 1, 0 = free */
+	size_t n_slots;              /* power of two */
 	size_t unmatched_drains;
 };
+
+/*
+ * The chain's static prefix: its leading healthy, drain and geo filters
+ * depend on the snapshot and the client's geo order only, so pol_snap_build
+ * runs them once per (family, order) and pol_answer starts from their result
+ * (same code, same answers). The trace path always runs the whole chain.
+ */
+typedef struct pol_fast_set {
+	int rc;              /* POL_OK, POL_EMPTY or POL_NODATA after the prefix */
+	uint16_t n;          /* candidates left */
+	const uint16_t *ep;  /* n endpoint indexes, sorted by tier */
+	const uint8_t *tier; /* n tiers */
+} pol_fast_set_t;
+
+struct pol_fast {
+	uint8_t steps;     /* filters in the prefix */
+	bool geo;          /* the prefix has geo: the query looks up its order and scope */
+	uint32_t n_orders; /* orders of the geo tree, 1 without one */
+	const pol_fast_set_t *set[2]; /* [AF_INET6?][order] */
+	/*
+	 * limit[i] for a weighted or hash step: only the first limit[i]
+	 * positions can reach the answer (first_n follows, no later draw), so
+	 * ordering stops there.
+	 */
+	uint16_t limit[POL_MAX_FILTERS];
+};
+
+/* Precompute svc->fast once health and drains are in (skipped when too large). */
+int pol_fast_build(pol_snap_t *s, pol_service_t *ps);

@@ -1,8 +1,9 @@
 /*
  * Unit tests for policy/: snapshot compile (lookup by owner, drains,
  * health), every filter of the chain, tiers and first_n spill, ECS scopes,
- * when_all_down, family filtering, explain traces, and the cost of one
- * pol_answer. The cfg_t is built by hand; geo uses the fixture database of
+ * when_all_down, family filtering, explain traces, lookup by config
+ * index, the precomputed chain prefix against the whole chain, and the cost
+ * of one pol_answer. The cfg_t is built by hand; geo uses the fixture database of
  * tests/geo/mkfixture.pl.
  */
 #include <arpa/inet.h>
@@ -555,6 +556,104 @@ static void test_explain(void **state)
 	pol_snap_free(s);
 }
 
+struct at_case {
+	const char *name;
+	size_t idx;        /* config index passed to pol_service_at */
+	const char *owner; /* name passed */
+	int want;          /* service index pol_service_find gives, -1 = none */
+};
+
+static const struct at_case at_cases[] = {
+        {"right index", S_HASH, "hash.example.com", S_HASH},
+        {"index of another service: found by name", S_WWW, "hash.example.com", S_HASH},
+        {"index past the end: found by name", 1000, "geo3.example.com", S_GEO3},
+        {"upper case: found by name", S_V4, "V4.Example.COM", S_V4},
+        {"not a service", S_WWW, "nope.example.com", -1},
+};
+
+/* pol_service_at: the config index when the owner matches it, else pol_service_find. */
+static void test_service_at(void **state)
+{
+	struct fixture *f = *state;
+	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
+	for (size_t i = 0; i < AYA_ARRAY_LEN(at_cases); i++) {
+		const struct at_case *c = &at_cases[i];
+		uint8_t owner[AYA_DNAME_MAX];
+		int len = aya_dname_from_str(c->owner, owner);
+		assert_true(len > 0);
+		const pol_service_t *got = pol_service_at(s, (uint32_t)c->idx, owner, (size_t)len);
+		const pol_service_t *want =
+		        c->want < 0 ? NULL : pol_service_get(s, (size_t)c->want);
+		if (got != want) {
+			fail_msg("%s: got %s", c->name, got != NULL ? got->name : "NULL");
+		}
+	}
+	pol_snap_free(s);
+}
+
+/*
+ * The precomputed chain prefix (no trace) answers exactly what the whole
+ * chain (with a trace) answers: every service, family, client, health and
+ * drain input, with and without a geo tree, for many draws.
+ */
+static void test_fast_path(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const *const downs[] = {NULL, down_eu_v4, down_all, down_198_1};
+	static const pol_drain_t drains[] = {{"geo3.example.com", "us-east"},
+	                                     {"www.example.com", "192.0.2.2"},
+	                                     {"weighted.example.com", NULL}};
+	static const struct {
+		const char *addr;
+		unsigned prefix;
+	} clients[] = {{"192.0.2.10", 32}, {"198.51.100.9", 32},      {"203.0.113.9", 24},
+	               {"198.51.0.0", 16}, {"10.0.0.1", 32},          {"2001:db8:1::1", 128},
+	               {"2001:db8::", 32}, {"::ffff:192.0.2.10", 128}};
+	static pol_trace_t t;
+	unsigned compared = 0;
+	for (size_t g = 0; g < 2; g++) {
+		for (size_t d = 0; d < AYA_ARRAY_LEN(downs) * 2; d++) {
+			pol_snap_t *s = snap_with(g ? f->geo : NULL, downs[d / 2], drains,
+			                          d % 2 ? AYA_ARRAY_LEN(drains) : 0);
+			for (size_t i = 0; i < S_COUNT; i++) {
+				const pol_service_t *svc = pol_service_get(s, i);
+				assert_non_null(svc->fast);
+				for (size_t c = 0; c < AYA_ARRAY_LEN(clients) * 2; c++) {
+					pol_client_t cl = client(clients[c / 2].addr,
+					                         clients[c / 2].prefix, true);
+					int fam = c % 2 ? AF_INET6 : AF_INET;
+					for (uint64_t rnd = 0; rnd < 16; rnd++) {
+						pol_result_t fast, slow;
+						int rf = pol_answer(s, svc, fam, &cl, rnd * 0x9e37u,
+						                    &fast, NULL);
+						int rs = pol_answer(s, svc, fam, &cl, rnd * 0x9e37u,
+						                    &slow, &t);
+						bool same = rf == rs && fast.count == slow.count &&
+						            fast.scope == slow.scope &&
+						            fast.ttl_s == slow.ttl_s &&
+						            memcmp(fast.ep, slow.ep,
+						                   fast.count *
+						                           sizeof(fast.ep[0])) == 0;
+						if (!same) {
+							fail_msg("%s %s fam %d geo %zu down %zu "
+							         "rand "
+							         "%u: rc %d/%d count %u/%u scope "
+							         "%u/%u",
+							         svc->name, clients[c / 2].addr,
+							         fam, g, d, (unsigned)rnd, rf, rs,
+							         fast.count, slow.count, fast.scope,
+							         slow.scope);
+						}
+						compared++;
+					}
+				}
+			}
+			pol_snap_free(s);
+		}
+	}
+	assert_int_equal(compared, 2 * 8 * S_COUNT * 16 * 16);
+}
+
 static void test_speed(void **state)
 {
 	struct fixture *f = *state;
@@ -586,7 +685,8 @@ int main(void)
 	        cmocka_unit_test(test_find),           cmocka_unit_test(test_chain),
 	        cmocka_unit_test(test_weighted_split), cmocka_unit_test(test_hash),
 	        cmocka_unit_test(test_drain),          cmocka_unit_test(test_errors),
-	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_speed),
+	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_service_at),
+	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
 }
