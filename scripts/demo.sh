@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# Aya demo: nodes on loopback serving examples/demo/, a service in three
-# regions answered from the real DB-IP country database (../shared/geo).
-# Prints working dig and ayactl commands, runs them once so the output shows
-# Europe, the US and India getting different regions, then stays in the
-# foreground until Ctrl-C (or DEMO_SECONDS, for tests). Stops only what it
-# started, by PID.
-# The "app" service is health-checked: three python3 HTTP backends on
-# 127.0.0.41-43:18080 (/health) run for the demo; kill one and watch dig and
-# `ayactl backends` change.
-# Env: B (build dir, default build/rel), DEMO_PORT (default 5300), DEMO_SECONDS.
-#
-# Extending to a cluster: add a line to NODES (config file, port) and a
-# config in examples/demo/; start_node handles the rest.
+# Aya demo: a three-node cluster on loopback serving examples/demo/aya.yaml.
+#   demo-1  eu-west   DNS 127.0.0.1:PORT (and [::1]:PORT)  gossip 127.0.0.1:GPORT
+#   demo-2  us-east   DNS 127.0.0.2:PORT                   gossip 127.0.0.2:GPORT+1
+#   demo-3  ap-south  DNS 127.0.0.3:PORT                   gossip 127.0.0.3:GPORT+2
+# The nodes gossip over a keyring generated for this run. The "www" service
+# has pools in the three regions, answered by the EDNS Client Subnet located
+# with the real DB-IP country database (../shared/geo). The "app" service is
+# health-checked: python3 HTTP backends on 127.0.0.41-44:18080 (/health),
+# probed by every node.
+# Prints working dig and ayactl commands and runs once: the members list,
+# the same geo answers from every node, a backend kill that leaves every
+# node's answers (timed), its return, and a drain on node 1 seen on node 3.
+# Then stays in the foreground until Ctrl-C (or DEMO_SECONDS, for tests).
+# Stops only what it started, by PID.
+# Env: B (build dir, default build/rel), DEMO_PORT (DNS, default 5300),
+# DEMO_GOSSIP_PORT (default 7946), DEMO_SECONDS.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build/rel}
 case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
 PORT=${DEMO_PORT:-5300}
+GPORT=${DEMO_GOSSIP_PORT:-7946}
 RUN=$(mktemp -d /tmp/aya-demo.XXXXXX)
 DEMO=$ROOT/examples/demo
-NODES=("$DEMO/aya.yaml $PORT")
+SRC=$DEMO/aya.yaml
+NODES=(1 2 3)
+REGION=([1]=eu-west [2]=us-east [3]=ap-south)
 PIDFILES=()
+FAILED=0
 EU=81.2.69.0/24  # GB
 US=8.8.8.0/24    # US
 IN=14.139.1.0/24 # IN
@@ -47,49 +54,57 @@ trap 'echo; echo "demo: stopping"; exit 0' INT TERM
 for b in ayad ayactl; do
 	[ -x "$BDIR/$b" ] || { echo "demo: $BDIR/$b missing: run make first" >&2; exit 1; }
 done
-if ! grep -q "database:" "$DEMO/aya.yaml" ||
-	[ ! -e "$ROOT/../shared/geo/dbip-country-lite.mmdb" ]; then
+if [ ! -e "$ROOT/../shared/geo/dbip-country-lite.mmdb" ]; then
 	echo "demo: $ROOT/../shared/geo/dbip-country-lite.mmdb missing (see README)" >&2
 	exit 1
 fi
 
-# node_config SRC PORT DIR: SRC with the port, socket and state_dir moved
-# into DIR and relative paths (geo database, zone files) made absolute, so
-# the copy works from DIR.
+# The cluster's keyring: one AES-256 key, base64, for this run only.
+head -c32 /dev/urandom | base64 >"$RUN/keys.txt"
+chmod 600 "$RUN/keys.txt"
+
+gport() { echo $((GPORT + $1 - 1)); }
+
+# node_config I DIR: SRC for node I (name, region, listen, gossip bind and
+# seeds, keyring), with the socket and state_dir moved into DIR and relative
+# paths (geo database, zone files) made absolute, so the copy works from DIR.
 node_config() {
-	local src=$1 port=$2 dir=$3 base
-	base=$(cd "$(dirname "$src")" && pwd)
-	sed -E -e "s#127\.0\.0\.1:[0-9]+#127.0.0.1:$port#; s#\[::1\]:[0-9]+#[::1]:$port#" \
+	local i=$1 dir=$2 base listen seeds="" j
+	base=$(cd "$(dirname "$SRC")" && pwd)
+	listen="\"127.0.0.$i:$PORT\""
+	[ "$i" = 1 ] && listen="$listen, \"[::1]:$PORT\""
+	for j in "${NODES[@]}"; do
+		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:$(gport "$j")\""
+	done
+	sed -E -e "s#^  name: demo-1\$#  name: demo-$i#; s#^  region: .*#  region: ${REGION[$i]}#" \
+		-e "s#^  listen: .*#  listen: [$listen]#" \
+		-e "s#^  bind: .*#  bind: 127.0.0.$i:$(gport "$i")#; s#^  seeds: .*#  seeds: [$seeds]#" \
+		-e "s#^  keyring: .*#  keyring: $RUN/keys.txt#" \
 		-e "s#^(  socket: ).*#\1$dir/ayad.sock#; s#^state_dir: .*#state_dir: $dir/state#" \
 		-e "s#^( *(database|file): )([^/ \"][^ ]*)#\1$base/\3#" \
-		"$src" >"$dir/aya.yaml"
+		"$SRC" >"$dir/aya.yaml"
 }
 
-# start_node SRC PORT: start one ayad, wait for its control socket. Prints its dir.
+# start_node I: start node I, wait (bounded) for its control socket.
 start_node() {
-	local src=$1 port=$2 name dir
-	name=$(basename "$src" .yaml)-$port
-	dir=$RUN/$name
+	local i=$1 dir=$RUN/demo-$1
 	mkdir -p "$dir"
-	node_config "$src" "$port" "$dir"
+	node_config "$i" "$dir"
 	"$BDIR/ayad" --check -c "$dir/aya.yaml" >/dev/null || return 1
-	# Not our stdout: start_node runs in $(...), which waits for it to close.
 	"$BDIR/ayad" -c "$dir/aya.yaml" </dev/null >"$dir/ayad.log" 2>&1 &
 	echo $! >"$dir/ayad.pid"
+	PIDFILES+=("$dir/ayad.pid")
 	for _ in $(seq 1 100); do
 		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || break
-		if [ -S "$dir/ayad.sock" ]; then
-			echo "$dir"
-			return 0
-		fi
+		[ -S "$dir/ayad.sock" ] && return 0
 		sleep 0.1
 	done
-	echo "demo: ayad ($src) did not start:" >&2
+	echo "demo: node demo-$i did not start:" >&2
 	cat "$dir/ayad.log" >&2
 	return 1
 }
 
-# Demo backends of the "app" service (examples/demo/aya.yaml, monitor "web").
+# Demo backends of the "app" service (monitor "web").
 BACKEND=$ROOT/tests/integration/health_backend.py
 HPORT=18080
 start_backend() { # N: 127.0.0.N:HPORT, PID file in RUN
@@ -97,21 +112,106 @@ start_backend() { # N: 127.0.0.N:HPORT, PID file in RUN
 	echo $! >"$RUN/backend-$1.pid"
 	PIDFILES+=("$RUN/backend-$1.pid")
 }
-for n in 41 42 43; do
+for n in 41 42 43 44; do
 	start_backend "$n"
 done
-
-DIRS=()
-for n in "${NODES[@]}"; do
-	set -- $n
-	dir=$(start_node "$1" "$2") || exit 1
-	# The PID file list lives in this shell: start_node ran in a subshell.
-	PIDFILES+=("$dir/ayad.pid")
-	DIRS+=("$dir")
+T0=$(date +%s%3N)
+for i in "${NODES[@]}"; do
+	start_node "$i" || exit 1
 done
-D=${DIRS[0]}
-CTL="$BDIR/ayactl -s $D/ayad.sock"
-DIG="dig @127.0.0.1 -p $PORT +norec"
+since_start() { echo $(($(date +%s%3N) - T0)); }
+
+ctl() { # ctl I ARGS...: ayactl on node I
+	local i=$1
+	shift
+	"$BDIR/ayactl" -s "$RUN/demo-$i/ayad.sock" "$@"
+}
+dig_at() { # dig_at I ARGS...: dig node I
+	local i=$1
+	shift
+	dig @127.0.0.$i -p "$PORT" +norec +time=1 +tries=1 "$@"
+}
+CTL1="$BDIR/ayactl -s $RUN/demo-1/ayad.sock"
+CTL3="$BDIR/ayactl -s $RUN/demo-3/ayad.sock"
+DIG1="dig @127.0.0.1 -p $PORT +norec"
+DIG3="dig @127.0.0.3 -p $PORT +norec"
+
+# wait_ms MAX_MS CMD...: poll CMD every 50 ms until it succeeds; prints the
+# milliseconds it took, fails after MAX_MS.
+wait_ms() {
+	local max=$1 t0 now
+	shift
+	t0=$(date +%s%3N)
+	while :; do
+		now=$(date +%s%3N)
+		if "$@"; then
+			echo $((now - t0))
+			return 0
+		fi
+		[ $((now - t0)) -ge "$max" ] && return 1
+		sleep 0.05
+	done
+}
+alive_count() { ctl "$1" members 2>/dev/null | grep -c ' alive '; }
+all_alive() {
+	local i
+	for i in "${NODES[@]}"; do [ "$(alive_count "$i")" = 3 ] || return 1; done
+}
+# app_at I: node I's answer for app with a European client, sorted, one line.
+app_at() { dig_at "$1" app.svc.example.com +subnet=$EU +short | sort | tr '\n' ' '; }
+app_everywhere() { # app_everywhere (has|lacks) ADDR
+	local i a
+	for i in "${NODES[@]}"; do
+		a=$(app_at "$i")
+		case "$1:$a" in
+		has:*"$2 "*) ;;
+		lacks:*"$2 "* | lacks:) return 1 ;; # "" is a failed query, not a miss
+		lacks:*) ;;
+		*) return 1 ;;
+		esac
+	done
+}
+www_at() { dig_at "$1" www.svc.example.com +subnet="$2" +short | tr '\n' ' '; }
+region_of() { # the region of www's answer (examples/demo/aya.yaml)
+	case "$1" in
+	192.0.2.*) echo eu-west ;;
+	198.51.100.*) echo us-east ;;
+	203.0.113.*) echo ap-south ;;
+	*) echo "none" ;;
+	esac
+}
+fail() {
+	echo "demo: $*" >&2
+	FAILED=1
+}
+
+cat <<EOT
+Aya demo: a three-node cluster on loopback (run dir $RUN)
+  demo-1  eu-west   DNS 127.0.0.1:$PORT, [::1]:$PORT  gossip 127.0.0.1:$(gport 1)  pid $(cat "$RUN/demo-1/ayad.pid")
+  demo-2  us-east   DNS 127.0.0.2:$PORT               gossip 127.0.0.2:$(gport 2)  pid $(cat "$RUN/demo-2/ayad.pid")
+  demo-3  ap-south  DNS 127.0.0.3:$PORT               gossip 127.0.0.3:$(gport 3)  pid $(cat "$RUN/demo-3/ayad.pid")
+Gossip is sealed with the key in $RUN/keys.txt. Every node serves
+svc.example.com: www has pools in eu-west, us-east and ap-south, and clients
+get the nearest one by the EDNS Client Subnet they send (DB-IP country data).
+The app service has health-checked backends 127.0.0.41, .42 (eu-west), .43
+(us-east) and .44 (ap-south) on port $HPORT, probed by every node.
+
+Try (any node answers the same; change 127.0.0.1 to .2 or .3):
+  $DIG1 www.svc.example.com +subnet=$EU +short     # Europe (GB) -> eu-west
+  $DIG1 www.svc.example.com +subnet=$US +short      # US -> us-east
+  $DIG1 www.svc.example.com +subnet=$IN +short    # India -> ap-south
+  $CTL1 members
+  $CTL1 status                 # the cluster block
+  $CTL1 keyring list
+  $CTL1 backends app           # state, RTT, what each node observed
+  $CTL1 explain www.svc.example.com 81.2.69.160
+  $CTL1 drain www eu-west      # every node moves Europe to the next region
+  $CTL3 undrain www eu-west    # from any node
+  kill \$(cat $RUN/backend-41.pid)   # a backend crashes: every node drops .41
+  python3 $BACKEND 127.0.0.41:$HPORT &   # and comes back (slow start)
+
+Once, to show it works:
+EOT
 
 # run CMD...: show a command, then its output, indented.
 run() {
@@ -119,84 +219,115 @@ run() {
 	"$@" 2>&1 | sed 's/^/    /'
 }
 
-cat <<EOT
-Aya demo node "demo-1" is serving svc.example.com on 127.0.0.1:$PORT and
-[::1]:$PORT (pid $(cat "$D/ayad.pid"), log $D/ayad.log). The service
-www.svc.example.com has pools in eu-west, us-east and ap-south; clients get the
-nearest one, by the EDNS Client Subnet they send, located with the DB-IP
-country database.
+# 1. Membership.
+if wait_ms 10000 all_alive >/dev/null; then
+	echo "# every node lists all three members alive ($(since_start) ms after the first started)"
+else
+	fail "the nodes did not all see each other alive within 10 s"
+fi
+run $CTL1 members
+echo "# (each node's config file differs in its node and gossip lines, hence DRIFT)"
 
-Try:
-  $DIG www.svc.example.com +subnet=$EU +short     # Europe (GB) -> eu-west
-  $DIG www.svc.example.com +subnet=$US +short      # US -> us-east
-  $DIG www.svc.example.com +subnet=$IN +short    # India -> ap-south
-  $DIG www.svc.example.com +subnet=$EU            # see CLIENT-SUBNET: the scope
-  $CTL services
-  $CTL explain www.svc.example.com 81.2.69.160
-  $CTL drain www eu-west       # Europe moves to the next region
-  $CTL undrain www eu-west
-  $CTL status
-
-Health checks (service app: 127.0.0.41, .42 in eu-west, .43 in us-east):
-  $DIG app.svc.example.com +subnet=$EU +short    # .41 and .42
-  $CTL backends app                               # state, RTT, observers, policy
-  kill \$(cat $RUN/backend-41.pid)                # crash a backend, then dig again:
-                                                  # .41 leaves within about 1 s
-  python3 $BACKEND 127.0.0.41:$HPORT &            # bring it back: slow start
-  $CTL backends app                               # shows slow-start NN%
-
-Once, to show it works:
-EOT
+# 2. Same geo answers from every node.
+echo
+echo "# www from Europe, the US and India, asked of every node (eu-west picks"
+echo "# .10 or .11 by weight, so the address may differ; the region may not):"
 for net in $EU $US $IN; do
-	run $DIG www.svc.example.com +subnet="$net" +short
+	regions=""
+	for i in "${NODES[@]}"; do
+		a=$(www_at "$i" "$net")
+		r=$(region_of "$a")
+		regions="$regions $r"
+		printf '$ dig @127.0.0.%s -p %s www.svc.example.com +subnet=%-14s +short  ->  %-15s %s\n' \
+			"$i" "$PORT" "$net" "$a" "($r)"
+	done
+	set -- $regions
+	[ "$1" = "$2" ] && [ "$1" = "$3" ] && [ "$1" != none ] ||
+		fail "nodes disagree on www for $net:$regions"
 done
-echo "\$ $DIG www.svc.example.com +subnet=$EU     (the answer and its ECS scope)"
-$DIG www.svc.example.com +subnet=$EU | grep -E "CLIENT-SUBNET|IN[[:space:]]+A" | sed 's/^/    /'
-run $CTL explain www.svc.example.com 81.2.69.160
-run $CTL drain www eu-west
-run $DIG www.svc.example.com +subnet=$EU +short
-run $CTL undrain www eu-west
-run $DIG www.svc.example.com +subnet=$EU +short
 
-# Health: wait (bounded) until the probes marked the backends up, kill one.
-app() { $DIG app.svc.example.com +subnet=$EU +short | sort | tr '\n' ' '; }
-for _ in $(seq 1 50); do
-	[ "$($CTL backends app | grep -c ' up ')" = 3 ] && break
-	sleep 0.1
-done
-run $CTL backends app
+# 3. A backend crash reaches every node's answers.
+echo
+# backends_up: every node has seen the four app backends up.
+backends_up() {
+	local i
+	for i in "${NODES[@]}"; do
+		[ "$(ctl "$i" backends app 2>/dev/null | grep -c '/web  *up ')" = 4 ] || return 1
+	done
+	app_everywhere has 127.0.0.41
+}
+if wait_ms 10000 backends_up >/dev/null; then
+	echo "# app from Europe: every node saw the 4 backends up ($(since_start) ms after the first"
+	echo "# node started) and answers .41 and .42"
+else
+	fail "the app backends were not all up on every node within 10 s"
+fi
+run $DIG1 app.svc.example.com +subnet=$EU +short
+run $CTL1 backends app
 echo "\$ kill \$(cat $RUN/backend-41.pid)     # crash 127.0.0.41"
 pid=$(cat "$RUN/backend-41.pid")
 {
 	kill -KILL "$pid"
 	wait "$pid"
 } 2>/dev/null
-t0=$(date +%s%3N)
-for _ in $(seq 1 60); do
-	case "$(app)" in *127.0.0.41*) sleep 0.05 ;; *) break ;; esac
+if ms=$(wait_ms 10000 app_everywhere lacks 127.0.0.41); then
+	echo "    127.0.0.41 left the answers of all three nodes after $ms ms"
+else
+	fail "127.0.0.41 was still answered by some node 10 s after it died"
+fi
+for i in "${NODES[@]}"; do
+	printf '$ dig @127.0.0.%s -p %s app.svc.example.com +subnet=%s +short  ->  %s\n' \
+		"$i" "$PORT" "$EU" "$(app_at "$i")"
 done
-echo "    (127.0.0.41 left the answers after $(($(date +%s%3N) - t0)) ms)"
-run $DIG app.svc.example.com +subnet=$EU +short
-run $CTL backends app
+run $CTL3 backends app
 echo "\$ python3 $BACKEND 127.0.0.41:$HPORT &     # bring it back"
 start_backend 41
-for _ in $(seq 1 60); do
-	case "$(app)" in *127.0.0.41*) break ;; *) sleep 0.05 ;; esac
-done
-run $DIG app.svc.example.com +subnet=$EU +short
-run $CTL backends app
-echo
-echo "Ctrl-C stops the demo."
-
-if [ -n "${DEMO_SECONDS:-}" ]; then
-	end=$((SECONDS + DEMO_SECONDS))
-	while [ "$SECONDS" -lt "$end" ] && kill -0 "$(cat "$D/ayad.pid")" 2>/dev/null; do
-		sleep 1
-	done
+if ms=$(wait_ms 10000 app_everywhere has 127.0.0.41); then
+	echo "    127.0.0.41 is back in the answers of all three nodes after $ms ms"
 else
-	while kill -0 "$(cat "$D/ayad.pid")" 2>/dev/null; do
-		sleep 1
-	done
-	echo "demo: ayad exited" >&2
+	fail "127.0.0.41 did not come back within 10 s"
+fi
+
+# 4. A drain on node 1 is seen by node 3.
+echo
+eu_region_at() { region_of "$(www_at "$1" $EU)"; }
+eu_moved() { [ "$(eu_region_at 3)" = us-east ]; }
+eu_back() { [ "$(eu_region_at 1)" = eu-west ]; }
+run $CTL1 drain www eu-west
+if ms=$(wait_ms 5000 eu_moved); then
+	echo "    node 3 follows the drain after $ms ms:"
+else
+	fail "node 3 did not follow the drain within 5 s"
+fi
+run $DIG3 www.svc.example.com +subnet=$EU +short
+run $CTL3 undrain www eu-west
+if ms=$(wait_ms 5000 eu_back); then
+	echo "    node 1 follows the undrain made on node 3 after $ms ms:"
+else
+	fail "node 1 did not follow the undrain within 5 s"
+fi
+run $DIG1 www.svc.example.com +subnet=$EU +short
+echo
+echo "\$ $CTL3 status     (its cluster block)"
+ctl 3 status | sed -n '/^cluster/,/^queries/p' | sed '$d; s/^/    /'
+echo
+if [ "$FAILED" != 0 ]; then
+	echo "demo: some steps failed (logs: $RUN/demo-*/ayad.log)" >&2
+	trap - EXIT
+	stop
 	exit 1
 fi
+echo "Ctrl-C stops the demo."
+
+nodes_up() {
+	local f
+	for f in "$RUN"/demo-*/ayad.pid; do kill -0 "$(cat "$f")" 2>/dev/null || return 1; done
+}
+end=$((SECONDS + ${DEMO_SECONDS:-1000000000}))
+while [ "$SECONDS" -lt "$end" ]; do
+	if ! nodes_up; then
+		echo "demo: a node exited" >&2
+		exit 1
+	fi
+	sleep 1
+done
