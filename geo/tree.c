@@ -29,6 +29,7 @@
 #include "geo/geo_int.h"
 
 #define LEAF 0x80000000u
+#define JUMP_BITS 16
 #define IS_LEAF(r) (((r)&LEAF) != 0)
 
 struct geo_tree {
@@ -36,6 +37,13 @@ struct geo_tree {
 	uint32_t (*nodes)[2];
 	size_t n_nodes;
 	uint32_t root6, root4; /* refs */
+	/*
+	 * jump4[i]: where the walk from root4 is after the first JUMP_BITS bits
+	 * of an IPv4 address i..., or the leaf met before; jump4_depth[i] the
+	 * bits walked. NULL without a database.
+	 */
+	uint32_t *jump4;
+	uint8_t *jump4_depth;
 	geo_order_tab_t orders;
 	geo_rules_t rules;
 	MMDB_s mmdb;
@@ -267,6 +275,27 @@ static uint32_t descend_zeros(const geo_tree_t *t, uint32_t ref, unsigned bits)
 	return ref;
 }
 
+/* The first JUMP_BITS steps of every IPv4 walk, done once (see struct geo_tree). */
+static int build_jump4(geo_tree_t *t)
+{
+	t->jump4 = malloc(sizeof(*t->jump4) << JUMP_BITS);
+	t->jump4_depth = malloc((size_t)1 << JUMP_BITS);
+	if (t->jump4 == NULL || t->jump4_depth == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < 1u << JUMP_BITS; i++) {
+		uint32_t ref = t->root4;
+		unsigned depth = 0;
+		while (!IS_LEAF(ref) && depth < JUMP_BITS) {
+			ref = t->nodes[ref][(i >> (JUMP_BITS - 1 - depth)) & 1];
+			depth++;
+		}
+		t->jump4[i] = ref;
+		t->jump4_depth[i] = (uint8_t)depth;
+	}
+	return 0;
+}
+
 static int build_from_db(geo_tree_t *t, const geo_build_opts_t *o, char *err, size_t errlen)
 {
 	int rc = MMDB_open(o->database, MMDB_MODE_MMAP, &t->mmdb);
@@ -302,7 +331,7 @@ static int build_from_db(geo_tree_t *t, const geo_build_opts_t *o, char *err, si
 		t->root4 = root;
 		t->root6 = LEAF | GEO_ORDER_DEFAULT;
 	}
-	return 0;
+	return build_jump4(t);
 }
 
 int geo_tree_build(const geo_build_opts_t *o, geo_tree_t **out, char *err, size_t errlen)
@@ -350,6 +379,7 @@ int geo_tree_build(const geo_build_opts_t *o, geo_tree_t **out, char *err, size_
 	t->stats.nodes = t->n_nodes;
 	t->stats.orders = t->orders.n;
 	t->stats.bytes = sizeof(*t) + t->n_nodes * sizeof(*t->nodes) +
+	                 (t->jump4 != NULL ? (sizeof(*t->jump4) + 1) << JUMP_BITS : 0) +
 	                 2 * t->orders.cap * t->orders.n_regions +
 	                 t->orders.n_slots * sizeof(uint32_t) + t->rules.n_maps * sizeof(geo_map_t);
 	t->stats.build_ms =
@@ -391,39 +421,58 @@ void geo_tree_unref(geo_tree_t *t)
 	}
 	geo_rules_fini(&t->rules);
 	geo_order_tab_fini(&t->orders);
+	free(t->jump4);
+	free(t->jump4_depth);
 	free(t->nodes);
 	free(t);
 }
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+/* An IPv4 walk: the jump table for the first JUMP_BITS bits, then bit by bit. */
+static uint32_t lookup4(const geo_tree_t *t, const uint8_t *addr, unsigned limit,
+                        unsigned *depth_out)
+{
+	uint32_t a = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 | (uint32_t)addr[2] << 8 |
+	             addr[3];
+	uint32_t ref = t->root4;
+	unsigned depth = 0;
+	if (t->jump4 != NULL && limit >= JUMP_BITS) {
+		ref = t->jump4[a >> (32 - JUMP_BITS)];
+		depth = t->jump4_depth[a >> (32 - JUMP_BITS)];
+	}
+	while (!IS_LEAF(ref) && depth < limit) {
+		ref = t->nodes[ref][(a >> (31 - depth)) & 1];
+		depth++;
+	}
+	*depth_out = depth;
+	return ref;
+}
+
 uint32_t geo_tree_lookup(const geo_tree_t *t, int family, const uint8_t *addr,
                          unsigned source_prefix, unsigned *scope)
 {
 	uint32_t ref;
-	unsigned off = 0, bits;
-	if (family == AF_INET) {
-		ref = t->root4;
-		bits = 32;
-	} else if (family == AF_INET6 && source_prefix >= 96 && memcmp(addr, v4mapped, 12) == 0) {
-		ref = t->root4;
+	unsigned off = 0, depth = 0;
+	if (family == AF_INET6 && source_prefix >= 96 && memcmp(addr, v4mapped, 12) == 0) {
+		family = AF_INET;
 		addr += 12;
 		off = 96;
-		bits = 32;
 		source_prefix -= 96;
+	}
+	if (family == AF_INET) {
+		ref = lookup4(t, addr, source_prefix < 32 ? source_prefix : 32, &depth);
 	} else if (family == AF_INET6) {
+		unsigned limit = source_prefix < 128 ? source_prefix : 128;
 		ref = t->root6;
-		bits = 128;
+		while (!IS_LEAF(ref) && depth < limit) {
+			unsigned bit = (addr[depth >> 3] >> (7 - (depth & 7))) & 1;
+			ref = t->nodes[ref][bit];
+			depth++;
+		}
 	} else {
 		*scope = 0;
 		return GEO_ORDER_DEFAULT;
-	}
-	unsigned limit = source_prefix < bits ? source_prefix : bits;
-	unsigned depth = 0;
-	while (!IS_LEAF(ref) && depth < limit) {
-		unsigned bit = (addr[depth >> 3] >> (7 - (depth & 7))) & 1;
-		ref = t->nodes[ref][bit];
-		depth++;
 	}
 	/* The client gave too few bits: take the left-most answer below. */
 	while (!IS_LEAF(ref)) {

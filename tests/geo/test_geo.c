@@ -292,6 +292,60 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * IPv4 walks start from a table of their first 16 bits; the 6to4 alias
+ * (2002:AABB:CCDD::/48) reaches the same IPv4 subtree bit by bit through the
+ * IPv6 root. Both must agree for every source prefix, on the fixture and
+ * (when present) the real database.
+ */
+static void check_v4_walks(const geo_tree_t *t, const char *what)
+{
+	static const uint8_t seeds[][4] = {{192, 0, 2, 10},  {198, 51, 100, 7}, {203, 0, 113, 200},
+	                                   {100, 64, 0, 16}, {10, 1, 5, 0},     {172, 17, 1, 1},
+	                                   {81, 2, 69, 160}, {8, 8, 8, 8},      {0, 0, 0, 0}};
+	uint64_t x = 88172645463325252ull;
+	for (unsigned i = 0; i < 20000; i++) {
+		uint8_t a[4];
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i < AYA_ARRAY_LEN(seeds)) {
+			memcpy(a, seeds[i], 4);
+		} else {
+			memcpy(a, &x, 4);
+		}
+		for (unsigned p = 0; p <= 32; p++) {
+			uint8_t a6[16] = {0x20, 0x02, a[0], a[1], a[2], a[3]};
+			unsigned s4 = 999, s6 = 999;
+			uint32_t o4 = geo_tree_lookup(t, AF_INET, a, p, &s4);
+			uint32_t o6 = geo_tree_lookup(t, AF_INET6, a6, 16 + p, &s6);
+			if (o4 != o6 || s4 + 16 != s6) {
+				fail_msg("%s: %u.%u.%u.%u/%u: order %u scope %u, 6to4 order %u "
+				         "scope %u",
+				         what, a[0], a[1], a[2], a[3], p, o4, s4, o6, s6);
+			}
+		}
+	}
+}
+
+static void test_v4_walks(void **state)
+{
+	struct fixture *f = *state;
+	check_v4_walks(f->tree[T_PLAIN], "fixture");
+	check_v4_walks(f->tree[T_MAPS], "fixture with maps");
+	if (access(REAL_DB, R_OK) != 0) {
+		return;
+	}
+	static const cfg_region_t regions[] = {{.name = "eu-west", .lat = 53.35, .lon = -6.26},
+	                                       {.name = "us-east", .lat = 38.9, .lon = -77.0},
+	                                       {.name = "ap-south", .lat = 19.07, .lon = 72.88}};
+	geo_build_opts_t o = {.database = REAL_DB, .regions = regions, .n_regions = 3};
+	geo_tree_t *t = NULL;
+	assert_int_equal(geo_tree_build(&o, &t, NULL, 0), 0);
+	check_v4_walks(t, "real db");
+	geo_tree_unref(t);
+}
+
 /* Stable facts only: the data changes with each refresh. Also measures. */
 static void test_real_database(void **state)
 {
@@ -359,9 +413,10 @@ static void test_real_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_lookup),      cmocka_unit_test(test_orders_complete),
-	        cmocka_unit_test(test_locate),      cmocka_unit_test(test_no_database),
-	        cmocka_unit_test(test_bad_options), cmocka_unit_test(test_real_database),
+	        cmocka_unit_test(test_lookup),        cmocka_unit_test(test_orders_complete),
+	        cmocka_unit_test(test_locate),        cmocka_unit_test(test_no_database),
+	        cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_v4_walks),
+	        cmocka_unit_test(test_real_database),
 	};
 	return cmocka_run_group_tests_name("geo", tests, setup, teardown);
 }
