@@ -2,7 +2,9 @@
 # Gossip end to end (issue 5): three ayad processes on 127.0.0.1/.2/.3, one
 # region each, sealed with a shared keyring file. Checks: every node lists
 # the three members; a drain on node 1 changes the DNS answers of nodes 2
-# and 3; ayactl keyring install/use/remove keeps the cluster talking;
+# and 3; a killed backend in eu-west, probed by the observers the nodes
+# pick, leaves every node's answers within 2 s (the time is in the ok line)
+# and comes back; ayactl keyring install/use/remove keeps the cluster talking;
 # kill -9 of node 3 is seen as dead by nodes 1 and 2; node 3 restarted
 # rejoins. Every wait is bounded; processes are stopped by PID file.
 . "$(dirname "$0")/lib.sh"
@@ -16,6 +18,10 @@ for i in 1 2 3; do
 	DNSPORT[$i]=$(free_port)
 	GPORT[$i]=$(free_port)
 done
+# Health-checked backends of the "app" service, eu-west only.
+BACKEND=$ROOT/tests/integration/health_backend.py
+HPORT=$(free_port)
+APP=app.$ZONE
 
 # node_config I: T/nI/aya.yaml for node I on 127.0.0.I.
 node_config() {
@@ -52,6 +58,16 @@ zones:
           - region: us-east
             endpoints: [ { address: 198.51.100.10 } ]
         policy: [healthy, drain, { first_n: 1 }]
+      - name: app
+        ttl: 1
+        pools:
+          - region: eu-west
+            monitor: web
+            endpoints: [ { address: 127.0.0.41 }, { address: 127.0.0.42 } ]
+        policy: [healthy, drain, { first_n: 2 }]
+monitors:
+  - { name: web, type: http, port: $HPORT, path: /health, expect: [200], interval: 500ms,
+      timeout: 300ms, rise: 2, fall: 2 }
 control:
   socket: $dir/ayad.sock
 state_dir: $dir/state
@@ -127,6 +143,15 @@ answers_are() { # answers_are ADDR NODES...
 	for i in "$@"; do [ "$(answer "$i")" = "$want" ] || return 1; done
 }
 
+# start_backend N: health_backend.py on 127.0.0.N:HPORT, stopped by PID file.
+start_backend() {
+	python3 "$BACKEND" "127.0.0.$1:$HPORT" 2>>"$T/backend-$1.log" &
+	echo $! >"$T/backend-$1.pid"
+	PIDS+=("$T/backend-$1.pid")
+}
+start_backend 41
+start_backend 42
+
 for i in 1 2 3; do
 	node_config "$i"
 	check "node $i starts" start_node "$i"
@@ -149,6 +174,54 @@ check "drain on node 1" ctl 1 drain www eu-west
 check "nodes 2 and 3 follow the drain within 3 s" wait_for 3 answers_are 198.51.100.10 1 2 3
 check "undrain on node 2" ctl 2 undrain www eu-west
 check "every node follows the undrain within 3 s" wait_for 3 answers_are 192.0.2.10 1 2 3
+
+# Backend kill: every node's answers for app must drop 127.0.0.41.
+app_answer() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$APP" | sort | tr '\n' ' '; }
+app_is() { # app_is WANT NODES...: WANT is the sorted answer, space-terminated
+	local want=$1 i
+	shift
+	for i in "$@"; do [ "$(app_answer "$i")" = "$want" ] || return 1; done
+}
+# backends_up NODES...: each node shows both app backends up.
+backends_up() {
+	local i
+	for i in "$@"; do
+		[ "$(ctl "$i" backends app 2>/dev/null | grep -c '/web  *up ')" = 2 ] || return 1
+	done
+}
+# elapsed_ms MAX_MS CMD...: poll CMD every 20 ms; prints the ms it took, fails after MAX_MS.
+elapsed_ms() {
+	local max=$1 t0 now
+	shift
+	t0=$(date +%s%3N)
+	while :; do
+		now=$(date +%s%3N)
+		"$@" && { echo $((now - t0)); return 0; }
+		[ $((now - t0)) -ge "$max" ] && return 1
+		sleep 0.02
+	done
+}
+check "every node sees both app backends up within 10 s" wait_for 10 backends_up 1 2 3
+check "every node answers both app backends" app_is "127.0.0.41 127.0.0.42 " 1 2 3
+ctl 1 backends app | sed 's/^/# /'
+pid=$(cat "$T/backend-41.pid")
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+rm -f "$T/backend-41.pid"
+if ms=$(elapsed_ms 2000 app_is "127.0.0.42 " 1 2 3); then
+	ok "killed backend 127.0.0.41 leaves every node's answers within 2 s (took $ms ms)"
+else
+	not_ok "killed backend 127.0.0.41 leaves every node's answers within 2 s"
+	for i in 1 2 3; do echo "# node $i: $(app_answer "$i")"; ctl "$i" backends app | sed 's/^/#   /'; done
+fi
+check "every node shows 127.0.0.41 down" bash -c "for i in 1 2 3; do
+	\"$AYACTL\" -s \"$T/n\$i/ayad.sock\" backends app | grep -q '127.0.0.41:$HPORT/web  *down ' || exit 1; done"
+start_backend 41
+if ms=$(elapsed_ms 5000 app_is "127.0.0.41 127.0.0.42 " 1 2 3); then
+	ok "restarted backend 127.0.0.41 is back in every node's answers within 5 s (took $ms ms)"
+else
+	not_ok "restarted backend 127.0.0.41 is back in every node's answers within 5 s"
+fi
 
 # Key rotation without downtime: install a second key everywhere, switch, remove the old one.
 NEWKEY=$(openssl rand -base64 32)
