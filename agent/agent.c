@@ -67,15 +67,21 @@ void agent_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!agent_probe_start(t)) {
-		a->stats.skipped++;
-		log_ratelimited(AYA_LOG_WARN, "agent: %s: probe skipped: local error", t->key);
-		arm(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
+		agent_probe_skip(t);
 		return;
 	}
 	a->stats.probes_sent++;
 	if (t->in_flight) {
 		arm(t, t->spec.timeout_ms);
 	}
+}
+
+void agent_probe_skip(struct target *t)
+{
+	agent_t *a = t->a;
+	a->stats.skipped++;
+	log_ratelimited(AYA_LOG_WARN, "agent: %s: probe skipped: local error", t->key);
+	arm(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
 }
 
 /* ---- publishing a result ---- */

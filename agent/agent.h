@@ -7,9 +7,14 @@
  * loop. Each target starts at a random phase within its interval and every
  * next probe is interval x (1 +- jitter), so probes never align.
  *
- * Probes: tcp (connect), http and https (GET path HTTP/1.1, Host,
- * Connection: close; status in the monitor's expect set, optional body
- * substring; TLS with SNI and optional certificate verification). A response
+ * Probes: tcp (connect), http and https (GET path HTTP/1.1, Host; status in
+ * the monitor's expect set, optional body substring; TLS with SNI and
+ * optional certificate verification). With the monitor's keepalive (the
+ * default) the probes of one target share one connection (HTTP/1.1
+ * keep-alive, at most AGENT_KEEPALIVE_REQUESTS requests each); a kept
+ * connection the server closed is retried once, fresh, within the probe, so
+ * only a failure on a fresh connection counts. Without it every probe
+ * connects and sends Connection: close. A response
  * over max_response bytes, a timeout, a refused or reset connection, a
  * malformed status line or a TLS failure is a failed probe with a last-error
  * text. Failures of this host (no file descriptors, no memory) are not held
@@ -48,6 +53,8 @@ struct event_base;
 #define AGENT_UTIL_THRESHOLD_DEFAULT 0.05
 /* Slow start begins at this fraction of the weight. */
 #define AGENT_SLOW_START_FLOOR 0.05
+/* Requests on one kept-alive probe connection before a fresh one is opened. */
+#define AGENT_KEEPALIVE_REQUESTS 100
 /* Longest monitor name kept in a view. */
 #define AGENT_NAME_MAX 63
 
@@ -115,6 +122,8 @@ typedef struct agent_stats {
 	uint64_t timeouts;      /* failed by timeout */
 	uint64_t skipped;       /* not started: a local error (EMFILE, ENOMEM) */
 	uint64_t transitions;   /* status changes */
+	uint64_t connects;      /* connections opened (keep-alive: far fewer than probes) */
+	uint64_t retries;       /* kept connections closed under a probe, retried on a fresh one */
 	size_t targets;
 	size_t in_flight;
 } agent_stats_t;

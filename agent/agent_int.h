@@ -24,6 +24,9 @@ typedef struct agent_http_resp {
 	size_t headers_len;
 	char *body; /* malloc'd, de-chunked, NUL-terminated; free() it */
 	size_t body_len;
+	size_t msg_len;  /* COMPLETE: bytes of this response, framing included */
+	bool keep_alive; /* COMPLETE: the connection may carry the next request (HTTP/1.1,
+	                    framed by length or chunks, no "Connection: close") */
 } agent_http_resp_t;
 
 /* agent_http_parse() results (negative: a malformed response). */
@@ -75,6 +78,7 @@ typedef struct spec {
 	uint32_t interval_ms, timeout_ms, rise, fall, slow_start_ms;
 	double jitter;
 	bool tls_verify;
+	bool keepalive; /* http/https only */
 	cfg_load_kind_t load_kind, cap_kind;
 } spec_t;
 
@@ -87,9 +91,17 @@ struct target {
 	spec_t spec;
 	struct event *timer; /* next probe, or the timeout of the one in flight */
 
-	/* The probe in flight. */
+	/*
+	 * The probe in flight, and with keep-alive the connection kept between
+	 * probes (bev set, in_flight false: idle, read enabled to see a close).
+	 */
 	struct bufferevent *bev;
 	bool in_flight, connected;
+	bool reused;         /* this probe runs on a kept connection */
+	bool retried;        /* ... which failed once: now on a fresh one */
+	uint32_t n_requests; /* requests sent on the current connection */
+	char *req;           /* the request, built at the first probe */
+	size_t req_len;
 	bool keep;           /* agent_set_targets(): in the new set */
 	uint64_t started_us; /* monotonic */
 
@@ -119,10 +131,13 @@ void agent_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /* probe.c: start one probe (timer set to the timeout); false: a local error, skipped. */
 bool agent_probe_start(struct target *t) AYA_NONNULL(1);
-/* Abandon the probe in flight without counting it. */
-void agent_probe_cancel(struct target *t) AYA_NONNULL(1);
 /* Timer fired while in flight. */
 void agent_probe_timeout(struct target *t) AYA_NONNULL(1);
+/* Abandon the probe in flight uncounted, close a kept connection, forget the request. */
+void agent_probe_reset(struct target *t) AYA_NONNULL(1);
+
+/* agent.c: a probe could not run for a local reason (EMFILE...): counted, next one scheduled. */
+void agent_probe_skip(struct target *t) AYA_NONNULL(1);
 
 /* agent.c: a probe finished; err NULL = success (util/capacity from the response). */
 void agent_probe_done(struct target *t, const char *err, double util, uint32_t capacity)

@@ -2,8 +2,10 @@
  * The HTTP/1.x response parser of the http and https probes. It runs on the
  * bytes received so far (at most the agent's response cap) and is called
  * again as more arrive, so it keeps no state: each call re-reads the buffer
- * (cheap: health responses are small and capped). Everything comes from the
- * network: lengths are checked before every read, nothing is trusted.
+ * (cheap: health responses are small and capped). It also says where the
+ * response ends and whether the connection may carry the next request
+ * (keep-alive probes). Everything comes from the network: lengths are
+ * checked before every read, nothing is trusted.
  */
 #include "agent/agent_int.h"
 
@@ -98,8 +100,12 @@ int agent_load_header(const char *headers, size_t len, const char *name, double 
 	return 0;
 }
 
-/* Decode a chunked body starting at p; 1 complete, 0 more, -EBADMSG. */
-static int dechunk(const char *p, size_t len, char *out, size_t *outlen)
+/*
+ * Decode a chunked body starting at p into out; *used: the raw bytes it took,
+ * trailers and the final empty line included. 1 complete, 2 the last chunk
+ * came but the trailers did not end (complete only at EOF), 0 more, -EBADMSG.
+ */
+static int dechunk(const char *p, size_t len, char *out, size_t *outlen, size_t *used)
 {
 	size_t pos = 0, o = 0;
 	for (;;) {
@@ -114,8 +120,7 @@ static int dechunk(const char *p, size_t len, char *out, size_t *outlen)
 		}
 		pos = end;
 		if (n == 0) {
-			*outlen = o;
-			return 1; /* trailers, if any, are not needed */
+			break;
 		}
 		if (len - pos < n + 2) {
 			return 0;
@@ -131,27 +136,61 @@ static int dechunk(const char *p, size_t len, char *out, size_t *outlen)
 		}
 		pos++;
 	}
+	*outlen = o;
+	/* Trailer lines up to an empty one: skipped, but consumed. */
+	for (;;) {
+		size_t end = line_end(p, len, pos);
+		if (end == 0) {
+			*used = len;
+			return 2;
+		}
+		size_t ll = end - pos;
+		pos = end;
+		if (ll == 1 || (ll == 2 && p[end - 2] == '\r')) {
+			*used = pos;
+			return 1;
+		}
+	}
+}
+
+/* Does the Connection header list `close`? */
+static bool conn_close(const agent_http_resp_t *r)
+{
+	const char *v;
+	size_t vlen;
+	if (!header_value(r->headers, r->headers_len, "connection", &v, &vlen)) {
+		return false;
+	}
+	for (size_t i = 0; i + 5 <= vlen; i++) {
+		if (strncasecmp(v + i, "close", 5) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static int body(const char *buf, size_t len, bool eof, agent_http_resp_t *r, const char **why)
 {
 	const char *p = buf + r->header_len;
-	size_t avail = len - r->header_len, blen = avail;
+	size_t avail = len - r->header_len, blen = avail, used = avail;
 	const char *v;
 	size_t vlen;
 	bool chunked = header_value(r->headers, r->headers_len, "transfer-encoding", &v, &vlen) &&
 	               vlen >= 7 && strncasecmp(v + vlen - 7, "chunked", 7) == 0;
-	char *out = malloc(avail + 1);
-	if (out == NULL) {
-		return -ENOMEM;
-	}
+	bool framed = true; /* the end is known without the peer closing */
+	char *out = NULL;
 	int rc = AGENT_HTTP_COMPLETE;
 	if (r->status < 200 || r->status == 204 || r->status == 304) {
-		blen = 0;
+		blen = used = 0;
 	} else if (chunked) {
-		int c = dechunk(p, avail, out, &blen);
-		rc = c < 0 ? -EBADMSG : (c == 0 ? AGENT_HTTP_STATUS : AGENT_HTTP_COMPLETE);
+		if ((out = malloc(avail + 1)) == NULL) {
+			return -ENOMEM;
+		}
+		int c = dechunk(p, avail, out, &blen, &used);
+		rc = c < 0 ? -EBADMSG
+		           : (c == 0 || (c == 2 && !eof) ? AGENT_HTTP_STATUS : AGENT_HTTP_COMPLETE);
 		*why = c < 0 ? "bad chunked body" : *why;
+		framed = c == 1;
 		p = out;
 	} else if (header_value(r->headers, r->headers_len, "content-length", &v, &vlen)) {
 		char *stop;
@@ -162,14 +201,20 @@ static int body(const char *buf, size_t len, bool eof, agent_http_resp_t *r, con
 		} else if (avail < cl) {
 			rc = AGENT_HTTP_STATUS;
 		} else {
-			blen = (size_t)cl;
+			blen = used = (size_t)cl;
 		}
-	} else if (!eof) {
-		rc = AGENT_HTTP_STATUS; /* the body ends when the peer closes */
+	} else {
+		framed = false;
+		if (!eof) {
+			rc = AGENT_HTTP_STATUS; /* the body ends when the peer closes */
+		}
 	}
 	if (rc == AGENT_HTTP_STATUS && eof) {
 		*why = "truncated body";
 		rc = -EBADMSG;
+	}
+	if (rc == AGENT_HTTP_COMPLETE && out == NULL && (out = malloc(blen + 1)) == NULL) {
+		return -ENOMEM;
 	}
 	if (rc != AGENT_HTTP_COMPLETE) {
 		free(out);
@@ -179,6 +224,9 @@ static int body(const char *buf, size_t len, bool eof, agent_http_resp_t *r, con
 	out[blen] = '\0';
 	r->body = out;
 	r->body_len = blen;
+	r->msg_len = r->header_len + used;
+	/* HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it. */
+	r->keep_alive = framed && buf[7] == '1' && !conn_close(r);
 	return rc;
 }
 

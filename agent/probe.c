@@ -3,8 +3,18 @@
  * connect through a bufferevent (plain, or OpenSSL for https), an HTTP
  * request, and the response read up to the agent's cap. The target's one
  * timer is armed with the probe timeout while the probe is in flight.
- * Whatever happens the probe ends in agent_probe_done() exactly once, with
- * the bufferevent freed first.
+ * Whatever happens the probe ends in agent_probe_done() (or, for a local
+ * error, agent_probe_skip()) exactly once.
+ *
+ * Keep-alive (http/https, the monitor's `keepalive`): after a good response
+ * that ends exactly at the end of what was read (HTTP/1.1, Content-Length or
+ * chunked, no "Connection: close"), the bufferevent stays open, idle, with
+ * reading on so that a close by the server frees it at once; the next probe
+ * sends its request on it. Every failure, a close-delimited body or
+ * AGENT_KEEPALIVE_REQUESTS requests close it. A kept connection that fails
+ * before the first byte of the answer (EOF, reset) is retried once on a
+ * fresh one within the same probe, so a server closing idle connections is
+ * not held against the backend, while a dead one still fails the retry.
  */
 #include "agent/agent_int.h"
 
@@ -29,17 +39,32 @@ static void close_bev(struct target *t)
 	}
 	t->in_flight = false;
 	t->connected = false;
+	t->n_requests = 0;
+}
+
+/* The probe ended; keep: the connection stays open, idle, for the next one. */
+static void finish_keep(struct target *t, const char *err, double util, uint32_t capacity,
+                        bool keep)
+{
+	if (keep) {
+		t->in_flight = false;
+	} else {
+		close_bev(t);
+	}
+	agent_probe_done(t, err, util, capacity);
 }
 
 static void finish(struct target *t, const char *err, double util, uint32_t capacity)
 {
-	close_bev(t);
-	agent_probe_done(t, err, util, capacity);
+	finish_keep(t, err, util, capacity, false);
 }
 
-void agent_probe_cancel(struct target *t)
+void agent_probe_reset(struct target *t)
 {
 	close_bev(t);
+	free(t->req);
+	t->req = NULL;
+	t->req_len = 0;
 }
 
 void agent_probe_timeout(struct target *t)
@@ -48,6 +73,41 @@ void agent_probe_timeout(struct target *t)
 	snprintf(err, sizeof(err), "timeout after %ums", t->spec.timeout_ms);
 	t->a->stats.timeouts++;
 	finish(t, err, NAN, 0);
+}
+
+static bool local_error(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+static int connect_fresh(struct target *t);
+
+/*
+ * A kept connection failed before the first byte of the answer: the server
+ * closed it while idle, or is gone. That alone is not the backend's fault:
+ * once per probe, the request goes again on a fresh connection, under the
+ * same timeout. true: retried (or the probe ended); false: not a retry case.
+ */
+static bool retry(struct target *t)
+{
+	if (!t->reused || t->retried || evbuffer_get_length(bufferevent_get_input(t->bev)) > 0) {
+		return false;
+	}
+	t->retried = true;
+	t->a->stats.retries++;
+	close_bev(t);
+	int rc = connect_fresh(t);
+	if (rc == 0) {
+		return true;
+	}
+	if (local_error(-rc)) {
+		agent_probe_skip(t);
+		return true;
+	}
+	char err[96];
+	snprintf(err, sizeof(err), "connect: %s", strerror(-rc));
+	agent_probe_done(t, err, NAN, 0);
+	return true;
 }
 
 static bool expected(const spec_t *s, int status)
@@ -107,16 +167,28 @@ static void check_response(struct target *t, bool eof)
 		err = "body does not contain the expected text";
 	}
 	free(r.body);
-	finish(t, err, util, capacity);
+	/* Keep the connection only when this response ends exactly where the buffer does. */
+	bool keep = err == NULL && !eof && t->spec.keepalive && r.keep_alive && r.msg_len == len &&
+	            t->n_requests < AGENT_KEEPALIVE_REQUESTS;
+	if (keep) {
+		evbuffer_drain(in, len);
+	}
+	finish_keep(t, err, util, capacity, keep);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	check_response(arg, false);
+	struct target *t = arg;
+	if (!t->in_flight) {
+		close_bev(t); /* bytes on an idle kept connection: nobody asked, drop it */
+		return;
+	}
+	check_response(t, false);
 }
 
-static void send_request(struct target *t)
+/* The request, built once per target and settings. */
+static bool build_request(struct target *t)
 {
 	const spec_t *s = &t->spec;
 	const char *host = s->host != NULL ? s->host : t->addr;
@@ -129,10 +201,25 @@ static void send_request(struct target *t)
 	} else {
 		snprintf(hostport, sizeof(hostport), v6 ? "[%s]:%u" : "%s:%u", host, s->port);
 	}
-	evbuffer_add_printf(bufferevent_get_output(t->bev),
-	                    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: aya-agent\r\n"
-	                    "Accept: */*\r\nConnection: close\r\n\r\n",
-	                    s->path, hostport);
+	static const char fmt[] = "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: aya-agent\r\n"
+	                          "Accept: */*\r\n%s\r\n";
+	const char *conn = s->keepalive ? "" : "Connection: close\r\n";
+	int n = snprintf(NULL, 0, fmt, s->path, hostport, conn);
+	if (n < 0 || (t->req = malloc((size_t)n + 1)) == NULL) {
+		return false;
+	}
+	snprintf(t->req, (size_t)n + 1, fmt, s->path, hostport, conn);
+	t->req_len = (size_t)n;
+	return true;
+}
+
+static bool send_request(struct target *t)
+{
+	if (t->req == NULL && !build_request(t)) {
+		return false;
+	}
+	t->n_requests++;
+	return evbuffer_add(bufferevent_get_output(t->bev), t->req, t->req_len) == 0;
 }
 
 /* The text of a TLS failure: the verification result when that failed, else the library's. */
@@ -158,14 +245,26 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	struct target *t = arg;
+	if (!t->in_flight) {
+		close_bev(t); /* the server closed an idle kept connection: fine, next probe
+		                 connects */
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		t->connected = true;
 		if (t->spec.type == CFG_MON_TCP) {
 			finish(t, NULL, NAN, 0);
 			return;
 		}
-		send_request(t);
+		if (!send_request(t)) {
+			close_bev(t);
+			agent_probe_skip(t);
+			return;
+		}
 		bufferevent_enable(t->bev, EV_READ);
+		return;
+	}
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && retry(t)) {
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -215,7 +314,8 @@ static SSL *new_ssl(struct target *t)
 	return ssl;
 }
 
-bool agent_probe_start(struct target *t)
+/* Open a new connection for the probe in flight. 0 or -errno (socket() failed). */
+static int connect_fresh(struct target *t)
 {
 	struct event_base *base = t->a->opts.base;
 	int opts = BEV_OPT_CLOSE_ON_FREE;
@@ -234,25 +334,47 @@ bool agent_probe_start(struct target *t)
 		t->bev = bufferevent_socket_new(base, -1, opts);
 	}
 	if (t->bev == NULL) {
-		return false;
+		return -ENOMEM;
 	}
 	bufferevent_setcb(t->bev, on_read, NULL, on_event, t);
 	/* Read no more than one byte past the cap: enough to know it was exceeded. */
 	bufferevent_setwatermark(t->bev, EV_READ, 0, t->a->opts.max_response + 1);
 	t->in_flight = true;
 	t->connected = false;
+	t->reused = false;
 	t->started_us = agent_mono_us();
 	if (bufferevent_socket_connect(t->bev, (struct sockaddr *)&t->ss, (int)t->sslen) < 0) {
-		/* socket() failed (EMFILE, ENOBUFS): ours, not the backend's. */
 		int e = errno;
 		close_bev(t);
-		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		return -(e != 0 ? e : ECONNREFUSED);
+	}
+	t->a->stats.connects++;
+	return 0;
+}
+
+bool agent_probe_start(struct target *t)
+{
+	t->retried = false;
+	if (t->bev != NULL) {
+		/* The kept connection, idle since the last probe: send on it. */
+		t->in_flight = true;
+		t->reused = true;
+		t->started_us = agent_mono_us();
+		if (!send_request(t)) {
+			close_bev(t);
 			return false;
 		}
-		char err[96];
-		snprintf(err, sizeof(err), "connect: %s", strerror(e));
-		agent_probe_done(t, err, NAN, 0);
 		return true;
 	}
+	int rc = connect_fresh(t);
+	if (rc == 0) {
+		return true;
+	}
+	if (local_error(-rc)) {
+		return false; /* socket() failed: ours, not the backend's */
+	}
+	char err[96];
+	snprintf(err, sizeof(err), "connect: %s", strerror(-rc));
+	agent_probe_done(t, err, NAN, 0);
 	return true;
 }

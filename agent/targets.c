@@ -48,6 +48,7 @@ static int spec_init(spec_t *s, const cfg_monitor_t *m)
 	        .slow_start_ms = m->slow_start_ms,
 	        .jitter = m->jitter,
 	        .tls_verify = m->tls_verify,
+	        .keepalive = m->keepalive && m->type != CFG_MON_TCP,
 	        .load_kind = m->load.kind,
 	        .cap_kind = m->capacity.kind,
 	};
@@ -80,8 +81,9 @@ static bool spec_equal(const spec_t *x, const spec_t *y)
 	return x->type == y->type && x->port == y->port && x->interval_ms == y->interval_ms &&
 	       x->timeout_ms == y->timeout_ms && x->rise == y->rise && x->fall == y->fall &&
 	       x->slow_start_ms == y->slow_start_ms && x->jitter == y->jitter &&
-	       x->tls_verify == y->tls_verify && x->load_kind == y->load_kind &&
-	       x->cap_kind == y->cap_kind && x->n_expect == y->n_expect &&
+	       x->tls_verify == y->tls_verify && x->keepalive == y->keepalive &&
+	       x->load_kind == y->load_kind && x->cap_kind == y->cap_kind &&
+	       x->n_expect == y->n_expect &&
 	       memcmp(x->expect, y->expect, x->n_expect * sizeof(x->expect[0])) == 0 &&
 	       str_eq(x->name, y->name) && str_eq(x->path, y->path) && str_eq(x->host, y->host) &&
 	       str_eq(x->body, y->body) && str_eq(x->sni, y->sni) &&
@@ -93,7 +95,7 @@ static void target_free(struct target *t)
 	if (t == NULL) {
 		return;
 	}
-	agent_probe_cancel(t);
+	agent_probe_reset(t);
 	if (t->timer != NULL) {
 		event_free(t->timer);
 	}
@@ -227,7 +229,7 @@ static struct target *target_new(agent_t *a, const agent_target_t *in)
 static void target_respec(struct target *t, spec_t *s)
 {
 	bool resched = t->in_flight || s->interval_ms != t->spec.interval_ms;
-	agent_probe_cancel(t);
+	agent_probe_reset(t);
 	spec_fini(&t->spec);
 	t->spec = *s;
 	*s = (spec_t){0};

@@ -131,6 +131,7 @@ typedef struct cfg_monitor {
 	cfg_load_src_t capacity;
 	uint32_t slow_start_ms; /* weight ramp after recovery, default 10000; 0 = off */
 	cfg_loc_t loc;
+	bool keepalive; /* http/https: reuse one connection per endpoint, default true */
 } cfg_monitor_t;
 
 typedef enum cfg_filter_kind {

@@ -284,6 +284,11 @@ static const item_t monitor_items[] = {
          .max = 3600000,
          .dflt = "10s",
          .doc = "a recovered endpoint's weight ramps up over this"},
+        {.name = "keepalive",
+         .type = IT_BOOL,
+         M(keepalive),
+         .dflt = "true",
+         .doc = "http/https: send the probes of an endpoint over one kept-alive connection"},
 };
 #undef M
 SEC(cfg_sec_monitor, "monitor", monitor_items);

@@ -221,6 +221,63 @@ static void test_http_parse(void **state)
 	}
 }
 
+/* Where a response ends and whether its connection may carry the next probe. */
+static void test_http_framing(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *in;
+		bool eof;
+		int want_rc;
+		size_t msg_len; /* COMPLETE only */
+		bool keep_alive;
+	} cases[] = {
+	        {"length, 1.1: reusable", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
+	         AGENT_HTTP_COMPLETE, 40, true},
+	        {"length, next response behind it",
+	         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP", false, AGENT_HTTP_COMPLETE,
+	         40, true},
+	        {"connection close",
+	         "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n", false,
+	         AGENT_HTTP_COMPLETE, 57, false},
+	        {"connection keep-alive, close listed",
+	         "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+	         false, AGENT_HTTP_COMPLETE, 69, false},
+	        {"http/1.0 closes", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false,
+	         AGENT_HTTP_COMPLETE, 38, false},
+	        {"body until eof: not reusable", "HTTP/1.1 200 OK\r\n\r\nab", true,
+	         AGENT_HTTP_COMPLETE, 21, false},
+	        {"no-body status", "HTTP/1.1 204 No Content\r\n\r\n", false, AGENT_HTTP_COMPLETE,
+	         27, true},
+	        {"chunked with trailer",
+	         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: "
+	         "1\r\n\r\n",
+	         false, AGENT_HTTP_COMPLETE, 67, true},
+	        {"chunked, trailers not ended",
+	         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n", false,
+	         AGENT_HTTP_STATUS, 0, false},
+	        {"chunked, closed after last chunk",
+	         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n", true,
+	         AGENT_HTTP_COMPLETE, 57, false},
+	};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(cases); i++) {
+		agent_http_resp_t r;
+		const char *why = NULL;
+		int rc = agent_http_parse(cases[i].in, strlen(cases[i].in), cases[i].eof, &r, &why);
+		if (rc != cases[i].want_rc) {
+			fail_msg("%s: rc %d want %d (%s)", cases[i].name, rc, cases[i].want_rc,
+			         why);
+		}
+		if (rc == AGENT_HTTP_COMPLETE &&
+		    (r.msg_len != cases[i].msg_len || r.keep_alive != cases[i].keep_alive)) {
+			fail_msg("%s: msg_len %zu keep_alive %d", cases[i].name, r.msg_len,
+			         r.keep_alive);
+		}
+		free(r.body);
+	}
+}
+
 static void test_load_header(void **state)
 {
 	(void)state;
@@ -371,6 +428,7 @@ int main(void)
 	        cmocka_unit_test(test_jitter_bounds),
 	        cmocka_unit_test(test_rtt_and_slow_start),
 	        cmocka_unit_test(test_http_parse),
+	        cmocka_unit_test(test_http_framing),
 	        cmocka_unit_test(test_load_header),
 	        cmocka_unit_test(test_load_json),
 	        cmocka_unit_test(test_load_prometheus),

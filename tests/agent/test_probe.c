@@ -2,7 +2,9 @@
  * Integration tests of agent probes: a libevent loop in this process probes
  * real backends on 127.0.0.x, served by a listener thread per backend made
  * here (modes: 200, 500, hang, slow, garbage, reset, huge body, TLS with a
- * self-signed certificate made with OpenSSL). Every wait is bounded.
+ * self-signed certificate made with OpenSSL), plus a keep-alive backend that
+ * serves many requests per connection and counts connections. Every wait is
+ * bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,7 +197,8 @@ static cfg_monitor_t monitor(const char *name, cfg_monitor_type_t type, uint16_t
 	                       .rise = 2,
 	                       .fall = 2,
 	                       .jitter = 0.1,
-	                       .slow_start_ms = 1000};
+	                       .slow_start_ms = 1000,
+	                       .keepalive = true};
 }
 
 static agent_target_t target(const char *ip, const cfg_monitor_t *m)
@@ -495,13 +498,229 @@ static void test_thousand_targets(void **state)
 	event_base_free(base);
 }
 
+/* ---- keep-alive: a backend serving many requests per connection ---- */
+
+enum ka_mode {
+	KA_KEEP,    /* answer every request, keep the connection (close if the request says so) */
+	KA_CHUNKED, /* the same, chunked bodies */
+	KA_CLOSE,   /* answer with Connection: close and close */
+	KA_DROP_2,  /* close without answering the 2nd request of each connection */
+};
+
+#define KA_CONNS 16
+
+typedef struct ka_backend {
+	int fd;
+	uint16_t port;
+	int mode;
+	uint32_t idle_ms; /* close connections idle this long; 0 = never */
+	_Atomic bool stop;
+	_Atomic unsigned accepts, requests;
+	pthread_t th;
+} ka_backend_t;
+
+/* One request on connection p (n: requests it carried before); false: close it. */
+static bool ka_answer(ka_backend_t *b, int fd, unsigned n)
+{
+	char req[2048];
+	ssize_t r = recv(fd, req, sizeof(req) - 1, 0);
+	if (r <= 0) {
+		return false;
+	}
+	req[r] = '\0';
+	atomic_fetch_add(&b->requests, 1);
+	if (b->mode == KA_DROP_2 && n == 1) {
+		return false;
+	}
+	const char *out = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Load: 0.4\r\n\r\nok";
+	if (b->mode == KA_CHUNKED) {
+		out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Load: 0.4\r\n\r\n"
+		      "1\r\no\r\n1\r\nk\r\n0\r\n\r\n";
+	} else if (b->mode == KA_CLOSE) {
+		out = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nX-Load: "
+		      "0.4\r\n\r\nok";
+	}
+	if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0) {
+		return false;
+	}
+	return b->mode != KA_CLOSE && strstr(req, "Connection: close") == NULL;
+}
+
+static void *serve_ka(void *arg)
+{
+	ka_backend_t *b = arg;
+	struct pollfd p[KA_CONNS + 1] = {{b->fd, POLLIN, 0}};
+	uint64_t last[KA_CONNS + 1];
+	unsigned reqs[KA_CONNS + 1];
+	int n = 1;
+	while (!atomic_load(&b->stop)) {
+		if (poll(p, (nfds_t)n, 10) < 0) {
+			continue;
+		}
+		for (int i = n - 1; i >= 1; i--) {
+			bool keep = true;
+			if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				keep = ka_answer(b, p[i].fd, reqs[i]++);
+				last[i] = now_ms();
+			} else if (b->idle_ms != 0 && now_ms() - last[i] >= b->idle_ms) {
+				keep = false;
+			}
+			if (!keep) {
+				close(p[i].fd);
+				p[i] = p[n - 1];
+				last[i] = last[n - 1];
+				reqs[i] = reqs[n - 1];
+				n--;
+			}
+		}
+		if ((p[0].revents & POLLIN) && n < KA_CONNS + 1) {
+			int c = accept(b->fd, NULL, NULL);
+			if (c >= 0) {
+				atomic_fetch_add(&b->accepts, 1);
+				p[n] = (struct pollfd){c, POLLIN, 0};
+				last[n] = now_ms();
+				reqs[n] = 0;
+				n++;
+			}
+		}
+	}
+	for (int i = 1; i < n; i++) {
+		close(p[i].fd);
+	}
+	return NULL;
+}
+
+static ka_backend_t *ka_start(const char *ip, int mode, uint32_t idle_ms)
+{
+	ka_backend_t *b = calloc(1, sizeof(*b));
+	b->fd = listen_on(ip, &b->port);
+	b->mode = mode;
+	b->idle_ms = idle_ms;
+	assert_int_equal(pthread_create(&b->th, NULL, serve_ka, b), 0);
+	return b;
+}
+
+/* Stop: the listener and every connection close, as when the process dies. */
+static void ka_stop(ka_backend_t *b)
+{
+	atomic_store(&b->stop, true);
+	pthread_join(b->th, NULL);
+	close(b->fd);
+	free(b);
+}
+
+static void run_for(struct event_base *base, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* Probes share one connection when the server allows it, and never flap when it does not. */
+static void test_keepalive(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int mode;
+		bool keepalive;
+		uint32_t idle_ms;
+		bool one_conn;     /* every probe on one connection */
+		bool conn_per_req; /* a connection per request */
+		bool retried;      /* kept connections were dropped under probes */
+	} cases[] = {
+	        {"reuse: one connection for every probe", KA_KEEP, true, 0, true, false, false},
+	        {"reuse with chunked responses", KA_CHUNKED, true, 0, true, false, false},
+	        {"server sends Connection: close", KA_CLOSE, true, 0, false, true, false},
+	        {"keepalive off: Connection: close sent", KA_KEEP, false, 0, false, true, false},
+	        {"server closes idle connections at the interval", KA_KEEP, true, 100, false, false,
+	         false},
+	        {"kept connection closed under a probe", KA_DROP_2, true, 0, false, false, true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct event_base *base = event_base_new();
+		ka_backend_t *b = ka_start("127.0.0.36", cases[i].mode, cases[i].idle_ms);
+		agent_opts_t o = {.base = base, .seed = 11};
+		agent_t *a;
+		assert_int_equal(agent_new(&o, &a), 0);
+		cfg_monitor_t m = monitor("m", CFG_MON_HTTP, b->port);
+		m.keepalive = cases[i].keepalive;
+		m.load = (cfg_load_src_t){CFG_LOAD_HEADER, "X-Load"};
+		agent_target_t t = target("127.0.0.36", &m);
+		assert_int_equal(agent_set_targets(a, &t, 1), 0);
+		run_for(base, 1500);
+		agent_stats_t st;
+		agent_stats_get(a, &st);
+		agent_backend_t *v;
+		size_t n;
+		assert_int_equal(agent_backends(a, &v, &n), 0);
+		unsigned acc = atomic_load(&b->accepts), req = atomic_load(&b->requests);
+		print_message("%s: %llu probes, %u connections, %u requests, %llu retries\n",
+		              cases[i].name, (unsigned long long)st.probes_sent, acc, req,
+		              (unsigned long long)st.retries);
+		if (v[0].status != STATE_ST_UP || st.probes_failed != 0 || st.transitions != 1 ||
+		    fabs(v[0].utilization - 0.4) > 1e-9) {
+			fail_msg("%s: status %d, %llu failed, %llu transitions, error '%s'",
+			         cases[i].name, v[0].status, (unsigned long long)st.probes_failed,
+			         (unsigned long long)st.transitions, v[0].error);
+		}
+		assert_true(st.probes_sent >= 10);
+		if (cases[i].one_conn && (acc != 1 || st.connects != 1 || req < 10)) {
+			fail_msg("%s: %u connections for %u requests", cases[i].name, acc, req);
+		}
+		if (cases[i].conn_per_req && (acc != req || acc < 10)) {
+			fail_msg("%s: %u connections for %u requests", cases[i].name, acc, req);
+		}
+		if (!cases[i].one_conn && !cases[i].conn_per_req && (acc < 2 || acc >= req)) {
+			fail_msg("%s: %u connections for %u requests", cases[i].name, acc, req);
+		}
+		if (cases[i].retried ? st.retries < 3
+		                     : (cases[i].idle_ms == 0 && st.retries != 0)) {
+			fail_msg("%s: %llu retries", cases[i].name, (unsigned long long)st.retries);
+		}
+		free(v);
+		agent_free(a);
+		ka_stop(b);
+		event_base_free(base);
+	}
+}
+
+/* A killed keep-alive backend is down within interval x fall + timeout, like a closing one. */
+static void test_keepalive_kill(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	ka_backend_t *b = ka_start("127.0.0.37", KA_KEEP, 0);
+	agent_opts_t o = {.base = base, .seed = 5};
+	agent_t *a;
+	assert_int_equal(agent_new(&o, &a), 0);
+	cfg_monitor_t m = monitor("web", CFG_MON_HTTP, b->port);
+	agent_target_t t = target("127.0.0.37", &m);
+	assert_int_equal(agent_set_targets(a, &t, 1), 0);
+	agent_backend_t v;
+	run_until(base, a, 0, STATE_ST_UP, 3000, &v);
+	assert_int_equal(v.status, STATE_ST_UP);
+	run_for(base, 300); /* a few probes on the kept connection */
+	assert_int_equal(atomic_load(&b->accepts), 1);
+
+	ka_stop(b);
+	uint64_t ms = run_until(base, a, 0, STATE_ST_DOWN, 3000, &v);
+	uint64_t bound = m.interval_ms * (1 + m.jitter) * m.fall + m.timeout_ms + 50;
+	print_message("keep-alive detection after kill: %llums (bound %llums)\n",
+	              (unsigned long long)ms, (unsigned long long)bound);
+	assert_int_equal(v.status, STATE_ST_DOWN);
+	assert_true(ms <= bound);
+	assert_non_null(strstr(v.error, "Connection refused"));
+	agent_free(a);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_modes),
-	        cmocka_unit_test(test_kill_detection),
-	        cmocka_unit_test(test_set_targets),
-	        cmocka_unit_test(test_thousand_targets),
+	        cmocka_unit_test(test_modes),       cmocka_unit_test(test_kill_detection),
+	        cmocka_unit_test(test_set_targets), cmocka_unit_test(test_thousand_targets),
+	        cmocka_unit_test(test_keepalive),   cmocka_unit_test(test_keepalive_kill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
