@@ -46,6 +46,15 @@ stop() {
 		wait "$pid" 2>/dev/null
 		rm -f "$f"
 	done
+	# A sanitizer build (B=build/san) reports into the logs: show it, fail.
+	if grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
+		"$RUN"/demo-*/ayad.log >/dev/null 2>&1; then
+		echo "demo: sanitizer reports:" >&2
+		grep -h -A20 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
+			"$RUN"/demo-*/ayad.log >&2
+		rm -rf "$RUN"
+		exit 1
+	fi
 	rm -rf "$RUN"
 }
 trap stop EXIT

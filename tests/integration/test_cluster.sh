@@ -81,11 +81,11 @@ start_node() {
 
 # start_node_dns DIR I: like start_ayad, but the node listens on 127.0.0.I.
 start_node_dns() {
-	local dir=$1 i=$2 k
+	local dir=$1 i=$2
 	"$AYAD" -c "$dir/aya.yaml" 2>>"$dir/ayad.log" &
 	echo $! >"$dir/ayad.pid"
 	PIDS+=("$dir/ayad.pid")
-	for k in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || return 1
 		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @127.0.0.$i -p "${DNSPORT[$i]}" +norec \
 			+time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; then
