@@ -113,8 +113,6 @@ typedef struct ayad_gossip_stats {
 	uint64_t records_bad;    /* undecodable or invalid, dropped */
 } ayad_gossip_stats_t;
 
-/* Hash of the config file's and zone files' bytes (FNV-1a), for drift display. */
-uint64_t ayad_config_hash(const cfg_t *cfg) AYA_NONNULL(1);
 /* Join the cluster when d->cfg has gossip: (no-op otherwise). 0 or a negative errno (logged). */
 int ayad_gossip_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
 /*

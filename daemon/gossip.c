@@ -26,6 +26,7 @@
  * Everything here runs on the control thread.
  */
 #include "daemon/ayad.h"
+#include "daemon/confhash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,30 +92,6 @@ static uint64_t fnv(uint64_t h, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	for (size_t i = 0; i < len; i++) {
 		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-static uint64_t fnv_file(uint64_t h, const char *path)
-{
-	uint8_t buf[8192];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return fnv(h, path, strlen(path));
-	}
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		h = fnv(h, buf, (size_t)n);
-	}
-	close(fd);
-	return h;
-}
-
-uint64_t ayad_config_hash(const cfg_t *cfg)
-{
-	uint64_t h = fnv_file(UINT64_C(0xcbf29ce484222325), cfg->path);
-	for (size_t i = 0; i < cfg->n_zones; i++) {
-		h = fnv_file(h, cfg->zones[i].file);
 	}
 	return h;
 }

@@ -235,7 +235,7 @@ else
 	fail "the nodes did not all see each other alive within 10 s"
 fi
 run $CTL1 members
-echo "# (each node's config file differs in its node and gossip lines, hence DRIFT)"
+echo "# (the config hash leaves out each node's own sections: same shared config, no DRIFT)"
 
 # 2. Same geo answers from every node.
 echo
