@@ -56,6 +56,18 @@ static void arm(struct target *t, uint32_t ms)
 	evtimer_add(t->timer, &tv);
 }
 
+void agent_arm_probe(struct target *t, uint32_t ms)
+{
+	/* Up to the next tick of the monotonic clock: the probes due in one tick share a wake-up.
+	 */
+	const uint64_t tick_us = AGENT_TICK_MS * 1000u;
+	uint64_t now = agent_mono_us(), at = now + (uint64_t)ms * 1000u;
+	at = (at + tick_us - 1) / tick_us * tick_us;
+	uint64_t us = at - now;
+	struct timeval tv = {(time_t)(us / 1000000u), (suseconds_t)(us % 1000000u)};
+	evtimer_add(t->timer, &tv);
+}
+
 void agent_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -81,7 +93,7 @@ void agent_probe_skip(struct target *t)
 	agent_t *a = t->a;
 	a->stats.skipped++;
 	log_ratelimited(AYA_LOG_WARN, "agent: %s: probe skipped: local error", t->key);
-	arm(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
+	agent_arm_probe(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
 }
 
 /* ---- publishing a result ---- */
@@ -175,5 +187,5 @@ void agent_probe_done(struct target *t, const char *err, double util, uint32_t c
 	if ((changed || moved) && a->opts.on_change != NULL) {
 		a->opts.on_change(a->opts.ctx, t->key, t->hs.status, t->util);
 	}
-	arm(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
+	agent_arm_probe(t, agent_next_delay_ms(t->spec.interval_ms, t->spec.jitter, agent_rand(a)));
 }

@@ -55,6 +55,12 @@ struct event_base;
 #define AGENT_SLOW_START_FLOOR 0.05
 /* Requests on one kept-alive probe connection before a fresh one is opened. */
 #define AGENT_KEEPALIVE_REQUESTS 100
+/*
+ * Probe start times are rounded up to a multiple of this on the monotonic
+ * clock, so that the probes due within one tick start in one loop wake-up
+ * (1,000 endpoints/s: 100 wake-ups a second instead of 1,000).
+ */
+#define AGENT_TICK_MS 10
 /* Longest monitor name kept in a view. */
 #define AGENT_NAME_MAX 63
 

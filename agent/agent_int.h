@@ -126,6 +126,8 @@ struct agent {
 uint64_t agent_rand(agent_t *a) AYA_NONNULL(1);
 uint64_t agent_mono_us(void);
 
+/* agent.c: schedule the next probe in ms, rounded up to a tick (AGENT_TICK_MS). */
+void agent_arm_probe(struct target *t, uint32_t ms) AYA_NONNULL(1);
 /* agent.c: a target's timer callback (next probe, or the timeout of the one in flight). */
 void agent_timer_cb(evutil_socket_t fd, short what, void *arg);
 

@@ -327,9 +327,7 @@ fail:
 /* First probe at a random phase within the interval, so targets spread out. */
 static void start(agent_t *a, struct target *t)
 {
-	uint32_t ms = agent_first_delay_ms(t->spec.interval_ms, agent_rand(a));
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	evtimer_add(t->timer, &tv);
+	agent_arm_probe(t, agent_first_delay_ms(t->spec.interval_ms, agent_rand(a)));
 }
 
 int agent_targets_from_cfg(const cfg_t *cfg, agent_target_t **out, size_t *n)

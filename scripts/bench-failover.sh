@@ -4,7 +4,8 @@
 #     timeout 300 ms, fall 2): from SIGKILL of a backend to the first DNS
 #     answer without it, polled with a UDP query every 10 ms; median and max
 #     over RUNS runs; and the time until a restarted backend is answered again;
-#   - ayad's CPU and RSS while probing ENDPOINTS endpoints every second.
+#   - ayad's CPU and RSS while probing ENDPOINTS endpoints every second, with
+#     kept-alive probe connections (the default) and with keepalive: false.
 # Loopback only; every process is stopped by PID. Method and results:
 # docs/failover.md.
 # Env: B (build dir, default build/rel), RUNS (10), ENDPOINTS (1000),
@@ -23,6 +24,6 @@ DIR=$(mktemp -d /tmp/aya-failover.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 echo "== single-node failover (scripts/bench-failover.sh)"
 python3 "$ROOT/tests/bench/failover/failover.py" --ayad "$BDIR/ayad" --ayactl "$BDIR/ayactl" \
-	--backend "$ROOT/tests/integration/health_backend.py" --dir "$DIR" \
+	--backend "$ROOT/tests/bench/failover/ka_backend.py" --dir "$DIR" \
 	--runs "${RUNS:-10}" --endpoints "${ENDPOINTS:-1000}" --measure-s "${MEASURE_S:-20}" \
 	${OUT:+--markdown "$OUT"}

@@ -14,7 +14,12 @@ time).
 Part 2, cost: another ayad probes N endpoints (127.0.1.1 .. ) every second
 with an http monitor, against 4 backend processes each listening on N/4
 loopback addresses; ayad's CPU (utime+stime from /proc) and RSS are read
-over a measurement window after a warm-up.
+over a measurement window after a warm-up. It runs twice: with the default
+`keepalive: true` (one kept connection per endpoint) and with
+`keepalive: false` (a connection per probe, as before keep-alive).
+
+The backend (--backend, tests/bench/failover/ka_backend.py) keeps HTTP/1.1
+connections open like a real web server.
 
 Loopback only; every process started is stopped by PID; every wait bounded.
 Prints a table and, with --markdown FILE, writes the same as Markdown.
@@ -269,8 +274,8 @@ def rss_kb(pid):
     return 0
 
 
-def cost(args, procs):
-    d = os.path.join(args.dir, "cost")
+def cost(args, procs, keepalive):
+    d = os.path.join(args.dir, "cost-ka" if keepalive else "cost-close")
     port, hport = free_port(), free_port()
     n = args.endpoints
     addrs = [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(n)]
@@ -286,7 +291,8 @@ def cost(args, procs):
             endpoints: [ {eps} ]
         policy: [healthy, drain, {{ first_n: 2 }}]""")
     write_config(d, port, "\n".join(services),
-                 f"{{ name: web, type: http, port: {hport}, path: /health, interval: 1s }}")
+                 f"{{ name: web, type: http, port: {hport}, path: /health, interval: 1s, "
+                 f"keepalive: {'true' if keepalive else 'false'} }}")
     nproc = 4
     for k in range(nproc):
         mine = addrs[k::nproc]
@@ -305,6 +311,7 @@ def cost(args, procs):
     c1, t1 = cpu_ticks(ayad.pid), time.monotonic()
     s1 = json.loads(subprocess.run(ctl, capture_output=True, check=True).stdout)["counters"]
     rss = rss_kb(ayad.pid)
+    conns = established(hport)
     procs.stop("ayad-cost")
     for k in range(nproc):
         procs.kill(f"c{k}")
@@ -317,7 +324,24 @@ def cost(args, procs):
         "probes_per_s": (s1["probes_sent"] - s0["probes_sent"]) / (t1 - t0),
         "failed": s1["probes_failed"] - s0["probes_failed"],
         "window_s": t1 - t0,
+        "conns": conns,
     }
+
+
+def established(port):
+    """Established TCP connections from a prober to port (the prober's side only)."""
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port:
+                        n += 1
+        except OSError:
+            pass
+    return n
 
 
 def main():
@@ -337,7 +361,9 @@ def main():
         print(f"failover: {args.runs} runs, default monitor (interval 500ms, timeout 300ms, fall 2)")
         down, back = failover(args, procs)
         print(f"cost: {args.endpoints} endpoints, http every 1 s, {args.measure_s:.0f} s window")
-        c = cost(args, procs)
+        c = cost(args, procs, True)
+        print("cost: the same with keepalive: false (a connection per probe)")
+        c0 = cost(args, procs, False)
     finally:
         procs.stop_all()
     ms = lambda v: f"{v * 1e3:.0f} ms"
@@ -347,11 +373,18 @@ def main():
         ("failover, min", ms(min(down))),
         ("back in answers, median", ms(statistics.median(back))),
         ("back in answers, max", ms(max(back))),
-        (f"ayad CPU, {c['endpoints']} endpoints/s", f"{c['cpu_pct']:.1f} % of a core"),
+        (f"ayad CPU, {c['endpoints']} endpoints/s, keep-alive", f"{c['cpu_pct']:.1f} % of a core"),
         ("  of which user space", f"{c['user_pct']:.1f} %"),
-        ("  of which kernel (TCP, both loopback ends)", f"{c['sys_pct']:.1f} %"),
-        ("ayad RSS", f"{c['rss_mb']:.1f} MiB"),
-        ("probes/s measured", f"{c['probes_per_s']:.0f} ({c['failed']} failed)"),
+        ("  of which kernel", f"{c['sys_pct']:.1f} %"),
+        ("  probe connections open", f"{c['conns']}"),
+        ("  probes/s measured", f"{c['probes_per_s']:.0f} ({c['failed']} failed)"),
+        ("  ayad RSS", f"{c['rss_mb']:.1f} MiB"),
+        (f"ayad CPU, {c0['endpoints']} endpoints/s, keepalive: false",
+         f"{c0['cpu_pct']:.1f} % of a core"),
+        ("  of which user space", f"{c0['user_pct']:.1f} %"),
+        ("  of which kernel (TCP set-up, both loopback ends)", f"{c0['sys_pct']:.1f} %"),
+        ("  probes/s measured", f"{c0['probes_per_s']:.0f} ({c0['failed']} failed)"),
+        ("  ayad RSS", f"{c0['rss_mb']:.1f} MiB"),
     ]
     w = max(len(r[0]) for r in rows)
     print()
