@@ -223,6 +223,14 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
  * -EMSGSIZE when it cannot fit one datagram.
  */
 int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2);
+/*
+ * gsp_broadcast() for news that should not wait: the next gossip round runs
+ * now (before returning, unless called from inside a gsp_* callback, then
+ * right after it), but no closer than gossip_interval / 10 to the previous
+ * round. Still bounded by the retransmit limit and the MTU. Nodes that learn
+ * a new state relay it the same way, so it spreads at network speed.
+ */
+int gsp_broadcast_now(gsp_t *g, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2);
 
 /* Members, this node included; index order is unspecified and changes. */
 size_t gsp_member_count(const gsp_t *g) AYA_NONNULL(1);

@@ -222,6 +222,8 @@ struct gsp {
 	uint64_t next_req_id;
 	pushpull_req_t reqs[64];
 	bool in_tick;
+	uint64_t last_gossip_ms; /* when the last gossip round ran */
+	unsigned quick_rounds;   /* rounds left at gossip_interval / 10 (fresh news) */
 };
 
 uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);
@@ -231,6 +233,12 @@ void gsp_queue_msg(gsp_t *g, const char *key, const Aya__Gossip__Msg *m) AYA_NON
 /* Send `primary` (may be NULL) plus piggybacked broadcasts to one address. */
 void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *primary)
         AYA_NONNULL(1, 2);
+/*
+ * Fresh news is queued: move the next gossip round to now, but no closer than
+ * gossip_interval / 10 to the previous one (a burst of changes shares rounds),
+ * and run the rounds it takes to use up its retransmissions at that pace.
+ */
+void gsp_gossip_soon(gsp_t *g) AYA_NONNULL(1);
 /* Notify the delegate about m. */
 void gsp_notify(gsp_t *g, const member_t *m) AYA_NONNULL(1, 2);
 /* Build the Member message of m into mm (pointers borrowed from m; ip into ipbuf). */

@@ -579,6 +579,22 @@ static uint64_t min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t quick_gap(const gsp_t *g)
+{
+	return g->cfg.gossip_interval_ms / 10;
+}
+
+void gsp_gossip_soon(gsp_t *g)
+{
+	uint64_t now = gsp_now(g);
+	uint64_t gap = quick_gap(g);
+	/* The rounds a fresh item needs to reach its retransmit limit. */
+	unsigned fan = g->cfg.gossip_fanout > 0 ? g->cfg.gossip_fanout : 1;
+	g->quick_rounds = (bq_limit(g->cfg.retransmit_mult, g->n_live) + fan - 1) / fan;
+	uint64_t at = g->last_gossip_ms + gap > now ? g->last_gossip_ms + gap : now;
+	g->next_gossip_ms = min64(g->next_gossip_ms, at);
+}
+
 void gsp_tick(gsp_t *g)
 {
 	if (!g->started || g->in_tick) {
@@ -599,7 +615,12 @@ void gsp_tick(gsp_t *g)
 	relay_timeouts(g, now, &next);
 	if (now >= g->next_gossip_ms) {
 		gossip_round(g, now, g->cfg.gossip_fanout);
+		g->last_gossip_ms = now;
 		g->next_gossip_ms = now + g->cfg.gossip_interval_ms;
+		if (g->quick_rounds > 0 && g->q.n > 0) {
+			g->quick_rounds--;
+			g->next_gossip_ms = now + quick_gap(g);
+		}
 	}
 	if (now >= g->next_pushpull_ms && !g->leaving) {
 		pushpull_round(g, now);
@@ -689,4 +710,14 @@ int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 	}
 	gsp_queue_msg(g, key, &m);
 	return 0;
+}
+
+int gsp_broadcast_now(gsp_t *g, const char *key, const uint8_t *data, size_t len)
+{
+	int rc = gsp_broadcast(g, key, data, len);
+	if (rc == 0 && g->started) {
+		gsp_gossip_soon(g);
+		gsp_tick(g);
+	}
+	return rc;
 }

@@ -198,6 +198,10 @@ static void handle_user(gsp_t *g, const Aya__Gossip__UserState *u, const uint8_t
 		snprintf(qkey, sizeof(qkey), "u:%s", u->key);
 		if (bq_push(&g->q, qkey, raw, rawlen) != 0) {
 			g->stats.broadcasts_dropped++;
+		} else {
+			/* At once (gsp_recv_udp() ends with a tick): every hop costs a
+			 * network delay instead of up to a gossip interval. */
+			gsp_gossip_soon(g);
 		}
 	}
 }

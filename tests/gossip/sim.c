@@ -502,7 +502,7 @@ void sim_set_loss(sim_t *s, double loss)
 	s->o.loss = loss;
 }
 
-void sim_publish(sim_t *s, size_t i, unsigned k, uint64_t v)
+static void publish(sim_t *s, size_t i, unsigned k, uint64_t v, bool now)
 {
 	sim_node_t *n = &s->nodes[i];
 	uint8_t buf[8];
@@ -510,9 +510,21 @@ void sim_publish(sim_t *s, size_t i, unsigned k, uint64_t v)
 	take_version(n, k, v);
 	put_be64(buf, v);
 	snprintf(key, sizeof(key), "k%u", k);
-	if (gsp_broadcast(n->g, key, buf, sizeof(buf)) != 0) {
+	int rc = now ? gsp_broadcast_now(n->g, key, buf, sizeof(buf))
+	             : gsp_broadcast(n->g, key, buf, sizeof(buf));
+	if (rc != 0) {
 		abort();
 	}
+}
+
+void sim_publish(sim_t *s, size_t i, unsigned k, uint64_t v)
+{
+	publish(s, i, k, v, false);
+}
+
+void sim_publish_now(sim_t *s, size_t i, unsigned k, uint64_t v)
+{
+	publish(s, i, k, v, true);
 }
 
 bool sim_converged(sim_t *s, void *arg)

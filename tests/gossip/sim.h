@@ -78,6 +78,8 @@ void sim_set_loss(sim_t *s, double loss);
 
 /* Node i publishes key k at version v (gsp_broadcast). */
 void sim_publish(sim_t *s, size_t i, unsigned k, uint64_t v);
+/* The same with gsp_broadcast_now(). */
+void sim_publish_now(sim_t *s, size_t i, unsigned k, uint64_t v);
 
 /* Every up node sees every up node ALIVE and no other member live. */
 bool sim_converged(sim_t *s, void *arg);

@@ -161,6 +161,44 @@ static void test_dissemination(void **state)
 	}
 }
 
+/* ---- gsp_broadcast_now(): sent before returning, relayed at network speed ---- */
+
+static void test_broadcast_now(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t n;
+		uint64_t max_ms;       /* every node has it (delays are 1-10 ms a hop) */
+		double max_pkt_per_nd; /* packets per node until then: still bounded */
+	} cases[] = {
+	        {"10 nodes", 10, 50, 12.0},
+	        {"50 nodes", 50, 100, 12.0},
+	        {"200 nodes", 200, 150, 12.0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t t;
+		sim_t *s = converged_cluster(cases[i].n, 61 + i, &t);
+		sim_run_until(s, sim_now(s) + 10 * SEC);
+		/* Mid-way between two gossip rounds of the publisher. */
+		sim_run_until(s, sim_now(s) + 37);
+		uint64_t pk0 = sim_packets(s), t0 = sim_now(s);
+		sim_publish_now(s, 3, 2, 77);
+		/* Out at once: fanout packets before any virtual time passes. */
+		assert_true(sim_packets(s) - pk0 >= 3);
+		assert_int_equal(sim_now(s), t0);
+		seen_t w = {.key = 2, .version = 77};
+		t = sim_run_until_pred(s, all_have, &w, 1, t0 + 20 * SEC);
+		assert_true(t != 0);
+		double pkts = (double)(sim_packets(s) - pk0) / (double)cases[i].n;
+		printf("now      %-10s %4zu ms to every node, %.1f packets/node\n", cases[i].name,
+		       (size_t)(t - t0), pkts);
+		assert_true(t - t0 <= cases[i].max_ms);
+		assert_true(pkts <= cases[i].max_pkt_per_nd);
+		sim_free(s);
+	}
+}
+
 /* ---- a partition and its healing ---- */
 
 static void test_partition_heal(void **state)
@@ -260,9 +298,10 @@ int main(void)
 {
 	aya_log_set_level(AYA_LOG_WARN);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_converge),           cmocka_unit_test(test_detect_and_rejoin),
-	        cmocka_unit_test(test_dissemination),      cmocka_unit_test(test_partition_heal),
-	        cmocka_unit_test(test_loss_no_false_dead), cmocka_unit_test(test_leave),
+	        cmocka_unit_test(test_converge),       cmocka_unit_test(test_detect_and_rejoin),
+	        cmocka_unit_test(test_dissemination),  cmocka_unit_test(test_broadcast_now),
+	        cmocka_unit_test(test_partition_heal), cmocka_unit_test(test_loss_no_false_dead),
+	        cmocka_unit_test(test_leave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
