@@ -197,6 +197,9 @@ static void on_change(void *ctx, const char *key, state_status_t status, double 
 	(void)utilization;
 	ayad_t *d = ctx;
 	ayad_health_t *h = d->health;
+	if (key[0] != '\0') {
+		ayad_gossip_kick(d); /* our own observation: to the peers now */
+	}
 	h->changes++;
 	if (h->pending) {
 		return;
@@ -218,6 +221,33 @@ void ayad_schedule_rebuild(ayad_t *d)
 	if (d->health != NULL && d->health->debounce_ev != NULL) {
 		on_change(d, "", STATE_ST_UNKNOWN, NAN);
 	}
+}
+
+void ayad_schedule_rebuild_within(ayad_t *d, unsigned ms)
+{
+	ayad_health_t *h = d->health;
+	if (h == NULL || h->debounce_ev == NULL) {
+		return;
+	}
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}, due, now, want;
+	if (h->pending && evtimer_pending(h->debounce_ev, &due)) {
+		evutil_gettimeofday(&now, NULL);
+		evutil_timeradd(&now, &tv, &want);
+		if (!evutil_timercmp(&want, &due, <)) {
+			h->changes++;
+			return; /* already due sooner */
+		}
+	}
+	h->changes++;
+	if (evtimer_add(h->debounce_ev, &tv) != 0) {
+		h->first_change_us = h->pending ? h->first_change_us : mono_us();
+		on_debounce(-1, 0, d);
+		return;
+	}
+	if (!h->pending) {
+		h->first_change_us = mono_us();
+	}
+	h->pending = true;
 }
 
 /* Does the published snapshot still say what the observations say now? */

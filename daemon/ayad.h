@@ -99,6 +99,8 @@ void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
  * changes, daemon/agent.c): for state changes heard from peers.
  */
 void ayad_schedule_rebuild(ayad_t *d) AYA_NONNULL(1);
+/* The same, but within ms: sooner than the debounce (a pending rebuild due later moves up). */
+void ayad_schedule_rebuild_within(ayad_t *d, unsigned ms) AYA_NONNULL(1);
 
 /* ---- gossip (daemon/gossip.c, issue 5) ---- */
 
@@ -127,6 +129,8 @@ void ayad_gossip_stop(ayad_t *d) AYA_NONNULL(1);
  * place); returns how many. Without gossip every endpoint is kept.
  */
 size_t ayad_gossip_filter_targets(ayad_t *d, struct agent_target *t, size_t n) AYA_NONNULL(1);
+/* A local observation or drain changed: gossip it now (on the next loop iteration). */
+void ayad_gossip_kick(ayad_t *d) AYA_NONNULL(1);
 /* Recompute the probed set when the live members changed. */
 void ayad_gossip_update_targets(ayad_t *d) AYA_NONNULL(1);
 /* The node (NULL without gossip), our config hash, counters. */

@@ -260,6 +260,7 @@ void ayad_ctl_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_are
 	if (rc == 1) {
 		log_info("%s: %s %s (ayactl)", drain ? "drain" : "undrain", service,
 		         target[0] != '\0' ? target : "(every pool)");
+		ayad_gossip_kick(d); /* to the peers now */
 		int prc = republish(d, buf, sizeof(buf));
 		if (prc < 0) {
 			log_err("%s: stored, but the policy snapshot failed: %s",

@@ -10,12 +10,15 @@
  *   - this node's drains and undrains (origin == node name), once per new
  *     version;
  *   - on push/pull, every observation and override (state_pack_all).
- * A periodic scan (SCAN_MS) finds them by state generation and versions, so
- * neither the agent nor the drain handler needs to know about gossip.
+ * A scan finds them by state generation and versions. It runs every SCAN_MS
+ * and at once when ayad_gossip_kick() says that a local observation or drain
+ * changed; status changes and drains then go out with gsp_broadcast_now()
+ * (a gossip round right away), refreshes with the next regular round.
  *
  * What comes in: records merged by the state's LWW rule; a change schedules
- * the debounced policy rebuild. A member declared dead or gone loses its
- * observations after DEAD_GRACE_MS (until then they go stale on their own).
+ * the policy rebuild within GOSSIP_REBUILD_MS (shorter than the agent's
+ * debounce: a peer's record is one change, already debounced at its origin). A member declared dead
+ * or gone loses its observations after DEAD_GRACE_MS (until then they go stale on their own).
  *
  * Observers: each monitored endpoint is probed by the K members that
  * gsp_observers() picks (rendezvous hash, own region first, one other
@@ -49,6 +52,7 @@
 #define REFRESH_MIN_MS 1000u
 #define LEAVE_LINGER_MS 200
 #define OBSERVERS_K 3
+#define GOSSIP_REBUILD_MS 10u
 
 /* What we last sent of one of our observations. */
 struct sent {
@@ -67,7 +71,7 @@ struct gone {
 struct ayad_gossip {
 	gsp_t *g;
 	gsp_transport_ev_t *tr;
-	struct event *scan_ev, *leave_ev;
+	struct event *scan_ev, *leave_ev, *kick_ev;
 	uint64_t config_hash;
 	uint64_t last_gen;
 	uint64_t ovr_version; /* highest own override version sent */
@@ -111,7 +115,7 @@ static bool on_state(void *ctx, const char *key, const uint8_t *data, size_t len
 	gs->st.records_in++;
 	if (rc == 1) {
 		gs->st.records_merged++;
-		ayad_schedule_rebuild(d);
+		ayad_schedule_rebuild_within(d, GOSSIP_REBUILD_MS);
 	}
 	return rc == 1;
 }
@@ -245,9 +249,10 @@ struct scan_ctx {
 	uint64_t top; /* highest own override version seen by this scan */
 };
 
-static void send_rec(ayad_gossip_t *gs, const char *key, const uint8_t *rec, size_t len)
+static void send_rec(ayad_gossip_t *gs, const char *key, const uint8_t *rec, size_t len, bool now)
 {
-	int rc = gsp_broadcast(gs->g, key, rec, len);
+	int rc =
+	        now ? gsp_broadcast_now(gs->g, key, rec, len) : gsp_broadcast(gs->g, key, rec, len);
 	if (rc < 0) {
 		log_warn("gossip: cannot broadcast %s: %s", key, strerror(-rc));
 		return;
@@ -266,8 +271,8 @@ static int scan_obs(const state_obs_t *obs, void *arg)
 	if (s == NULL) {
 		return 0;
 	}
-	bool due = s->at_ms == 0 || s->status != obs->status ||
-	           util_moved(s->util, obs->utilization) ||
+	bool changed = s->at_ms == 0 || s->status != obs->status;
+	bool due = changed || util_moved(s->util, obs->utilization) ||
 	           c->now - s->at_ms >= refresh_ms(c->d->cfg, obs->endpoint);
 	if (!due) {
 		return 0;
@@ -277,7 +282,7 @@ static int scan_obs(const state_obs_t *obs, void *arg)
 	if (n > 0) {
 		char key[STATE_NAME_MAX + 8];
 		snprintf(key, sizeof(key), "o:%s", obs->endpoint);
-		send_rec(gs, key, rec, (size_t)n);
+		send_rec(gs, key, rec, (size_t)n, changed);
 	}
 	s->status = obs->status;
 	s->util = obs->utilization;
@@ -295,7 +300,7 @@ static int scan_ovr(const state_drain_t *dr, const uint8_t *rec, size_t len, voi
 	c->top = dr->version > c->top ? dr->version : c->top;
 	char key[2 * STATE_NAME_MAX + 8];
 	snprintf(key, sizeof(key), "d:%s/%s", dr->service, dr->target != NULL ? dr->target : "");
-	send_rec(gs, key, rec, len);
+	send_rec(gs, key, rec, len, true);
 	return 0;
 }
 
@@ -347,6 +352,14 @@ static void on_scan(evutil_socket_t fd, short what, void *arg)
 	if (gs->members_changed) {
 		gs->members_changed = false;
 		ayad_gossip_update_targets(d);
+	}
+}
+
+void ayad_gossip_kick(ayad_t *d)
+{
+	/* Next loop iteration, not here: the caller may be mid-update of the store. */
+	if (d->gossip != NULL && d->gossip->kick_ev != NULL) {
+		event_active(d->gossip->kick_ev, EV_TIMEOUT, 1);
 	}
 }
 
@@ -601,7 +614,8 @@ int ayad_gossip_start(ayad_t *d)
 	gsp_transport_ev_attach(gs->tr, gs->g);
 	gs->scan_ev = event_new(d->base, -1, EV_PERSIST, on_scan, d);
 	struct timeval tv = {.tv_sec = 0, .tv_usec = SCAN_MS * 1000};
-	if (gs->scan_ev == NULL || event_add(gs->scan_ev, &tv) != 0) {
+	gs->kick_ev = evtimer_new(d->base, on_scan, d);
+	if (gs->scan_ev == NULL || gs->kick_ev == NULL || event_add(gs->scan_ev, &tv) != 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -654,6 +668,9 @@ void ayad_gossip_stop(ayad_t *d)
 	}
 	if (gs->leave_ev != NULL) {
 		event_free(gs->leave_ev);
+	}
+	if (gs->kick_ev != NULL) {
+		event_free(gs->kick_ev);
 	}
 	/* The transport first: no packet or timer may reach a freed node. */
 	gsp_transport_ev_free(gs->tr);
