@@ -120,14 +120,14 @@ typedef struct cfg_monitor {
 	const char *host;        /* Host header; NULL = the endpoint address */
 	const uint16_t *expect;  /* accepted status codes, default {200} */
 	size_t n_expect;
-	const char *body;      /* substring the body must contain; NULL = any */
-	uint32_t interval_ms;  /* default 500 */
-	uint32_t timeout_ms;   /* default 300, < interval_ms */
-	uint32_t rise, fall;   /* consecutive results to flip, default 2 and 2 */
-	double jitter;         /* 0..0.5 of interval_ms, default 0.1 */
-	bool tls_verify;       /* https: verify the certificate chain and name; default false */
-	const char *sni;       /* TLS server name; NULL = host, or none for an address */
-	cfg_load_src_t load;   /* utilization 0..1 */
+	const char *body;     /* substring the body must contain; NULL = any */
+	uint32_t interval_ms; /* default 500 */
+	uint32_t timeout_ms;  /* default 300, < interval_ms */
+	uint32_t rise, fall;  /* consecutive results to flip, default 2 and 2 */
+	double jitter;        /* 0..0.5 of interval_ms, default 0.1 */
+	bool tls_verify;      /* https: verify the certificate chain and name; default false */
+	const char *sni;      /* TLS server name; NULL = host, or none for an address */
+	cfg_load_src_t load;  /* utilization 0..1 */
 	cfg_load_src_t capacity;
 	uint32_t slow_start_ms; /* weight ramp after recovery, default 10000; 0 = off */
 	cfg_loc_t loc;

@@ -387,6 +387,8 @@ size_t ayad_health_counters(const ayad_t *d, const char **names, uint64_t *value
 	        {"probes_failed", st.probes_failed},
 	        {"probe_timeouts", st.timeouts},
 	        {"probes_skipped", st.skipped},
+	        {"probe_connects", st.connects},
+	        {"probe_retries", st.retries},
 	        {"health_transitions", st.transitions},
 	        {"health_changes", h->changes},
 	        {"health_rebuilds", h->rebuilds},

@@ -115,6 +115,6 @@ void ayad_health_end(struct ayad *d, ayad_hbuild_t *hb, bool ok) AYA_NONNULL(1);
 struct agent *ayad_health_agent(const struct ayad *d) AYA_NONNULL(1);
 
 /* Counters for `ayactl status`: name/value pairs into out[0..max), returns how many. */
-#define AYAD_HEALTH_COUNTERS 13
+#define AYAD_HEALTH_COUNTERS 15
 size_t ayad_health_counters(const struct ayad *d, const char **names, uint64_t *values, size_t max)
         AYA_NONNULL(1, 2, 3);

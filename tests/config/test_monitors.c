@@ -66,6 +66,7 @@ static void test_issue_shape(void **state)
 	assert_null(w->host);
 	assert_null(w->body);
 	assert_int_equal(w->load.kind, CFG_LOAD_NONE);
+	assert_true(w->keepalive); /* http and https default to kept-alive connections */
 	const cfg_monitor_t *t = &cfg->monitors[0];
 	assert_int_equal(t->type, CFG_MON_HTTPS);
 	assert_int_equal(t->port, 443);
@@ -82,10 +83,29 @@ static void test_issue_shape(void **state)
 	scratch_fini(&s);
 }
 
+/* keepalive: true by default, false when asked. */
+static void test_keepalive(void **state)
+{
+	(void)state;
+	scratch_t s;
+	cfg_t *cfg = load(&s, "node: { name: n1, region: r }\n"
+	                      "monitors:\n"
+	                      "  - { name: a, type: http }\n"
+	                      "  - { name: b, type: http, keepalive: false }\n"
+	                      "  - { name: c, type: https, keepalive: true }\n");
+	assert_int_equal(cfg->n_monitors, 3);
+	assert_true(cfg->monitors[0].keepalive);
+	assert_false(cfg->monitors[1].keepalive);
+	assert_true(cfg->monitors[2].keepalive);
+	cfg_free(cfg);
+	scratch_fini(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_issue_shape),
+	        cmocka_unit_test(test_keepalive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
