@@ -196,6 +196,8 @@ static void queue_suspect(gsp_t *g, const char *name, uint64_t inc, const char *
 		msg.suspect = &s;
 	}
 	gsp_queue_msg(g, name, &msg);
+	/* The suspect hears it sooner (and refutes sooner); a death is known sooner. */
+	gsp_gossip_soon(g);
 }
 
 void gsp_refute(gsp_t *g, uint64_t incarnation)
@@ -207,6 +209,7 @@ void gsp_refute(gsp_t *g, uint64_t incarnation)
 	/* Having to refute means others could not hear us in time (Lifeguard 3.1). */
 	gsp_awareness(g, 1);
 	queue_alive(g, me);
+	gsp_gossip_soon(g); /* the refutation must beat the suspicion timeout */
 }
 
 static member_t *member_new(const m_alive_t *a)
