@@ -88,9 +88,8 @@ CFG_FN(cfg_fn_monitor_expect)
 		return;
 	}
 	for (long i = 0; i < n; i++) {
-		const yaml_node_t *item = val->type == YAML_SCALAR_NODE
-		                                  ? val
-		                                  : cfg_y_seq_item(ld, val, i);
+		const yaml_node_t *item =
+		        val->type == YAML_SCALAR_NODE ? val : cfg_y_seq_item(ld, val, i);
 		const char *s = item != NULL ? cfg_y_scalar(ld, item, "monitor.expect") : NULL;
 		if (s == NULL) {
 			return;
@@ -173,8 +172,8 @@ CFG_FN(cfg_fn_pool_monitor)
 		ld->mon_refs = r;
 		ld->cap_mon_refs = cap;
 	}
-	ld->mon_refs[ld->n_mon_refs++] =
-	        (region_ref_t){.name = p->monitor, .loc = cfg_y_loc(ld, val), .dst = &p->monitor_idx};
+	ld->mon_refs[ld->n_mon_refs++] = (region_ref_t){
+	        .name = p->monitor, .loc = cfg_y_loc(ld, val), .dst = &p->monitor_idx};
 }
 
 void cfg_resolve_monitors(loader_t *ld)
