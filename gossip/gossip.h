@@ -108,7 +108,9 @@ typedef struct gsp_transport {
 typedef struct gsp_delegate {
 	void *ctx;
 	/*
-	 * A state update gossiped by gsp_broadcast() somewhere. Return true if it
+	 * A state update gossiped by gsp_broadcast() somewhere. key is the
+	 * broadcast's key from an older sender, else "#" and the 8 hex digits of
+	 * its FNV-1a 32 hash (only the hash travels). Return true if it
 	 * changed local state (it is then re-gossiped by this node), false if it
 	 * was old news or invalid.
 	 */

@@ -228,6 +228,8 @@ struct gsp {
 
 uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);
 uint64_t gsp_rand(gsp_t *g) AYA_NONNULL(1);
+/* FNV-1a 32 of a gsp_broadcast() key: how the state is named on the wire and in the queue. */
+uint32_t gsp_user_key_hash(const char *key) AYA_NONNULL(1);
 /* Queue a Msg for piggybacking, keyed (member name or user key). */
 void gsp_queue_msg(gsp_t *g, const char *key, const Aya__Gossip__Msg *m) AYA_NONNULL(1, 2, 3);
 /* Send `primary` (may be NULL) plus piggybacked broadcasts to one address. */

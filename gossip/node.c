@@ -17,6 +17,8 @@
 #include "gossip/internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -697,7 +699,8 @@ int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 		return -EINVAL;
 	}
 	Aya__Gossip__UserState u = AYA__GOSSIP__USER_STATE__INIT;
-	u.key = (char *)key;
+	/* Only the key's hash travels (see proto/gossip.proto). */
+	u.key_hash = gsp_user_key_hash(key);
 	u.data.data = (uint8_t *)data;
 	u.data.len = len;
 	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
@@ -708,8 +711,19 @@ int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 	if (bq_part_cost(protobuf_c_message_get_packed_size(&m.base)) > room) {
 		return -EMSGSIZE;
 	}
-	gsp_queue_msg(g, key, &m);
+	char hkey[12];
+	snprintf(hkey, sizeof(hkey), "#%08" PRIx32, u.key_hash);
+	gsp_queue_msg(g, hkey, &m);
 	return 0;
+}
+
+uint32_t gsp_user_key_hash(const char *key)
+{
+	uint32_t h = UINT32_C(2166136261);
+	for (const char *p = key; *p != '\0'; p++) {
+		h = (h ^ (uint8_t)*p) * UINT32_C(16777619);
+	}
+	return h;
 }
 
 int gsp_broadcast_now(gsp_t *g, const char *key, const uint8_t *data, size_t len)

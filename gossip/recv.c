@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,11 +193,16 @@ static void handle_user(gsp_t *g, const Aya__Gossip__UserState *u, const uint8_t
 		g->stats.rx_malformed++;
 		return;
 	}
-	if (g->dg.on_state != NULL &&
-	    g->dg.on_state(g->dg.ctx, u->key, u->data.data, u->data.len)) {
-		/* New to us: pass it on (an epidemic, SWIM section 4.1). */
-		char qkey[260];
-		snprintf(qkey, sizeof(qkey), "u:%s", u->key);
+	/* Older senders name the state by its key, newer ones by the key's hash. */
+	uint32_t h = u->key[0] != '\0' ? gsp_user_key_hash(u->key) : u->key_hash;
+	char hkey[12];
+	snprintf(hkey, sizeof(hkey), "#%08" PRIx32, h);
+	if (g->dg.on_state != NULL && g->dg.on_state(g->dg.ctx, u->key[0] != '\0' ? u->key : hkey,
+	                                             u->data.data, u->data.len)) {
+		/* New to us: pass it on (an epidemic, SWIM section 4.1), under the
+		 * same queue key its origin used. */
+		char qkey[16];
+		snprintf(qkey, sizeof(qkey), "u:%s", hkey);
 		if (bq_push(&g->q, qkey, raw, rawlen) != 0) {
 			g->stats.broadcasts_dropped++;
 		} else {

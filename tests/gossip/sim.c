@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,11 +231,22 @@ static bool take_version(sim_node_t *n, unsigned k, uint64_t v)
 
 static bool on_state(void *ctx, const char *key, const uint8_t *data, size_t len)
 {
-	unsigned k;
-	if (len != 8 || sscanf(key, "k%u", &k) != 1) {
+	/* Only the key's hash travels: the record names its key itself. */
+	if (len != 9) {
 		return false;
 	}
-	return take_version(ctx, k, get_be64(data));
+	unsigned k = data[0];
+	char name[16], want[12];
+	snprintf(name, sizeof(name), "k%u", k);
+	uint32_t h = UINT32_C(2166136261); /* FNV-1a 32 */
+	for (const char *p = name; *p != '\0'; p++) {
+		h = (h ^ (uint8_t)*p) * UINT32_C(16777619);
+	}
+	snprintf(want, sizeof(want), "#%08" PRIx32, h);
+	if (strcmp(key, want) != 0) {
+		return false;
+	}
+	return take_version(ctx, k, get_be64(data + 1));
 }
 
 static int local_state(void *ctx, uint8_t **out, size_t *len)
@@ -505,10 +517,11 @@ void sim_set_loss(sim_t *s, double loss)
 static void publish(sim_t *s, size_t i, unsigned k, uint64_t v, bool now)
 {
 	sim_node_t *n = &s->nodes[i];
-	uint8_t buf[8];
+	uint8_t buf[9];
 	char key[16];
 	take_version(n, k, v);
-	put_be64(buf, v);
+	buf[0] = (uint8_t)k;
+	put_be64(buf + 1, v);
 	snprintf(key, sizeof(key), "k%u", k);
 	int rc = now ? gsp_broadcast_now(n->g, key, buf, sizeof(buf))
 	             : gsp_broadcast(n->g, key, buf, sizeof(buf));
