@@ -300,7 +300,14 @@ static int scan_ovr(const state_drain_t *dr, const uint8_t *rec, size_t len, voi
 	c->top = dr->version > c->top ? dr->version : c->top;
 	char key[2 * STATE_NAME_MAX + 8];
 	snprintf(key, sizeof(key), "d:%s/%s", dr->service, dr->target != NULL ? dr->target : "");
-	send_rec(gs, key, rec, len, true);
+	/* The compact form: about 20 bytes less than the store's record. */
+	uint8_t compact[STATE_REC_MAX];
+	int n = state_drain_pack(dr, compact, sizeof(compact));
+	if (n > 0) {
+		send_rec(gs, key, compact, (size_t)n, true);
+	} else {
+		send_rec(gs, key, rec, len, true);
+	}
 	return 0;
 }
 

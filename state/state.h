@@ -248,7 +248,8 @@ uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
 /* ---- gossip records (issue 5) ----
  *
  * The unit gossip carries: one observation or one override (drain or its
- * tombstone) in the store's own key/value encodings:
+ * tombstone) in the store's own key/value encodings (or a compact drain,
+ * kind 0x10-0x1f, see state_drain_pack()):
  *   u8 kind (1 observation, 2 override) | u16 key length | key |
  *   u16 value length | value
  * A full-state blob for push/pull is u8 format (1) | u32 count | records.
@@ -261,7 +262,20 @@ uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
 typedef enum state_rec_kind {
 	STATE_REC_OBS = 1,
 	STATE_REC_OVR = 2,
+	STATE_REC_DRAIN = 0x10, /* 0x10-0x1f: compact drain for broadcasts, below */
 } state_rec_kind_t;
+
+/*
+ * One drain or tombstone as a compact broadcast record (wire only, never on
+ * disk; ~40 bytes where the store's framed override is ~60):
+ *   u8 kind and flags: 0x10 | 1 drained | target kind << 1 | 8 has a note |
+ *   str8 service | str8 target (only for a region or address) |
+ *   varint version | varint zigzag(version / 1000 - since_s) | str8 origin |
+ *   str8 note (only with flag 8)
+ * (str8: u8 length, bytes; varint: LEB128). state_rec_merge() takes it.
+ * Returns the length, or -EINVAL / -ENOSPC.
+ */
+int state_drain_pack(const state_drain_t *d, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;
 
 /* One observation as a record into out; the length, or -EINVAL / -ENOSPC. */
 int state_obs_pack(const state_obs_t *obs, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;

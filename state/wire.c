@@ -8,6 +8,7 @@
 #include "state/state.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,11 +102,149 @@ static int merge_ovr(state_t *st, const uint8_t *k, size_t klen, const uint8_t *
 	return rc == -EINVAL || rc == -ENAMETOOLONG ? -EBADMSG : rc;
 }
 
+static uint8_t *put_str(uint8_t *p, const char *s, size_t n)
+{
+	*p++ = (uint8_t)n;
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+int state_drain_pack(const state_drain_t *d, uint8_t *out, size_t cap)
+{
+	const char *target = d->target != NULL ? d->target : "";
+	const char *origin = d->origin != NULL ? d->origin : "";
+	const char *note = d->note != NULL ? d->note : "";
+	size_t ns = d->service != NULL ? strlen(d->service) : 0, nt = strlen(target);
+	size_t no = strlen(origin), nn = strlen(note);
+	if (ns == 0 || ns > STATE_NAME_MAX || nt > STATE_NAME_MAX || no > STATE_NODE_MAX ||
+	    nn > STATE_NOTE_MAX || d->version == 0 || (unsigned)d->kind > STATE_TARGET_ADDRESS ||
+	    (d->kind == STATE_TARGET_SERVICE) != (nt == 0) || d->since_s < 0 ||
+	    d->version > INT64_MAX) {
+		return -EINVAL;
+	}
+	if (2 + 4 + ns + nt + no + nn + 20 > cap) {
+		return -ENOSPC;
+	}
+	uint8_t *p = out;
+	*p++ = (uint8_t)(STATE_REC_DRAIN | (d->drained ? 1 : 0) | (unsigned)d->kind << 1 |
+	                 (nn > 0 ? 8 : 0));
+	p = put_str(p, d->service, ns);
+	if (nt > 0) {
+		p = put_str(p, target, nt);
+	}
+	p = put_varint(p, d->version);
+	/* since_s is nearly always the version's second: a one-byte delta. */
+	int64_t delta = (int64_t)(d->version / 1000) - d->since_s;
+	p = put_varint(p, ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63));
+	p = put_str(p, origin, no);
+	if (nn > 0) {
+		p = put_str(p, note, nn);
+	}
+	return (int)(p - out);
+}
+
+/* A read cursor over a peer's bytes with a sticky error. */
+struct cur {
+	const uint8_t *p;
+	size_t left;
+	bool err;
+};
+
+static uint64_t get_varint(struct cur *c)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (c->err || c->left == 0) {
+			break;
+		}
+		uint8_t b = *c->p++;
+		c->left--;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			return v;
+		}
+	}
+	c->err = true;
+	return 0;
+}
+
+/* u8 length and bytes into out[max + 1]; names are checked like the store's. */
+static void get_str(struct cur *c, char *out, size_t max, bool allow_empty, bool check)
+{
+	size_t n = c->left > 0 && !c->err ? c->p[0] : 0;
+	if (c->err || c->left == 0 || n > max || n + 1 > c->left || (n == 0 && !allow_empty)) {
+		c->err = true;
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, c->p + 1, n);
+	out[n] = '\0';
+	c->p += n + 1;
+	c->left -= n + 1;
+	if (check && n > 0 && state_check_name(out, max) < 0) {
+		c->err = true;
+	}
+}
+
+static int merge_drain(state_t *st, const uint8_t *rec, size_t len)
+{
+	char service[STATE_NAME_MAX + 1], target[STATE_NAME_MAX + 1];
+	char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
+	struct cur c = {rec + 1, len - 1, false};
+	unsigned flags = rec[0] & 0x0f, tkind = flags >> 1 & 3;
+	get_str(&c, service, STATE_NAME_MAX, false, true);
+	target[0] = '\0';
+	if (tkind != STATE_TARGET_SERVICE) {
+		get_str(&c, target, STATE_NAME_MAX, false, true);
+	}
+	uint64_t version = get_varint(&c);
+	uint64_t zz = get_varint(&c);
+	get_str(&c, origin, STATE_NODE_MAX, true, true);
+	note[0] = '\0';
+	if (flags & 8) {
+		get_str(&c, note, STATE_NOTE_MAX, false, true);
+	}
+	if (c.err || c.left != 0 || version == 0 || version > INT64_MAX ||
+	    tkind > STATE_TARGET_ADDRESS) {
+		return -EBADMSG;
+	}
+	int64_t delta = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1), since_s;
+	if (__builtin_sub_overflow((int64_t)(version / 1000), delta, &since_s) || since_s < 0) {
+		return -EBADMSG;
+	}
+	state_drain_t d = {.service = service,
+	                   .target = target[0] != '\0' ? target : NULL,
+	                   .kind = (state_target_kind_t)tkind,
+	                   .drained = (flags & 1) != 0,
+	                   .since_s = since_s,
+	                   .version = version,
+	                   .origin = origin,
+	                   .note = note};
+	int rc = state_drain_merge(st, &d);
+	return rc == -EINVAL || rc == -ENAMETOOLONG ? -EBADMSG : rc;
+}
+
 int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_t *kind)
 {
 	const uint8_t *k, *v;
 	size_t klen, vlen;
 	uint8_t rk;
+	if (len > 0 && (rec[0] & 0xf0) == STATE_REC_DRAIN) {
+		if (kind != NULL) {
+			*kind = STATE_REC_DRAIN;
+		}
+		return merge_drain(st, rec, len);
+	}
 	int rc = split(rec, len, &rk, &k, &klen, &v, &vlen);
 	if (rc < 0) {
 		return rc;

@@ -181,6 +181,158 @@ static void test_pack_all_converges(void **state)
 	free(blob);
 }
 
+/* The store's framed override and the compact broadcast form of every stored override. */
+struct ovr_pair {
+	const char *service, *target; /* which override to pack */
+	uint8_t framed[STATE_REC_MAX], compact[STATE_REC_MAX];
+	size_t framed_len, compact_len;
+};
+
+static int pack_compact(const state_drain_t *d, const uint8_t *rec, size_t len, void *ctx)
+{
+	struct ovr_pair *p = ctx;
+	if (strcmp(d->service, p->service) != 0 ||
+	    strcmp(d->target != NULL ? d->target : "", p->target != NULL ? p->target : "") != 0) {
+		return 0;
+	}
+	memcpy(p->framed, rec, len);
+	p->framed_len = len;
+	int n = state_drain_pack(d, p->compact, sizeof(p->compact));
+	assert_true(n > 0);
+	p->compact_len = (size_t)n;
+	return 0;
+}
+
+/* A compact drain merges to the same record as the store's form, and is much smaller. */
+static void test_drain_compact_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *name;
+		const char *service, *target;
+		bool drained;
+		const char *note;
+		size_t max_len; /* upper bound on the compact record */
+	} cases[] = {
+	        {"region drain", "www.svc.example.com", "r0", true, NULL, 36},
+	        {"service drain with a note", "api.example.com", NULL, true, "alice: deploy", 42},
+	        {"address tombstone", "www.svc.example.com", "10.0.0.1", false, NULL, 42},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f->now_ms += 1000;
+		if (!cases[i].drained) {
+			assert_int_equal(state_drain_set(f->st[0], cases[i].service,
+			                                 cases[i].target, true, NULL),
+			                 1);
+			f->now_ms += 1000;
+		}
+		assert_int_equal(state_drain_set(f->st[0], cases[i].service, cases[i].target,
+		                                 cases[i].drained, cases[i].note),
+		                 1);
+		struct ovr_pair p = {.service = cases[i].service, .target = cases[i].target};
+		assert_int_equal(state_ovr_foreach(f->st[0], pack_compact, &p), 0);
+		if (p.compact_len > cases[i].max_len || p.compact_len + 20 > p.framed_len) {
+			fail_msg("%s: compact %zu bytes (max %zu), framed %zu", cases[i].name,
+			         p.compact_len, cases[i].max_len, p.framed_len);
+		}
+		state_rec_kind_t kind = 0;
+		assert_int_equal(state_rec_merge(f->st[1], p.compact, p.compact_len, &kind), 1);
+		assert_int_equal(kind, STATE_REC_DRAIN);
+		/* Old news in either form. */
+		assert_int_equal(state_rec_merge(f->st[1], p.compact, p.compact_len, NULL), 0);
+		assert_int_equal(state_rec_merge(f->st[1], p.framed, p.framed_len, NULL), 0);
+		/* Both stores now hold the same bytes: pack_all blobs are equal. */
+		uint8_t *b0 = NULL, *b1 = NULL;
+		size_t l0 = 0, l1 = 0;
+		assert_int_equal(state_pack_all(f->st[0], &b0, &l0), 0);
+		assert_int_equal(state_pack_all(f->st[1], &b1, &l1), 0);
+		assert_int_equal(l0, l1);
+		if (memcmp(b0, b1, l0) != 0) {
+			fail_msg("%s: stores differ after the merge", cases[i].name);
+		}
+		free(b0);
+		free(b1);
+		/* Undrain on both stores, so that the next case starts equal. */
+		if (cases[i].drained) {
+			f->now_ms += 1000;
+			assert_int_equal(state_drain_set(f->st[0], cases[i].service,
+			                                 cases[i].target, false, NULL),
+			                 1);
+			assert_int_equal(state_ovr_foreach(f->st[0], pack_compact, &p), 0);
+			assert_int_equal(state_rec_merge(f->st[1], p.compact, p.compact_len, NULL),
+			                 1);
+		}
+	}
+}
+
+static void test_drain_compact_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rec[STATE_REC_MAX], bad[STATE_REC_MAX + 1];
+	state_drain_t d = {.service = "www",
+	                   .target = "eu",
+	                   .kind = STATE_TARGET_REGION,
+	                   .drained = true,
+	                   .since_s = 1700000000,
+	                   .version = UINT64_C(1700000000123),
+	                   .origin = "n1",
+	                   .note = "ops"};
+	int n = state_drain_pack(&d, rec, sizeof(rec));
+	assert_true(n > 0);
+	for (int len = 1; len < n; len++) {
+		if (state_rec_merge(f->st[1], rec, (size_t)len, NULL) != -EBADMSG) {
+			fail_msg("cut at %d not refused", len);
+		}
+	}
+	static const struct {
+		const char *name;
+		size_t off;
+		uint8_t val;
+	} cases[] = {
+	        {"target kind 3", 0, STATE_REC_DRAIN | 3 << 1 | 1 | 8},
+	        {"whole service followed by a target", 0, STATE_REC_DRAIN | 1 | 8},
+	        {"note flag off, note still there", 0, STATE_REC_DRAIN | 2 << 1 | 1},
+	        {"empty service", 1, 0},
+	        {"service length past the end", 1, 0xf0},
+	        {"control character in the service", 2, '\n'},
+	        {"empty region", 5, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, rec, (size_t)n);
+		bad[cases[i].off] = cases[i].val;
+		int rc = state_rec_merge(f->st[1], bad, (size_t)n, NULL);
+		if (rc != -EBADMSG) {
+			fail_msg("%s: got %d, want -EBADMSG", cases[i].name, rc);
+		}
+	}
+	memcpy(bad, rec, (size_t)n);
+	bad[n] = 0;
+	assert_int_equal(state_rec_merge(f->st[1], bad, (size_t)n + 1, NULL), -EBADMSG);
+	/* Version zero: the version varint starts right after service and target. */
+	uint8_t zero[] = {STATE_REC_DRAIN | 1 << 1 | 1, 1, 'w', 1, 'e', 0, 0, 1, 'n'};
+	assert_int_equal(state_rec_merge(f->st[1], zero, sizeof(zero), NULL), -EBADMSG);
+	state_drain_t *l = NULL;
+	size_t cnt = 0;
+	assert_int_equal(state_drain_list(f->st[1], &l, &cnt), 0);
+	assert_int_equal(cnt, 0);
+	/* The valid record still merges, with since_s intact. */
+	assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)n, NULL), 1);
+	assert_int_equal(state_drain_list(f->st[1], &l, &cnt), 0);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(l[0].since_s, 1700000000);
+	assert_int_equal(l[0].version, UINT64_C(1700000000123));
+	assert_string_equal(l[0].note, "ops");
+	state_drain_list_free(l, cnt);
+	/* Bad input to the packer. */
+	state_drain_t e = d;
+	e.version = 0;
+	assert_int_equal(state_drain_pack(&e, rec, sizeof(rec)), -EINVAL);
+	e = d;
+	e.target = NULL;
+	assert_int_equal(state_drain_pack(&e, rec, sizeof(rec)), -EINVAL);
+	assert_int_equal(state_drain_pack(&d, rec, 10), -ENOSPC);
+}
+
 static int count_member(const state_member_t *m, void *ctx)
 {
 	char *out = ctx;
@@ -219,6 +371,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_obs_pack_refuses, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_records_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pack_all_converges, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_drain_compact_roundtrip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_drain_compact_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_members_persist, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
