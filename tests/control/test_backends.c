@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "control/control.h"
+#include "tests/control/util.h"
 
 #define NOW 1700000100000ull
 
@@ -96,19 +97,6 @@ static ctl_reply_t reply(void)
 	return r;
 }
 
-static ctl_reply_t *roundtrip(const ctl_reply_t *in)
-{
-	uint8_t *f = NULL;
-	size_t len = 0;
-	assert_int_equal(ctl_reply_frame(in, &f, &len), 0);
-	size_t body = 0;
-	assert_int_equal(ctl_frame_check(f, len, CTL_FRAME_MAX, &body), 1);
-	ctl_reply_t *out = NULL;
-	assert_int_equal(ctl_reply_decode(f + CTL_FRAME_HDR, body, &out), 0);
-	free(f);
-	return out;
-}
-
 static void test_request(void **state)
 {
 	(void)state;
@@ -184,37 +172,6 @@ static void test_roundtrip(void **state)
 		}
 	}
 	ctl_reply_free(r);
-}
-
-static char *text_of(const ctl_reply_t *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	ctl_reply_write_text(f, r);
-	fclose(f);
-	/* A plain heap copy: gcc 12 loses track of memstream buffers (-Wdangling-pointer). */
-	char *copy = strdup(buf);
-	free(buf);
-	assert_non_null(copy);
-	return copy;
-}
-
-/* The line of the text output that contains needle. */
-static const char *line_with(const char *text, const char *needle, char *buf, size_t len)
-{
-	const char *p = strstr(text, needle);
-	assert_non_null(p);
-	while (p > text && p[-1] != '\n') {
-		p--;
-	}
-	const char *e = strchr(p, '\n');
-	size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
-	assert_true(n < len);
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return buf;
 }
 
 static void test_text(void **state)

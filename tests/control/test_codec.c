@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "control/control.h"
+#include "tests/control/util.h"
 
 static const struct frame_case {
 	const char *name;
@@ -283,19 +284,6 @@ static ctl_reply_t status_reply(void)
 	        .policy_bytes = 1232,
 	};
 	return r;
-}
-
-static ctl_reply_t *roundtrip(const ctl_reply_t *in)
-{
-	uint8_t *f = NULL;
-	size_t len = 0;
-	assert_int_equal(ctl_reply_frame(in, &f, &len), 0);
-	size_t body = 0;
-	assert_int_equal(ctl_frame_check(f, len, CTL_FRAME_MAX, &body), 1);
-	ctl_reply_t *out = NULL;
-	assert_int_equal(ctl_reply_decode(f + CTL_FRAME_HDR, body, &out), 0);
-	free(f);
-	return out;
 }
 
 static void test_status_roundtrip(void **state)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "control/control.h"
+#include "tests/control/util.h"
 
 static const ctl_member_t members[] = {
         {.name = "node-1",
@@ -73,65 +74,6 @@ static const ctl_gossip_status_t gossip_on = {
         .probes = 400,
         .probe_failures = 3,
 };
-
-static ctl_reply_t *roundtrip(const ctl_reply_t *in)
-{
-	uint8_t *f = NULL;
-	size_t len = 0;
-	assert_int_equal(ctl_reply_frame(in, &f, &len), 0);
-	size_t body = 0;
-	assert_int_equal(ctl_frame_check(f, len, CTL_FRAME_MAX, &body), 1);
-	ctl_reply_t *out = NULL;
-	assert_int_equal(ctl_reply_decode(f + CTL_FRAME_HDR, body, &out), 0);
-	free(f);
-	return out;
-}
-
-static char *text_of(const ctl_reply_t *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	ctl_reply_write_text(f, r);
-	fclose(f);
-	/* A plain heap copy: gcc 12 loses track of memstream buffers (-Wdangling-pointer). */
-	char *copy = strdup(buf);
-	free(buf);
-	assert_non_null(copy);
-	return copy;
-}
-
-/* The line of text that contains needle, into buf. */
-static const char *line_with(const char *text, const char *needle, char *buf, size_t len)
-{
-	const char *p = strstr(text, needle);
-	if (p == NULL) {
-		fail_msg("'%s' not in:\n%s", needle, text);
-	}
-	while (p > text && p[-1] != '\n') {
-		p--;
-	}
-	const char *e = strchr(p, '\n');
-	size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
-	assert_true(n < len);
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return buf;
-}
-
-static json_t *json_of(const ctl_reply_t *r)
-{
-	char *s = ctl_reply_to_json(r);
-	assert_non_null(s);
-	json_error_t err;
-	json_t *o = json_loads(s, 0, &err);
-	if (o == NULL) {
-		fail_msg("bad JSON (%s): %s", err.text, s);
-	}
-	free(s);
-	return o;
-}
 
 /* ---------------------------------------------------------------- requests */
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "control/control.h"
+#include "tests/control/util.h"
 
 static const ctl_zone_t zones[] = {
         {"svc.example.com", 2024010101, 42},
@@ -49,19 +50,6 @@ static ctl_reply_t status_reply(void)
 	        .policy_bytes = 1232,
 	};
 	return r;
-}
-
-static json_t *render(const ctl_reply_t *r)
-{
-	char *s = ctl_reply_to_json(r);
-	assert_non_null(s);
-	json_error_t err;
-	json_t *j = json_loads(s, 0, &err);
-	if (j == NULL) {
-		fail_msg("invalid JSON: %s: %s", err.text, s);
-	}
-	free(s);
-	return j;
 }
 
 static const struct json_int_case {
@@ -103,7 +91,7 @@ static void test_status_json(void **state)
 {
 	(void)state;
 	ctl_reply_t r = status_reply();
-	json_t *j = render(&r);
+	json_t *j = json_of(&r);
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	assert_string_equal(json_string_value(json_object_get(j, "node")), "fra-1");
 	assert_string_equal(json_string_value(json_object_get(j, "region")), "eu-central");
@@ -126,7 +114,7 @@ static void test_error_json(void **state)
 {
 	(void)state;
 	ctl_reply_t r = {.cmd = CTL_CMD_RELOAD, .ok = false, .error = "z.zone:3:1: error: \"x\"\n"};
-	json_t *j = render(&r);
+	json_t *j = json_of(&r);
 	assert_true(json_is_false(json_object_get(j, "ok")));
 	assert_string_equal(json_string_value(json_object_get(j, "error")), r.error);
 	assert_null(json_object_get(j, "zones"));
@@ -134,22 +122,11 @@ static void test_error_json(void **state)
 
 	ctl_reply_t ok = {.cmd = CTL_CMD_RELOAD, .ok = true};
 	ok.reload = (ctl_reload_t){.diagnostics = "", .zones = zones, .n_zones = 1};
-	j = render(&ok);
+	j = json_of(&ok);
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	assert_int_equal(json_array_size(json_object_get(j, "zones")), 1);
 	assert_string_equal(json_string_value(json_object_get(j, "diagnostics")), "");
 	json_decref(j);
-}
-
-static char *text_of(const ctl_reply_t *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	ctl_reply_write_text(f, r);
-	fclose(f);
-	return buf;
 }
 
 static const char *const status_lines[] = {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "control/control.h"
+#include "tests/control/util.h"
 
 /* ---- fixtures ---- */
 
@@ -119,43 +120,6 @@ static ctl_reply_t explain_reply(const char *attribution)
 	        .attribution = attribution,
 	};
 	return r;
-}
-
-static ctl_reply_t *roundtrip(const ctl_reply_t *in)
-{
-	uint8_t *f = NULL;
-	size_t len = 0;
-	assert_int_equal(ctl_reply_frame(in, &f, &len), 0);
-	size_t body = 0;
-	assert_int_equal(ctl_frame_check(f, len, CTL_FRAME_MAX, &body), 1);
-	ctl_reply_t *out = NULL;
-	assert_int_equal(ctl_reply_decode(f + CTL_FRAME_HDR, body, &out), 0);
-	free(f);
-	return out;
-}
-
-static json_t *render(const ctl_reply_t *r)
-{
-	char *s = ctl_reply_to_json(r);
-	assert_non_null(s);
-	json_error_t err;
-	json_t *j = json_loads(s, 0, &err);
-	if (j == NULL) {
-		fail_msg("invalid JSON: %s: %s", err.text, s);
-	}
-	free(s);
-	return j;
-}
-
-static char *text_of(const ctl_reply_t *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	ctl_reply_write_text(f, r);
-	fclose(f);
-	return buf;
 }
 
 /* Walk "a/0/b" through objects and arrays. */
@@ -277,7 +241,7 @@ static void test_services_render(void **state)
 {
 	(void)state;
 	ctl_reply_t r = services_reply();
-	json_t *j = render(&r);
+	json_t *j = json_of(&r);
 	check_json(j, services_json, sizeof(services_json) / sizeof(services_json[0]));
 	assert_int_equal(json_array_size(walk(j, "services/1/pools")), 1);
 	json_decref(j);
@@ -338,7 +302,7 @@ static void test_drain(void **state)
 			fail_msg("%s: text '%s', want '%s'", c->name, text, c->text);
 		}
 		free(text);
-		json_t *j = render(r);
+		json_t *j = json_of(r);
 		const jcase_t jc[] = {
 		        {"service", 's', c->d.service, 0},
 		        {"target", 's', c->d.target, 0},
@@ -416,7 +380,7 @@ static void test_explain_render(void **state)
 {
 	(void)state;
 	ctl_reply_t r = explain_reply("DB-IP notice");
-	json_t *j = render(&r);
+	json_t *j = json_of(&r);
 	check_json(j, explain_json, sizeof(explain_json) / sizeof(explain_json[0]));
 	json_decref(j);
 	char *text = text_of(&r);
@@ -429,7 +393,7 @@ static void test_explain_render(void **state)
 	/* No geo data shown: no attribution, no location coordinates. */
 	r = explain_reply("");
 	r.explain.has_location = false;
-	j = render(&r);
+	j = json_of(&r);
 	assert_null(json_object_get(j, "attribution"));
 	assert_null(walk(j, "location/lat"));
 	json_decref(j);
