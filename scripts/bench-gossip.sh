@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build/rel}
 case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
 NS=${*:-10 30}
-export AYAD=$BDIR/ayad AYACTL=$BDIR/ayactl ROOT IDLE_S=${IDLE_S:-10}
+export AYAD=$BDIR/ayad AYACTL=$BDIR/ayactl ROOT IDLE_S=${IDLE_S:-10} SETTLE_S=${SETTLE_S:-3}
 [ -x "$AYAD" ] && [ -x "$AYACTL" ] || { echo "bench-gossip: build $AYAD and $AYACTL first" >&2; exit 1; }
 command -v serf >/dev/null || echo "bench-gossip: serf not installed, ayad only" >&2
 command -v taskset >/dev/null || { echo "bench-gossip: needs taskset (util-linux)" >&2; exit 1; }

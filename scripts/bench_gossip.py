@@ -38,6 +38,7 @@ SYS, N, DIR = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ROOT = os.environ["ROOT"]
 AYAD, AYACTL = os.environ["AYAD"], os.environ["AYACTL"]
 IDLE_S = float(os.environ.get("IDLE_S", "10"))
+SETTLE_S = float(os.environ.get("SETTLE_S", "3"))
 R = int(os.environ.get("BENCH_GOSSIP_R", "5"))
 BUSY_S = float(os.environ.get("BENCH_GOSSIP_BUSY_S", "120"))
 POLL_MS = float(os.environ.get("BENCH_GOSSIP_POLL_MS", "10"))
@@ -305,7 +306,7 @@ def main():
             print(f"{SYS} {N} FAILED: node 1 did not see {N} members alive in 120 s", flush=True)
             return
         res["join_s"] = time.monotonic() - t0
-        time.sleep(3)  # let the join gossip settle before measuring idle traffic
+        time.sleep(SETTLE_S)  # let the join gossip settle before measuring idle traffic
         o0 = out_octets()
         time.sleep(IDLE_S)
         res["idle_Bps"] = (out_octets() - o0) / N / IDLE_S

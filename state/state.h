@@ -304,6 +304,14 @@ int state_pack_all(state_t *st, uint8_t **out, size_t *len) AYA_NONNULL(1, 2, 3)
  */
 int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed, size_t *bad)
         AYA_NONNULL(1) AYA_WUR;
+/*
+ * What a peer lacks, as a state_pack_all() blob: every record of ours that
+ * is not in the peer's blob byte for byte (merging those would change
+ * nothing there). peer == NULL or a blob that does not parse: every record.
+ * The push/pull reply, so that a peer already in sync costs a 5-byte blob.
+ */
+int state_pack_delta(state_t *st, const uint8_t *peer, size_t peer_len, uint8_t **out, size_t *len)
+        AYA_NONNULL(1, 4, 5) AYA_WUR;
 
 /* ---- gossip members (issue 5): the last known peers, to rejoin through ---- */
 

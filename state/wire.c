@@ -368,34 +368,47 @@ int state_pack_all(state_t *st, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* The next whole record of a blob at *off (advanced), or 0 when none is whole. */
+static size_t blob_next(const uint8_t *buf, size_t len, size_t *off)
+{
+	if (len - *off < 5) {
+		return 0;
+	}
+	const uint8_t *p = buf + *off;
+	size_t klen = (size_t)p[1] << 8 | p[2];
+	if (3 + klen + 2 > len - *off) {
+		return 0;
+	}
+	size_t vlen = (size_t)p[3 + klen] << 8 | p[3 + klen + 1];
+	size_t rlen = 3 + klen + 2 + vlen;
+	if (rlen > len - *off) {
+		return 0;
+	}
+	*off += rlen;
+	return rlen;
+}
+
+static uint32_t blob_count(const uint8_t *buf)
+{
+	return (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
+}
+
 int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed, size_t *bad)
 {
 	size_t nchanged = 0, nbad = 0;
 	if (buf == NULL || len < BLOB_HDR || buf[0] != BLOB_FORMAT) {
 		return -EBADMSG;
 	}
-	uint32_t count =
-	        (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
-	size_t off = BLOB_HDR;
+	uint32_t count = blob_count(buf);
+	size_t off = BLOB_HDR, rlen;
 	/* Bounded by the count and by the bytes: each record is at least 5 bytes. */
-	for (uint32_t i = 0; i < count && len - off >= 5; i++) {
-		const uint8_t *p = buf + off;
-		size_t klen = (size_t)p[1] << 8 | p[2];
-		if (3 + klen + 2 > len - off) {
-			break;
-		}
-		size_t vlen = (size_t)p[3 + klen] << 8 | p[3 + klen + 1];
-		size_t rlen = 3 + klen + 2 + vlen;
-		if (rlen > len - off) {
-			break;
-		}
-		int rc = state_rec_merge(st, p, rlen, NULL);
+	for (uint32_t i = 0; i < count && (rlen = blob_next(buf, len, &off)) > 0; i++) {
+		int rc = state_rec_merge(st, buf + off - rlen, rlen, NULL);
 		if (rc == -ENOMEM || rc == -ENOSPC || rc == -EIO) {
 			return rc;
 		}
 		nchanged += rc == 1;
 		nbad += rc < 0;
-		off += rlen;
 	}
 	if (changed != NULL) {
 		*changed = nchanged;
@@ -403,5 +416,109 @@ int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed
 	if (bad != NULL) {
 		*bad = nbad + (off != len); /* a cut or trailing record */
 	}
+	return 0;
+}
+
+/*
+ * The peer's records as a set of byte strings: open addressing on FNV-1a of
+ * the whole record. A record of ours that is in the set, byte for byte,
+ * would change nothing there, so the delta leaves it out.
+ */
+struct recset {
+	const uint8_t **rec;
+	size_t *len;
+	size_t mask;
+};
+
+static uint64_t rec_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ p[i]) * 1099511628211ull;
+	}
+	return h;
+}
+
+static int recset_build(struct recset *s, const uint8_t *buf, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	if (buf == NULL || len < BLOB_HDR || buf[0] != BLOB_FORMAT) {
+		return 0; /* nothing known of the peer: it gets everything */
+	}
+	/* Each record is at least 5 bytes: the count cannot be larger than that allows. */
+	size_t count = blob_count(buf), most = (len - BLOB_HDR) / 5;
+	count = count < most ? count : most;
+	size_t cap = 16;
+	while (cap < 2 * count) {
+		cap *= 2;
+	}
+	s->rec = calloc(cap, sizeof(*s->rec));
+	s->len = calloc(cap, sizeof(*s->len));
+	if (s->rec == NULL || s->len == NULL) {
+		free(s->rec);
+		free(s->len);
+		return -ENOMEM;
+	}
+	s->mask = cap - 1;
+	size_t off = BLOB_HDR, rlen;
+	for (size_t i = 0; i < count && (rlen = blob_next(buf, len, &off)) > 0; i++) {
+		const uint8_t *r = buf + off - rlen;
+		size_t j = rec_hash(r, rlen) & s->mask;
+		while (s->rec[j] != NULL) {
+			j = (j + 1) & s->mask;
+		}
+		s->rec[j] = r;
+		s->len[j] = rlen;
+	}
+	return 0;
+}
+
+static bool recset_has(const struct recset *s, const uint8_t *r, size_t n)
+{
+	if (s->rec == NULL) {
+		return false;
+	}
+	for (size_t j = rec_hash(r, n) & s->mask; s->rec[j] != NULL; j = (j + 1) & s->mask) {
+		if (s->len[j] == n && memcmp(s->rec[j], r, n) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int state_pack_delta(state_t *st, const uint8_t *peer, size_t peer_len, uint8_t **out, size_t *len)
+{
+	uint8_t *all = NULL;
+	size_t alen = 0;
+	struct recset set;
+	*out = NULL;
+	*len = 0;
+	int rc = state_pack_all(st, &all, &alen);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = recset_build(&set, peer, peer_len)) != 0) {
+		free(all);
+		return rc;
+	}
+	/* Filter in place: kept records only move towards the front. */
+	uint32_t count = blob_count(all), kept = 0;
+	size_t off = BLOB_HDR, w = BLOB_HDR, rlen;
+	for (uint32_t i = 0; i < count && (rlen = blob_next(all, alen, &off)) > 0; i++) {
+		const uint8_t *r = all + off - rlen;
+		if (!recset_has(&set, r, rlen)) {
+			memmove(all + w, r, rlen);
+			w += rlen;
+			kept++;
+		}
+	}
+	free(set.rec);
+	free(set.len);
+	all[1] = (uint8_t)(kept >> 24);
+	all[2] = (uint8_t)(kept >> 16);
+	all[3] = (uint8_t)(kept >> 8);
+	all[4] = (uint8_t)kept;
+	*out = all;
+	*len = w;
 	return 0;
 }

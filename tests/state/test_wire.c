@@ -181,6 +181,70 @@ static void test_pack_all_converges(void **state)
 	free(blob);
 }
 
+/* Records in a blob (its count, after checking that the header parses). */
+static uint32_t blob_records(const uint8_t *b, size_t len)
+{
+	assert_true(len >= 5);
+	assert_int_equal(b[0], 1);
+	return (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
+}
+
+/* The push/pull reply: only what the peer's blob lacks, and a merge of it converges. */
+static void test_pack_delta(void **state)
+{
+	struct fixture *f = *state;
+	state_obs_t a = obs_of("n1", "10.0.0.1:80/web", STATE_ST_UP, 100);
+	state_obs_t b = obs_of("n1", "10.0.0.2:80/web", STATE_ST_DOWN, 101);
+	state_obs_t c = obs_of("n3", "10.0.0.1:80/web", STATE_ST_UP, 102);
+	assert_int_equal(state_obs_merge(f->st[0], &a), 1);
+	assert_int_equal(state_obs_merge(f->st[0], &b), 1);
+	assert_int_equal(state_drain_set(f->st[0], "www", "eu", true, "ops"), 1);
+	/* The peer knows a, an older b, and c, which we do not know. */
+	assert_int_equal(state_obs_merge(f->st[1], &a), 1);
+	b.version = 50;
+	assert_int_equal(state_obs_merge(f->st[1], &b), 1);
+	assert_int_equal(state_obs_merge(f->st[1], &c), 1);
+	uint8_t *peer = NULL, *delta = NULL, *full = NULL;
+	size_t plen = 0, dlen = 0, flen = 0, changed = 0, bad = 0;
+	assert_int_equal(state_pack_all(f->st[1], &peer, &plen), 0);
+	assert_int_equal(state_pack_all(f->st[0], &full, &flen), 0);
+	struct {
+		const char *name;
+		const uint8_t *peer;
+		size_t len;
+		uint32_t want;
+	} cases[] = {
+	        {"peer lacks the new b and the drain", peer, plen, 2},
+	        {"no peer blob: everything", NULL, 0, 3},
+	        {"unparsable peer blob: everything", (const uint8_t *)"junk", 4, 3},
+	        {"peer already has all of it", full, flen, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		        state_pack_delta(f->st[0], cases[i].peer, cases[i].len, &delta, &dlen), 0);
+		if (blob_records(delta, dlen) != cases[i].want) {
+			fail_msg("%s: %u records, want %u", cases[i].name,
+			         blob_records(delta, dlen), cases[i].want);
+		}
+		free(delta);
+	}
+	/* Merging the delta gives the peer every record of ours. */
+	assert_int_equal(state_pack_delta(f->st[0], peer, plen, &delta, &dlen), 0);
+	assert_true(dlen < flen);
+	assert_int_equal(state_merge_all(f->st[1], delta, dlen, &changed, &bad), 0);
+	assert_int_equal(changed, 2);
+	assert_int_equal(bad, 0);
+	free(delta);
+	free(peer);
+	assert_int_equal(state_pack_all(f->st[1], &peer, &plen), 0);
+	assert_int_equal(state_pack_delta(f->st[0], peer, plen, &delta, &dlen), 0);
+	assert_int_equal(blob_records(delta, dlen), 0);
+	assert_int_equal(dlen, 5);
+	free(delta);
+	free(peer);
+	free(full);
+}
+
 /* The store's framed override and the compact broadcast form of every stored override. */
 struct ovr_pair {
 	const char *service, *target; /* which override to pack */
@@ -371,6 +435,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_obs_pack_refuses, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_records_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pack_all_converges, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pack_delta, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_drain_compact_roundtrip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_drain_compact_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_members_persist, setup, teardown),
