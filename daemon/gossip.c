@@ -126,6 +126,13 @@ static int local_state(void *ctx, uint8_t **out, size_t *len)
 	return state_pack_all(d->state, out, len);
 }
 
+static int local_state_delta(void *ctx, const uint8_t *peer, size_t peer_len, uint8_t **out,
+                             size_t *len)
+{
+	ayad_t *d = ctx;
+	return state_pack_delta(d->state, peer, peer_len, out, len);
+}
+
 static void merge_remote(void *ctx, const uint8_t *data, size_t len)
 {
 	ayad_t *d = ctx;
@@ -610,6 +617,7 @@ int ayad_gossip_start(ayad_t *d)
 	gsp_delegate_t dg = {.ctx = d,
 	                     .on_state = on_state,
 	                     .local_state = local_state,
+	                     .local_state_delta = local_state_delta,
 	                     .merge_remote_state = merge_remote,
 	                     .on_member = on_member};
 	gs->g = gsp_new(&gc, kr, &clk, &tops, &dg);

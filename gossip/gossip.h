@@ -117,6 +117,14 @@ typedef struct gsp_delegate {
 	bool (*on_state)(void *ctx, const char *key, const uint8_t *data, size_t len);
 	/* Full local state for push/pull: a malloc'd blob into *out (0 or -errno). */
 	int (*local_state)(void *ctx, uint8_t **out, size_t *len);
+	/*
+	 * Optional: the part of our state that a peer's push/pull blob (peer,
+	 * may be NULL) lacks, for the reply; without it the reply carries
+	 * local_state(). Merging the delta must change the peer exactly as
+	 * merging our full state would.
+	 */
+	int (*local_state_delta)(void *ctx, const uint8_t *peer, size_t peer_len, uint8_t **out,
+	                         size_t *len);
 	/* A peer's full state from push/pull. */
 	void (*merge_remote_state)(void *ctx, const uint8_t *data, size_t len);
 	/* A member appeared or changed state (m is borrowed for the call). */

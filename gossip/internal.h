@@ -256,8 +256,15 @@ void gsp_join_result(gsp_t *g, bool ok) AYA_NONNULL(1);
 
 /* ---- recv.c ---- */
 void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack) AYA_NONNULL(1);
-/* Encode our push/pull state into a sealed frame. */
-int gsp_pushpull_frame(gsp_t *g, bool join, uint8_t **out, size_t *len) AYA_NONNULL(1, 3, 4);
+/*
+ * Encode our push/pull state into a sealed frame. peer: the requester's
+ * push/pull when this is the reply; the reply then leaves out the members the
+ * peer sent exactly as we have them and asks the delegate for a state delta
+ * (local_state_delta), so a peer in sync gets a nearly empty reply. NULL:
+ * everything (a request).
+ */
+int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint8_t **out,
+                       size_t *len) AYA_NONNULL(1, 4, 5);
 /* Merge a push/pull message. */
 void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1, 2);
 /* Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped. */

@@ -444,7 +444,7 @@ static void pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join)
 	}
 	uint8_t *frame;
 	size_t len;
-	if (slot == NULL || gsp_pushpull_frame(g, join, &frame, &len) != 0) {
+	if (slot == NULL || gsp_pushpull_frame(g, join, NULL, &frame, &len) != 0) {
 		g->stats.pushpull_fail++;
 		return;
 	}

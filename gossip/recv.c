@@ -304,29 +304,82 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 
 /* ---- push/pull ---- */
 
-int gsp_pushpull_frame(gsp_t *g, bool join, uint8_t **out, size_t *len)
+static int by_name(const void *a, const void *b)
+{
+	const Aya__Gossip__Member *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* The peer sent exactly this entry: merging ours would change nothing there. */
+static bool member_same(const Aya__Gossip__Member *a, const Aya__Gossip__Member *b)
+{
+	return a->region != NULL && strcmp(a->region, b->region) == 0 && a->ip.len == b->ip.len &&
+	       memcmp(a->ip.data, b->ip.data, a->ip.len) == 0 && a->port == b->port &&
+	       a->incarnation == b->incarnation && a->state == b->state &&
+	       a->config_hash == b->config_hash;
+}
+
+/*
+ * The peer's member entries sorted by name (NULL when it sent none), for the
+ * reply's delta. Entries with a bad name are left out: they match nothing.
+ */
+static Aya__Gossip__Member **peer_index(const Aya__Gossip__PushPull *peer, size_t *n)
+{
+	*n = 0;
+	if (peer == NULL || peer->n_members == 0) {
+		return NULL;
+	}
+	Aya__Gossip__Member **ix = calloc(peer->n_members, sizeof(*ix));
+	if (ix == NULL) {
+		return NULL; /* the reply is then whole: correct, only larger */
+	}
+	for (size_t i = 0; i < peer->n_members; i++) {
+		if (peer->members[i] != NULL && name_ok(peer->members[i]->name)) {
+			ix[(*n)++] = peer->members[i];
+		}
+	}
+	qsort(ix, *n, sizeof(*ix), by_name);
+	return ix;
+}
+
+int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint8_t **out,
+                       size_t *len)
 {
 	int rc = -ENOMEM;
 	Aya__Gossip__Member *mm = calloc(g->n_members, sizeof(*mm));
 	Aya__Gossip__Member **mp = calloc(g->n_members, sizeof(*mp));
 	uint8_t(*ips)[16] = calloc(g->n_members, 16);
 	uint8_t *user = NULL, *plain = NULL;
-	size_t ulen = 0;
+	size_t ulen = 0, n_peer = 0, n_sent = 0;
+	Aya__Gossip__Member **ix = peer_index(peer, &n_peer);
 	if (mm == NULL || mp == NULL || ips == NULL) {
 		goto out;
 	}
 	for (size_t i = 0; i < g->n_members; i++) {
 		aya__gossip__member__init(&mm[i]);
 		gsp_member_msg(g->members[i], &mm[i], ips[i]);
-		mp[i] = &mm[i];
+		const Aya__Gossip__Member *key = &mm[i], *const *hit = NULL;
+		if (ix != NULL) {
+			hit = bsearch(&key, ix, n_peer, sizeof(*ix), by_name);
+		}
+		if (hit == NULL || !member_same(*hit, &mm[i])) {
+			mp[n_sent++] = &mm[i];
+		}
 	}
-	if (g->dg.local_state != NULL && g->dg.local_state(g->dg.ctx, &user, &ulen) != 0) {
+	int urc = -ENOSYS;
+	if (peer != NULL && g->dg.local_state_delta != NULL) {
+		urc = g->dg.local_state_delta(g->dg.ctx, peer->user_state.data,
+		                              peer->user_state.len, &user, &ulen);
+	} else if (g->dg.local_state != NULL) {
+		urc = g->dg.local_state(g->dg.ctx, &user, &ulen);
+	}
+	if (urc != 0) {
 		user = NULL;
 		ulen = 0;
 	}
 	Aya__Gossip__PushPull pp = AYA__GOSSIP__PUSH_PULL__INIT;
 	pp.join = join;
-	pp.n_members = g->n_members;
+	pp.n_members = n_sent;
 	pp.members = mp;
 	pp.user_state.data = user;
 	pp.user_state.len = ulen;
@@ -365,6 +418,7 @@ int gsp_pushpull_frame(gsp_t *g, bool join, uint8_t **out, size_t *len)
 	free(packed);
 	free(sealed);
 out:
+	free(ix);
 	free(plain);
 	free(user);
 	free(ips);
@@ -454,10 +508,11 @@ int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 		return -EBADMSG;
 	}
 	gsp_pushpull_merge(g, m->push_pull);
-	aya__gossip__msg__free_unpacked(m, NULL);
 	/* Someone reached us: we are part of a cluster even if our seeds are not up yet. */
 	g->joined = true;
-	int rc = gsp_pushpull_frame(g, false, reply, reply_len);
+	/* The reply is what the requester lacks after what it just told us. */
+	int rc = gsp_pushpull_frame(g, false, m->push_pull, reply, reply_len);
+	aya__gossip__msg__free_unpacked(m, NULL);
 	gsp_tick(g);
 	return rc;
 }

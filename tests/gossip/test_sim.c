@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
+#include "gossip/internal.h"
 #include "tests/gossip/sim.h"
 
 #define SEC 1000u
@@ -301,6 +302,60 @@ static void test_leave(void **state)
 	sim_free(s);
 }
 
+/* ---- push/pull replies carry only what the requester lacks ---- */
+
+/* Serve `from`'s push/pull request on `to`; the members in the reply, as `from` opens it. */
+static size_t reply_members(sim_t *s, size_t from, size_t to, bool join)
+{
+	gsp_t *gf = sim_node(s, from)->g, *gt = sim_node(s, to)->g;
+	uint8_t *req = NULL, *reply = NULL;
+	size_t req_len = 0, reply_len = 0;
+	assert_int_equal(gsp_pushpull_frame(gf, join, NULL, &req, &req_len), 0);
+	assert_int_equal(
+	        gsp_tcp_serve(gt, &sim_node(s, from)->addr, req, req_len, &reply, &reply_len), 0);
+	Aya__Gossip__Packet *p = gsp_open_packet(gf, reply, reply_len);
+	assert_non_null(p);
+	assert_int_equal(p->n_parts, 1);
+	Aya__Gossip__Msg *m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
+	assert_non_null(m);
+	assert_int_equal(m->kind_case, AYA__GOSSIP__MSG__KIND_PUSH_PULL);
+	size_t n = m->push_pull->n_members;
+	/* Merge it as the requester would. */
+	gsp_pushpull_merge(gf, m->push_pull);
+	aya__gossip__msg__free_unpacked(m, NULL);
+	aya__gossip__packet__free_unpacked(p, NULL);
+	free(req);
+	free(reply);
+	return n;
+}
+
+static void test_pushpull_delta(void **state)
+{
+	(void)state;
+	uint64_t t;
+	size_t n = 12;
+	sim_t *s = converged_cluster(n, 71, &t);
+	/* In sync: nothing to send back (the full reply had 12 members). */
+	assert_int_equal(reply_members(s, 0, 1, false), 0);
+	/*
+	 * A restarted node (incarnation 0 again) knows only itself: it gets every
+	 * other member, and its own entry, which node 1 holds as dead, so that it
+	 * refutes that at once.
+	 */
+	sim_kill(s, 7);
+	assert_true(sim_run_until_pred(s, sim_all_see_dead, &(size_t){7}, 50,
+	                               sim_now(s) + 60 * SEC) != 0);
+	sim_restart(s, 7);
+	assert_int_equal(reply_members(s, 7, 1, true), n);
+	const gsp_member_t *me = gsp_member_find(sim_node(s, 7)->g, "n7");
+	assert_non_null(me);
+	assert_true(me->incarnation > 0);
+	/* Node 1 took the refutation from the next request: nothing is news to n7 any more. */
+	assert_int_equal(reply_members(s, 7, 1, false), 0);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	sim_free(s);
+}
+
 int main(void)
 {
 	aya_log_set_level(AYA_LOG_WARN);
@@ -308,7 +363,7 @@ int main(void)
 	        cmocka_unit_test(test_converge),       cmocka_unit_test(test_detect_and_rejoin),
 	        cmocka_unit_test(test_dissemination),  cmocka_unit_test(test_broadcast_now),
 	        cmocka_unit_test(test_partition_heal), cmocka_unit_test(test_loss_no_false_dead),
-	        cmocka_unit_test(test_leave),
+	        cmocka_unit_test(test_leave),          cmocka_unit_test(test_pushpull_delta),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
