@@ -227,6 +227,14 @@ struct gsp {
 };
 
 uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);
+/*
+ * Probe sequence numbers (Ping, Ack, Nack, PingReq seq_no) only need to tell
+ * the probes in flight apart: they start at a random value below 2^20 and wrap
+ * at 2^21, so they stay 3-byte varints on the wire where a random 32-bit
+ * number takes 5. Any uint32 from an older peer is echoed as it came.
+ */
+#define GSP_SEQ_NO_MASK 0x1fffffu
+uint32_t gsp_next_seq_no(gsp_t *g) AYA_NONNULL(1);
 uint64_t gsp_rand(gsp_t *g) AYA_NONNULL(1);
 /* FNV-1a 32 of a gsp_broadcast() key: how the state is named on the wire and in the queue. */
 uint32_t gsp_user_key_hash(const char *key) AYA_NONNULL(1);

@@ -51,6 +51,13 @@ uint64_t gsp_now(const gsp_t *g)
 	return g->clock.now_ms(g->clock.ctx);
 }
 
+uint32_t gsp_next_seq_no(gsp_t *g)
+{
+	uint32_t n = g->next_seq_no;
+	g->next_seq_no = (n + 1) & GSP_SEQ_NO_MASK;
+	return n;
+}
+
 /* xorshift64*: fast, seedable, good enough to pick members. */
 uint64_t gsp_rand(gsp_t *g)
 {
@@ -139,7 +146,7 @@ gsp_t *gsp_new(const gsp_config_t *c, gsp_keyring_t *keyring_take, const gsp_clo
 	}
 	/* Above every sequence an earlier run of this node can have used (crypto.c). */
 	g->tx_seq = wall_us() << 12;
-	g->next_seq_no = (uint32_t)gsp_rand(g);
+	g->next_seq_no = (uint32_t)gsp_rand(g) & (GSP_SEQ_NO_MASK >> 1);
 	g->join_backoff_ms = 1000;
 	return g;
 fail:
@@ -387,7 +394,7 @@ static void probe_start(gsp_t *g, uint64_t now)
 	g->probe_acked = g->probe_indirect = false;
 	g->probe_nacks = g->probe_expected_nacks = 0;
 	snprintf(g->probe_target, sizeof(g->probe_target), "%s", target->pub.name);
-	g->probe_seq_no = g->next_seq_no++;
+	g->probe_seq_no = gsp_next_seq_no(g);
 	g->probe_timeout_at = now + scaled(g, g->cfg.probe_timeout_ms);
 	g->stats.probes++;
 	Aya__Gossip__Ping ping = AYA__GOSSIP__PING__INIT;

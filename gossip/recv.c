@@ -173,7 +173,7 @@ static void handle_ping_req(gsp_t *g, const gsp_addr_t *from, const Aya__Gossip_
 		return; /* too many in flight: the requester will see neither ack nor nack */
 	}
 	*slot = (pending_t){.kind = PEND_RELAY,
-	                    .seq_no = g->next_seq_no++,
+	                    .seq_no = gsp_next_seq_no(g),
 	                    .deadline_ms = gsp_now(g) + g->cfg.probe_timeout_ms,
 	                    .requester = *from,
 	                    .req_seq_no = pr->seq_no};

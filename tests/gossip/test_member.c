@@ -262,6 +262,31 @@ static void test_reap(void **state)
 	gsp_free(g);
 }
 
+/* Probe sequence numbers start below 2^20 and wrap at 2^21: 3 varint bytes on the wire. */
+static void test_seq_no_wraps(void **state)
+{
+	(void)state;
+	gsp_t *g = node(0);
+	uint32_t first = gsp_next_seq_no(g);
+	assert_true(first < (GSP_SEQ_NO_MASK >> 1) + 1);
+	uint32_t prev = first;
+	bool wrapped = false;
+	for (uint32_t i = 0; i <= GSP_SEQ_NO_MASK; i++) {
+		uint32_t n = gsp_next_seq_no(g);
+		assert_true(n <= GSP_SEQ_NO_MASK);
+		if (n != prev + 1) {
+			assert_int_equal(prev, GSP_SEQ_NO_MASK);
+			assert_int_equal(n, 0);
+			wrapped = true;
+		}
+		prev = n;
+	}
+	assert_true(wrapped);
+	/* 2^21 numbers later it is back where it started: in-flight probes never collide. */
+	assert_int_equal(prev, first);
+	gsp_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +296,7 @@ int main(void)
 	        cmocka_unit_test(test_suspicion_timeout_formula),
 	        cmocka_unit_test(test_confirmations_shrink_timeout),
 	        cmocka_unit_test(test_reap),
+	        cmocka_unit_test(test_seq_no_wraps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
