@@ -83,6 +83,8 @@ typedef struct cfg_pool {
 	cfg_loc_t loc;
 	size_t monitor_idx; /* index into cfg_t.monitors when monitor != NULL */
 	int observers;      /* cfg_observers_t (issue 5): who probes it; default CFG_OBSERVERS_K */
+	int quorum;         /* cfg_quorum_t: how the fresh observers' verdicts combine */
+	int unobserved;     /* cfg_unobserved_t: an endpoint no fresh observer reports on */
 } cfg_pool_t;
 
 /* pool.observers: the K gossip members chosen per endpoint, or every node. */
@@ -90,6 +92,19 @@ typedef enum cfg_observers {
 	CFG_OBSERVERS_K = 0,
 	CFG_OBSERVERS_ALL = 1,
 } cfg_observers_t;
+
+/* pool.quorum: healthy when a strict majority / any / all of the fresh observers say so. */
+typedef enum cfg_quorum {
+	CFG_QUORUM_MAJORITY = 0,
+	CFG_QUORUM_ANY = 1,
+	CFG_QUORUM_ALL = 2,
+} cfg_quorum_t;
+
+/* pool.when_unobserved: no fresh observation (every observer unreachable, or none yet). */
+typedef enum cfg_unobserved {
+	CFG_UNOBSERVED_UP = 0,   /* fail open (default) */
+	CFG_UNOBSERVED_DOWN = 1, /* fail closed */
+} cfg_unobserved_t;
 
 /* ---- monitors (issue 4): how the agent probes a pool's endpoints ---- */
 

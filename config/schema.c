@@ -18,6 +18,8 @@ _Static_assert(sizeof(cfg_all_down_t) == sizeof(int), "enum storage");
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const all_down_names[] = {"answer_all", "empty", NULL};
 static const char *const observers_names[] = {"k", "all", NULL};
+static const char *const quorum_names[] = {"majority", "any", "all", NULL};
+static const char *const unobserved_names[] = {"up", "down", NULL};
 
 /* ---- node ---- */
 static const item_t node_items[] = {
@@ -371,6 +373,20 @@ static const item_t pool_items[] = {
          .names = observers_names,
          .dflt = "k",
          .doc = "k: the 3 gossip members picked per endpoint probe it; all: every node"},
+        {.name = "quorum",
+         .type = IT_ENUM,
+         .offset = offsetof(cfg_pool_t, quorum),
+         .size = SIZE_OF(cfg_pool_t, quorum),
+         .names = quorum_names,
+         .dflt = "majority",
+         .doc = "healthy when a strict majority, any or all of the fresh observers say so"},
+        {.name = "when_unobserved",
+         .type = IT_ENUM,
+         .offset = offsetof(cfg_pool_t, unobserved),
+         .size = SIZE_OF(cfg_pool_t, unobserved),
+         .names = unobserved_names,
+         .dflt = "up",
+         .doc = "no fresh observation of an endpoint: up (fail open) or down (fail closed)"},
 };
 SEC(cfg_sec_pool, "pool", pool_items);
 

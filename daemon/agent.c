@@ -36,6 +36,7 @@ struct verdict {
 	char key[STATE_NAME_MAX + 1];
 	uint64_t stale_ms;
 	uint32_t slow_start_ms;
+	ayad_health_rule_t rule;
 	bool healthy;
 	double headroom;
 };
@@ -96,7 +97,7 @@ int ayad_health_begin(ayad_t *d, const cfg_t *cfg, ayad_hbuild_t **out)
 }
 
 static void keep_verdict(ayad_hbuild_t *hb, const char *key, const cfg_monitor_t *m,
-                         const ayad_ep_health_t *h)
+                         const cfg_pool_t *pool, const ayad_ep_health_t *h)
 {
 	if (hb->n == hb->cap) {
 		size_t cap = hb->cap ? 2 * hb->cap : 16;
@@ -113,6 +114,7 @@ static void keep_verdict(ayad_hbuild_t *hb, const char *key, const cfg_monitor_t
 	snprintf(x->key, sizeof(x->key), "%s", key);
 	x->stale_ms = ayad_health_stale_ms(m->interval_ms, m->fall);
 	x->slow_start_ms = m->slow_start_ms;
+	x->rule = ayad_health_rule_of(pool);
 	x->healthy = h->healthy;
 	x->headroom = h->headroom;
 }
@@ -130,7 +132,7 @@ void ayad_health_cb(void *ctx, const cfg_service_t *svc, const cfg_pool_t *pool,
 	st->healthy = h.healthy;
 	st->headroom = h.headroom;
 	st->utilization = isnan(h.utilization) ? -1.0 : h.utilization;
-	keep_verdict(hb, key, &hb->cfg->monitors[pool->monitor_idx], &h);
+	keep_verdict(hb, key, &hb->cfg->monitors[pool->monitor_idx], pool, &h);
 }
 
 void ayad_health_end(ayad_t *d, ayad_hbuild_t *hb, bool ok)
@@ -258,7 +260,7 @@ static bool verdicts_current(const ayad_health_t *h, const ayad_obs_index_t *ix,
 		size_t n = 0;
 		const state_obs_t *obs = ayad_obs_index_find(ix, v->key, &n);
 		ayad_ep_health_t e;
-		ayad_health_eval(obs, n, now, v->stale_ms, v->slow_start_ms, &e);
+		ayad_health_eval(obs, n, now, v->stale_ms, v->slow_start_ms, v->rule, &e);
 		if (e.healthy != v->healthy ||
 		    fabs(e.headroom - v->headroom) >= AYAD_HEALTH_HEADROOM_STEP) {
 			return false;

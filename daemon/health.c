@@ -30,8 +30,30 @@ static bool is_fresh(const state_obs_t *o, uint64_t now_ms, uint64_t stale_ms)
 	return o->observed_at_ms >= now_ms || now_ms - o->observed_at_ms <= stale_ms;
 }
 
+ayad_health_rule_t ayad_health_rule_of(const cfg_pool_t *pool)
+{
+	return (ayad_health_rule_t){.quorum = pool->quorum,
+	                            .unobserved_up = pool->unobserved != CFG_UNOBSERVED_DOWN};
+}
+
+static bool quorum_healthy(ayad_health_rule_t rule, unsigned fresh, unsigned down)
+{
+	unsigned up = fresh - down;
+	if (fresh == 0) {
+		return rule.unobserved_up;
+	}
+	switch (rule.quorum) {
+	case CFG_QUORUM_ANY:
+		return up > 0;
+	case CFG_QUORUM_ALL:
+		return down == 0;
+	default:
+		return 2u * up > fresh;
+	}
+}
+
 void ayad_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t stale_ms,
-                      uint32_t slow_start_ms, ayad_ep_health_t *out)
+                      uint32_t slow_start_ms, ayad_health_rule_t rule, ayad_ep_health_t *out)
 {
 	*out = (ayad_ep_health_t){.utilization = NAN};
 	uint64_t util_at = 0;
@@ -57,8 +79,7 @@ void ayad_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_
 			util_known = true;
 		}
 	}
-	unsigned up = out->n_fresh - out->n_down;
-	out->healthy = out->n_fresh == 0 || 2u * up > out->n_fresh;
+	out->healthy = quorum_healthy(rule, out->n_fresh, out->n_down);
 	out->slow_start = agent_slow_start_factor(out->up_since_ms, now_ms, slow_start_ms);
 	double free_share = util_known ? 1.0 - out->utilization : 1.0;
 	if (free_share < 0.0) {
@@ -175,6 +196,6 @@ bool ayad_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_en
 	size_t n = 0;
 	const state_obs_t *obs = ayad_obs_index_find(ix, key, &n);
 	ayad_health_eval(obs, n, now_ms, ayad_health_stale_ms(m->interval_ms, m->fall),
-	                 m->slow_start_ms, h);
+	                 m->slow_start_ms, ayad_health_rule_of(pool), h);
 	return true;
 }

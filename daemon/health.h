@@ -7,10 +7,15 @@
  * Aggregation rule (ayad_health_eval, pure, unit-tested):
  *  - an observation older than the endpoint's stale limit
  *    (max(3 x interval x fall, AYAD_HEALTH_STALE_MIN_MS)) is ignored;
- *  - healthy when a strict majority of the fresh observers do not say DOWN
- *    (UP or UNKNOWN); a tie is unhealthy;
- *  - nothing fresh known: healthy (fail open: a node that knows nothing
- *    must not take a service down; `when_all_down` still applies);
+ *  - the pool's `quorum` combines the fresh observers: `majority` (default)
+ *    is healthy when a strict majority do not say DOWN (UP or UNKNOWN), a
+ *    tie is unhealthy; `any` when one of them does not say DOWN; `all` when
+ *    none says DOWN;
+ *  - nothing fresh known (every observer unreachable, as in a partition that
+ *    cuts a node off from a region's observers, or nothing probed yet): the
+ *    pool's `when_unobserved`, `up` by default (fail open: a node that knows
+ *    nothing must not take a service down; `when_all_down` still applies)
+ *    or `down` (fail closed);
  *  - utilization: the most recent fresh observation that knows it, else
  *    unknown (NAN; the policy gets -1, not 0);
  *  - headroom = (1 - utilization, or 1 when unknown) x slow-start factor,
@@ -53,6 +58,15 @@ typedef struct ayad_ep_health {
 	double headroom;      /* 0..1 */
 } ayad_ep_health_t;
 
+/* How a pool combines its observers (config pools[].quorum, when_unobserved). */
+typedef struct ayad_health_rule {
+	int quorum;         /* cfg_quorum_t */
+	bool unobserved_up; /* nothing fresh known: healthy (fail open) */
+} ayad_health_rule_t;
+
+/* The rule of a pool. */
+ayad_health_rule_t ayad_health_rule_of(const cfg_pool_t *pool) AYA_NONNULL(1);
+
 /* The stale limit of a monitor's observations, in ms. */
 uint64_t ayad_health_stale_ms(uint32_t interval_ms, uint32_t fall);
 
@@ -61,7 +75,8 @@ uint64_t ayad_health_stale_ms(uint32_t interval_ms, uint32_t fall);
  * Pure: any thread.
  */
 void ayad_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t stale_ms,
-                      uint32_t slow_start_ms, ayad_ep_health_t *out) AYA_NONNULL(6);
+                      uint32_t slow_start_ms, ayad_health_rule_t rule, ayad_ep_health_t *out)
+        AYA_NONNULL(7);
 
 /* Every observation of the state, copied and sorted by endpoint key. */
 typedef struct ayad_obs_index {

@@ -2,7 +2,9 @@
  * pools[].observers (issue 5): who probes a pool's endpoints. Absent means
  * the K gossip members picked per endpoint, `k` says so explicitly, `all`
  * makes every node probe; anything else is an error that cites file:line:col
- * and lists the accepted values.
+ * and lists the accepted values. The same for pools[].quorum (majority, any,
+ * all) and pools[].when_unobserved (up, down): how the observers' verdicts
+ * combine, and what an endpoint that no fresh observer reports on is.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +84,49 @@ static void test_accepted(void **state)
 	}
 }
 
+typedef struct rule_case {
+	const char *name;
+	const char *line;
+	int quorum, unobserved; /* of the first pool */
+} rule_case_t;
+
+static const rule_case_t rule_cases[] = {
+        {"defaults", "# no rule keys", CFG_QUORUM_MAJORITY, CFG_UNOBSERVED_UP},
+        {"majority", "quorum: majority", CFG_QUORUM_MAJORITY, CFG_UNOBSERVED_UP},
+        {"any", "quorum: any", CFG_QUORUM_ANY, CFG_UNOBSERVED_UP},
+        {"all", "quorum: all", CFG_QUORUM_ALL, CFG_UNOBSERVED_UP},
+        {"fail open", "when_unobserved: up", CFG_QUORUM_MAJORITY, CFG_UNOBSERVED_UP},
+        {"fail closed", "when_unobserved: down", CFG_QUORUM_MAJORITY, CFG_UNOBSERVED_DOWN},
+};
+
+static void test_rule_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rule_cases) / sizeof(rule_cases[0]); i++) {
+		const rule_case_t *c = &rule_cases[i];
+		scratch_t s;
+		write_config(&s, c->line);
+		cfg_t *cfg = NULL;
+		cfg_diag_t d = {0};
+		int rc = scratch_load(&s, "aya.yaml", &cfg, &d);
+		if (rc != 0) {
+			fail_msg("%s: load: %d\n%s", c->name, rc, d.text);
+		}
+		const cfg_service_t *svc = &cfg->zones[0].services[0];
+		if (svc->pools[0].quorum != c->quorum ||
+		    svc->pools[0].unobserved != c->unobserved) {
+			fail_msg("%s: quorum %d unobserved %d, want %d %d", c->name,
+			         svc->pools[0].quorum, svc->pools[0].unobserved, c->quorum,
+			         c->unobserved);
+		}
+		assert_int_equal(svc->pools[1].quorum, CFG_QUORUM_MAJORITY);
+		assert_int_equal(svc->pools[1].unobserved, CFG_UNOBSERVED_UP);
+		cfg_free(cfg);
+		cfg_diag_fini(&d);
+		scratch_fini(&s);
+	}
+}
+
 typedef struct bad_case {
 	const char *name;
 	const char *line;
@@ -94,6 +139,9 @@ static const bad_case_t bad_cases[] = {
         {"case matters", "observers: ALL", "'ALL' is not one of k, all"},
         {"a number", "observers: 3", "aya.yaml:12:24: error: "},
         {"a list", "observers: [all]", "aya.yaml:12:"},
+        {"unknown quorum", "quorum: most", "aya.yaml:12:21: error: "},
+        {"unknown quorum lists values", "quorum: most", "'most' is not one of majority, any, all"},
+        {"unknown when_unobserved", "when_unobserved: open", "'open' is not one of up, down"},
 };
 
 static void test_rejected(void **state)
@@ -122,6 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_accepted),
 	        cmocka_unit_test(test_rejected),
+	        cmocka_unit_test(test_rule_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

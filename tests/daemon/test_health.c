@@ -200,7 +200,8 @@ static void test_eval(void **state)
 			};
 		}
 		ayad_ep_health_t h;
-		ayad_health_eval(obs, c->n, NOW, STALE, SLOW, &h);
+		ayad_health_eval(obs, c->n, NOW, STALE, SLOW,
+		                 (ayad_health_rule_t){.unobserved_up = true}, &h);
 		print_message("case: %s\n", c->name);
 		assert_int_equal(h.healthy, c->healthy);
 		assert_int_equal(h.n_fresh, c->fresh);
@@ -212,6 +213,68 @@ static void test_eval(void **state)
 			assert_float_equal(h.utilization, c->util, 1e-9);
 		}
 		assert_float_equal(h.headroom, c->headroom, 1e-6);
+	}
+}
+
+/*
+ * pools[].quorum and when_unobserved: each row is a set of observers (U up,
+ * D down, ? unknown, lower case stale) under one rule. "" and all-stale rows
+ * are the partition case: no observer of the endpoint is reachable.
+ */
+struct quorum_case {
+	const char *name;
+	int quorum;
+	bool unobserved_up;
+	const char *obs;
+	bool healthy;
+};
+
+static const struct quorum_case quorum_cases[] = {
+        {"majority: 2 of 3 up", CFG_QUORUM_MAJORITY, true, "UUD", true},
+        {"majority: 1 of 3 up", CFG_QUORUM_MAJORITY, true, "UDD", false},
+        {"majority: a tie is down", CFG_QUORUM_MAJORITY, true, "UD", false},
+        {"majority: unknown counts as not down", CFG_QUORUM_MAJORITY, true, "?UD", true},
+        {"majority: stale ones are not counted", CFG_QUORUM_MAJORITY, true, "Udd", true},
+        {"any: one of 3 up", CFG_QUORUM_ANY, true, "UDD", true},
+        {"any: all down", CFG_QUORUM_ANY, true, "DDD", false},
+        {"all: one down is down", CFG_QUORUM_ALL, true, "UUD", false},
+        {"all: every one up", CFG_QUORUM_ALL, true, "UUU", true},
+        {"all: a stale down is ignored", CFG_QUORUM_ALL, true, "UUd", true},
+        {"fail open: nothing known", CFG_QUORUM_MAJORITY, true, "", true},
+        {"fail open: every observer stale", CFG_QUORUM_MAJORITY, true, "dd", true},
+        {"fail closed: nothing known", CFG_QUORUM_MAJORITY, false, "", false},
+        {"fail closed: every observer stale", CFG_QUORUM_ALL, false, "uu", false},
+        {"fail closed: one fresh up decides", CFG_QUORUM_MAJORITY, false, "Uu", true},
+};
+
+static void test_quorum(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(quorum_cases); i++) {
+		const struct quorum_case *c = &quorum_cases[i];
+		state_obs_t obs[8];
+		size_t n = strlen(c->obs);
+		assert_true(n <= AYA_ARRAY_LEN(obs));
+		for (size_t k = 0; k < n; k++) {
+			char ch = c->obs[k];
+			bool stale = ch >= 'a' && ch <= 'z';
+			state_status_t st = ch == 'U' || ch == 'u'   ? STATE_ST_UP
+			                    : ch == 'D' || ch == 'd' ? STATE_ST_DOWN
+			                                             : STATE_ST_UNKNOWN;
+			obs[k] = (state_obs_t){.observer = "n",
+			                       .endpoint = "192.0.2.1:80/web",
+			                       .status = st,
+			                       .utilization = NAN,
+			                       .observed_at_ms = stale ? NOW - 2 * STALE : NOW - 10,
+			                       .version = 1};
+		}
+		ayad_ep_health_t h;
+		ayad_health_rule_t rule = {.quorum = c->quorum, .unobserved_up = c->unobserved_up};
+		ayad_health_eval(obs, n, NOW, STALE, SLOW, rule, &h);
+		if (h.healthy != c->healthy) {
+			fail_msg("%s: healthy %d, want %d", c->name, h.healthy, c->healthy);
+		}
+		assert_true(h.healthy || h.headroom == 0.0);
 	}
 }
 
@@ -310,6 +373,14 @@ static void test_index_and_endpoint(void **state)
 		assert_int_equal(h.n_fresh, cases[i].fresh);
 	}
 	ayad_ep_health_t h;
+	/* The pool's rule reaches the evaluation: fail closed, and any one observer up. */
+	cfg_pool_t closed = pool;
+	closed.unobserved = CFG_UNOBSERVED_DOWN;
+	closed.quorum = CFG_QUORUM_ANY;
+	assert_true(ayad_health_endpoint(&cfg, &closed, &eps[2], &ix, NOW, key, &h));
+	assert_false(h.healthy);
+	assert_true(ayad_health_endpoint(&cfg, &closed, &eps[0], &ix, NOW, key, &h));
+	assert_true(h.healthy);
 	assert_false(ayad_health_endpoint(&cfg, &plain, &eps[0], &ix, NOW, key, &h));
 	assert_true(h.healthy);
 	assert_float_equal(h.headroom, 1.0, 1e-9);
@@ -323,6 +394,7 @@ int main(void)
 	aya_log_set_level(AYA_LOG_WARN);
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_eval),
+	        cmocka_unit_test(test_quorum),
 	        cmocka_unit_test(test_stale_limit),
 	        cmocka_unit_test(test_index_and_endpoint),
 	};
