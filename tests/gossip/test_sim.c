@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -302,6 +303,81 @@ static void test_leave(void **state)
 	sim_free(s);
 }
 
+/*
+ * What the nodes answer from during a partition (docs/gossip.md#partitions):
+ * each side recomputes every endpoint's observers among the members it still
+ * sees, so its health verdicts come from observers on its own side; after the
+ * heal every node picks the same set as before again.
+ */
+static void observer_names(gsp_t *g, const char *key, const char *region, char out[3][32])
+{
+	size_t n = gsp_member_count(g), idx[3];
+	gsp_member_t *copy = calloc(n, sizeof(*copy));
+	assert_non_null(copy);
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = *gsp_member_get(g, i);
+	}
+	size_t k = gsp_observers(copy, n, key, region, 3, idx);
+	assert_int_equal(k, 3);
+	for (size_t i = 0; i < k; i++) {
+		snprintf(out[i], 32, "%s", copy[idx[i]].name);
+	}
+	free(copy);
+}
+
+static void test_partition_observers(void **state)
+{
+	(void)state;
+	sim_opts_t o;
+	size_t n = 12;
+	sim_opts_init(&o, n);
+	o.seed = 43;
+	o.n_seeds = 2;
+	o.n_regions = 2;
+	o.base.pushpull_interval_ms = 10 * SEC;
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	static const char *const keys[] = {"192.0.2.1:80/web", "192.0.2.2:80/web",
+	                                   "198.51.100.7:443/tls"};
+	char before[3][3][32], during[3][32], after[3][32];
+	for (size_t e = 0; e < 3; e++) {
+		observer_names(sim_node(s, 0)->g, keys[e], "r1", before[e]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		sim_node(s, i)->group = (int)(i % 2); /* r0 | r1 */
+	}
+	sim_partition(s, true);
+	sim_run_until(s, sim_now(s) + 60 * SEC);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t e = 0; e < 3; e++) {
+			observer_names(sim_node(s, i)->g, keys[e], "r1", during);
+			for (size_t j = 0; j < 3; j++) {
+				unsigned id = 0;
+				assert_int_equal(sscanf(during[j], "n%u", &id), 1);
+				if (id % 2 != i % 2) {
+					fail_msg("n%zu picks %s across the partition for %s", i,
+					         during[j], keys[e]);
+				}
+			}
+		}
+	}
+	sim_partition(s, false);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 120 * SEC) != 0);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t e = 0; e < 3; e++) {
+			observer_names(sim_node(s, i)->g, keys[e], "r1", after);
+			for (size_t j = 0; j < 3; j++) {
+				if (strcmp(after[j], before[e][j]) != 0) {
+					fail_msg("n%zu after the heal: %s, before: %s", i, after[j],
+					         before[e][j]);
+				}
+			}
+		}
+	}
+	sim_free(s);
+}
+
 /* ---- push/pull replies carry only what the requester lacks ---- */
 
 /* Serve `from`'s push/pull request on `to`; the members in the reply, as `from` opens it. */
@@ -360,10 +436,15 @@ int main(void)
 {
 	aya_log_set_level(AYA_LOG_WARN);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_converge),       cmocka_unit_test(test_detect_and_rejoin),
-	        cmocka_unit_test(test_dissemination),  cmocka_unit_test(test_broadcast_now),
-	        cmocka_unit_test(test_partition_heal), cmocka_unit_test(test_loss_no_false_dead),
-	        cmocka_unit_test(test_leave),          cmocka_unit_test(test_pushpull_delta),
+	        cmocka_unit_test(test_converge),
+	        cmocka_unit_test(test_detect_and_rejoin),
+	        cmocka_unit_test(test_dissemination),
+	        cmocka_unit_test(test_broadcast_now),
+	        cmocka_unit_test(test_partition_heal),
+	        cmocka_unit_test(test_loss_no_false_dead),
+	        cmocka_unit_test(test_leave),
+	        cmocka_unit_test(test_pushpull_delta),
+	        cmocka_unit_test(test_partition_observers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
