@@ -36,7 +36,9 @@ PKGS := ldns libevent libevent_pthreads libevent_openssl libprotobuf-c libmaxmin
 	openssl yaml-0.1 liburcu-qsbr jansson
 
 # Debian packages and pkg-config flags, found once per build dir. Make
-# rebuilds this file (installing what is missing) before anything else.
+# rebuilds this file (installing what is missing) before anything else. The
+# flags are read by the shell, not $(shell): make expands a whole recipe
+# before its first line runs, so $(shell) would ask before deps.sh installs.
 NO_CONFIG_GOALS := clean check-format format
 ifeq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
@@ -45,10 +47,10 @@ endif
 $(B)/config.mk: Makefile scripts/deps.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/deps.sh build
-	$(Q){ echo 'PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)'; \
-	      echo 'PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)'; \
-	      echo 'CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)'; } > $@.tmp
 	$(Q)pkg-config --exists $(PKGS) cmocka || { echo "pkg-config: missing libraries" >&2; exit 1; }
+	$(Q){ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS) cmocka)"; \
+	      echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
+	      echo "CMOCKA_LIBS := $$(pkg-config --libs cmocka)"; } > $@.tmp
 	$(Q)mv $@.tmp $@
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
