@@ -126,6 +126,16 @@ typedef struct member {
 
 /* Lifeguard suspicion timeout for c confirmations of k expected. Pure. */
 uint64_t gsp_suspicion_timeout(uint32_t min_ms, uint32_t max_ms, unsigned k, unsigned c);
+/*
+ * Every how many pushpull_interval ticks a node exchanges its state with a
+ * live member, for n live members: 1 up to 32, then ceil(log2 n) - 4 (2 up
+ * to 64, 3 up to 128, 6 at 1,000). A push/pull carries every member and
+ * record, so its size grows with n; stretching the interval keeps the idle
+ * cost per node from growing with it (memberlist scales the same way).
+ * Broadcasts, not push/pull, carry the news; the reconnect try to a member
+ * believed dead keeps the unscaled interval, so partitions heal as fast.
+ */
+unsigned gsp_pushpull_every(size_t n);
 
 /* The messages of the state machine, decoded. */
 typedef struct m_alive {
@@ -222,8 +232,9 @@ struct gsp {
 	uint64_t next_req_id;
 	pushpull_req_t reqs[64];
 	bool in_tick;
-	uint64_t last_gossip_ms; /* when the last gossip round ran */
-	unsigned quick_rounds;   /* rounds left at gossip_interval / 10 (fresh news) */
+	uint64_t last_gossip_ms;  /* when the last gossip round ran */
+	unsigned quick_rounds;    /* rounds left at gossip_interval / 10 (fresh news) */
+	unsigned pushpull_rounds; /* pushpull_interval ticks since start */
 };
 
 uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);

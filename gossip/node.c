@@ -469,10 +469,20 @@ static void pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join)
 	free(frame);
 }
 
+unsigned gsp_pushpull_every(size_t n)
+{
+	unsigned bits = 0;
+	while (bits < 64 && ((size_t)1 << bits) < n) {
+		bits++; /* ceil(log2 n) */
+	}
+	return bits <= 5 ? 1 : bits - 4;
+}
+
 static void pushpull_round(gsp_t *g, uint64_t now)
 {
 	member_t *m[1];
-	if (pick_random(g, 1, m, NULL, now, false) == 1) {
+	if (++g->pushpull_rounds % gsp_pushpull_every(g->n_live) == 0 &&
+	    pick_random(g, 1, m, NULL, now, false) == 1) {
 		pushpull_send(g, &m[0]->pub.addr, false);
 	}
 	/* Reconnect: try one member we believe dead, to heal partitions (serf's reconnect). */

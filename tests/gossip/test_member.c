@@ -262,6 +262,24 @@ static void test_reap(void **state)
 	gsp_free(g);
 }
 
+/* Push/pull stretches above 32 live members (gsp_pushpull_every). */
+static void test_pushpull_every(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t n;
+		unsigned want;
+	} cases[] = {{0, 1},  {1, 1},  {2, 1},   {32, 1},  {33, 2},   {60, 2},
+	             {64, 2}, {65, 3}, {128, 3}, {129, 4}, {1000, 6}, {1024, 6}};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(cases); i++) {
+		unsigned got = gsp_pushpull_every(cases[i].n);
+		if (got != cases[i].want) {
+			fail_msg("n = %zu: every %u ticks, want %u", cases[i].n, got,
+			         cases[i].want);
+		}
+	}
+}
+
 /* Probe sequence numbers start below 2^20 and wrap at 2^21: 3 varint bytes on the wire. */
 static void test_seq_no_wraps(void **state)
 {
@@ -297,6 +315,7 @@ int main(void)
 	        cmocka_unit_test(test_confirmations_shrink_timeout),
 	        cmocka_unit_test(test_reap),
 	        cmocka_unit_test(test_seq_no_wraps),
+	        cmocka_unit_test(test_pushpull_every),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,6 +239,46 @@ static void test_partition_heal(void **state)
 	sim_free(s);
 }
 
+/* ---- anti-entropy stretches with the cluster, the reconnect try does not ---- */
+
+static void test_pushpull_scales(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t n;
+		unsigned every; /* gsp_pushpull_every(n) */
+	} cases[] = {{10, 1}, {40, 2}};
+	for (size_t c = 0; c < AYA_ARRAY_LEN(cases); c++) {
+		sim_opts_t o;
+		size_t n = cases[c].n;
+		sim_opts_init(&o, n);
+		o.seed = 81 + c;
+		o.n_seeds = 2;
+		o.base.pushpull_interval_ms = 10 * SEC;
+		sim_t *s = sim_new(&o);
+		sim_start(s);
+		assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) !=
+		            0);
+		uint64_t before[40], failed[40];
+		for (size_t i = 0; i < n; i++) {
+			before[i] = gsp_stats(sim_node(s, i)->g).pushpull_ok;
+			failed[i] = gsp_stats(sim_node(s, i)->g).pushpull_fail;
+		}
+		sim_run_until(s, sim_now(s) + 120 * SEC); /* 12 intervals */
+		uint64_t total = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t d = gsp_stats(sim_node(s, i)->g).pushpull_ok - before[i];
+			assert_int_equal(gsp_stats(sim_node(s, i)->g).pushpull_fail, failed[i]);
+			/* Every node keeps exchanging, just less often. */
+			assert_in_range(d, 12 / cases[c].every - 1, 12 / cases[c].every + 1);
+			total += d;
+		}
+		printf("pushpull %2zu nodes   %5.1f exchanges per node in 12 intervals\n", n,
+		       (double)total / (double)n);
+		sim_free(s);
+	}
+}
+
 /* ---- no false positives under loss ---- */
 
 static void test_loss_no_false_dead(void **state)
@@ -441,6 +481,7 @@ int main(void)
 	        cmocka_unit_test(test_dissemination),
 	        cmocka_unit_test(test_broadcast_now),
 	        cmocka_unit_test(test_partition_heal),
+	        cmocka_unit_test(test_pushpull_scales),
 	        cmocka_unit_test(test_loss_no_false_dead),
 	        cmocka_unit_test(test_leave),
 	        cmocka_unit_test(test_pushpull_delta),
