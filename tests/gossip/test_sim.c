@@ -163,6 +163,40 @@ static void test_dissemination(void **state)
 	}
 }
 
+/*
+ * ---- 1,000 nodes: the join and a state update in O(log N) probe periods ----
+ * log10(1000) = 3: the update must reach every node within 3 probe periods
+ * (the 10 / 50 / 200 node bounds above grow the same way), and every node
+ * must list all 1,000 alive within 10 periods of the last one starting.
+ */
+static void test_thousand_nodes(void **state)
+{
+	(void)state;
+	size_t n = 1000;
+	uint64_t t;
+	sim_t *s = converged_cluster(n, 91, &t);
+	double started = (double)(n * 5) / SEC; /* converged_cluster staggers starts by 5 ms */
+	printf("converge 1000 nodes %6.2f s, %.2f s after the last node started\n", (double)t / SEC,
+	       (double)t / SEC - started);
+	assert_true((double)t / SEC - started <= 10.0);
+	for (size_t j = 0; j < n; j++) {
+		assert_int_equal(sim_node(s, j)->false_dead, 0);
+	}
+	sim_run_until(s, sim_now(s) + 10 * SEC);
+	uint64_t pk0 = sim_packets(s);
+	sim_publish(s, 3, 1, 42);
+	uint64_t t0 = sim_now(s);
+	seen_t w = {.key = 1, .version = 42};
+	t = sim_run_until_pred(s, all_have, &w, 5, t0 + 20 * SEC);
+	assert_true(t != 0);
+	double periods = (double)(t - t0) / 1000.0;
+	double pkts = (double)(sim_packets(s) - pk0) / (double)n;
+	printf("spread   1000 nodes %6.2f s = %.2f probe periods, %.1f packets/node\n",
+	       (double)(t - t0) / SEC, periods, pkts);
+	assert_true(periods <= 3.0);
+	sim_free(s);
+}
+
 /* ---- gsp_broadcast_now(): sent before returning, relayed at network speed ---- */
 
 static void test_broadcast_now(void **state)
@@ -479,6 +513,7 @@ int main(void)
 	        cmocka_unit_test(test_converge),
 	        cmocka_unit_test(test_detect_and_rejoin),
 	        cmocka_unit_test(test_dissemination),
+	        cmocka_unit_test(test_thousand_nodes),
 	        cmocka_unit_test(test_broadcast_now),
 	        cmocka_unit_test(test_partition_heal),
 	        cmocka_unit_test(test_pushpull_scales),
