@@ -6,9 +6,10 @@
 # nothing else on the machine is counted).
 #
 #   scripts/bench-gossip.sh [N ...]      default: 10 30   (60 works too)
-#   env: B=build/rel  IDLE_S=30  SETTLE_S=40  SYSTEMS="ayad serf"
-#        (IDLE_S: the idle and the busy window; 30 s = one push/pull interval of
-#        both systems, so each window holds exactly one push/pull per node;
+#   env: B=build/rel  IDLE_S=  SETTLE_S=40  SYSTEMS="ayad serf"
+#        (IDLE_S: the idle and the busy window; default one push/pull interval
+#        of both systems, 30 s up to 32 nodes and 60 s up to 64, so each window
+#        holds exactly one push/pull per node;
 #        SETTLE_S: wait after the join, past the first push/pull wave)
 #        BENCH_GOSSIP_R=5         samples of each time (median and worst reported)
 #        BENCH_GOSSIP_BUSY_S=120  seconds of the core-0 busy loop (0 = skip)
@@ -33,7 +34,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build/rel}
 case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
 NS=${*:-10 30}
-export AYAD=$BDIR/ayad AYACTL=$BDIR/ayactl ROOT IDLE_S=${IDLE_S:-30} SETTLE_S=${SETTLE_S:-40}
+export AYAD=$BDIR/ayad AYACTL=$BDIR/ayactl ROOT IDLE_S=${IDLE_S:-} SETTLE_S=${SETTLE_S:-40}
 [ -x "$AYAD" ] && [ -x "$AYACTL" ] || { echo "bench-gossip: build $AYAD and $AYACTL first" >&2; exit 1; }
 command -v serf >/dev/null || echo "bench-gossip: serf not installed, ayad only" >&2
 command -v taskset >/dev/null || { echo "bench-gossip: needs taskset (util-linux)" >&2; exit 1; }

@@ -8,9 +8,10 @@ How each number is taken (every wait is bounded, every process is killed by
 PID at the end):
   idle    OutOctets of the namespace over IDLE_S, / N / IDLE_S; no polling runs.
           The window starts SETTLE_S after the join (past the first push/pull
-          wave) and lasts one push/pull interval (30 s for both systems), so
-          it holds one push/pull per node: a 10 s window right after the join
-          holds none and under-counts both systems by a quarter.
+          wave) and lasts one push/pull interval of both systems (30 s, 60 s
+          above 32 nodes: see pushpull_window), so it holds one push/pull per
+          node: a 10 s window right after the join holds none and under-counts
+          both systems by a quarter.
   busy    the same while a change is made on node 1 every second (ayad: drain
           and undrain; serf: a tag set and changed); no polling runs.
   change  R samples. The clock starts before the command (`ayactl drain` /
@@ -41,7 +42,15 @@ import time
 SYS, N, DIR = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ROOT = os.environ["ROOT"]
 AYAD, AYACTL = os.environ["AYAD"], os.environ["AYACTL"]
-IDLE_S = float(os.environ.get("IDLE_S", "30"))
+def pushpull_window(n):
+    """One push/pull interval of both systems at n nodes: 30 s, stretched
+    above 32 nodes by ceil(log2 n) - 4 (ayad's gsp_pushpull_every, and
+    memberlist's pushPullScale)."""
+    bits = max(n - 1, 0).bit_length()  # ceil(log2 n)
+    return 30.0 * (1 if bits <= 5 else bits - 4)
+
+
+IDLE_S = float(os.environ.get("IDLE_S") or pushpull_window(N))
 SETTLE_S = float(os.environ.get("SETTLE_S", "40"))
 R = int(os.environ.get("BENCH_GOSSIP_R", "5"))
 BUSY_S = float(os.environ.get("BENCH_GOSSIP_BUSY_S", "120"))
