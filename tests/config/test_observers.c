@@ -56,19 +56,26 @@ static const good_case_t good_cases[] = {
         {"quoted all", "observers: \"all\"", CFG_OBSERVERS_ALL},
 };
 
+/* The test config with `line` in the first pool, loaded; any error fails the test. */
+static cfg_t *load_with(scratch_t *s, cfg_diag_t *d, const char *name, const char *line)
+{
+	write_config(s, line);
+	cfg_t *cfg = NULL;
+	int rc = scratch_load(s, "aya.yaml", &cfg, d);
+	if (rc != 0) {
+		fail_msg("%s: load: %d\n%s", name, rc, d->text);
+	}
+	return cfg;
+}
+
 static void test_accepted(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
 		const good_case_t *c = &good_cases[i];
 		scratch_t s;
-		write_config(&s, c->line);
-		cfg_t *cfg = NULL;
 		cfg_diag_t d = {0};
-		int rc = scratch_load(&s, "aya.yaml", &cfg, &d);
-		if (rc != 0) {
-			fail_msg("%s: load: %d\n%s", c->name, rc, d.text);
-		}
+		cfg_t *cfg = load_with(&s, &d, c->name, c->line);
 		assert_int_equal(d.warnings, 0);
 		const cfg_service_t *svc = &cfg->zones[0].services[0];
 		assert_int_equal(svc->n_pools, 2);
@@ -105,13 +112,8 @@ static void test_rule_keys(void **state)
 	for (size_t i = 0; i < sizeof(rule_cases) / sizeof(rule_cases[0]); i++) {
 		const rule_case_t *c = &rule_cases[i];
 		scratch_t s;
-		write_config(&s, c->line);
-		cfg_t *cfg = NULL;
 		cfg_diag_t d = {0};
-		int rc = scratch_load(&s, "aya.yaml", &cfg, &d);
-		if (rc != 0) {
-			fail_msg("%s: load: %d\n%s", c->name, rc, d.text);
-		}
+		cfg_t *cfg = load_with(&s, &d, c->name, c->line);
 		const cfg_service_t *svc = &cfg->zones[0].services[0];
 		if (svc->pools[0].quorum != c->quorum ||
 		    svc->pools[0].unobserved != c->unobserved) {

@@ -45,6 +45,21 @@ static sim_t *converged_cluster(size_t n, uint64_t seed, uint64_t *t_conv)
 	return s;
 }
 
+/* n nodes in n_regions regions, push/pull every 10 s, converged (or the test fails). */
+static sim_t *regional_cluster(size_t n, uint64_t seed, unsigned n_regions)
+{
+	sim_opts_t o;
+	sim_opts_init(&o, n);
+	o.seed = seed;
+	o.n_seeds = 2;
+	o.n_regions = n_regions;
+	o.base.pushpull_interval_ms = 10 * SEC;
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	return s;
+}
+
 /* ---- membership converges ---- */
 
 static void test_converge(void **state)
@@ -247,16 +262,8 @@ static void test_broadcast_now(void **state)
 static void test_partition_heal(void **state)
 {
 	(void)state;
-	sim_opts_t o;
 	size_t n = 40;
-	sim_opts_init(&o, n);
-	o.seed = 41;
-	o.n_seeds = 2;
-	o.n_regions = 2;
-	o.base.pushpull_interval_ms = 10 * SEC;
-	sim_t *s = sim_new(&o);
-	sim_start(s);
-	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	sim_t *s = regional_cluster(n, 41, 2);
 	/* Split by region: r0 (even ids) and r1 (odd ids). */
 	for (size_t i = 0; i < n; i++) {
 		sim_node(s, i)->group = (int)(i % 2);
@@ -290,16 +297,8 @@ static void test_pushpull_scales(void **state)
 		unsigned every; /* gsp_pushpull_every(n) */
 	} cases[] = {{10, 1}, {40, 2}};
 	for (size_t c = 0; c < AYA_ARRAY_LEN(cases); c++) {
-		sim_opts_t o;
 		size_t n = cases[c].n;
-		sim_opts_init(&o, n);
-		o.seed = 81 + c;
-		o.n_seeds = 2;
-		o.base.pushpull_interval_ms = 10 * SEC;
-		sim_t *s = sim_new(&o);
-		sim_start(s);
-		assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) !=
-		            0);
+		sim_t *s = regional_cluster(n, 81 + c, 1);
 		uint64_t before[40], failed[40];
 		for (size_t i = 0; i < n; i++) {
 			before[i] = gsp_stats(sim_node(s, i)->g).pushpull_ok;
@@ -409,16 +408,8 @@ static void observer_names(gsp_t *g, const char *key, const char *region, char o
 static void test_partition_observers(void **state)
 {
 	(void)state;
-	sim_opts_t o;
 	size_t n = 12;
-	sim_opts_init(&o, n);
-	o.seed = 43;
-	o.n_seeds = 2;
-	o.n_regions = 2;
-	o.base.pushpull_interval_ms = 10 * SEC;
-	sim_t *s = sim_new(&o);
-	sim_start(s);
-	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	sim_t *s = regional_cluster(n, 43, 2);
 	static const char *const keys[] = {"192.0.2.1:80/web", "192.0.2.2:80/web",
 	                                   "198.51.100.7:443/tls"};
 	char before[3][3][32], during[3][32], after[3][32];
