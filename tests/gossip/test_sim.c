@@ -297,6 +297,7 @@ static void test_pushpull_scales(void **state)
 		size_t n = cases[c].n;
 		sim_t *s = regional_cluster(n, 81 + c, 1);
 		uint64_t before[40], failed[40];
+		assert_true(n <= AYA_ARRAY_LEN(before));
 		for (size_t i = 0; i < n; i++) {
 			before[i] = gsp_stats(sim_node(s, i)->g).pushpull_ok;
 			failed[i] = gsp_stats(sim_node(s, i)->g).pushpull_fail;
@@ -312,6 +313,19 @@ static void test_pushpull_scales(void **state)
 		}
 		printf("pushpull %2zu nodes   %5.1f exchanges per node in 12 intervals\n", n,
 		       (double)total / (double)n);
+		/* A dead member is still tried every interval, however large the cluster. */
+		size_t dead = n - 1;
+		sim_kill(s, dead);
+		assert_true(sim_run_until_pred(s, sim_all_see_dead, &dead, 50,
+		                               sim_now(s) + 60 * SEC) != 0);
+		for (size_t i = 0; i < dead; i++) {
+			failed[i] = gsp_stats(sim_node(s, i)->g).pushpull_fail;
+		}
+		sim_run_until(s, sim_now(s) + 120 * SEC);
+		for (size_t i = 0; i < dead; i++) {
+			uint64_t tries = gsp_stats(sim_node(s, i)->g).pushpull_fail - failed[i];
+			assert_in_range(tries, 11, 13);
+		}
 		sim_free(s);
 	}
 }
