@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/internal.h"
+#include "config/config_int.h"
 
 void *cfg_alloc(loader_t *ld, size_t size)
 {

@@ -8,7 +8,7 @@
  * primary; blank lines and lines starting with '#' are skipped. Errors cite
  * the keyring file's own line ("keys.txt:3:1: error: ...").
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * to indexes into cfg_t.monitors once the whole document is parsed, so
  * monitors: may come before or after zones:.
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * option is a new row here, a paragraph in docs/config.md, an example and a
  * test.
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <stddef.h>
 

@@ -5,7 +5,7 @@
  * so sections may come in any order; service owners are checked against
  * the zone's static data after its file is loaded.
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>

@@ -4,7 +4,7 @@
  * diagnostics that cite "file:line:col". Marks are 0-based in libyaml and
  * 1-based in messages.
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <stdio.h>
 #include <string.h>

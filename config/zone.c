@@ -7,7 +7,7 @@
  * TTL per RRset (RFC 2181 5.2), NS at the apex, data occluded by a
  * delegation.
  */
-#include "config/internal.h"
+#include "config/config_int.h"
 
 #include <errno.h>
 #include <stdio.h>

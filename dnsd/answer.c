@@ -64,9 +64,9 @@
 #include <time.h>
 
 #include "common/dname.h"
-#include "dnsd/query.h"
+#include "dnsd/query_int.h"
 #include "dnsd/snap_int.h"
-#include "dnsd/wire.h"
+#include "dnsd/wire_int.h"
 
 #define CNAME_MAX 8
 #define ADD_MAX 16

@@ -14,7 +14,7 @@
  * cookie, over UDP and TCP alike. Rate limiting cookieless UDP clients is
  * left to RRL.
  */
-#include "dnsd/query.h"
+#include "dnsd/query_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -12,7 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "dnsd/query.h"
+#include "dnsd/query_int.h"
 
 /* Seed for a new context: getrandom, else the clock and the context's address. */
 static uint64_t fresh_seed(const dnsd_ctx_t *ctx)

@@ -8,7 +8,7 @@
  * do not depend on the client), COOKIE (RFC 7873). Unknown options are ignored (RFC 6891 6.1.2);
  * of a repeated option the first one counts.
  */
-#include "dnsd/query.h"
+#include "dnsd/query_int.h"
 
 #include <errno.h>
 #include <string.h>

@@ -24,7 +24,7 @@
 #include "common/arena.h"
 #include "common/dname.h"
 #include "dnsd/snap_int.h"
-#include "dnsd/wire.h"
+#include "dnsd/wire_int.h"
 
 /* Build state for one zone; nodes are mutable here, const once published. */
 struct zbuild {

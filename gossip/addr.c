@@ -1,5 +1,5 @@
 /* gsp_addr_t helpers: parse and print "ip:port", compare. */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

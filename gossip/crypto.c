@@ -22,7 +22,7 @@
  * refuses new senders rather than forgetting old ones, since forgetting
  * would re-open their replay window.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -25,7 +25,7 @@
  * Every accepted change is re-broadcast (keyed by member name, so only the
  * newest news about a member stays queued) and reported to the delegate.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -14,7 +14,7 @@
  * shuffled, so every member is probed once per round in random order (SWIM
  * section 4.3: bounded detection time).
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

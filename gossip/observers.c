@@ -8,7 +8,7 @@
  * that matters for its clients) but keeps at least one seat for another
  * region, so that no single region's network decides alone.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <stdlib.h>
 #include <string.h>

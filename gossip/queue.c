@@ -9,7 +9,7 @@
  * state of the same member or application key) replaces it. Overflow
  * (BQ_MAX_ITEMS) drops the most transmitted item.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -5,7 +5,7 @@
  * is decoded on its own: one that does not decode is counted and skipped,
  * an unknown kind (a newer node's message) is ignored.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * STREAM_TIMEOUT_S; at most MAX_STREAMS accepted streams are open at once
  * (more are closed at accept), so a flood cannot exhaust descriptors.
  */
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

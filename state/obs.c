@@ -352,3 +352,14 @@ int state_endpoint_key(char *out, size_t outlen, const char *addr, uint16_t port
 	}
 	return (size_t)n < outlen ? n : -ENOBUFS;
 }
+
+uint64_t state_obs_stale_ms(uint32_t interval_ms, uint32_t fall)
+{
+	uint64_t ms = 3u * (uint64_t)interval_ms * (fall > 0 ? fall : 1u);
+	return ms > STATE_OBS_STALE_MIN_MS ? ms : STATE_OBS_STALE_MIN_MS;
+}
+
+bool state_obs_fresh(const state_obs_t *obs, uint64_t now_ms, uint64_t stale_ms)
+{
+	return obs->observed_at_ms >= now_ms || now_ms - obs->observed_at_ms <= stale_ms;
+}

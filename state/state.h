@@ -228,6 +228,19 @@ int state_obs_find(const state_t *st, const char *observer, const char *endpoint
 typedef int (*state_obs_fn)(const state_obs_t *obs, void *ctx);
 int state_obs_foreach(const state_t *st, state_obs_fn fn, void *ctx) AYA_NONNULL(1, 2);
 
+/*
+ * Freshness: how long an observation counts. A monitor probing every
+ * interval_ms and failing after `fall` misses is late when nothing was heard
+ * for 3 x interval x fall, and never sooner than STATE_OBS_STALE_MIN_MS (a
+ * few missed gossip rounds must not flap health). Gossip refreshes our own
+ * observations well inside this limit. Pure, any thread.
+ */
+#define STATE_OBS_STALE_MIN_MS 5000u
+uint64_t state_obs_stale_ms(uint32_t interval_ms, uint32_t fall);
+/* Does obs still count at now_ms? A clock ahead of ours is not stale: skew must not fail
+ * endpoints. */
+bool state_obs_fresh(const state_obs_t *obs, uint64_t now_ms, uint64_t stale_ms) AYA_NONNULL(1);
+
 /* Number of observations in memory. */
 size_t state_obs_count(const state_t *st) AYA_NONNULL(1);
 

@@ -18,8 +18,8 @@
 #include <ldns/ldns.h>
 
 #include "dnsd/dnsd.h"
-#include "dnsd/query.h"
-#include "dnsd/wire.h"
+#include "dnsd/query_int.h"
+#include "dnsd/wire_int.h"
 #include "tests/dnsd/fixture.h"
 
 static const char *const zone_com[] = {

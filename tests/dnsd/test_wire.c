@@ -1,5 +1,5 @@
 /*
- * Unit tests for dnsd/wire.h (the cursors) and for malformed, truncated and
+ * Unit tests for dnsd/wire_int.h (the cursors) and for malformed, truncated and
  * oversized messages handed to dnsd_answer(): a table of byte strings with
  * the expected rcode or a drop.
  */
@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 
 #include "dnsd/dnsd.h"
-#include "dnsd/wire.h"
+#include "dnsd/wire_int.h"
 #include "tests/dnsd/fixture.h"
 
 static void test_read_cursor(void **state)

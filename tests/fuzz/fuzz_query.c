@@ -16,7 +16,7 @@
 
 #include "common/dname.h"
 #include "dnsd/dnsd.h"
-#include "dnsd/query.h"
+#include "dnsd/query_int.h"
 #include "geo/geo.h"
 #include "policy/policy.h"
 #include "tests/dnsd/fixture.h"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 static void key_fill(uint8_t k[GSP_KEY_LEN], uint8_t v)
 {

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 static uint64_t clock_ms = 5000;
 static uint64_t now_ms(void *ctx)

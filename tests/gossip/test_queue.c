@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 
 static void test_limit(void **state)
 {

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "gossip/internal.h"
+#include "gossip/gossip_int.h"
 #include "tests/gossip/sim.h"
 
 #define SEC 1000u

@@ -17,7 +17,7 @@
 
 #include "common/dname.h"
 #include "dnsd/dnsd.h"
-#include "dnsd/wire.h"
+#include "dnsd/wire_int.h"
 
 #define DNSD_RCODE_NOERROR 0
 #define DNSD_RCODE_FORMERR 1
