@@ -7,6 +7,7 @@
 #   make demo            a local cluster on loopback
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make check-format    clang-format --dry-run on every source
+#   make check-layers    module order, public headers, symbol prefixes, no daemon cycle
 #   V=1                  show commands
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -146,8 +147,12 @@ check-format:
 format:
 	$(Q)clang-format -i $(SOURCES)
 
+# DESIGN.md's module rules, from the sources and the built archives.
+check-layers: all
+	$(Q)python3 scripts/check-layers.py $(B) $(MODULES)
+
 clean:
 	rm -rf build
 
-.PHONY: all test bench demo fuzz check-format format clean
+.PHONY: all test bench demo fuzz check-format check-layers format clean
 -include $(ALL_OBJS:.o=.d)

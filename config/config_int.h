@@ -88,7 +88,6 @@ typedef struct item {
 	const char *const *names;  /* IT_ENUM */
 	item_fn fn;                /* IT_FUNC */
 	const struct section *sub; /* IT_SECTION */
-	const char *doc;           /* one line for docs/config.md */
 } item_t;
 
 /* A schema table with the name used in "unknown key 'x' in <section>". */

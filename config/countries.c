@@ -1,7 +1,7 @@
 /*
  * Country table: ISO 3166-1 alpha-2 code (plus XK) -> continent code and a
  * representative point (the centre of the country's IPv4 addresses), sorted
- * by code for bsearch. Generated from /work/shared/geo/countries.csv (250
+ * by code for bsearch. Generated from ../shared/geo/countries.csv (250
  * rows) by a one-line script; regenerate when that file is refreshed.
  *
  * IP geolocation by DB-IP (https://db-ip.com), IP to Country Lite and IP to

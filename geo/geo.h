@@ -82,7 +82,11 @@ typedef struct geo_tree_stats {
  */
 int geo_tree_build(const geo_build_opts_t *opts, geo_tree_t **out, char *err, size_t errlen)
         AYA_NONNULL(1, 2) AYA_WUR;
-/* geo_tree_build() with the regions, maps and database of a loaded config. */
+/*
+ * geo_tree_build() with the regions, maps and database of a loaded config;
+ * records without coordinates get their country's point from the built-in
+ * country table (cfg_country_find).
+ */
 int geo_tree_build_cfg(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
         AYA_NONNULL(1, 2) AYA_WUR;
 

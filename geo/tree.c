@@ -388,9 +388,25 @@ int geo_tree_build(const geo_build_opts_t *o, geo_tree_t **out, char *err, size_
 	return 0;
 }
 
+/* The built-in country table's point (config/countries.c), for records without coordinates. */
+static bool country_table_point(void *ctx, const char *cc, const char *continent, double *lat,
+                                double *lon)
+{
+	(void)ctx;
+	(void)continent;
+	char cont[3];
+	return cfg_country_find(cc, cont, lat, lon) == 0;
+}
+
 int geo_tree_build_cfg(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
 {
+	/*
+	 * A country-level database (DB-IP country lite) has no coordinates: its
+	 * clients are placed at their country's point, so `geo` still orders
+	 * nearest-first instead of falling back to geo.default.
+	 */
 	geo_build_opts_t o = {
+	        .country_point = country_table_point,
 	        .database = cfg->geo.database,
 	        .regions = cfg->regions,
 	        .n_regions = cfg->n_regions,

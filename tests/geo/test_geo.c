@@ -17,7 +17,8 @@
 #include "geo/geo.h"
 #include "tests/geo/fixture.h"
 
-#define REAL_DB "/work/shared/geo/dbip-country-lite.mmdb"
+/* ../shared beside the checkout, as in CI; tests run from the source root. */
+#define REAL_DB "../shared/geo/dbip-country-lite.mmdb"
 
 enum tree_kind { T_PLAIN, T_MAPS, T_NOCB, T_COUNT };
 
@@ -328,6 +329,39 @@ static void check_v4_walks(const geo_tree_t *t, const char *what)
 	}
 }
 
+/*
+ * geo_tree_build_cfg places a record without coordinates (BR in the
+ * fixture) at its country's point from the built-in table, so it is ordered
+ * by distance, not given the default order.
+ */
+static void test_cfg_country_point(void **state)
+{
+	struct fixture *f = *state;
+	cfg_t cfg = {.regions = fx_regions, .n_regions = R_COUNT};
+	cfg.geo.database = f->path;
+	cfg.geo.default_order = default_ap;
+	cfg.geo.n_default_order = 1;
+	geo_tree_t *t = NULL;
+	char err[256] = "";
+	assert_int_equal(geo_tree_build_cfg(&cfg, &t, err, sizeof(err)), 0);
+	uint8_t addr[16];
+	int fam = parse_addr("10.1.2.3", addr);
+	unsigned scope = 0;
+	const uint8_t *order = geo_tree_order(t, geo_tree_lookup(t, fam, addr, 32, &scope));
+	assert_int_equal(order[0], R_US_EAST); /* Brazil's point is nearer Virginia than Dublin */
+	geo_loc_t l;
+	assert_int_equal(geo_tree_locate(t, fam, addr, &l), 0);
+	assert_true(l.has_location);
+	assert_true(l.fallback);
+	assert_string_equal(l.rule, "distance");
+	/* A record with its own coordinates keeps them. */
+	fam = parse_addr("192.0.2.1", addr);
+	assert_int_equal(geo_tree_locate(t, fam, addr, &l), 0);
+	assert_false(l.fallback);
+	assert_float_equal(l.lat, 50.11, 1e-9);
+	geo_tree_unref(t);
+}
+
 static void test_v4_walks(void **state)
 {
 	struct fixture *f = *state;
@@ -416,7 +450,7 @@ int main(void)
 	        cmocka_unit_test(test_lookup),        cmocka_unit_test(test_orders_complete),
 	        cmocka_unit_test(test_locate),        cmocka_unit_test(test_no_database),
 	        cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_v4_walks),
-	        cmocka_unit_test(test_real_database),
+	        cmocka_unit_test(test_real_database), cmocka_unit_test(test_cfg_country_point),
 	};
 	return cmocka_run_group_tests_name("geo", tests, setup, teardown);
 }
