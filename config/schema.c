@@ -293,7 +293,7 @@ static const item_t endpoint_items[] = {
 #undef E
 SEC(cfg_sec_endpoint, "endpoint", endpoint_items);
 
-/* ---- gossip (issue 5; config/gossip.c loads the keyring and checks the mode) ---- */
+/* ---- gossip (config/gossip.c loads the keyring and checks the mode) ---- */
 #define G(f) .offset = offsetof(cfg_gossip_t, f), .size = SIZE_OF(cfg_gossip_t, f)
 static const item_t gossip_items[] = {
         /* address for gossip, UDP and TCP; port 7946 when omitted */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Single-node failover benchmark (issue 4), called by `make bench`:
+# Single-node failover benchmark, called by `make bench`:
 #   - failover time with the DEFAULT monitor settings (interval 500 ms,
 #     timeout 300 ms, fall 2): from SIGKILL of a backend to the first DNS
 #     answer without it, polled with a UDP query every 10 ms; median and max

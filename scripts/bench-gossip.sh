@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gossip benchmark (issue 5): ayad against serf (Debian's `serf`, lan profile)
+# Gossip benchmark: ayad against serf (Debian's `serf`, lan profile)
 # with N nodes on 127.0.0.x, each cluster in its own network namespace
 # (unshare -n) so that the kernel's IpExt OutOctets counter of that
 # namespace is exactly the cluster's own traffic (no tcpdump needed, and

@@ -639,7 +639,7 @@ report() {
 }
 
 # The second table: geo answers with ECS, next to static answers of the same
-# instances to the same clients, then the goals of issue 3 item 7.
+# instances to the same clients, then the geo goals (README "Benchmark").
 report_geo() {
 	local r a g au gu
 	echo "### Geo service with ECS: $GEONAME A from $(grep -c '^www' "$GEOQ") client /24s" \
@@ -667,7 +667,7 @@ report_geo() {
 	au=$(vals ayad-geo geo rate usr_us | median)
 	gu=$(vals gdnsd-geo geo rate usr_us | median)
 	echo
-	echo "Goals (issue 3, item 7):"
+	echo "Goals:"
 	echo "- ayad geo+ECS q/s >= 0.95x gdnsd geoip: ${a}x," \
 		"$(awk -v a="$a" 'BEGIN { print (a != "-" && a + 0 >= 0.95) ? "met" : "NOT met" }')"
 	# Compared as shown (0.01 µs); CPU time comes in ticks of 1/HZ s, so
