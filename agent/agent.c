@@ -23,31 +23,20 @@
 
 #include "agent/agent_int.h"
 #include "common/log.h"
-
-uint64_t agent_mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "common/time.h"
 
 static uint64_t wall_ms(const agent_t *a)
 {
 	if (a->opts.clock_ms != NULL) {
 		return a->opts.clock_ms(a->opts.clock_ctx);
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return aya_wall_ms();
 }
 
-/* xorshift64*: jitter only, not security. */
+/* Jitter only, not security. */
 uint64_t agent_rand(agent_t *a)
 {
-	a->rng ^= a->rng >> 12;
-	a->rng ^= a->rng << 25;
-	a->rng ^= a->rng >> 27;
-	return a->rng * UINT64_C(2685821657736338717);
+	return aya_rng_next(&a->rng);
 }
 
 static void arm(struct target *t, uint32_t ms)
@@ -61,7 +50,7 @@ void agent_arm_probe(struct target *t, uint32_t ms)
 	/* Up to the next tick of the monotonic clock: the probes due in one tick share a wake-up.
 	 */
 	const uint64_t tick_us = AGENT_TICK_MS * 1000u;
-	uint64_t now = agent_mono_us(), at = now + (uint64_t)ms * 1000u;
+	uint64_t now = aya_mono_us(), at = now + (uint64_t)ms * 1000u;
 	at = (at + tick_us - 1) / tick_us * tick_us;
 	uint64_t us = at - now;
 	struct timeval tv = {(time_t)(us / 1000000u), (suseconds_t)(us % 1000000u)};
@@ -153,7 +142,7 @@ void agent_probe_done(struct target *t, const char *err, double util, uint32_t c
 	bool ok = err == NULL;
 	if (ok) {
 		a->stats.probes_ok++;
-		uint64_t rtt = agent_mono_us() - t->started_us;
+		uint64_t rtt = aya_mono_us() - t->started_us;
 		t->rtt_us =
 		        agent_rtt_ewma(t->rtt_us, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt);
 		t->util = util;

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "agent/agent.h"
+#include "common/rng.h"
 
 /* ---- http.c: one HTTP/1.x response ---- */
 
@@ -119,12 +120,11 @@ struct agent {
 	SSL_CTX *ssl;
 	struct target **t; /* sorted by key */
 	size_t n;
-	uint64_t rng;
+	aya_rng_t rng; /* jitter */
 	agent_stats_t stats;
 };
 
 uint64_t agent_rand(agent_t *a) AYA_NONNULL(1);
-uint64_t agent_mono_us(void);
 
 /* agent.c: schedule the next probe in ms, rounded up to a tick (AGENT_TICK_MS). */
 void agent_arm_probe(struct target *t, uint32_t ms) AYA_NONNULL(1);

@@ -17,6 +17,7 @@
  * not held against the backend, while a dead one still fails the retry.
  */
 #include "agent/agent_int.h"
+#include "common/time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -358,7 +359,7 @@ static int connect_fresh(struct target *t)
 	t->in_flight = true;
 	t->connected = false;
 	t->reused = false;
-	t->started_us = agent_mono_us();
+	t->started_us = aya_mono_us();
 	if (bufferevent_socket_connect(t->bev, (struct sockaddr *)&t->ss, (int)t->sslen) < 0) {
 		int e = errno;
 		close_bev(t);
@@ -375,7 +376,7 @@ bool agent_probe_start(struct target *t)
 		/* The kept connection, idle since the last probe: send on it. */
 		t->in_flight = true;
 		t->reused = true;
-		t->started_us = agent_mono_us();
+		t->started_us = aya_mono_us();
 		if (!send_request(t)) {
 			close_bev(t);
 			return false;

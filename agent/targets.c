@@ -17,6 +17,7 @@
 
 #include "agent/agent_int.h"
 #include "common/log.h"
+#include "common/time.h"
 
 static void spec_fini(spec_t *s)
 {
@@ -120,11 +121,11 @@ int agent_new(const agent_opts_t *opts, agent_t **out)
 	if (a->opts.max_response == 0) {
 		a->opts.max_response = AGENT_MAX_RESPONSE_DEFAULT;
 	}
-	a->rng = opts->seed;
-	if (a->rng == 0 && getrandom(&a->rng, sizeof(a->rng), 0) != sizeof(a->rng)) {
-		a->rng = agent_mono_us();
+	a->rng.s = opts->seed;
+	if (a->rng.s == 0 && getrandom(&a->rng.s, sizeof(a->rng.s), 0) != sizeof(a->rng.s)) {
+		a->rng.s = aya_mono_us();
 	}
-	a->rng |= 1; /* xorshift needs a non-zero state */
+	a->rng.s |= 1; /* xorshift needs a non-zero state */
 	if (!dup_str(&a->node, opts->node) || !dup_str(&a->ca_file, opts->ca_file)) {
 		goto fail;
 	}

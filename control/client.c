@@ -3,6 +3,7 @@
  * poll() with a timeout. Used by ayactl and the tests.
  */
 #include "control/control.h"
+#include "common/time.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -34,9 +35,7 @@ int ctl_connect(const char *path)
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)aya_mono_ms();
 }
 
 /* Wait for `events` on fd until the deadline; 0 or -ETIMEDOUT / -errno. */

@@ -67,6 +67,7 @@
 #include "dnsd/query_int.h"
 #include "dnsd/snap_int.h"
 #include "dnsd/wire_int.h"
+#include "common/addr.h"
 
 #define CNAME_MAX 8
 #define ADD_MAX 16
@@ -284,14 +285,13 @@ static bool prefix_match(const uint8_t *addr, const cfg_prefix_t *p)
 /* Is the client allowed to transfer the zone? IPv4-mapped IPv6 counts as IPv4. */
 static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const uint8_t *addr;
 	int family = src->sa_family;
 	if (family == AF_INET) {
 		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
 	} else if (family == AF_INET6) {
 		addr = ((const struct sockaddr_in6 *)(const void *)src)->sin6_addr.s6_addr;
-		if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		if (aya_addr_is_v4mapped(addr)) {
 			addr += 12;
 			family = AF_INET;
 		}

@@ -7,6 +7,7 @@
  * client has no location), so every order is a full permutation.
  */
 #include "geo/geo_int.h"
+#include "common/hash.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -214,10 +215,7 @@ void geo_order_tab_fini(geo_order_tab_t *t)
 
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ p[i]) * 1099511628211ull;
-	}
+	uint64_t h = aya_fnv1a(AYA_FNV_OFFSET, p, n);
 	return h ^ (h >> 29);
 }
 

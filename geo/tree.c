@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "geo/geo_int.h"
+#include "common/addr.h"
 
 #define LEAF 0x80000000u
 #define JUMP_BITS 16
@@ -443,8 +444,6 @@ void geo_tree_unref(geo_tree_t *t)
 	free(t);
 }
 
-static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 /* An IPv4 walk: the jump table for the first JUMP_BITS bits, then bit by bit. */
 static uint32_t lookup4(const geo_tree_t *t, const uint8_t *addr, unsigned limit,
                         unsigned *depth_out)
@@ -470,7 +469,7 @@ uint32_t geo_tree_lookup(const geo_tree_t *t, int family, const uint8_t *addr,
 {
 	uint32_t ref;
 	unsigned off = 0, depth = 0;
-	if (family == AF_INET6 && source_prefix >= 96 && memcmp(addr, v4mapped, 12) == 0) {
+	if (family == AF_INET6 && source_prefix >= 96 && aya_addr_is_v4mapped(addr)) {
 		family = AF_INET;
 		addr += 12;
 		off = 96;

@@ -187,55 +187,42 @@ static int append(state_drain_t **list, size_t *n, size_t *cap, const state_drai
 	return oom ? -ENOMEM : 0;
 }
 
+struct drain_walk {
+	state_drain_t *list;
+	size_t n, cap;
+};
+
+static int drain_rec(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct drain_walk *w = arg;
+	char service[STATE_NAME_MAX + 1], target[STATE_NAME_MAX + 1];
+	char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
+	uint8_t kind;
+	state_drain_t d;
+	if (state_ovr_key_decode(k->mv_data, k->mv_size, &kind, service, &d.kind, target) < 0 ||
+	    state_ovr_value_decode(v->mv_data, v->mv_size, &d, origin, note) < 0) {
+		return 0; /* counted at load; a later set overwrites it */
+	}
+	if (kind != OVR_KIND_DRAIN || !d.drained) {
+		return 0;
+	}
+	d.service = service;
+	d.target = target[0] != '\0' ? target : NULL;
+	return append(&w->list, &w->n, &w->cap, &d);
+}
+
 int state_drain_list(state_t *st, state_drain_t **out, size_t *n)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	state_drain_t *list = NULL;
-	size_t cnt = 0, cap = 0;
+	struct drain_walk w = {0};
 	*out = NULL;
 	*n = 0;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0) {
-		rc = mdb_cursor_open(txn, st->dbi_ovr, &cur);
+	int rc = state_mdb_walk(st, st->dbi_ovr, drain_rec, &w);
+	if (rc < 0) {
+		state_drain_list_free(w.list, w.n);
+		return rc;
 	}
-	for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
-		char service[STATE_NAME_MAX + 1], target[STATE_NAME_MAX + 1];
-		char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
-		uint8_t kind;
-		state_drain_t d;
-		if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0) {
-			break;
-		}
-		if (state_ovr_key_decode(k.mv_data, k.mv_size, &kind, service, &d.kind, target) <
-		            0 ||
-		    state_ovr_value_decode(v.mv_data, v.mv_size, &d, origin, note) < 0) {
-			continue; /* counted at load; a later set overwrites it */
-		}
-		if (kind != OVR_KIND_DRAIN || !d.drained) {
-			continue;
-		}
-		d.service = service;
-		d.target = target[0] != '\0' ? target : NULL;
-		if (append(&list, &cnt, &cap, &d) < 0) {
-			state_drain_list_free(list, cnt);
-			list = NULL;
-			cnt = 0;
-			rc = ENOMEM;
-		}
-	}
-	if (cur != NULL) {
-		mdb_cursor_close(cur);
-	}
-	if (txn != NULL) {
-		mdb_txn_abort(txn);
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		return state_mdb_err(rc);
-	}
-	*out = list;
-	*n = cnt;
+	*out = w.list;
+	*n = w.n;
 	return 0;
 }
 

@@ -112,42 +112,31 @@ int state_member_del(state_t *st, const char *name)
 	return state_mdb_err(mdb_txn_commit(txn));
 }
 
+struct member_walk {
+	state_member_fn fn;
+	void *ctx;
+};
+
+static int member_rec(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct member_walk *w = arg;
+	char name[STATE_NODE_MAX + 1], region[STATE_NODE_MAX + 1], addr[ADDR_MAX + 1];
+	state_member_t m;
+	if (k->mv_size == 0 || k->mv_size > STATE_NODE_MAX ||
+	    decode(v->mv_data, v->mv_size, &m, region, addr) < 0) {
+		return 0;
+	}
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	if (state_check_name(name, STATE_NODE_MAX) < 0) {
+		return 0;
+	}
+	m.name = name;
+	return w->fn(&m, w->ctx);
+}
+
 int state_member_foreach(state_t *st, state_member_fn fn, void *ctx)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int ret = 0;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0) {
-		rc = mdb_cursor_open(txn, st->dbi_members, &cur);
-	}
-	for (int op = MDB_FIRST; rc == 0 && ret == 0; op = MDB_NEXT) {
-		char name[STATE_NODE_MAX + 1], region[STATE_NODE_MAX + 1], addr[ADDR_MAX + 1];
-		state_member_t m;
-		if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0) {
-			break;
-		}
-		if (k.mv_size == 0 || k.mv_size > STATE_NODE_MAX ||
-		    decode(v.mv_data, v.mv_size, &m, region, addr) < 0) {
-			continue;
-		}
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		if (state_check_name(name, STATE_NODE_MAX) < 0) {
-			continue;
-		}
-		m.name = name;
-		ret = fn(&m, ctx);
-	}
-	if (cur != NULL) {
-		mdb_cursor_close(cur);
-	}
-	if (txn != NULL) {
-		mdb_txn_abort(txn);
-	}
-	if (ret != 0) {
-		return ret;
-	}
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : state_mdb_err(rc);
+	struct member_walk w = {.fn = fn, .ctx = ctx};
+	return state_mdb_walk(st, st->dbi_members, member_rec, &w);
 }

@@ -15,21 +15,15 @@
 
 #include "common/log.h"
 #include "state/state_int.h"
+#include "common/hash.h"
 
 #define MIN_SLOTS 64
 
 /* FNV-1a over "observer NUL endpoint". */
 static uint64_t key_hash(const char *observer, const char *endpoint)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (const unsigned char *p = (const unsigned char *)observer; *p != '\0'; p++) {
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	}
-	h = (h ^ 0xffu) * UINT64_C(0x100000001b3);
-	for (const unsigned char *p = (const unsigned char *)endpoint; *p != '\0'; p++) {
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	}
-	return h;
+	uint64_t h = aya_fnv1a_str(AYA_FNV_OFFSET, observer);
+	return aya_fnv1a_str(aya_fnv1a_byte(h, 0xff), endpoint);
 }
 
 /* Slot holding the key, or the empty slot where it would go. */

@@ -53,6 +53,33 @@ int state_mdb_err(int rc)
 	}
 }
 
+int state_mdb_walk(state_t *st, MDB_dbi dbi, state_mdb_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int ret = 0;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0) {
+		rc = mdb_cursor_open(txn, dbi, &cur);
+	}
+	for (int op = MDB_FIRST; rc == 0 && ret == 0; op = MDB_NEXT) {
+		if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+			ret = fn(&k, &v, ctx);
+		}
+	}
+	if (cur != NULL) {
+		mdb_cursor_close(cur);
+	}
+	if (txn != NULL) {
+		mdb_txn_abort(txn);
+	}
+	if (ret != 0) {
+		return ret;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : state_mdb_err(rc);
+}
+
 uint64_t state_now_ms(const state_t *st)
 {
 	if (st->opts.clock_ms != NULL) {

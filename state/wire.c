@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "state/state_int.h"
+#include "common/hash.h"
 
 #define OVR_VALUE_MAX (OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX)
 #define BLOB_FORMAT 1
@@ -263,45 +264,33 @@ int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_
 	}
 }
 
+struct ovr_walk {
+	state_ovr_fn fn;
+	void *ctx;
+};
+
+static int ovr_rec(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct ovr_walk *w = arg;
+	char service[STATE_NAME_MAX + 1], target[STATE_NAME_MAX + 1];
+	char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
+	uint8_t okind, rec[STATE_REC_MAX];
+	state_drain_t d;
+	if (state_ovr_key_decode(k->mv_data, k->mv_size, &okind, service, &d.kind, target) < 0 ||
+	    state_ovr_value_decode(v->mv_data, v->mv_size, &d, origin, note) < 0 ||
+	    5 + k->mv_size + v->mv_size > sizeof(rec)) {
+		return 0; /* counted at load */
+	}
+	d.service = service;
+	d.target = target[0] != '\0' ? target : NULL;
+	size_t len = frame(rec, STATE_REC_OVR, k->mv_data, k->mv_size, v->mv_data, v->mv_size);
+	return w->fn(&d, rec, len, w->ctx);
+}
+
 int state_ovr_foreach(state_t *st, state_ovr_fn fn, void *ctx)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int ret = 0;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0) {
-		rc = mdb_cursor_open(txn, st->dbi_ovr, &cur);
-	}
-	for (int op = MDB_FIRST; rc == 0 && ret == 0; op = MDB_NEXT) {
-		char service[STATE_NAME_MAX + 1], target[STATE_NAME_MAX + 1];
-		char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
-		uint8_t okind, rec[STATE_REC_MAX];
-		state_drain_t d;
-		if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0) {
-			break;
-		}
-		if (state_ovr_key_decode(k.mv_data, k.mv_size, &okind, service, &d.kind, target) <
-		            0 ||
-		    state_ovr_value_decode(v.mv_data, v.mv_size, &d, origin, note) < 0 ||
-		    5 + k.mv_size + v.mv_size > sizeof(rec)) {
-			continue; /* counted at load */
-		}
-		d.service = service;
-		d.target = target[0] != '\0' ? target : NULL;
-		size_t len = frame(rec, STATE_REC_OVR, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
-		ret = fn(&d, rec, len, ctx);
-	}
-	if (cur != NULL) {
-		mdb_cursor_close(cur);
-	}
-	if (txn != NULL) {
-		mdb_txn_abort(txn);
-	}
-	if (ret != 0) {
-		return ret;
-	}
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : state_mdb_err(rc);
+	struct ovr_walk w = {.fn = fn, .ctx = ctx};
+	return state_mdb_walk(st, st->dbi_ovr, ovr_rec, &w);
 }
 
 /* A growing buffer for the full-state blob. */
@@ -430,15 +419,6 @@ struct recset {
 	size_t mask;
 };
 
-static uint64_t rec_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ p[i]) * 1099511628211ull;
-	}
-	return h;
-}
-
 static int recset_build(struct recset *s, const uint8_t *buf, size_t len)
 {
 	memset(s, 0, sizeof(*s));
@@ -463,7 +443,7 @@ static int recset_build(struct recset *s, const uint8_t *buf, size_t len)
 	size_t off = BLOB_HDR, rlen;
 	for (size_t i = 0; i < count && (rlen = blob_next(buf, len, &off)) > 0; i++) {
 		const uint8_t *r = buf + off - rlen;
-		size_t j = rec_hash(r, rlen) & s->mask;
+		size_t j = aya_fnv1a(AYA_FNV_OFFSET, r, rlen) & s->mask;
 		while (s->rec[j] != NULL) {
 			j = (j + 1) & s->mask;
 		}
@@ -478,7 +458,8 @@ static bool recset_has(const struct recset *s, const uint8_t *r, size_t n)
 	if (s->rec == NULL) {
 		return false;
 	}
-	for (size_t j = rec_hash(r, n) & s->mask; s->rec[j] != NULL; j = (j + 1) & s->mask) {
+	for (size_t j = aya_fnv1a(AYA_FNV_OFFSET, r, n) & s->mask; s->rec[j] != NULL;
+	     j = (j + 1) & s->mask) {
 		if (s->len[j] == n && memcmp(s->rec[j], r, n) == 0) {
 			return true;
 		}
