@@ -435,11 +435,8 @@ CFG_FN(cfg_fn_allow_transfer)
 {
 	(void)it;
 	cfg_zone_t *z = base;
-	long n = cfg_y_seq_len(ld, val, "zone.allow_transfer");
-	if (n <= 0) {
-		return;
-	}
-	cfg_prefix_t *out = cfg_alloc(ld, (size_t)n * sizeof(*out));
+	long n = 0;
+	cfg_prefix_t *out = cfg_y_seq_alloc(ld, val, "zone.allow_transfer", sizeof(*out), &n);
 	if (out == NULL) {
 		return;
 	}
@@ -461,11 +458,8 @@ CFG_FN(cfg_fn_zones)
 {
 	(void)it;
 	cfg_t *cfg = base;
-	long n = cfg_y_seq_len(ld, val, "zones");
-	if (n <= 0) {
-		return;
-	}
-	cfg_zone_t *zones = cfg_alloc(ld, (size_t)n * sizeof(*zones));
+	long n = 0;
+	cfg_zone_t *zones = cfg_y_seq_alloc(ld, val, "zones", sizeof(*zones), &n);
 	if (zones == NULL) {
 		return;
 	}

@@ -58,6 +58,14 @@ bool cfg_y_is_null(const yaml_node_t *n) AYA_NONNULL(1);
 /* Number of items of a sequence, or -1 after an error naming `what`. */
 long cfg_y_seq_len(loader_t *ld, const yaml_node_t *n, const char *what) AYA_NONNULL(1, 2, 3);
 yaml_node_t *cfg_y_seq_item(loader_t *ld, const yaml_node_t *n, long i) AYA_NONNULL(1, 2);
+/*
+ * The start of every list parser: n's length into *len, and an array of
+ * that many zeroed elements of `size` bytes from the config arena. NULL when
+ * the list is empty, not a list (reported as "WHAT: expected a list") or
+ * out of memory (reported).
+ */
+void *cfg_y_seq_alloc(loader_t *ld, const yaml_node_t *n, const char *what, size_t size, long *len)
+        AYA_NONNULL(1, 2, 3, 5);
 
 /* ---- config.c: the schema-driven mapping parser ---- */
 

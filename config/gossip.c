@@ -34,11 +34,8 @@ CFG_FN(cfg_fn_gossip_seeds)
 {
 	(void)it;
 	cfg_gossip_t *gs = base;
-	long n = cfg_y_seq_len(ld, val, "gossip.seeds");
-	if (n <= 0) {
-		return;
-	}
-	cfg_sockaddr_t *out = cfg_alloc(ld, (size_t)n * sizeof(*out));
+	long n = 0;
+	cfg_sockaddr_t *out = cfg_y_seq_alloc(ld, val, "gossip.seeds", sizeof(*out), &n);
 	if (out == NULL) {
 		return;
 	}

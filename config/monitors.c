@@ -15,11 +15,8 @@ CFG_FN(cfg_fn_monitors)
 {
 	(void)it;
 	cfg_t *cfg = base;
-	long n = cfg_y_seq_len(ld, val, "monitors");
-	if (n <= 0) {
-		return;
-	}
-	cfg_monitor_t *m = cfg_alloc(ld, (size_t)n * sizeof(*m));
+	long n = 0;
+	cfg_monitor_t *m = cfg_y_seq_alloc(ld, val, "monitors", sizeof(*m), &n);
 	if (m == NULL) {
 		return;
 	}

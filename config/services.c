@@ -20,11 +20,8 @@ CFG_FN(cfg_fn_regions)
 {
 	(void)it;
 	cfg_t *cfg = base;
-	long n = cfg_y_seq_len(ld, val, "regions");
-	if (n <= 0) {
-		return;
-	}
-	cfg_region_t *r = cfg_alloc(ld, (size_t)n * sizeof(*r));
+	long n = 0;
+	cfg_region_t *r = cfg_y_seq_alloc(ld, val, "regions", sizeof(*r), &n);
 	if (r == NULL) {
 		return;
 	}
@@ -93,15 +90,11 @@ CFG_FN(cfg_fn_region_location)
 static void region_list(loader_t *ld, const yaml_node_t *val, const char *what, const size_t **out,
                         size_t *n_out)
 {
-	long n = cfg_y_seq_len(ld, val, what);
-	if (n < 0) {
-		return;
-	}
+	long n = 0;
+	size_t *idx = cfg_y_seq_alloc(ld, val, what, sizeof(*idx), &n);
 	if (n == 0) {
 		cfg_y_err(ld, val, "%s: needs at least one region", what);
-		return;
 	}
-	size_t *idx = cfg_alloc(ld, (size_t)n * sizeof(*idx));
 	if (idx == NULL) {
 		return;
 	}
@@ -175,11 +168,8 @@ CFG_FN(cfg_fn_geo_maps)
 {
 	(void)it;
 	cfg_geo_t *g = base;
-	long n = cfg_y_seq_len(ld, val, "geo.maps");
-	if (n <= 0) {
-		return;
-	}
-	cfg_geo_map_t *maps = cfg_alloc(ld, (size_t)n * sizeof(*maps));
+	long n = 0;
+	cfg_geo_map_t *maps = cfg_y_seq_alloc(ld, val, "geo.maps", sizeof(*maps), &n);
 	if (maps == NULL) {
 		return;
 	}
@@ -238,15 +228,11 @@ CFG_FN(cfg_fn_endpoints)
 {
 	(void)it;
 	cfg_pool_t *p = base;
-	long n = cfg_y_seq_len(ld, val, "pool.endpoints");
-	if (n < 0) {
-		return;
-	}
+	long n = 0;
+	cfg_endpoint_t *e = cfg_y_seq_alloc(ld, val, "pool.endpoints", sizeof(*e), &n);
 	if (n == 0) {
 		cfg_y_err(ld, val, "empty pool: a pool needs at least one endpoint");
-		return;
 	}
-	cfg_endpoint_t *e = cfg_alloc(ld, (size_t)n * sizeof(*e));
 	if (e == NULL) {
 		return;
 	}
@@ -279,15 +265,11 @@ CFG_FN(cfg_fn_pools)
 {
 	(void)it;
 	cfg_service_t *svc = base;
-	long n = cfg_y_seq_len(ld, val, "service.pools");
-	if (n < 0) {
-		return;
-	}
+	long n = 0;
+	cfg_pool_t *pools = cfg_y_seq_alloc(ld, val, "service.pools", sizeof(*pools), &n);
 	if (n == 0) {
 		cfg_y_err(ld, val, "service.pools: a service needs at least one pool");
-		return;
 	}
-	cfg_pool_t *pools = cfg_alloc(ld, (size_t)n * sizeof(*pools));
 	if (pools == NULL) {
 		return;
 	}
@@ -379,15 +361,11 @@ CFG_FN(cfg_fn_policy)
 		svc->n_policy = AYA_ARRAY_LEN(dflt);
 		return;
 	}
-	long n = cfg_y_seq_len(ld, val, "service.policy");
-	if (n < 0) {
-		return;
-	}
+	long n = 0;
+	cfg_filter_t *f = cfg_y_seq_alloc(ld, val, "service.policy", sizeof(*f), &n);
 	if (n == 0) {
 		cfg_y_err(ld, val, "service.policy: empty filter chain");
-		return;
 	}
-	cfg_filter_t *f = cfg_alloc(ld, (size_t)n * sizeof(*f));
 	if (f == NULL) {
 		return;
 	}
@@ -416,11 +394,8 @@ CFG_FN(cfg_fn_services)
 {
 	(void)it;
 	cfg_zone_t *z = base;
-	long n = cfg_y_seq_len(ld, val, "zone.services");
-	if (n <= 0) {
-		return;
-	}
-	cfg_service_t *s = cfg_alloc(ld, (size_t)n * sizeof(*s));
+	long n = 0;
+	cfg_service_t *s = cfg_y_seq_alloc(ld, val, "zone.services", sizeof(*s), &n);
 	if (s == NULL) {
 		return;
 	}

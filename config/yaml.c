@@ -111,6 +111,15 @@ yaml_node_t *cfg_y_seq_item(loader_t *ld, const yaml_node_t *n, long i)
 	return cfg_y_node(ld, n->data.sequence.items.start[i]);
 }
 
+void *cfg_y_seq_alloc(loader_t *ld, const yaml_node_t *n, const char *what, size_t size, long *len)
+{
+	*len = cfg_y_seq_len(ld, n, what);
+	if (*len <= 0) {
+		return NULL;
+	}
+	return cfg_alloc(ld, (size_t)*len * size);
+}
+
 yaml_node_t *cfg_y_map_get(loader_t *ld, const yaml_node_t *n, const char *key)
 {
 	if (n->type != YAML_MAPPING_NODE) {
