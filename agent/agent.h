@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 
 #include "common/compiler.h"
+#include "common/stats.h"
 #include "config/config.h"
 #include "state/state.h"
 
@@ -130,11 +131,29 @@ typedef struct agent_stats {
 	uint64_t transitions;   /* status changes */
 	uint64_t connects;      /* connections opened (keep-alive: far fewer than probes) */
 	uint64_t retries;       /* kept connections closed under a probe, retried on a fresh one */
-	size_t targets;
-	size_t in_flight;
+	uint64_t targets;       /* gauge: targets probed */
+	uint64_t in_flight;     /* gauge: probes started and not finished */
 } agent_stats_t;
 
 void agent_stats_get(const agent_t *a, agent_stats_t *out) AYA_NONNULL(1, 2);
+
+/*
+ * The registry rows of agent_stats_t (common/stats.h), in the order `ayactl
+ * status` lists them (probe_targets ... health_transitions); in_flight is
+ * /metrics only (AYA_STAT_NOLIST).
+ */
+extern const aya_stat_table_t agent_stats_table;
+/* How many rows of agent_stats_table `ayactl status` lists. */
+#define AGENT_STATS_LISTED 9
+
+/*
+ * The agent's counters as `ayactl status` lists them: names (static) and
+ * values of the rows without AYA_STAT_NOLIST, at most max; a == NULL (no
+ * agent) gives the same names with zeros. Returns how many were written.
+ * Control thread (like agent_stats_get).
+ */
+size_t agent_stats_list(const agent_t *a, const char **names, uint64_t *values, size_t max)
+        AYA_NONNULL(2, 3);
 
 /* One target as this agent sees it (`ayactl backends`). */
 typedef struct agent_backend {

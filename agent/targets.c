@@ -404,6 +404,45 @@ void agent_stats_get(const agent_t *a, agent_stats_t *out)
 	}
 }
 
+#define ROW(f, name, help, family, labels, type, flags)                                            \
+	AYA_STAT_ROW(agent_stats_t, f, name, help, family, labels, type, flags)
+#define H_RESULT "Health probes finished, by result (timeouts count as failed)"
+
+static const aya_stat_t stat_rows[] = {
+        ROW(targets, "probe_targets", "Endpoints this node probes", "aya_agent_targets", NULL,
+            AYA_STAT_GAUGE, 0),
+        ROW(probes_sent, "probes_sent", "Health probes started", "aya_agent_probes_sent_total",
+            NULL, AYA_STAT_COUNTER, 0),
+        ROW(probes_ok, "probes_ok", H_RESULT, "aya_agent_probes_total", "result=\"ok\"",
+            AYA_STAT_COUNTER, 0),
+        ROW(probes_failed, "probes_failed", H_RESULT, "aya_agent_probes_total", "result=\"failed\"",
+            AYA_STAT_COUNTER, 0),
+        ROW(timeouts, "probe_timeouts", "Health probes failed by timeout",
+            "aya_agent_probe_timeouts_total", NULL, AYA_STAT_COUNTER, 0),
+        ROW(skipped, "probes_skipped", "Health probes not started for a local error",
+            "aya_agent_probes_skipped_total", NULL, AYA_STAT_COUNTER, 0),
+        ROW(connects, "probe_connects", "Connections opened to backends by probes",
+            "aya_agent_connects_total", NULL, AYA_STAT_COUNTER, 0),
+        ROW(retries, "probe_retries",
+            "Probes retried on a fresh connection after a kept one closed",
+            "aya_agent_retries_total", NULL, AYA_STAT_COUNTER, 0),
+        ROW(transitions, "health_transitions", "Endpoint health status changes seen by probes",
+            "aya_agent_health_transitions_total", NULL, AYA_STAT_COUNTER, 0),
+        ROW(in_flight, "probes_in_flight", "Health probes started and not finished",
+            "aya_agent_probes_in_flight", NULL, AYA_STAT_GAUGE, AYA_STAT_NOLIST),
+};
+
+const aya_stat_table_t agent_stats_table = AYA_STAT_TABLE("agent", agent_stats_t, stat_rows);
+
+size_t agent_stats_list(const agent_t *a, const char **names, uint64_t *values, size_t max)
+{
+	agent_stats_t st = {0};
+	if (a != NULL) {
+		agent_stats_get(a, &st);
+	}
+	return aya_stats_read(&agent_stats_table, &st, AYA_STAT_NOLIST, names, values, max);
+}
+
 int agent_backends(const agent_t *a, agent_backend_t **out, size_t *n)
 {
 	*out = NULL;

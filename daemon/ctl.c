@@ -7,25 +7,9 @@
 #include "daemon/ayad.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "common/log.h"
 #include "daemon/health.h"
-
-/* Counter names, in the order status shows them. */
-static const struct {
-	const char *name;
-	size_t off;
-} counter_table[] = {
-#define C(f)                                                                                       \
-	{                                                                                          \
-#f, offsetof(dnsd_stats_t, f)                                                      \
-	}
-        C(udp),      C(tcp),     C(noerror), C(nxdomain),     C(refused),     C(formerr),
-        C(servfail), C(notimp),  C(badvers), C(badcookie),    C(dropped),     C(truncated),
-        C(edns),     C(cookies), C(nsid),    C(axfr_refused), C(send_errors),
-#undef C
-};
 
 static ctl_zone_t *snap_zones(const dnsd_snap_t *snap, aya_arena_t *a, size_t *n)
 {
@@ -67,19 +51,22 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ctl_status_t *s = &r->status;
 	dnsd_stats_t st;
 	dnsd_server_stats(d->srv, &st);
-	/* dnsd's counters, then the agent's and the health rebuilds' (daemon/agent.c). */
-	ctl_counter_t *ctr = aya_arena_alloc(
-	        a, (AYA_ARRAY_LEN(counter_table) + AYAD_HEALTH_COUNTERS) * sizeof(*ctr));
+	/* dnsd's registry rows, then the agent's and the health rebuilds' (daemon/agent.c). */
+	size_t nd = aya_stats_count(&dnsd_stats_table, AYA_STAT_NOLIST);
+	ctl_counter_t *ctr = aya_arena_alloc(a, (nd + AYAD_HEALTH_COUNTERS) * sizeof(*ctr));
 	ctl_zone_t *zones = snap_zones(d->snap, a, &s->n_zones);
 	if (ctr == NULL || zones == NULL) {
 		r->ok = false;
 		r->error = "out of memory";
 		return;
 	}
-	for (size_t i = 0; i < AYA_ARRAY_LEN(counter_table); i++) {
-		uint64_t v;
-		memcpy(&v, (const char *)&st + counter_table[i].off, sizeof(v));
-		ctr[i] = (ctl_counter_t){.name = counter_table[i].name, .value = v};
+	nd = 0;
+	for (size_t i = 0; i < dnsd_stats_table.n; i++) {
+		const aya_stat_t *row = &dnsd_stats_table.row[i];
+		if ((row->flags & AYA_STAT_NOLIST) == 0) {
+			ctr[nd++] = (ctl_counter_t){.name = row->name,
+			                            .value = aya_stat_value(row, &st)};
+		}
 	}
 	s->node = d->cfg->node.name;
 	s->region = d->cfg->node.region;
@@ -91,11 +78,10 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	uint64_t hv[AYAD_HEALTH_COUNTERS];
 	size_t nh = ayad_health_counters(d, hn, hv, AYAD_HEALTH_COUNTERS);
 	for (size_t i = 0; i < nh; i++) {
-		ctr[AYA_ARRAY_LEN(counter_table) + i] =
-		        (ctl_counter_t){.name = hn[i], .value = hv[i]};
+		ctr[nd + i] = (ctl_counter_t){.name = hn[i], .value = hv[i]};
 	}
 	s->counters = ctr;
-	s->n_counters = AYA_ARRAY_LEN(counter_table) + nh;
+	s->n_counters = nd + nh;
 	s->workers = dnsd_server_workers(d->srv);
 	s->listen = (const char *const *)d->listen;
 	s->n_listen = d->n_listen;

@@ -85,3 +85,41 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(services);
 	ADD(ecs);
 }
+
+/* ------------------------------------------------------------------ registry */
+
+#define ROW(f, help, family, labels, flags)                                                        \
+	AYA_STAT_ROW(dnsd_stats_t, f, #f, help, family, labels, AYA_STAT_COUNTER, flags)
+#define H_QUERIES "DNS queries received, by transport"
+#define H_RCODE "DNS responses sent, by rcode"
+
+static const aya_stat_t rows[] = {
+        /* status shows queries on its own line; /metrics has it as the sum by transport */
+        ROW(queries, "DNS queries handed to the answer engine (udp + tcp)", NULL, NULL,
+            AYA_STAT_NOLIST),
+        ROW(udp, H_QUERIES, "aya_dns_queries_total", "transport=\"udp\"", 0),
+        ROW(tcp, H_QUERIES, "aya_dns_queries_total", "transport=\"tcp\"", 0),
+        ROW(noerror, H_RCODE, "aya_dns_responses_total", "rcode=\"noerror\"", 0),
+        ROW(nxdomain, H_RCODE, "aya_dns_responses_total", "rcode=\"nxdomain\"", 0),
+        ROW(refused, H_RCODE, "aya_dns_responses_total", "rcode=\"refused\"", 0),
+        ROW(formerr, H_RCODE, "aya_dns_responses_total", "rcode=\"formerr\"", 0),
+        ROW(servfail, H_RCODE, "aya_dns_responses_total", "rcode=\"servfail\"", 0),
+        ROW(notimp, H_RCODE, "aya_dns_responses_total", "rcode=\"notimp\"", 0),
+        ROW(badvers, H_RCODE, "aya_dns_responses_total", "rcode=\"badvers\"", 0),
+        ROW(badcookie, H_RCODE, "aya_dns_responses_total", "rcode=\"badcookie\"", 0),
+        ROW(dropped, "DNS queries dropped without a response (QR=1, shorter than a header, ...)",
+            "aya_dns_dropped_total", NULL, 0),
+        ROW(truncated, "DNS responses sent with TC=1", "aya_dns_truncated_total", NULL, 0),
+        ROW(edns, "DNS queries with an EDNS OPT record", "aya_dns_edns_queries_total", NULL, 0),
+        ROW(cookies, "DNS queries with a COOKIE option", "aya_dns_cookie_queries_total", NULL, 0),
+        ROW(nsid, "DNS queries asking for the NSID", "aya_dns_nsid_queries_total", NULL, 0),
+        ROW(axfr_refused, "Zone transfer requests refused", "aya_dns_axfr_refused_total", NULL, 0),
+        ROW(send_errors, "DNS responses not sent: sendmmsg or write failed",
+            "aya_dns_send_errors_total", NULL, 0),
+        ROW(services, "DNS queries answered by the service policy", "aya_dns_service_queries_total",
+            NULL, AYA_STAT_NOLIST),
+        ROW(ecs, "DNS queries with a valid EDNS Client Subnet option", "aya_dns_ecs_queries_total",
+            NULL, AYA_STAT_NOLIST),
+};
+
+const aya_stat_table_t dnsd_stats_table = AYA_STAT_TABLE("dnsd", dnsd_stats_t, rows);

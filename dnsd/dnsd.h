@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "common/compiler.h"
+#include "common/stats.h"
 #include "config/config.h"
 #include "policy/policy.h"
 
@@ -66,7 +67,8 @@ size_t dnsd_snap_bytes(const dnsd_snap_t *snap) AYA_NONNULL(1);
 
 /*
  * Per-worker counters: one writer (the worker), relaxed atomics, summed by
- * readers (model: gdnsd stats.h). Names match the Prometheus metrics to come.
+ * readers (model: gdnsd stats.h). A new counter is a field here, in
+ * dnsd_stats_t and in dnsd_counters_add, and a row in dnsd_stats_table.
  */
 typedef struct dnsd_counters {
 	_Atomic uint64_t queries; /* every packet handed to dnsd_answer */
@@ -97,6 +99,12 @@ typedef struct dnsd_stats {
 	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
 	        services, ecs;
 } dnsd_stats_t;
+
+/*
+ * The registry rows of dnsd_stats_t (common/stats.h), in the order `ayactl
+ * status` lists them; queries, services and ecs are not in that list.
+ */
+extern const aya_stat_table_t dnsd_stats_table;
 
 /* out += c (relaxed loads). */
 void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c) AYA_NONNULL(1, 2);

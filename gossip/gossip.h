@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 
 #include "common/compiler.h"
+#include "common/stats.h"
 
 #define GSP_PROTO_VERSION 1
 #define GSP_KEY_LEN 32            /* AES-256 */
@@ -173,6 +174,12 @@ typedef struct gsp_stats {
 	uint64_t pushpull_ok, pushpull_fail;
 	uint64_t broadcasts_dropped; /* queue overflow */
 } gsp_stats_t;
+
+/*
+ * The registry rows of gsp_stats_t (common/stats.h), in field order, named
+ * gossip_<field> (`ayactl status` shows gossip figures in its own section).
+ */
+extern const aya_stat_table_t gsp_stats_table;
 
 /* ---- keyring: for ayactl keyring list|install|use|remove ---- */
 

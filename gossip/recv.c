@@ -550,3 +550,43 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
 		gsp_tick(g);
 	}
 }
+
+/* ------------------------------------------------------------------ registry */
+
+#define ROW(f, help, family, labels)                                                               \
+	AYA_STAT_ROW(gsp_stats_t, f, "gossip_" #f, help, family, labels, AYA_STAT_COUNTER, 0)
+/* tx counts UDP datagrams sent; rx the datagrams and push/pull frames that opened. */
+#define H_PACKETS "Gossip packets sent (UDP) and accepted (UDP, push/pull), by direction"
+#define H_BYTES "Bytes of the gossip packets sent and accepted, by direction"
+#define H_DROP "Gossip packets received and dropped, by reason"
+#define F_DROP "aya_gossip_rx_dropped_total"
+#define H_PUSHPULL "TCP push/pull anti-entropy exchanges, by result"
+
+static const aya_stat_t stat_rows[] = {
+        ROW(tx_packets, H_PACKETS, "aya_gossip_packets_total", "direction=\"tx\""),
+        ROW(tx_bytes, H_BYTES, "aya_gossip_bytes_total", "direction=\"tx\""),
+        ROW(rx_packets, H_PACKETS, "aya_gossip_packets_total", "direction=\"rx\""),
+        ROW(rx_bytes, H_BYTES, "aya_gossip_bytes_total", "direction=\"rx\""),
+        ROW(rx_bad_auth, H_DROP, F_DROP, "reason=\"bad_auth\""),
+        ROW(rx_replay, H_DROP, F_DROP, "reason=\"replay\""),
+        ROW(rx_truncated, H_DROP, F_DROP, "reason=\"truncated\""),
+        ROW(rx_oversize, H_DROP, F_DROP, "reason=\"oversize\""),
+        ROW(rx_malformed, H_DROP, F_DROP, "reason=\"malformed\""),
+        ROW(rx_plain_refused, H_DROP, F_DROP, "reason=\"plain_refused\""),
+        ROW(rx_sealed_refused, H_DROP, F_DROP, "reason=\"sealed_refused\""),
+        ROW(tx_errors, "Gossip packets the transport failed to send", "aya_gossip_tx_errors_total",
+            NULL),
+        ROW(probes, "SWIM probes of a member started", "aya_gossip_probes_total", NULL),
+        ROW(probe_failures, "SWIM probes that got no ack in time",
+            "aya_gossip_probe_failures_total", NULL),
+        ROW(indirect_probes, "SWIM indirect probe requests (ping-req) sent",
+            "aya_gossip_indirect_probes_total", NULL),
+        ROW(refutes, "Suspicions of this node refuted with a higher incarnation",
+            "aya_gossip_refutes_total", NULL),
+        ROW(pushpull_ok, H_PUSHPULL, "aya_gossip_pushpull_total", "result=\"ok\""),
+        ROW(pushpull_fail, H_PUSHPULL, "aya_gossip_pushpull_total", "result=\"failed\""),
+        ROW(broadcasts_dropped, "Broadcasts dropped from the full queue before being sent",
+            "aya_gossip_broadcasts_dropped_total", NULL),
+};
+
+const aya_stat_table_t gsp_stats_table = AYA_STAT_TABLE("gossip", gsp_stats_t, stat_rows);
