@@ -187,7 +187,7 @@ static int append(state_drain_t **list, size_t *n, size_t *cap, const state_drai
 	return oom ? -ENOMEM : 0;
 }
 
-int state_drain_list(state_t *st, state_drain_t **out, size_t *n)
+int state_drain_list(const state_t *st, state_drain_t **out, size_t *n)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
