@@ -184,7 +184,7 @@ uint32_t agent_rtt_ewma(uint32_t old_us, uint32_t sample_us);
 /*
  * Slow start weight factor of an endpoint that recovered at up_since_ms:
  * linear from AGENT_SLOW_START_FLOOR to 1 over slow_start_ms; 1 when
- * up_since_ms is 0 (not recovering) or slow start is off. The daemon's
- * health callback multiplies the endpoint's headroom by it.
+ * up_since_ms is 0 (not recovering) or slow start is off. The policy's
+ * health rule (pol_health_eval) multiplies the endpoint's headroom by it.
  */
 double agent_slow_start_factor(uint64_t up_since_ms, uint64_t now_ms, uint32_t slow_start_ms);

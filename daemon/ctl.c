@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "daemon/health.h"
 
 /* Counter names, in the order status shows them. */
 static const struct {
@@ -67,9 +66,10 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ctl_status_t *s = &r->status;
 	dnsd_stats_t st;
 	dnsd_server_stats(d->srv, &st);
-	/* dnsd's counters, then the agent's and the health rebuilds' (daemon/agent.c). */
+	/* dnsd's counters, then the probes' and the rebuilds' (daemon/probes.c, rebuild.c). */
 	ctl_counter_t *ctr = aya_arena_alloc(
-	        a, (AYA_ARRAY_LEN(counter_table) + AYAD_HEALTH_COUNTERS) * sizeof(*ctr));
+	        a, (AYA_ARRAY_LEN(counter_table) + AYAD_PROBES_COUNTERS + AYAD_REBUILD_COUNTERS) *
+	                   sizeof(*ctr));
 	ctl_zone_t *zones = snap_zones(d->snap, a, &s->n_zones);
 	if (ctr == NULL || zones == NULL) {
 		r->ok = false;
@@ -87,9 +87,10 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	s->uptime_s = (uint64_t)(time(NULL) - d->started);
 	s->zones = zones;
 	s->queries = st.queries;
-	const char *hn[AYAD_HEALTH_COUNTERS];
-	uint64_t hv[AYAD_HEALTH_COUNTERS];
-	size_t nh = ayad_health_counters(d, hn, hv, AYAD_HEALTH_COUNTERS);
+	const char *hn[AYAD_PROBES_COUNTERS + AYAD_REBUILD_COUNTERS];
+	uint64_t hv[AYAD_PROBES_COUNTERS + AYAD_REBUILD_COUNTERS];
+	size_t nh = ayad_probes_counters(d, hn, hv, AYAD_PROBES_COUNTERS);
+	nh += ayad_rebuild_counters(d, hn + nh, hv + nh, AYAD_REBUILD_COUNTERS);
 	for (size_t i = 0; i < nh; i++) {
 		ctr[AYA_ARRAY_LEN(counter_table) + i] =
 		        (ctl_counter_t){.name = hn[i], .value = hv[i]};
