@@ -143,17 +143,6 @@ void agent_stats_get(const agent_t *a, agent_stats_t *out) AYA_NONNULL(1, 2);
  * /metrics only (AYA_STAT_NOLIST).
  */
 extern const aya_stat_table_t agent_stats_table;
-/* How many rows of agent_stats_table `ayactl status` lists. */
-#define AGENT_STATS_LISTED 9
-
-/*
- * The agent's counters as `ayactl status` lists them: names (static) and
- * values of the rows without AYA_STAT_NOLIST, at most max; a == NULL (no
- * agent) gives the same names with zeros. Returns how many were written.
- * Control thread (like agent_stats_get).
- */
-size_t agent_stats_list(const agent_t *a, const char **names, uint64_t *values, size_t max)
-        AYA_NONNULL(2, 3);
 
 /* One target as this agent sees it (`ayactl backends`). */
 typedef struct agent_backend {
@@ -203,7 +192,7 @@ uint32_t agent_rtt_ewma(uint32_t old_us, uint32_t sample_us);
 /*
  * Slow start weight factor of an endpoint that recovered at up_since_ms:
  * linear from AGENT_SLOW_START_FLOOR to 1 over slow_start_ms; 1 when
- * up_since_ms is 0 (not recovering) or slow start is off. The daemon's
- * health callback multiplies the endpoint's headroom by it.
+ * up_since_ms is 0 (not recovering) or slow start is off. The policy's
+ * health rule (pol_health_eval) multiplies the endpoint's headroom by it.
  */
 double agent_slow_start_factor(uint64_t up_since_ms, uint64_t now_ms, uint32_t slow_start_ms);

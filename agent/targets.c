@@ -434,15 +434,6 @@ static const aya_stat_t stat_rows[] = {
 
 const aya_stat_table_t agent_stats_table = AYA_STAT_TABLE("agent", agent_stats_t, stat_rows);
 
-size_t agent_stats_list(const agent_t *a, const char **names, uint64_t *values, size_t max)
-{
-	agent_stats_t st = {0};
-	if (a != NULL) {
-		agent_stats_get(a, &st);
-	}
-	return aya_stats_read(&agent_stats_table, &st, AYA_STAT_NOLIST, names, values, max);
-}
-
 int agent_backends(const agent_t *a, agent_backend_t **out, size_t *n)
 {
 	*out = NULL;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "agent/agent.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "dnsd/dnsd.h"
@@ -33,7 +34,8 @@ typedef struct ayad {
 	geo_tree_t *geo;         /* our reference on the shared geo tree; NULL without regions */
 	state_t *state;          /* cluster state store in state_dir (drains) */
 	struct event *flush_ev;  /* periodic state_flush_due() check */
-	struct ayad_health *health; /* agent and health input (daemon/agent.c) */
+	struct ayad_rebuild *rebuild; /* debounced policy rebuild (daemon/rebuild.c) */
+	struct agent *agent;          /* the probes (daemon/probes.c); NULL before start */
 	struct ayad_gossip *gossip; /* cluster membership (daemon/gossip.c); NULL without gossip */
 	ctl_server_t *ctl;
 	struct event_base *base;
@@ -80,9 +82,10 @@ void ayad_store_close(ayad_t *d) AYA_NONNULL(1);
 int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
 /*
- * Compile a policy snapshot from cfg, geo and the drains in d->state.
- * *unmatched gets the number of drains that match no service (may be NULL).
- * 0 or a negative errno with err set.
+ * Compile a policy snapshot from cfg, geo and a view of d->state (drains and
+ * observations, judged at the wall clock now): a state view and
+ * pol_snap_build. *unmatched gets the number of drains that match no service
+ * (may be NULL). 0 or a negative errno with err set.
  */
 int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
                    size_t *unmatched, char *err, size_t errlen) AYA_NONNULL(1, 2, 4, 6) AYA_WUR;
@@ -94,13 +97,53 @@ void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 /* `backends` (ctl_backends.c). */
 void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
+/* ---- policy rebuild (daemon/rebuild.c) ---- */
+
+typedef struct ayad_rebuild ayad_rebuild_t;
+
+/* Delay of the policy rebuild after the first change of a batch. */
+#define AYAD_REBUILD_DEBOUNCE_MS 50u
+/* Period of the check for stale observations and slow-start steps (pol_snap_current). */
+#define AYAD_REBUILD_TICK_MS 500u
+
+/* Allocate d->rebuild and arm its timers on d->base. 0 or -ENOMEM (logged). */
+int ayad_rebuild_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+/* Disarm and free d->rebuild; NULL is a no-op. */
+void ayad_rebuild_stop(ayad_t *d) AYA_NONNULL(1);
 /*
- * Rebuild and publish the policy snapshot soon (debounced with the agent's
- * changes, daemon/agent.c): for state changes heard from peers.
+ * Rebuild and publish the policy snapshot soon (debounced, one rebuild per
+ * batch of changes): for a changed probe result or a state change heard from
+ * peers. A no-op before ayad_rebuild_start().
  */
 void ayad_schedule_rebuild(ayad_t *d) AYA_NONNULL(1);
 /* The same, but within ms: sooner than the debounce (a pending rebuild due later moves up). */
 void ayad_schedule_rebuild_within(ayad_t *d, unsigned ms) AYA_NONNULL(1);
+/* The rebuilds' counters (registry rows in ayad_rebuild_stats_table, rebuild.c). */
+typedef struct ayad_rebuild_stats {
+	uint64_t changes;        /* probe results and peers' records that asked for a rebuild */
+	uint64_t rebuilds;       /* snapshots built and published */
+	uint64_t tick_rebuilds;  /* of which for staleness or slow start */
+	uint64_t rebuild_errors; /* builds that failed (the old snapshot kept serving) */
+	uint64_t last_delay_us;  /* first change of a batch to its publish */
+	uint64_t max_delay_us;
+} ayad_rebuild_stats_t;
+extern const aya_stat_table_t ayad_rebuild_stats_table;
+/* A copy of the counters; zeros before ayad_rebuild_start(). */
+void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(1, 2);
+
+/* ---- probes (daemon/probes.c) ---- */
+
+/*
+ * Create d->agent on d->base with d->state, calling on_change (ctx d) for a
+ * changed result, and probe d->cfg's targets. 0 or a negative errno (logged).
+ */
+int ayad_probes_start(ayad_t *d, agent_change_fn on_change) AYA_NONNULL(1) AYA_WUR;
+/* Probe the monitored endpoints of cfg (after a reload was published); no-op without agent. */
+void ayad_probes_set_targets(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2);
+/* Stop probing, free d->agent. Before the state store closes. */
+void ayad_probes_stop(ayad_t *d) AYA_NONNULL(1);
+/* The agent's counters (agent_stats_table's struct); zeros without an agent. */
+void ayad_probes_stats(const ayad_t *d, agent_stats_t *out) AYA_NONNULL(1, 2);
 
 /* ---- gossip (daemon/gossip.c, issue 5) ---- */
 

@@ -9,7 +9,6 @@
 #include <stddef.h>
 
 #include "common/log.h"
-#include "daemon/health.h"
 
 static ctl_zone_t *snap_zones(const dnsd_snap_t *snap, aya_arena_t *a, size_t *n)
 {
@@ -51,37 +50,44 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ctl_status_t *s = &r->status;
 	dnsd_stats_t st;
 	dnsd_server_stats(d->srv, &st);
-	/* dnsd's registry rows, then the agent's and the health rebuilds' (daemon/agent.c). */
-	size_t nd = aya_stats_count(&dnsd_stats_table, AYA_STAT_NOLIST);
-	ctl_counter_t *ctr = aya_arena_alloc(a, (nd + AYAD_HEALTH_COUNTERS) * sizeof(*ctr));
+	agent_stats_t ag;
+	ayad_probes_stats(d, &ag);
+	ayad_rebuild_stats_t rb;
+	ayad_rebuild_stats(d, &rb);
+	/* The registry's rows in this order: dnsd, the agent's probes, the policy rebuilds. */
+	const aya_stat_source_t src[] = {{&dnsd_stats_table, &st},
+	                                 {&agent_stats_table, &ag},
+	                                 {&ayad_rebuild_stats_table, &rb}};
+	size_t n = 0;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(src); i++) {
+		n += aya_stats_count(src[i].table, AYA_STAT_NOLIST);
+	}
+	ctl_counter_t *ctr = aya_arena_alloc(a, (n + 1) * sizeof(*ctr));
 	ctl_zone_t *zones = snap_zones(d->snap, a, &s->n_zones);
 	if (ctr == NULL || zones == NULL) {
 		r->ok = false;
 		r->error = "out of memory";
 		return;
 	}
-	nd = 0;
-	for (size_t i = 0; i < dnsd_stats_table.n; i++) {
-		const aya_stat_t *row = &dnsd_stats_table.row[i];
-		if ((row->flags & AYA_STAT_NOLIST) == 0) {
-			ctr[nd++] = (ctl_counter_t){.name = row->name,
-			                            .value = aya_stat_value(row, &st)};
+	n = 0;
+	for (size_t i = 0; i < AYA_ARRAY_LEN(src); i++) {
+		const aya_stat_table_t *t = src[i].table;
+		for (size_t k = 0; k < t->n; k++) {
+			if ((t->row[k].flags & AYA_STAT_NOLIST) == 0) {
+				ctr[n++] = (ctl_counter_t){
+				        .name = t->row[k].name,
+				        .value = aya_stat_value(&t->row[k], src[i].base)};
+			}
 		}
 	}
+	s->counters = ctr;
+	s->n_counters = n;
 	s->node = d->cfg->node.name;
 	s->region = d->cfg->node.region;
 	s->version = AYA_VERSION;
 	s->uptime_s = (uint64_t)(time(NULL) - d->started);
 	s->zones = zones;
 	s->queries = st.queries;
-	const char *hn[AYAD_HEALTH_COUNTERS];
-	uint64_t hv[AYAD_HEALTH_COUNTERS];
-	size_t nh = ayad_health_counters(d, hn, hv, AYAD_HEALTH_COUNTERS);
-	for (size_t i = 0; i < nh; i++) {
-		ctr[nd + i] = (ctl_counter_t){.name = hn[i], .value = hv[i]};
-	}
-	s->counters = ctr;
-	s->n_counters = nd + nh;
 	s->workers = dnsd_server_workers(d->srv);
 	s->listen = (const char *const *)d->listen;
 	s->n_listen = d->n_listen;

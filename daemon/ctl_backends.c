@@ -6,7 +6,8 @@
  * Runs on the control thread: the state and d->pol cannot change under it.
  * The observations come from the state (so a restarted node shows what it
  * stored before its first probe completes), the health verdict from the same
- * rule as the compiler (daemon/health.h), drained from the snapshot.
+ * rule as the compiler (pol_health_endpoint, policy/health.c), drained from
+ * the snapshot.
  */
 #include "daemon/ayad.h"
 
@@ -14,20 +15,12 @@
 #include <math.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "daemon/health.h"
+#include "common/time.h"
 
 static const char *status_str(state_status_t s)
 {
 	return s == STATE_ST_UP ? "up" : s == STATE_ST_DOWN ? "down" : "unknown";
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* SERVICE matches the full name (any case, trailing dot optional) or the zone-relative one. */
@@ -70,7 +63,7 @@ static int fill_observers(const ayad_t *d, aya_arena_t *a, const state_obs_t *ob
 	const state_obs_t *best = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const state_obs_t *o = &obs[i];
-		bool fresh = o->observed_at_ms >= now || now - o->observed_at_ms <= stale_ms;
+		bool fresh = state_obs_fresh(o, now, stale_ms);
 		ov[i] = (ctl_observer_t){.node = o->observer,
 		                         .state = status_str(o->status),
 		                         .observed_at_ms = o->observed_at_ms,
@@ -98,15 +91,15 @@ static int fill_observers(const ayad_t *d, aya_arena_t *a, const state_obs_t *ob
 	return 0;
 }
 
-/* One row; strings are copied into a (the index dies before the reply is packed). */
-static int backend_row(const ayad_t *d, aya_arena_t *a, const ayad_obs_index_t *ix,
+/* One row; strings are copied into a (the view dies before the reply is packed). */
+static int backend_row(const ayad_t *d, aya_arena_t *a, const state_view_t *view,
                        const pol_service_t *ps, const char *svc_name, const cfg_pool_t *pool,
                        const cfg_endpoint_t *ep, uint64_t now, ctl_backend_t *b)
 {
 	const cfg_monitor_t *m = &d->cfg->monitors[pool->monitor_idx];
 	char key[STATE_NAME_MAX + 1];
-	ayad_ep_health_t h;
-	if (!ayad_health_endpoint(d->cfg, pool, ep, ix, now, key, &h)) {
+	pol_ep_health_t h;
+	if (!pol_health_endpoint(d->cfg, pool, ep, view, now, key, &h)) {
 		return 1; /* not probeable: skipped like the agent skips it */
 	}
 	char addr[INET6_ADDRSTRLEN];
@@ -126,13 +119,12 @@ static int backend_row(const ayad_t *d, aya_arena_t *a, const ayad_obs_index_t *
 	                     .slow_start = h.slow_start,
 	                     .headroom = h.headroom};
 	size_t n = 0;
-	const state_obs_t *obs = ayad_obs_index_find(ix, key, &n);
+	const state_obs_t *obs = state_view_obs(view, key, &n);
 	if (b->address == NULL || b->key == NULL ||
-	    fill_observers(d, a, obs, n, now, ayad_health_stale_ms(m->interval_ms, m->fall), b) <
-	            0) {
+	    fill_observers(d, a, obs, n, now, state_obs_stale_ms(m->interval_ms, m->fall), b) < 0) {
 		return -1;
 	}
-	/* Observer strings live in the index: copy them. */
+	/* Observer strings live in the view: copy them. */
 	ctl_observer_t *ov = (ctl_observer_t *)b->observers;
 	for (size_t i = 0; i < n; i++) {
 		ov[i].node = aya_arena_strdup(a, ov[i].node);
@@ -163,15 +155,15 @@ void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 {
 	ayad_t *d = arg;
 	const cfg_t *cfg = d->cfg;
-	ayad_obs_index_t ix;
+	state_view_t *view = NULL;
 	size_t cap = count_monitored(cfg), k = 0;
 	ctl_backend_t *v = aya_arena_alloc(a, (cap + 1) * sizeof(*v));
-	if (v == NULL || ayad_obs_index_build(d->state, &ix) < 0) {
+	if (v == NULL || state_view_build(d->state, &view) < 0) {
 		r->ok = false;
 		r->error = "out of memory";
 		return;
 	}
-	uint64_t now = wall_ms();
+	uint64_t now = aya_wall_ms();
 	bool matched = false, oom = false;
 	for (size_t z = 0; !oom && z < cfg->n_zones; z++) {
 		for (size_t s = 0; !oom && s < cfg->zones[z].n_services; s++) {
@@ -186,7 +178,7 @@ void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 				const cfg_pool_t *pool = &svc->pools[p];
 				for (size_t e = 0; pool->monitor != NULL && e < pool->n_endpoints;
 				     e++) {
-					int rc = backend_row(d, a, &ix, ps, full, pool,
+					int rc = backend_row(d, a, view, ps, full, pool,
 					                     &pool->endpoints[e], now, &v[k]);
 					oom = rc < 0;
 					k += rc == 0 ? 1 : 0;
@@ -194,7 +186,7 @@ void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 			}
 		}
 	}
-	ayad_obs_index_fini(&ix);
+	state_view_free(view);
 	if (oom) {
 		r->ok = false;
 		r->error = "out of memory";

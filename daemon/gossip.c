@@ -43,7 +43,6 @@
 
 #include "agent/agent.h"
 #include "common/log.h"
-#include "daemon/health.h"
 #include "gossip/gossip.h"
 
 #define SCAN_MS 25
@@ -231,11 +230,11 @@ static struct sent *sent_find(ayad_gossip_t *gs, const char *key)
 static uint64_t refresh_ms(const cfg_t *cfg, const char *key)
 {
 	const char *slash = strrchr(key, '/');
-	uint64_t stale = AYAD_HEALTH_STALE_MIN_MS;
+	uint64_t stale = STATE_OBS_STALE_MIN_MS;
 	for (size_t i = 0; slash != NULL && i < cfg->n_monitors; i++) {
 		if (strcmp(cfg->monitors[i].name, slash + 1) == 0) {
-			stale = ayad_health_stale_ms(cfg->monitors[i].interval_ms,
-			                             cfg->monitors[i].fall);
+			stale = state_obs_stale_ms(cfg->monitors[i].interval_ms,
+			                           cfg->monitors[i].fall);
 			break;
 		}
 	}
@@ -462,7 +461,7 @@ static uint64_t live_signature(const gsp_t *g)
 void ayad_gossip_update_targets(ayad_t *d)
 {
 	ayad_gossip_t *gs = d->gossip;
-	agent_t *agent = ayad_health_agent(d);
+	agent_t *agent = d->agent;
 	if (gs == NULL || agent == NULL) {
 		return;
 	}

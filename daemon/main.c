@@ -8,6 +8,9 @@
  * The main thread is the control thread: it loads the config, starts the DNS
  * server, then runs a libevent loop for signals (SIGHUP reload, SIGTERM and
  * SIGINT clean shutdown) and the control socket. Only start-up may exit.
+ * It is the wiring: a changed probe result (daemon/probes.c) goes to gossip
+ * (daemon/gossip.c) and to the policy rebuild (daemon/rebuild.c) from here,
+ * so that neither of those calls the other.
  */
 #include "daemon/ayad.h"
 
@@ -20,7 +23,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "daemon/health.h"
 
 static void usage(FILE *f)
 {
@@ -146,6 +148,22 @@ static int build_policy(ayad_t *d, const cfg_t *cfg, pol_snap_t **pol)
 	return rc;
 }
 
+/*
+ * A probe result changed an endpoint's status or utilization: our own
+ * observation goes to the peers now, and the policy is rebuilt (debounced
+ * with every other change) so that answers follow.
+ */
+static void on_probe_change(void *ctx, const char *key, state_status_t status, double utilization)
+{
+	(void)status;
+	(void)utilization;
+	ayad_t *d = ctx;
+	if (key[0] != '\0') {
+		ayad_gossip_kick(d);
+	}
+	ayad_schedule_rebuild(d);
+}
+
 static int start(ayad_t *d)
 {
 	const cfg_t *cfg = d->cfg;
@@ -154,9 +172,6 @@ static int start(ayad_t *d)
 	}
 	/* state_open() forks a checker: before the DNS threads exist. */
 	int rc = ayad_store_open(d, cfg);
-	if (rc == 0) {
-		rc = ayad_health_init(d);
-	}
 	/* The first snapshot already uses the stored observations (restart). */
 	pol_snap_t *pol = NULL;
 	if (rc < 0 || (rc = build_policy(d, cfg, &pol)) < 0) {
@@ -180,7 +195,8 @@ static int start(ayad_t *d)
 		return rc;
 	}
 	rc = ayad_store_timer(d);
-	if (rc < 0 || (rc = ayad_health_start(d)) < 0 || (rc = ayad_gossip_start(d)) < 0) {
+	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 ||
+	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0) {
 		return rc;
 	}
 	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
@@ -191,7 +207,8 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 	ctl_server_free(d->ctl);
 	ayad_gossip_stop(d);
 	/* The agent writes to the state store: stop it first. */
-	ayad_health_stop(d);
+	ayad_probes_stop(d);
+	ayad_rebuild_stop(d);
 	dnsd_server_stop(d->srv);
 	d->snap = NULL;
 	d->pol = NULL;

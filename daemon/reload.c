@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "daemon/health.h"
 
 /* mkdir -p, the last component with mode. */
 static int mkdirs(const char *path, mode_t mode)
@@ -254,7 +253,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	cfg_free(d->cfg);
 	d->cfg = cfg;
 	/* Probes that stay keep their state; the agent copied what it needs. */
-	ayad_health_set_targets(d, cfg);
+	ayad_probes_set_targets(d, cfg);
 	aya_log_set_level((enum aya_log_level)cfg->log_level);
 	char sum[400];
 	summarize(snap, pol, sum, sizeof(sum));

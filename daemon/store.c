@@ -1,14 +1,15 @@
 /*
  * The daemon's state store, geo tree and policy snapshot compilation.
  *
- * The store (state/) holds the operator drains; it is opened once at
- * start-up, before any thread exists, because state_open() forks a checker
+ * The store (state/) holds the operator drains and the observations; it is
+ * opened once at start-up, before any thread exists, because state_open() forks a checker
  * that reads the whole file. A corrupt file is moved aside: a node that
  * lost its drains must still answer DNS, so recovery is loud, not fatal.
  *
- * Policy snapshots are compiled from (config, geo tree, drains). The geo
- * tree is the expensive part (about 50 ms for the country database), so a
- * drain change reuses the current tree and only a reload builds a new one.
+ * Policy snapshots are compiled from (config, geo tree, a view of the state:
+ * drains and observations). The geo tree is the expensive part (about 50 ms
+ * for the country database), so a drain or health change reuses the current
+ * tree and only a reload builds a new one.
  * Everything here runs on the control thread.
  */
 #include "daemon/ayad.h"
@@ -17,10 +18,9 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
-#include "daemon/health.h"
+#include "common/time.h"
 
 #define FLUSH_CHECK_MS 500
 
@@ -49,19 +49,12 @@ int ayad_store_open(ayad_t *d, const cfg_t *cfg)
 	return 0;
 }
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	ayad_t *d = arg;
-	if (d->state != NULL && state_flush_due(d->state, wall_ms())) {
+	if (d->state != NULL && state_flush_due(d->state, aya_wall_ms())) {
 		int rc = state_flush(d->state);
 		if (rc < 0) {
 			log_warn("ayad: state flush: %s", strerror(-rc));
@@ -122,39 +115,19 @@ int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
 int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
                    size_t *unmatched, char *err, size_t errlen)
 {
-	state_drain_t *list = NULL;
-	size_t n = 0;
-	int rc = d->state != NULL ? state_drain_list(d->state, &list, &n) : 0;
+	/* Drains and every observer's observations, as of one moment. */
+	uint64_t now_ms = aya_wall_ms();
+	state_view_t *view = NULL;
+	int rc = d->state != NULL ? state_view_build(d->state, &view) : 0;
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot read drains: %s", strerror(-rc));
+		snprintf(err, errlen, "cannot read the state: %s", strerror(-rc));
 		return rc;
 	}
-	pol_drain_t *drains = calloc(n + 1, sizeof(*drains));
-	if (drains == NULL) {
-		state_drain_list_free(list, n);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		drains[i] = (pol_drain_t){.service = list[i].service, .target = list[i].target};
-	}
-	ayad_hbuild_t *hb = NULL;
-	rc = ayad_health_begin(d, cfg, &hb);
-	if (rc < 0) {
-		free(drains);
-		state_drain_list_free(list, n);
-		snprintf(err, errlen, "cannot read observations: %s", strerror(-rc));
-		return rc;
-	}
-	/* Endpoint health from every observer's observations (daemon/health.h). */
-	pol_inputs_t in = {
-	        .drains = drains, .n_drains = n, .health = ayad_health_cb, .health_ctx = hb};
+	pol_inputs_t in = {.view = view, .now_ms = now_ms};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
-	ayad_health_end(d, hb, rc == 0);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);
 	}
-	free(drains);
-	state_drain_list_free(list, n);
+	state_view_free(view);
 	return rc;
 }

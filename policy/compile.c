@@ -1,5 +1,6 @@
 /*
- * The policy snapshot compiler: cfg services + health + drains -> one arena.
+ * The policy snapshot compiler: cfg services + a state view (health from
+ * observations, policy/health.c; drains) -> one arena.
  * Services are found by owner name through an open-addressing hash built
  * here (case-insensitive, so the query name need not be lowered first).
  * Everything in the snapshot is read-only once pol_snap_build() returns.
@@ -75,13 +76,10 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 		e->weight = ce->weight;
 		e->capacity = ce->capacity;
 		e->pool = (uint16_t)pi;
-		pol_ep_state_t st = {.healthy = true, .headroom = 1.0, .utilization = -1.0};
-		if (in != NULL && in->health != NULL) {
-			in->health(in->health_ctx, cs, cp, ce, &st);
+		int rc = pol_health_fill(s, cfg, cp, ce, in, e);
+		if (rc != 0) {
+			return rc;
 		}
-		e->healthy = st.healthy;
-		e->headroom = st.headroom < 0.0 ? 0.0 : (st.headroom > 1.0 ? 1.0 : st.headroom);
-		e->utilization = st.utilization;
 		v4 |= ce->family == AF_INET;
 		v6 |= ce->family == AF_INET6;
 	}
@@ -146,7 +144,7 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 }
 
 /* Apply one drain; returns whether it matched anything. */
-static bool apply_drain(pol_snap_t *s, const pol_drain_t *d)
+static bool apply_drain(pol_snap_t *s, const state_drain_t *d)
 {
 	uint8_t owner[AYA_DNAME_MAX];
 	if (d->service == NULL || aya_dname_from_str(d->service, owner) < 0) {
@@ -215,6 +213,21 @@ static int index_services(pol_snap_t *s)
 	return 0;
 }
 
+/* Endpoints of monitored pools: the most verdicts a build can keep. */
+static size_t count_monitored(const cfg_t *cfg)
+{
+	size_t n = 0;
+	for (size_t z = 0; z < cfg->n_zones; z++) {
+		for (size_t i = 0; i < cfg->zones[z].n_services; i++) {
+			const cfg_service_t *cs = &cfg->zones[z].services[i];
+			for (size_t p = 0; p < cs->n_pools; p++) {
+				n += cs->pools[p].monitor != NULL ? cs->pools[p].n_endpoints : 0;
+			}
+		}
+	}
+	return n;
+}
+
 static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, char *err,
                      size_t errlen)
 {
@@ -223,7 +236,9 @@ static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, ch
 		n += cfg->zones[z].n_services;
 	}
 	s->services = aya_arena_alloc(s->arena, (n + 1) * sizeof(pol_service_t));
-	if (s->services == NULL) {
+	s->cap_verdicts = in != NULL && in->view != NULL ? count_monitored(cfg) : 0;
+	s->verdicts = aya_arena_alloc(s->arena, (s->cap_verdicts + 1) * sizeof(pol_verdict_t));
+	if (s->services == NULL || s->verdicts == NULL) {
 		return -ENOMEM;
 	}
 	for (size_t z = 0; z < cfg->n_zones; z++) {
@@ -242,12 +257,15 @@ static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, ch
 	if (rc != 0) {
 		return rc;
 	}
-	for (size_t i = 0; in != NULL && i < in->n_drains; i++) {
-		if (!apply_drain(s, &in->drains[i])) {
+	size_t n_drains = 0;
+	const state_drain_t *drains =
+	        in != NULL && in->view != NULL ? state_view_drains(in->view, &n_drains) : NULL;
+	for (size_t i = 0; i < n_drains; i++) {
+		if (!apply_drain(s, &drains[i])) {
 			s->unmatched_drains++;
 			log_warn("policy: drain %s %s matches nothing, ignored",
-			         in->drains[i].service ? in->drains[i].service : "(null)",
-			         in->drains[i].target ? in->drains[i].target : "");
+			         drains[i].service ? drains[i].service : "(null)",
+			         drains[i].target ? drains[i].target : "");
 		}
 	}
 	for (size_t i = 0; i < s->n_services; i++) {

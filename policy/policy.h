@@ -2,9 +2,13 @@
  * policy/: the service snapshot, its compiler, and the answer chain.
  *
  * pol_snap_build() compiles every service of every zone of a config, the
- * per-endpoint health (a callback; the agent will feed it later) and the
- * operator drains into one immutable pol_snap_t living in one arena. It holds
- * a reference on the shared geo tree (geo/geo.h), dropped by pol_snap_free().
+ * per-endpoint health and the operator drains, both read from a state view
+ * (state/state.h), into one immutable pol_snap_t living in one arena. It
+ * holds a reference on the shared geo tree (geo/geo.h), dropped by
+ * pol_snap_free(). The health rule (policy/health.c, pol_health_eval) is
+ * documented below with its API; the snapshot keeps what each monitored
+ * endpoint's verdict was built from, so pol_snap_current() can tell when
+ * time alone (staleness, slow start) would change it.
  *
  * pol_answer() runs a service's filter chain for one query. It allocates
  * nothing, locks nothing, logs nothing; with a non-NULL trace the same code
@@ -44,6 +48,7 @@
 #include "common/compiler.h"
 #include "config/config.h"
 #include "geo/geo.h"
+#include "state/state.h"
 
 #define POL_MAX_ANSWER 16     /* addresses in one answer */
 #define POL_MAX_POOLS 64      /* pools per service */
@@ -103,30 +108,15 @@ typedef struct pol_service {
 
 typedef struct pol_snap pol_snap_t;
 
-/* Health input for one endpoint; fields preset to the defaults (healthy, 1.0, -1). */
-typedef struct pol_ep_state {
-	bool healthy;
-	double headroom;
-	double utilization;
-} pol_ep_state_t;
-typedef void (*pol_health_fn)(void *ctx, const cfg_service_t *svc, const cfg_pool_t *pool,
-                              const cfg_endpoint_t *ep, pol_ep_state_t *st);
-
 /*
- * An operator drain (`ayactl drain SERVICE [REGION|ADDRESS]`): service is a
- * full name ("www.example.com", trailing dot optional, any case); target is a
- * region name, an endpoint address, or NULL for every pool of the service.
+ * What a build reads besides the config and the geo tree. view NULL: every
+ * endpoint healthy (headroom 1, utilization unknown), no drains (`ayad
+ * --check`, tests). now_ms: the wall clock (unix ms) freshness and slow start
+ * are judged at.
  */
-typedef struct pol_drain {
-	const char *service;
-	const char *target;
-} pol_drain_t;
-
 typedef struct pol_inputs {
-	pol_health_fn health; /* NULL: every endpoint healthy */
-	void *health_ctx;
-	const pol_drain_t *drains;
-	size_t n_drains;
+	const state_view_t *view; /* observations and drains; borrowed for the build */
+	uint64_t now_ms;
 } pol_inputs_t;
 
 /*
@@ -134,9 +124,10 @@ typedef struct pol_inputs {
  * a database) must have cfg's regions; NULL means no geo: the geo filter then
  * keeps config order with scope 0. The snapshot takes its own reference on
  * geo; the caller keeps its own. `in` may be NULL (all healthy, no drains).
- * Drains that match nothing are counted (pol_snap_unmatched_drains) and
- * logged, not errors. Returns 0, or -EINVAL (a service over the POL_MAX_*
- * limits, a region index out of range, a geo tree for other regions) or
+ * Drains (a full service name, any case, trailing dot optional; a target that
+ * is a region name, an endpoint address, or NULL for every pool) that match
+ * nothing are counted (pol_snap_unmatched_drains) and logged, not errors. Returns 0, or -EINVAL (a
+ * service over the POL_MAX_* limits, a region index out of range, a geo tree for other regions) or
  * -ENOMEM, with a message in err. Control thread.
  */
 int pol_snap_build(const cfg_t *cfg, geo_tree_t *geo, const pol_inputs_t *in, pol_snap_t **out,
@@ -162,6 +153,79 @@ const pol_service_t *pol_service_get(const pol_snap_t *s, size_t i) AYA_NONNULL(
 size_t pol_snap_bytes(const pol_snap_t *s) AYA_NONNULL(1);
 size_t pol_snap_unmatched_drains(const pol_snap_t *s) AYA_NONNULL(1);
 const geo_tree_t *pol_snap_geo(const pol_snap_t *s) AYA_NONNULL(1);
+
+/* ---- health: observations to an endpoint's healthy/headroom (policy/health.c) ----
+ *
+ * The rule (pol_health_eval, pure):
+ *  - an observation older than the endpoint's stale limit
+ *    (state_obs_stale_ms() of its monitor) is ignored;
+ *  - the pool's `quorum` combines the fresh observers: `majority` (default)
+ *    is healthy when a strict majority do not say DOWN (UP or UNKNOWN), a
+ *    tie is unhealthy; `any` when one of them does not say DOWN; `all` when
+ *    none says DOWN;
+ *  - nothing fresh known (every observer unreachable, as in a partition that
+ *    cuts a node off from a region's observers, or nothing probed yet): the
+ *    pool's `when_unobserved`, `up` by default (fail open: a node that knows
+ *    nothing must not take a service down; `when_all_down` still applies)
+ *    or `down` (fail closed);
+ *  - utilization: the most recent fresh observation that knows it, else
+ *    unknown (NAN; the snapshot gets -1, not 0);
+ *  - headroom = (1 - utilization, or 1 when unknown) x slow-start factor,
+ *    the factor ramping over the monitor's slow_start from the latest fresh
+ *    up_since (agent_slow_start_factor); 0 when unhealthy;
+ *  - endpoints of pools without a monitor are healthy, headroom 1.
+ */
+
+/* A rebuild is due when time moved an endpoint's headroom by at least this much. */
+#define POL_HEADROOM_STEP 0.02
+
+/* One endpoint's aggregated view. */
+typedef struct pol_ep_health {
+	bool healthy;
+	unsigned n_fresh;     /* observers counted */
+	unsigned n_down;      /* of which say DOWN */
+	unsigned n_stale;     /* ignored */
+	uint64_t up_since_ms; /* slow start from (0 = not ramping) */
+	double utilization;   /* 0..1, NAN = unknown */
+	double slow_start;    /* weight factor, AGENT_SLOW_START_FLOOR..1 */
+	double headroom;      /* 0..1 */
+} pol_ep_health_t;
+
+/* How a pool combines its observers (config pools[].quorum, when_unobserved). */
+typedef struct pol_health_rule {
+	int quorum;         /* cfg_quorum_t */
+	bool unobserved_up; /* nothing fresh known: healthy (fail open) */
+} pol_health_rule_t;
+
+/* The rule of a pool. */
+pol_health_rule_t pol_health_rule_of(const cfg_pool_t *pool) AYA_NONNULL(1);
+
+/* Aggregate n observations of one endpoint (any observers) at now_ms. Pure: any thread. */
+void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t stale_ms,
+                     uint32_t slow_start_ms, pol_health_rule_t rule, pol_ep_health_t *out)
+        AYA_NONNULL(7);
+
+/*
+ * The key (state_endpoint_key() with the pool monitor's port and name, into
+ * key[STATE_NAME_MAX + 1]) and the aggregated view of one endpoint of a
+ * monitored pool at now_ms; false when the pool has no monitor or the
+ * endpoint has no key (then *h is "healthy, 1" and key is ""). Any thread
+ * that may read the view.
+ */
+bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_endpoint_t *ep,
+                         const state_view_t *view, uint64_t now_ms, char *key, pol_ep_health_t *h)
+        AYA_NONNULL(1, 2, 3, 4, 6, 7);
+
+/* Monitored endpoints whose verdict the snapshot keeps (0 when built without a view). */
+size_t pol_snap_monitored(const pol_snap_t *s) AYA_NONNULL(1);
+/*
+ * Would a build from view at now_ms give the same health verdicts? False
+ * when an endpoint's healthy flag would change, or its headroom would move
+ * by POL_HEADROOM_STEP or more (an observation went stale, a slow start
+ * ramped). Control thread.
+ */
+bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t now_ms)
+        AYA_NONNULL(1, 2);
 
 /*
  * The querying client. For a query with ECS (RFC 7871) pass the option's

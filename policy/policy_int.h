@@ -1,11 +1,26 @@
 /* policy/ internals: the snapshot body (tests may include this header). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/arena.h"
 #include "policy/policy.h"
+
+/*
+ * What one monitored endpoint's verdict was built from, re-evaluated by
+ * pol_snap_current(). One per (service, pool, endpoint): the same key may
+ * repeat.
+ */
+typedef struct pol_verdict {
+	const char *key; /* endpoint key, in the snapshot's arena */
+	uint64_t stale_ms;
+	uint32_t slow_start_ms;
+	pol_health_rule_t rule;
+	bool healthy;
+	double headroom;
+} pol_verdict_t;
 
 struct pol_snap {
 	aya_arena_t *arena; /* holds this struct and everything it points to */
@@ -16,6 +31,8 @@ struct pol_snap {
 	uint32_t *slots;             /* owner hash -> service index + 1, 0 = free */
 	size_t n_slots;              /* power of two */
 	size_t unmatched_drains;
+	pol_verdict_t *verdicts; /* the monitored endpoints, built with a view */
+	size_t n_verdicts, cap_verdicts;
 };
 
 /*
@@ -43,6 +60,14 @@ struct pol_fast {
 	 */
 	uint16_t limit[POL_MAX_FILTERS];
 };
+
+/*
+ * Health of one compiled endpoint e (of config pool cp) from in's view, its
+ * verdict kept in s (room for it reserved in cap_verdicts). Without a view
+ * or a monitor e keeps the defaults. 0 or -ENOMEM.
+ */
+int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const cfg_endpoint_t *ce,
+                    const pol_inputs_t *in, pol_endpoint_t *e);
 
 /* Precompute svc->fast once health and drains are in (skipped when too large). */
 int pol_fast_build(pol_snap_t *s, pol_service_t *ps);

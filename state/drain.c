@@ -211,7 +211,7 @@ static int drain_rec(const MDB_val *k, const MDB_val *v, void *arg)
 	return append(&w->list, &w->n, &w->cap, &d);
 }
 
-int state_drain_list(state_t *st, state_drain_t **out, size_t *n)
+int state_drain_list(const state_t *st, state_drain_t **out, size_t *n)
 {
 	struct drain_walk w = {0};
 	*out = NULL;

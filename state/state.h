@@ -162,7 +162,8 @@ int state_drain_set(state_t *st, const char *service, const char *target, bool d
  * caller owns *out and frees it with state_drain_list_free(). *n may be 0
  * (then *out is NULL).
  */
-int state_drain_list(state_t *st, state_drain_t **out, size_t *n) AYA_NONNULL(1, 2, 3) AYA_WUR;
+int state_drain_list(const state_t *st, state_drain_t **out, size_t *n)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
 void state_drain_list_free(state_drain_t *list, size_t n);
 
 /*
@@ -243,6 +244,36 @@ bool state_obs_fresh(const state_obs_t *obs, uint64_t now_ms, uint64_t stale_ms)
 
 /* Number of observations in memory. */
 size_t state_obs_count(const state_t *st) AYA_NONNULL(1);
+
+/* ---- read view ----
+ *
+ * A copy of every observation and every active drain taken in one walk (one
+ * moment of the state), for readers that look up many endpoints: the policy
+ * compiler, the periodic health check, `ayactl backends`. Observations are
+ * sorted by (endpoint key, observer); drains are in state_drain_list() order.
+ * The view owns its strings and does not change when the store does. Free it
+ * with state_view_free(); any thread may read a view, one at a time builds it
+ * (from the state's thread).
+ */
+typedef struct state_view state_view_t;
+
+/* From the store: 0, -ENOMEM or the errno of reading the drains. On error *out is NULL. */
+int state_view_build(const state_t *st, state_view_t **out) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * From given records (copied; tests and tools that have no store). obs and
+ * drains may be NULL when their count is 0. 0, -ENOMEM, or -EINVAL for a
+ * record without names.
+ */
+int state_view_from(const state_obs_t *obs, size_t n_obs, const state_drain_t *drains,
+                    size_t n_drains, state_view_t **out) AYA_NONNULL(5) AYA_WUR;
+/* NULL is a no-op. */
+void state_view_free(state_view_t *v);
+/* The observations of one endpoint key, *n of them (borrowed from v); NULL when none. */
+const state_obs_t *state_view_obs(const state_view_t *v, const char *endpoint, size_t *n)
+        AYA_NONNULL(1, 2, 3);
+size_t state_view_obs_count(const state_view_t *v) AYA_NONNULL(1);
+/* The active drains, *n of them (borrowed from v); NULL when none. */
+const state_drain_t *state_view_drains(const state_view_t *v, size_t *n) AYA_NONNULL(1, 2);
 
 /*
  * Forget every observation of one observer (a node that left the cluster):

@@ -63,7 +63,7 @@ uint64_t state_now_ms(const state_t *st);
  * the walk and is returned. Otherwise 0, or a negative errno from LMDB.
  */
 typedef int (*state_mdb_fn)(const MDB_val *k, const MDB_val *v, void *ctx);
-int state_mdb_walk(state_t *st, MDB_dbi dbi, state_mdb_fn fn, void *ctx);
+int state_mdb_walk(const state_t *st, MDB_dbi dbi, state_mdb_fn fn, void *ctx);
 
 /* Names: 1..max bytes, no control characters. */
 int state_check_name(const char *s, size_t max);

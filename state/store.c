@@ -53,7 +53,7 @@ int state_mdb_err(int rc)
 	}
 }
 
-int state_mdb_walk(state_t *st, MDB_dbi dbi, state_mdb_fn fn, void *ctx)
+int state_mdb_walk(const state_t *st, MDB_dbi dbi, state_mdb_fn fn, void *ctx)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;

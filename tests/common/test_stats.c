@@ -161,24 +161,6 @@ static void test_status_order(void **state)
 		assert_int_equal(aya_stats_count(t, 0), t->n);
 		free(base);
 	}
-	assert_int_equal(AGENT_STATS_LISTED, AYA_ARRAY_LEN(agent_names));
-}
-
-/* agent_stats_list: the status rows; no agent gives zeros under the same names. */
-static void test_agent_list(void **state)
-{
-	(void)state;
-	const char *names[AGENT_STATS_LISTED + 2];
-	uint64_t values[AGENT_STATS_LISTED + 2];
-	memset(values, 0xff, sizeof(values));
-	size_t n = agent_stats_list(NULL, names, values, AYA_ARRAY_LEN(names));
-	assert_int_equal(n, AGENT_STATS_LISTED);
-	assert_string_equal(names[0], "probe_targets");
-	assert_string_equal(names[n - 1], "health_transitions");
-	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(values[i], 0);
-	}
-	assert_int_equal(agent_stats_list(NULL, names, values, 2), 2);
 }
 
 static bool prom_name_ok(const char *s)
@@ -485,7 +467,7 @@ int main(void)
 	        cmocka_unit_test(test_rows_cover_struct),
 	        cmocka_unit_test(test_values_at_offsets),
 	        cmocka_unit_test(test_status_order),
-	        cmocka_unit_test(test_agent_list),
+
 	        cmocka_unit_test(test_label_syntax),
 	        cmocka_unit_test(test_rows_well_formed),
 	        cmocka_unit_test(test_unique_across_tables),

@@ -104,7 +104,7 @@ static const char *const zone[] = {
 };
 
 /* Every endpoint of "down" drained: when_all_down empty answers nothing. */
-static const pol_drain_t drains[] = {{.service = "down.svc.example", .target = NULL}};
+static const state_drain_t drains[] = {{.service = "down.svc.example", .target = NULL}};
 
 struct world {
 	char dir[64], path[128];
@@ -155,16 +155,22 @@ static int setup(void **state)
 	w->fx.zones[0].services = services;
 	w->fx.zones[0].n_services = S_COUNT;
 	geo_build_opts_t o = {.database = w->path, .regions = fx_regions, .n_regions = R_COUNT};
-	pol_inputs_t in = {.drains = drains, .n_drains = AYA_ARRAY_LEN(drains)};
+	state_view_t *view = NULL;
+	if (state_view_from(NULL, 0, drains, AYA_ARRAY_LEN(drains), &view) != 0) {
+		return -1;
+	}
+	pol_inputs_t in = {.view = view, .now_ms = 0};
 	if (geo_tree_build(&o, &w->geo, err, sizeof(err)) != 0 ||
 	    pol_snap_build(&w->fx.cfg, w->geo, &in, &w->pol, err, sizeof(err)) != 0 ||
 	    dnsd_snap_build(&w->fx.cfg, NULL, &w->snap, err, sizeof(err)) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
+		state_view_free(view);
 		return -1;
 	}
 	w->fx.zones[0].n_services = S_GONE;
 	int rc = pol_snap_build(&w->fx.cfg, w->geo, &in, &w->pol_partial, err, sizeof(err));
 	w->fx.zones[0].n_services = S_COUNT;
+	state_view_free(view);
 	w->ctx = dnsd_ctx_new();
 	if (rc != 0 || w->ctx == NULL) {
 		return -1;

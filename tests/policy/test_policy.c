@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,16 +33,20 @@ static cfg_endpoint_t hash_eps[] = {EP("192.0.2.11", 1),   EP("192.0.2.12", 1),
                                     EP("192.0.2.13", 1),   EP("192.0.2.14", 1),
                                     EP("2001:db8::11", 1), EP("2001:db8::12", 1)};
 
+/* Every pool is monitored: the tests mark endpoints down with a DOWN observation. */
+#define MON .monitor = "m", .monitor_idx = 0
+static const cfg_monitor_t mon = {.name = "m", .port = 80, .interval_ms = 1000, .fall = 3};
+
 static const cfg_pool_t www_pools[] = {
-        {.region_idx = R_EU_WEST, .endpoints = eu_eps, .n_endpoints = 3},
-        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2},
-        {.region_idx = R_AP_SOUTH, .endpoints = ap_eps, .n_endpoints = 1},
+        {.region_idx = R_EU_WEST, .endpoints = eu_eps, .n_endpoints = 3, MON},
+        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2, MON},
+        {.region_idx = R_AP_SOUTH, .endpoints = ap_eps, .n_endpoints = 1, MON},
 };
 static const cfg_pool_t hash_pools[] = {
-        {.region_idx = R_EU_WEST, .endpoints = hash_eps, .n_endpoints = 6},
+        {.region_idx = R_EU_WEST, .endpoints = hash_eps, .n_endpoints = 6, MON},
 };
 static const cfg_pool_t v4_pools[] = {
-        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2},
+        {.region_idx = R_US_EAST, .endpoints = us_eps, .n_endpoints = 2, MON},
 };
 
 static const cfg_filter_t chain_hash[] = {{.kind = CFG_FILTER_HEALTHY},
@@ -92,7 +97,12 @@ static cfg_service_t services[S_COUNT] = {
                    .n_policy = 2},
 };
 static cfg_zone_t zone = {.name = "example.com", .services = services, .n_services = S_COUNT};
-static cfg_t cfg = {.zones = &zone, .n_zones = 1, .regions = fx_regions, .n_regions = R_COUNT};
+static cfg_t cfg = {.zones = &zone,
+                    .n_zones = 1,
+                    .regions = fx_regions,
+                    .n_regions = R_COUNT,
+                    .monitors = &mon,
+                    .n_monitors = 1};
 
 struct fixture {
 	char dir[64], path[128];
@@ -148,29 +158,37 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Health input: the endpoints listed in ctx (NULL-terminated texts) are down. */
-static void health_cb(void *ctx, const cfg_service_t *svc, const cfg_pool_t *pool,
-                      const cfg_endpoint_t *ep, pol_ep_state_t *st)
-{
-	(void)svc;
-	(void)pool;
-	for (const char *const *d = ctx; d != NULL && *d != NULL; d++) {
-		if (strcmp(*d, ep->text) == 0) {
-			st->healthy = false;
-		}
-	}
-}
+#define NOW UINT64_C(1700000000000)
 
-static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const pol_drain_t *drains,
+/*
+ * A snapshot built from a state view: the endpoints listed in down
+ * (NULL-terminated texts) have one fresh DOWN observation, the others none
+ * (fail open: healthy); drains as given.
+ */
+static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const state_drain_t *drains,
                              size_t n_drains)
 {
-	pol_inputs_t in = {.health = health_cb,
-	                   .health_ctx = (void *)down,
-	                   .drains = drains,
-	                   .n_drains = n_drains};
+	state_obs_t obs[16];
+	char keys[16][STATE_NAME_MAX + 1];
+	size_t n = 0;
+	for (const char *const *d = down; d != NULL && *d != NULL; d++, n++) {
+		assert_true(n < AYA_ARRAY_LEN(obs));
+		assert_true(state_endpoint_key(keys[n], sizeof(keys[n]), *d, mon.port, mon.name) >
+		            0);
+		obs[n] = (state_obs_t){.observer = "n1",
+		                       .endpoint = keys[n],
+		                       .status = STATE_ST_DOWN,
+		                       .utilization = NAN,
+		                       .observed_at_ms = NOW,
+		                       .version = 1};
+	}
+	state_view_t *view = NULL;
+	assert_int_equal(state_view_from(obs, n, drains, n_drains, &view), 0);
+	pol_inputs_t in = {.view = view, .now_ms = NOW};
 	pol_snap_t *s = NULL;
 	char err[256];
 	assert_int_equal(pol_snap_build(&cfg, geo, &in, &s, err, sizeof(err)), 0);
+	state_view_free(view);
 	return s;
 }
 
@@ -380,30 +398,36 @@ static void test_hash(void **state)
 
 struct drain_case {
 	const char *name;
-	pol_drain_t drain;
+	state_drain_t drain;
 	size_t unmatched;
 	const char *answer; /* geo3 for a DE client */
 };
 
 static const struct drain_case drain_cases[] = {
         {"drain region",
-         {"geo3.example.com", "eu-west"},
+         {.service = "geo3.example.com", .target = "eu-west"},
          0,
          "198.51.100.1 198.51.100.2 203.0.113.1"},
         {"drain region, any case, trailing dot",
-         {"GEO3.example.com.", "EU-West"},
+         {.service = "GEO3.example.com.", .target = "EU-West"},
          0,
          "198.51.100.1 198.51.100.2 203.0.113.1"},
         {"drain address",
-         {"geo3.example.com", "192.0.2.2"},
+         {.service = "geo3.example.com", .target = "192.0.2.2"},
          0,
          "192.0.2.1 198.51.100.1 198.51.100.2"},
         {"drain other service",
-         {"www.example.com", "eu-west"},
+         {.service = "www.example.com", .target = "eu-west"},
          0,
          "192.0.2.1 192.0.2.2 198.51.100.1"},
-        {"unknown target", {"geo3.example.com", "mars"}, 1, "192.0.2.1 192.0.2.2 198.51.100.1"},
-        {"unknown service", {"nope.example.com", NULL}, 1, "192.0.2.1 192.0.2.2 198.51.100.1"},
+        {"unknown target",
+         {.service = "geo3.example.com", .target = "mars"},
+         1,
+         "192.0.2.1 192.0.2.2 198.51.100.1"},
+        {"unknown service",
+         {.service = "nope.example.com", .target = NULL},
+         1,
+         "192.0.2.1 192.0.2.2 198.51.100.1"},
 };
 
 static const cfg_filter_t chain_drain3[] = {
@@ -430,7 +454,7 @@ static void test_drain(void **state)
 		pol_snap_free(s);
 	}
 	/* Whole service drained: drain would drop all, fail open keeps answering. */
-	pol_drain_t all = {"geo3.example.com", NULL};
+	state_drain_t all = {.service = "geo3.example.com", .target = NULL};
 	pol_snap_t *s = snap_with(f->geo, NULL, &all, 1);
 	pol_client_t cl = client("192.0.2.10", 32, false);
 	pol_result_t r;
@@ -600,9 +624,10 @@ static void test_fast_path(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const *const downs[] = {NULL, down_eu_v4, down_all, down_198_1};
-	static const pol_drain_t drains[] = {{"geo3.example.com", "us-east"},
-	                                     {"www.example.com", "192.0.2.2"},
-	                                     {"weighted.example.com", NULL}};
+	static const state_drain_t drains[] = {
+	        {.service = "geo3.example.com", .target = "us-east"},
+	        {.service = "www.example.com", .target = "192.0.2.2"},
+	        {.service = "weighted.example.com", .target = NULL}};
 	static const struct {
 		const char *addr;
 		unsigned prefix;

@@ -1,0 +1,157 @@
+/*
+ * Endpoint health from observations: the rule documented in policy.h
+ * (pol_health_eval), its application to each endpoint of a build through
+ * the state view (pol_health_fill), and the check that a published snapshot
+ * still says what the observations say (pol_snap_current).
+ *
+ * One rule for every reader: the compiler, the daemon's periodic check and
+ * `ayactl backends` all call pol_health_endpoint/pol_health_eval, so what
+ * the operator is shown is what the answers use.
+ */
+#include "policy/policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "common/arena.h"
+#include "policy/policy_int.h"
+
+pol_health_rule_t pol_health_rule_of(const cfg_pool_t *pool)
+{
+	return (pol_health_rule_t){.quorum = pool->quorum,
+	                           .unobserved_up = pool->unobserved != CFG_UNOBSERVED_DOWN};
+}
+
+static bool quorum_healthy(pol_health_rule_t rule, unsigned fresh, unsigned down)
+{
+	unsigned up = fresh - down;
+	if (fresh == 0) {
+		return rule.unobserved_up;
+	}
+	switch (rule.quorum) {
+	case CFG_QUORUM_ANY:
+		return up > 0;
+	case CFG_QUORUM_ALL:
+		return down == 0;
+	default:
+		return 2u * up > fresh;
+	}
+}
+
+void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t stale_ms,
+                     uint32_t slow_start_ms, pol_health_rule_t rule, pol_ep_health_t *out)
+{
+	*out = (pol_ep_health_t){.utilization = NAN};
+	uint64_t util_at = 0;
+	bool util_known = false;
+	for (size_t i = 0; i < n; i++) {
+		const state_obs_t *o = &obs[i];
+		if (!state_obs_fresh(o, now_ms, stale_ms)) {
+			out->n_stale++;
+			continue;
+		}
+		out->n_fresh++;
+		if (o->status == STATE_ST_DOWN) {
+			out->n_down++;
+			continue;
+		}
+		if (o->status == STATE_ST_UP && o->up_since_ms > out->up_since_ms) {
+			out->up_since_ms = o->up_since_ms;
+		}
+		/* The backend's own report: the latest reading wins, whoever took it. */
+		if (!isnan(o->utilization) && (!util_known || o->observed_at_ms > util_at)) {
+			out->utilization = o->utilization;
+			util_at = o->observed_at_ms;
+			util_known = true;
+		}
+	}
+	out->healthy = quorum_healthy(rule, out->n_fresh, out->n_down);
+	out->slow_start = agent_slow_start_factor(out->up_since_ms, now_ms, slow_start_ms);
+	double free_share = util_known ? 1.0 - out->utilization : 1.0;
+	if (free_share < 0.0) {
+		free_share = 0.0;
+	}
+	out->headroom = out->healthy ? free_share * out->slow_start : 0.0;
+}
+
+bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_endpoint_t *ep,
+                         const state_view_t *view, uint64_t now_ms, char *key, pol_ep_health_t *h)
+{
+	*h = (pol_ep_health_t){
+	        .healthy = true, .utilization = NAN, .slow_start = 1.0, .headroom = 1.0};
+	key[0] = '\0';
+	if (pool->monitor == NULL || pool->monitor_idx >= cfg->n_monitors) {
+		return false;
+	}
+	const cfg_monitor_t *m = &cfg->monitors[pool->monitor_idx];
+	char addr[INET6_ADDRSTRLEN];
+	if (inet_ntop(ep->family, ep->addr, addr, sizeof(addr)) == NULL ||
+	    state_endpoint_key(key, STATE_NAME_MAX + 1, addr, m->port, m->name) < 0) {
+		/* The agent cannot probe it either (agent_targets_from_cfg fails). */
+		key[0] = '\0';
+		return false;
+	}
+	size_t n = 0;
+	const state_obs_t *obs = state_view_obs(view, key, &n);
+	pol_health_eval(obs, n, now_ms, state_obs_stale_ms(m->interval_ms, m->fall),
+	                m->slow_start_ms, pol_health_rule_of(pool), h);
+	return true;
+}
+
+int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const cfg_endpoint_t *ce,
+                    const pol_inputs_t *in, pol_endpoint_t *e)
+{
+	e->healthy = true;
+	e->headroom = 1.0;
+	e->utilization = -1.0;
+	if (in == NULL || in->view == NULL) {
+		return 0;
+	}
+	char key[STATE_NAME_MAX + 1];
+	pol_ep_health_t h;
+	if (!pol_health_endpoint(cfg, cp, ce, in->view, in->now_ms, key, &h)) {
+		return 0;
+	}
+	e->healthy = h.healthy;
+	e->headroom = h.headroom < 0.0 ? 0.0 : (h.headroom > 1.0 ? 1.0 : h.headroom);
+	e->utilization = isnan(h.utilization) ? -1.0 : h.utilization;
+	/* Room was reserved for every endpoint of a monitored pool. */
+	AYA_BUG_ON(s->n_verdicts >= s->cap_verdicts);
+	const cfg_monitor_t *m = &cfg->monitors[cp->monitor_idx];
+	pol_verdict_t *v = &s->verdicts[s->n_verdicts];
+	*v = (pol_verdict_t){.key = aya_arena_strdup(s->arena, key),
+	                     .stale_ms = state_obs_stale_ms(m->interval_ms, m->fall),
+	                     .slow_start_ms = m->slow_start_ms,
+	                     .rule = pol_health_rule_of(cp),
+	                     .healthy = h.healthy,
+	                     .headroom = h.headroom};
+	if (v->key == NULL) {
+		return -ENOMEM;
+	}
+	s->n_verdicts++;
+	return 0;
+}
+
+size_t pol_snap_monitored(const pol_snap_t *s)
+{
+	return s->n_verdicts;
+}
+
+bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t now_ms)
+{
+	for (size_t i = 0; i < s->n_verdicts; i++) {
+		const pol_verdict_t *v = &s->verdicts[i];
+		size_t n = 0;
+		const state_obs_t *obs = state_view_obs(view, v->key, &n);
+		pol_ep_health_t e;
+		pol_health_eval(obs, n, now_ms, v->stale_ms, v->slow_start_ms, v->rule, &e);
+		if (e.healthy != v->healthy ||
+		    fabs(e.headroom - v->headroom) >= POL_HEADROOM_STEP) {
+			return false;
+		}
+	}
+	return true;
+}
