@@ -2,9 +2,9 @@
  * Unit tests for policy/: snapshot compile (lookup by owner, drains,
  * health), every filter of the chain, tiers and first_n spill, ECS scopes,
  * when_all_down, family filtering, explain traces, lookup by config
- * index, the precomputed chain prefix against the whole chain, and the cost
- * of one pol_answer. The cfg_t is built by hand; geo uses the fixture database of
- * tests/geo/mkfixture.pl.
+ * index, the precomputed chain prefix against the whole chain, answers
+ * pinned across refactors, and the cost of one pol_answer. The cfg_t is
+ * built by hand; geo uses the fixture database of tests/geo/mkfixture.pl.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -654,6 +654,70 @@ static void test_fast_path(void **state)
 	assert_int_equal(compared, 2 * 8 * S_COUNT * 16 * 16);
 }
 
+/*
+ * Answers pinned to the values of the code before the filter table and the
+ * move to common/rng.h: a digest of every service's answers for many rand
+ * values, of every service's explain text, and the worker generator's
+ * first outputs. A change here changes what Aya answers.
+ */
+static void test_pinned(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const *const downs[] = {NULL, down_198_1};
+	static const char *const clients[] = {"192.0.2.10", "198.51.100.9", "203.0.113.9",
+	                                      "2001:db8:1::1"};
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t d = 0; d < AYA_ARRAY_LEN(downs); d++) {
+		pol_snap_t *s = snap_with(f->geo, downs[d], NULL, 0);
+		for (size_t i = 0; i < S_COUNT; i++) {
+			const pol_service_t *svc = pol_service_get(s, i);
+			for (size_t k = 0; k < AYA_ARRAY_LEN(clients) * 2; k++) {
+				pol_client_t cl = client(clients[k / 2], 32, false);
+				for (uint64_t rnd = 0; rnd < 64; rnd++) {
+					pol_result_t r;
+					int rc = pol_answer(s, svc, k % 2 ? AF_INET6 : AF_INET, &cl,
+					                    rnd * 0x9e3779b97f4a7c15ull, &r, NULL);
+					uint8_t b[2 + POL_MAX_ANSWER] = {(uint8_t)rc, r.scope};
+					for (unsigned e = 0; e < r.count; e++) {
+						b[2 + e] = (uint8_t)(r.ep[e] - svc->endpoints);
+					}
+					for (unsigned e = 0; e < 2 + r.count; e++) {
+						h = (h ^ b[e]) * 0x100000001b3ull;
+					}
+				}
+			}
+		}
+		pol_snap_free(s);
+	}
+	assert_true(h == 0xd88287a67209dd69ull);
+	/* The explain text of every service, for one client. */
+	pol_trace_t *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	static char text[65536];
+	h = 0xcbf29ce484222325ull;
+	pol_snap_t *s = snap_with(f->geo, down_198_1, NULL, 0);
+	for (size_t i = 0; i < S_COUNT; i++) {
+		pol_client_t cl = client("198.51.100.0", 24, true);
+		pol_result_t r;
+		(void)pol_answer(s, pol_service_get(s, i), AF_INET, &cl, 77, &r, t);
+		size_t n = pol_trace_format(t, text, sizeof(text));
+		assert_true(n < sizeof(text));
+		for (size_t k = 0; k < n; k++) {
+			h = (h ^ (uint8_t)text[k]) * 0x100000001b3ull;
+		}
+	}
+	pol_snap_free(s);
+	free(t);
+	assert_true(h == 0x23610e13e4bb6877ull);
+	static const uint64_t draws[] = {0x31b0ece7c4f697a2ull, 0x9008a3b1cb686f03ull,
+	                                 0x7c7173abd97be16full, 0x45672c8c8d6b8c4full};
+	pol_rng_t rng;
+	pol_rng_seed(&rng, 42);
+	for (size_t i = 0; i < AYA_ARRAY_LEN(draws); i++) {
+		assert_true(pol_rng_next(&rng) == draws[i]);
+	}
+}
+
 static void test_speed(void **state)
 {
 	struct fixture *f = *state;
@@ -686,7 +750,8 @@ int main(void)
 	        cmocka_unit_test(test_weighted_split), cmocka_unit_test(test_hash),
 	        cmocka_unit_test(test_drain),          cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_service_at),
-	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_speed),
+	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_pinned),
+	        cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
 }
