@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/rng.h"
 
 /* printf into the scratch arena; NULL when out of memory. */
 AYA_PRINTF(2, 3) static const char *afmt(aya_arena_t *a, const char *fmt, ...)
@@ -393,15 +394,15 @@ static int explain_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 
 static uint64_t explain_rand(void)
 {
-	static pol_rng_t rng;
+	static aya_rng_t rng;
 	static bool seeded;
 	if (!seeded) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		pol_rng_seed(&rng, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+		aya_rng_seed(&rng, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 		seeded = true;
 	}
-	return pol_rng_next(&rng);
+	return aya_rng_next(&rng);
 }
 
 void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)

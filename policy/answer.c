@@ -14,6 +14,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
+#include "common/hash.h"
+#include "common/rng.h"
 #include "policy/policy_int.h"
 
 struct work {
@@ -139,12 +142,6 @@ static unsigned filter_geo(const pol_snap_t *s, const pol_service_t *svc, const 
 	return scope;
 }
 
-/* Uniform double in [0, 1) from the query-local generator. */
-static double next_unit(pol_rng_t *r)
-{
-	return (double)(pol_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static double eff_weight(const pol_endpoint_t *e, int mode)
 {
 	if (mode == 0) {
@@ -159,7 +156,7 @@ static double eff_weight(const pol_endpoint_t *e, int mode)
  * no later filter draws from r).
  */
 static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b,
-                         unsigned limit, pol_rng_t *r)
+                         unsigned limit, aya_rng_t *r)
 {
 	if (b - a < 2) {
 		return; /* one candidate: no draw, nothing to order */
@@ -177,7 +174,7 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 		}
 	}
 	for (unsigned k = a; k + 1 < b && k < limit; k++) {
-		double x = next_unit(r) * total;
+		double x = aya_rng_unit(r) * total;
 		unsigned pick = b - 1;
 		for (unsigned i = k; i < b; i++) {
 			double wi = eff_weight(&svc->endpoints[w->ep[i]], mode);
@@ -197,13 +194,6 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 	}
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint64_t hash_addr(const uint8_t *a, unsigned len, uint64_t seed)
 {
 	uint64_t h = seed;
@@ -212,7 +202,7 @@ static uint64_t hash_addr(const uint8_t *a, unsigned len, uint64_t seed)
 		for (unsigned k = 0; k < 8 && i + k < len; k++) {
 			v = (v << 8) | a[i + k];
 		}
-		h = mix64(h ^ v);
+		h = aya_mix64(h ^ v);
 	}
 	return h;
 }
@@ -231,7 +221,7 @@ static uint64_t client_key(const pol_client_t *c, unsigned *bits)
 		m[i] = (uint8_t)(c->addr[i] & (0xff00u >> keep));
 	}
 	*bits = b;
-	return hash_addr(m, len, mix64((uint64_t)c->family << 8 | b));
+	return hash_addr(m, len, aya_mix64((uint64_t)c->family << 8 | b));
 }
 
 /* Rendezvous order of w->ep[a..b): highest score first, ties by index. */
@@ -258,7 +248,7 @@ static void hash_run(const pol_service_t *svc, struct work *w, unsigned a, unsig
 
 /* Order each tier; tiers that start at `limit` or later are not read and stay as they are. */
 static void order_tiers(const pol_service_t *svc, struct work *w, cfg_filter_kind_t kind,
-                        unsigned limit, pol_rng_t *r, uint64_t key)
+                        unsigned limit, aya_rng_t *r, uint64_t key)
 {
 	unsigned a = 0;
 	while (a < w->n && a < limit) {
@@ -311,7 +301,7 @@ static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
                      const pol_client_t *c, uint64_t rand, struct work *w, unsigned *scope,
                      unsigned first, const uint16_t *limit, pol_trace_t *t)
 {
-	pol_rng_t rng = {.s = rand ^ 0x9e3779b97f4a7c15ull};
+	aya_rng_t rng = {.s = rand ^ 0x9e3779b97f4a7c15ull};
 	if (rng.s == 0) {
 		rng.s = 1;
 	}
@@ -543,7 +533,6 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const
 
 int pol_client_from_sockaddr(const struct sockaddr *sa, pol_client_t *out)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	memset(out, 0, sizeof(*out));
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
@@ -557,7 +546,7 @@ int pol_client_from_sockaddr(const struct sockaddr *sa, pol_client_t *out)
 	}
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 	const uint8_t *a = sin6->sin6_addr.s6_addr;
-	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+	if (aya_addr_is_v4mapped(a)) {
 		out->family = AF_INET;
 		memcpy(out->addr, a + 12, 4);
 		out->source_prefix = 32;

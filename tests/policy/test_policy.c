@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/dname.h"
+#include "common/rng.h"
 #include "policy/policy.h"
 #include "tests/geo/fixture.h"
 
@@ -299,13 +300,13 @@ static void test_weighted_split(void **state)
 	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
 	const pol_service_t *svc = svc_by_name(s, "weighted.example.com");
 	pol_client_t cl = client("192.0.2.10", 32, false);
-	pol_rng_t rng;
-	pol_rng_seed(&rng, 42);
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 42);
 	unsigned heavy = 0;
 	const unsigned n = 10000;
 	for (unsigned i = 0; i < n; i++) {
 		pol_result_t r;
-		assert_int_equal(pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL),
+		assert_int_equal(pol_answer(s, svc, AF_INET, &cl, aya_rng_next(&rng), &r, NULL),
 		                 POL_OK);
 		assert_int_equal(r.count, 1);
 		assert_int_equal(r.scope, 0); /* random, not location dependent */
@@ -658,7 +659,7 @@ static void test_fast_path(void **state)
  * Answers pinned to the values of the code before the filter table and the
  * move to common/rng.h: a digest of every service's answers for many rand
  * values, of every service's explain text, and the worker generator's
- * first outputs. A change here changes what Aya answers.
+ * first outputs (pol_rng's). A change here changes what Aya answers.
  */
 static void test_pinned(void **state)
 {
@@ -711,10 +712,10 @@ static void test_pinned(void **state)
 	assert_true(h == 0x23610e13e4bb6877ull);
 	static const uint64_t draws[] = {0x31b0ece7c4f697a2ull, 0x9008a3b1cb686f03ull,
 	                                 0x7c7173abd97be16full, 0x45672c8c8d6b8c4full};
-	pol_rng_t rng;
-	pol_rng_seed(&rng, 42);
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 42);
 	for (size_t i = 0; i < AYA_ARRAY_LEN(draws); i++) {
-		assert_true(pol_rng_next(&rng) == draws[i]);
+		assert_true(aya_rng_next(&rng) == draws[i]);
 	}
 }
 
@@ -724,8 +725,8 @@ static void test_speed(void **state)
 	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
 	const pol_service_t *svc = svc_by_name(s, "www.example.com");
 	pol_client_t cl = client("198.51.100.9", 32, false);
-	pol_rng_t rng;
-	pol_rng_seed(&rng, 1);
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 1);
 	const unsigned n = 1000000;
 	unsigned sum = 0;
 	struct timespec t0, t1;
@@ -733,7 +734,7 @@ static void test_speed(void **state)
 	for (unsigned i = 0; i < n; i++) {
 		pol_result_t r;
 		cl.addr[3] = (uint8_t)i;
-		sum += (unsigned)pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL) +
+		sum += (unsigned)pol_answer(s, svc, AF_INET, &cl, aya_rng_next(&rng), &r, NULL) +
 		       r.count;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
