@@ -42,12 +42,15 @@ static void fail(ctl_reply_t *r, const char *msg)
 	r->error = msg != NULL ? msg : "out of memory";
 }
 
+/* "geo" (static), "first_n 3" (in the arena): config's text of the filter. */
 static const char *filter_text(aya_arena_t *a, const cfg_filter_t *f)
 {
-	if (f->kind == CFG_FILTER_FIRST_N) {
-		return afmt(a, "first_n %u", f->n ? f->n : 1);
+	if (!cfg_filter_has_arg(f->kind)) {
+		return cfg_filter_name(f->kind);
 	}
-	return pol_filter_str(f->kind);
+	char text[64];
+	cfg_filter_text(f, text, sizeof(text));
+	return afmt(a, "%s", text);
 }
 
 /* ---- services ---- */
@@ -358,7 +361,7 @@ static int explain_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 		ev[i] = (ctl_explain_event_t){
 		        .step = x->step,
 		        .filter = x->step < svc->n_filters
-		                          ? pol_filter_str(svc->filters[x->step].kind)
+		                          ? cfg_filter_name(svc->filters[x->step].kind)
 		                          : "?",
 		        .endpoint = ep != NULL ? ep->text : "",
 		        .region = ep != NULL ? svc->pools[ep->pool].region : "",

@@ -242,4 +242,3 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 /* Human-readable explain text; returns the length it needed (snprintf style). */
 size_t pol_trace_format(const pol_trace_t *t, char *buf, size_t len) AYA_NONNULL(1, 2);
 const char *pol_reason_str(pol_reason_t r);
-const char *pol_filter_str(cfg_filter_kind_t k);

@@ -2,9 +2,10 @@
  * Unit tests for policy/: snapshot compile (lookup by owner, drains,
  * health), every filter of the chain, tiers and first_n spill, ECS scopes,
  * when_all_down, family filtering, explain traces, lookup by config
- * index, the precomputed chain prefix against the whole chain, answers
- * pinned across refactors, and the cost of one pol_answer. The cfg_t is
- * built by hand; geo uses the fixture database of tests/geo/mkfixture.pl.
+ * index, the precomputed chain prefix against the whole chain (also for
+ * every combination of filters), answers pinned across refactors, and the
+ * cost of one pol_answer. The cfg_t is built by hand; geo uses the fixture
+ * database of tests/geo/mkfixture.pl.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -655,6 +656,104 @@ static void test_fast_path(void **state)
 	assert_int_equal(compared, 2 * 8 * S_COUNT * 16 * 16);
 }
 
+/* Every chain of up to COMBO_LEN distinct filters of the table, first_n with N = 2. */
+#define COMBO_LEN 4
+#define COMBO_MAX 1024
+
+struct combos {
+	cfg_filter_t chain[COMBO_MAX][COMBO_LEN];
+	cfg_service_t svc[COMBO_MAX];
+	char name[COMBO_MAX][16];
+	size_t n;
+};
+
+static void combos_fill(struct combos *c, cfg_filter_t *prefix, size_t len, unsigned used)
+{
+	if (len > 0) {
+		assert_true(c->n < COMBO_MAX);
+		size_t i = c->n++;
+		memcpy(c->chain[i], prefix, len * sizeof(*prefix));
+		snprintf(c->name[i], sizeof(c->name[i]), "c%zu", i);
+		c->svc[i] = (cfg_service_t){.name = c->name[i],
+		                            .ttl_s = 30,
+		                            .pools = www_pools,
+		                            .n_pools = 3,
+		                            .policy = c->chain[i],
+		                            .n_policy = len};
+		char n[64];
+		snprintf(n, sizeof(n), "%s.example.com", c->name[i]);
+		assert_true(aya_dname_from_str(n, c->svc[i].owner) > 0);
+	}
+	if (len == COMBO_LEN) {
+		return;
+	}
+	for (unsigned k = 0; k < CFG_FILTER_COUNT; k++) {
+		if (!(used & 1u << k)) {
+			prefix[len] = (cfg_filter_t){.kind = (cfg_filter_kind_t)k, .n = 2};
+			combos_fill(c, prefix, len + 1, used | 1u << k);
+		}
+	}
+}
+
+/*
+ * The fast path (precomputed prefix, ordering cut at first_n) answers what
+ * the traced whole chain answers, for every combination of filters.
+ */
+static void test_fast_path_combos(void **state)
+{
+	struct fixture *f = *state;
+	struct combos *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	cfg_filter_t prefix[COMBO_LEN];
+	combos_fill(c, prefix, 0, 0);
+	cfg_zone_t z = {.name = "example.com", .services = c->svc, .n_services = c->n};
+	cfg_t cc = {.zones = &z, .n_zones = 1, .regions = fx_regions, .n_regions = R_COUNT};
+	static const char *const *const downs[] = {NULL, down_198_1, down_eu_v4};
+	static const char *const clients[] = {"192.0.2.10", "198.51.100.9", "2001:db8:1::1"};
+	pol_trace_t *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	unsigned compared = 0;
+	for (size_t g = 0; g < 2; g++) {
+		for (size_t d = 0; d < AYA_ARRAY_LEN(downs); d++) {
+			pol_inputs_t in = {.health = health_cb, .health_ctx = (void *)downs[d]};
+			pol_snap_t *s = NULL;
+			char err[256];
+			assert_int_equal(
+			        pol_snap_build(&cc, g ? f->geo : NULL, &in, &s, err, sizeof(err)),
+			        0);
+			for (size_t i = 0; i < c->n; i++) {
+				const pol_service_t *svc = pol_service_get(s, i);
+				assert_non_null(svc->fast);
+				for (size_t k = 0; k < AYA_ARRAY_LEN(clients) * 2; k++) {
+					pol_client_t cl = client(clients[k / 2], 24, true);
+					int fam = k % 2 ? AF_INET6 : AF_INET;
+					for (uint64_t rnd = 0; rnd < 16; rnd++) {
+						uint64_t r = rnd * 0x9e3779b97f4a7c15ull;
+						pol_result_t fast, slow;
+						int rf = pol_answer(s, svc, fam, &cl, r, &fast,
+						                    NULL);
+						int rs = pol_answer(s, svc, fam, &cl, r, &slow, t);
+						if (rf != rs || fast.count != slow.count ||
+						    fast.scope != slow.scope ||
+						    memcmp(fast.ep, slow.ep,
+						           fast.count * sizeof(fast.ep[0])) != 0) {
+							fail_msg("chain %zu (%u filters) client %s "
+							         "fam %d geo %zu down %zu rand %u",
+							         i, svc->n_filters, clients[k / 2],
+							         fam, g, d, (unsigned)rnd);
+						}
+						compared++;
+					}
+				}
+			}
+			pol_snap_free(s);
+		}
+	}
+	assert_int_equal(compared, 2 * AYA_ARRAY_LEN(downs) * c->n * 6 * 16);
+	free(t);
+	free(c);
+}
+
 /*
  * Answers pinned to the values of the code before the filter table and the
  * move to common/rng.h: a digest of every service's answers for many rand
@@ -751,8 +850,8 @@ int main(void)
 	        cmocka_unit_test(test_weighted_split), cmocka_unit_test(test_hash),
 	        cmocka_unit_test(test_drain),          cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_service_at),
-	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_pinned),
-	        cmocka_unit_test(test_speed),
+	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_fast_path_combos),
+	        cmocka_unit_test(test_pinned),         cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
 }
