@@ -18,6 +18,7 @@
 
 #include "common/compiler.h"
 #include "common/dname.h"
+#include "config/filters.h"
 
 /* Where an object was defined, so later checks can cite it. */
 typedef struct cfg_loc {
@@ -149,20 +150,64 @@ typedef struct cfg_monitor {
 	bool keepalive; /* http/https: reuse one connection per endpoint, default true */
 } cfg_monitor_t;
 
-typedef enum cfg_filter_kind {
-	CFG_FILTER_HEALTHY,
-	CFG_FILTER_DRAIN,
-	CFG_FILTER_GEO,
-	CFG_FILTER_WEIGHTED,
-	CFG_FILTER_HASH,
-	CFG_FILTER_FIRST_N,
-} cfg_filter_kind_t;
+/* ---- policy filters: the table is CFG_FILTERS in config/filters.h ---- */
 
+#define CFG_FILTER_ENUM_(ID, name, arg, dflt, flags) CFG_FILTER_##ID,
+typedef enum cfg_filter_kind { CFG_FILTERS(CFG_FILTER_ENUM_) } cfg_filter_kind_t;
+#undef CFG_FILTER_ENUM_
+
+/* How many filters there are (not a kind, so switches over kinds stay complete). */
+#define CFG_FILTER_ONE_(ID, name, arg, dflt, flags) +1
+enum { CFG_FILTER_COUNT = 0 CFG_FILTERS(CFG_FILTER_ONE_) };
+#undef CFG_FILTER_ONE_
+
+typedef struct cfg_filter_info {
+	cfg_filter_kind_t kind;
+	const char *name;
+	cfg_filter_arg_t arg;
+	unsigned arg_dflt; /* the argument when the config gives none */
+	unsigned flags;    /* enum cfg_filter_flag */
+} cfg_filter_info_t;
+
+/* Indexed by cfg_filter_kind_t. */
+extern const cfg_filter_info_t cfg_filter_info[CFG_FILTER_COUNT];
+
+/* One filter of a service's chain. */
 typedef struct cfg_filter {
 	cfg_filter_kind_t kind;
-	unsigned n; /* first_n: how many endpoints, default 1 */
+	unsigned n; /* the argument (first_n's N); 0 = the filter's default */
 	cfg_loc_t loc;
 } cfg_filter_t;
+
+/*
+ * The chain of a service without `policy:` (healthy, drain, geo, weighted,
+ * first_n 1): the loader's default, and the policy compiler's for a
+ * cfg_service_t without a chain. Static storage.
+ */
+extern const cfg_filter_t cfg_default_chain[];
+extern const size_t cfg_default_chain_len;
+
+/* The filter called `name`; NULL = no such filter. */
+const cfg_filter_info_t *cfg_filter_find(const char *name) AYA_NONNULL(1);
+/* Its name; "?" for a kind outside the table. */
+const char *cfg_filter_name(cfg_filter_kind_t k);
+/* Does filter k have flag (CFG_FILTER_F_*)? False for a kind outside the table. */
+static inline bool cfg_filter_has(cfg_filter_kind_t k, unsigned flag)
+{
+	return (unsigned)k < CFG_FILTER_COUNT && (cfg_filter_info[k].flags & flag) != 0;
+}
+/* Does filter k take an argument? False for a kind outside the table. */
+static inline bool cfg_filter_has_arg(cfg_filter_kind_t k)
+{
+	return (unsigned)k < CFG_FILTER_COUNT && cfg_filter_info[k].arg != CFG_FILTER_ARG_NONE;
+}
+/* f's argument: f->n, or the filter's default. f->kind must be in the table. */
+static inline unsigned cfg_filter_arg(const cfg_filter_t *f)
+{
+	return f->n != 0 ? f->n : cfg_filter_info[f->kind].arg_dflt;
+}
+/* f as text: its name, then its argument if it takes one ("first_n 3"). snprintf style. */
+size_t cfg_filter_text(const cfg_filter_t *f, char *buf, size_t len) AYA_NONNULL(1);
 
 typedef enum cfg_all_down {
 	CFG_ALL_DOWN_ANSWER_ALL = 0, /* fail open: answer every endpoint (default) */

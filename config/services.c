@@ -285,23 +285,105 @@ CFG_FN(cfg_fn_pools)
 	svc->n_pools = k;
 }
 
-static const struct {
-	const char *name;
-	cfg_filter_kind_t kind;
-} filters[] = {
-        {"healthy", CFG_FILTER_HEALTHY}, {"drain", CFG_FILTER_DRAIN},
-        {"geo", CFG_FILTER_GEO},         {"weighted", CFG_FILTER_WEIGHTED},
-        {"hash", CFG_FILTER_HASH},       {"first_n", CFG_FILTER_FIRST_N},
+/* ---- policy filters (the table is CFG_FILTERS, config/filters.h) ---- */
+
+#define INFO(ID, nm, a, d, fl)                                                                     \
+	[CFG_FILTER_##ID] = {                                                                      \
+	        .kind = CFG_FILTER_##ID, .name = #nm, .arg = a, .arg_dflt = d, .flags = fl},
+const cfg_filter_info_t cfg_filter_info[CFG_FILTER_COUNT] = {CFG_FILTERS(INFO)};
+#undef INFO
+
+const cfg_filter_t cfg_default_chain[] = {
+        {.kind = CFG_FILTER_HEALTHY},
+        {.kind = CFG_FILTER_DRAIN},
+        {.kind = CFG_FILTER_GEO},
+        {.kind = CFG_FILTER_WEIGHTED},
+        {.kind = CFG_FILTER_FIRST_N, .n = 1},
 };
+const size_t cfg_default_chain_len = AYA_ARRAY_LEN(cfg_default_chain);
+
+const cfg_filter_info_t *cfg_filter_find(const char *name)
+{
+	for (size_t i = 0; i < CFG_FILTER_COUNT; i++) {
+		if (strcmp(cfg_filter_info[i].name, name) == 0) {
+			return &cfg_filter_info[i];
+		}
+	}
+	return NULL;
+}
+
+const char *cfg_filter_name(cfg_filter_kind_t k)
+{
+	return (unsigned)k < CFG_FILTER_COUNT ? cfg_filter_info[k].name : "?";
+}
+
+size_t cfg_filter_text(const cfg_filter_t *f, char *buf, size_t len)
+{
+	int n;
+	if (cfg_filter_has_arg(f->kind)) {
+		n = snprintf(buf, len, "%s %u", cfg_filter_name(f->kind), cfg_filter_arg(f));
+	} else {
+		n = snprintf(buf, len, "%s", cfg_filter_name(f->kind));
+	}
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * Every filter name ("healthy, drain, ... or first_n"), or with `forms` every
+ * filter with an argument in its mapping form ("{ first_n: N }"), for errors.
+ */
+static const char *filter_list(bool forms, char *buf, size_t len)
+{
+	size_t n = 0, pos = 0, total = 0;
+	for (size_t i = 0; i < CFG_FILTER_COUNT; i++) {
+		total += !forms || cfg_filter_info[i].arg != CFG_FILTER_ARG_NONE;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < CFG_FILTER_COUNT && pos < len; i++) {
+		const cfg_filter_info_t *fi = &cfg_filter_info[i];
+		if (forms && fi->arg == CFG_FILTER_ARG_NONE) {
+			continue;
+		}
+		const char *sep = n == 0 ? "" : (n + 1 == total ? " or " : ", ");
+		int w = snprintf(buf + pos, len - pos, forms ? "%s{ %s: N }" : "%s%s", sep,
+		                 fi->name);
+		pos += w > 0 ? (size_t)w : 0;
+		n++;
+	}
+	return buf;
+}
+
+/* The argument of `name` from a YAML node; false after an error. */
+static bool filter_arg(loader_t *ld, const yaml_node_t *arg, const cfg_filter_info_t *fi,
+                       unsigned *out)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "policy %s", fi->name);
+	const char *s = cfg_y_scalar(ld, arg, what);
+	if (s == NULL) {
+		return false;
+	}
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || v < 1 || v > CFG_FILTER_COUNT_MAX) {
+		cfg_y_err(ld, arg, "policy: %s must be 1..%u, got '%s'", fi->name,
+		          CFG_FILTER_COUNT_MAX, s);
+		return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
 
 /* One policy item: "geo", "first_n" or { first_n: N }. */
 static bool policy_item(loader_t *ld, const yaml_node_t *item, cfg_filter_t *f)
 {
+	char list[256];
 	const char *name;
 	const yaml_node_t *arg = NULL;
 	if (item->type == YAML_MAPPING_NODE) {
 		if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
-			cfg_y_err(ld, item, "policy: expected { first_n: N }");
+			cfg_y_err(ld, item, "policy: expected %s",
+			          filter_list(true, list, sizeof(list)));
 			return false;
 		}
 		yaml_node_pair_t *p = item->data.mapping.pairs.start;
@@ -314,51 +396,29 @@ static bool policy_item(loader_t *ld, const yaml_node_t *item, cfg_filter_t *f)
 	if (name == NULL) {
 		return false;
 	}
-	size_t i;
-	for (i = 0; i < AYA_ARRAY_LEN(filters) && strcmp(filters[i].name, name) != 0; i++) {
-	}
-	if (i == AYA_ARRAY_LEN(filters)) {
-		cfg_y_err(ld, item,
-		          "unknown filter '%s' (expected healthy, drain, geo, weighted, hash or "
-		          "first_n)",
-		          name);
+	const cfg_filter_info_t *fi = cfg_filter_find(name);
+	if (fi == NULL) {
+		cfg_y_err(ld, item, "unknown filter '%s' (expected %s)", name,
+		          filter_list(false, list, sizeof(list)));
 		return false;
 	}
-	f->kind = filters[i].kind;
-	f->n = 1;
+	f->kind = fi->kind;
+	f->n = fi->arg_dflt;
 	f->loc = cfg_y_loc(ld, item);
-	if (arg != NULL && f->kind != CFG_FILTER_FIRST_N) {
+	if (arg != NULL && fi->arg == CFG_FILTER_ARG_NONE) {
 		cfg_y_err(ld, item, "policy: filter '%s' takes no argument", name);
 		return false;
 	}
-	if (arg != NULL) {
-		const char *s = cfg_y_scalar(ld, arg, "policy first_n");
-		char *end;
-		unsigned long v = s != NULL ? strtoul(s, &end, 10) : 0;
-		if (s == NULL || !isdigit((unsigned char)s[0]) || *end != '\0' || v < 1 ||
-		    v > 65535) {
-			if (s != NULL) {
-				cfg_y_err(ld, arg, "policy: first_n must be 1..65535, got '%s'", s);
-			}
-			return false;
-		}
-		f->n = (unsigned)v;
-	}
-	return true;
+	return arg == NULL || filter_arg(ld, arg, fi, &f->n);
 }
 
 CFG_FN(cfg_fn_policy)
 {
 	(void)it;
 	cfg_service_t *svc = base;
-	static const cfg_filter_t dflt[] = {
-	        {.kind = CFG_FILTER_HEALTHY, .n = 1}, {.kind = CFG_FILTER_DRAIN, .n = 1},
-	        {.kind = CFG_FILTER_GEO, .n = 1},     {.kind = CFG_FILTER_WEIGHTED, .n = 1},
-	        {.kind = CFG_FILTER_FIRST_N, .n = 1},
-	};
 	if (val == NULL) {
-		svc->policy = dflt; /* static storage outlives every cfg_t */
-		svc->n_policy = AYA_ARRAY_LEN(dflt);
+		svc->policy = cfg_default_chain; /* static storage outlives every cfg_t */
+		svc->n_policy = cfg_default_chain_len;
 		return;
 	}
 	long n = 0;
@@ -381,7 +441,7 @@ CFG_FN(cfg_fn_policy)
 		}
 		if (dup) {
 			cfg_y_err(ld, item, "policy: filter '%s' appears twice",
-			          filters[f[k].kind].name);
+			          cfg_filter_name(f[k].kind));
 			continue;
 		}
 		k++;

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/rng.h"
 
 /* printf into the scratch arena; NULL when out of memory. */
 AYA_PRINTF(2, 3) static const char *afmt(aya_arena_t *a, const char *fmt, ...)
@@ -41,12 +42,15 @@ static void fail(ctl_reply_t *r, const char *msg)
 	r->error = msg != NULL ? msg : "out of memory";
 }
 
+/* "geo" (static), "first_n 3" (in the arena): config's text of the filter. */
 static const char *filter_text(aya_arena_t *a, const cfg_filter_t *f)
 {
-	if (f->kind == CFG_FILTER_FIRST_N) {
-		return afmt(a, "first_n %u", f->n ? f->n : 1);
+	if (!cfg_filter_has_arg(f->kind)) {
+		return cfg_filter_name(f->kind);
 	}
-	return pol_filter_str(f->kind);
+	char text[64];
+	cfg_filter_text(f, text, sizeof(text));
+	return afmt(a, "%s", text);
 }
 
 /* ---- services ---- */
@@ -357,7 +361,7 @@ static int explain_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 		ev[i] = (ctl_explain_event_t){
 		        .step = x->step,
 		        .filter = x->step < svc->n_filters
-		                          ? pol_filter_str(svc->filters[x->step].kind)
+		                          ? cfg_filter_name(svc->filters[x->step].kind)
 		                          : "?",
 		        .endpoint = ep != NULL ? ep->text : "",
 		        .region = ep != NULL ? svc->pools[ep->pool].region : "",
@@ -393,15 +397,15 @@ static int explain_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 
 static uint64_t explain_rand(void)
 {
-	static pol_rng_t rng;
+	static aya_rng_t rng;
 	static bool seeded;
 	if (!seeded) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		pol_rng_seed(&rng, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+		aya_rng_seed(&rng, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 		seeded = true;
 	}
-	return pol_rng_next(&rng);
+	return aya_rng_next(&rng);
 }
 
 void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)

@@ -436,9 +436,9 @@ static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, co
 		return;
 	}
 	int family = q->qtype == DNSD_T_AAAA ? AF_INET6 : AF_INET;
-	int rc = pol_answer(pol, svc, family, &client, pol_rng_next(&ctx->rng), &res, NULL);
+	int rc = pol_answer(pol, svc, family, &client, aya_rng_next(&ctx->rng), &res, NULL);
 	if (rc == POL_NODATA && q->qtype == DNSD_T_ANY) {
-		rc = pol_answer(pol, svc, AF_INET6, &client, pol_rng_next(&ctx->rng), &res, NULL);
+		rc = pol_answer(pol, svc, AF_INET6, &client, aya_rng_next(&ctx->rng), &res, NULL);
 	}
 	if (rc < 0) {
 		service_fail(r);

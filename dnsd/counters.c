@@ -33,7 +33,7 @@ dnsd_ctx_t *dnsd_ctx_new(void)
 	if (ctx == NULL) {
 		return NULL;
 	}
-	pol_rng_seed(&ctx->rng, fresh_seed(ctx));
+	aya_rng_seed(&ctx->rng, fresh_seed(ctx));
 	if (dnsd_cookie_init(ctx) != 0) {
 		dnsd_ctx_free(ctx);
 		return NULL;
@@ -52,7 +52,7 @@ void dnsd_ctx_free(dnsd_ctx_t *ctx)
 
 void dnsd_ctx_seed(dnsd_ctx_t *ctx, uint64_t seed)
 {
-	pol_rng_seed(&ctx->rng, seed);
+	aya_rng_seed(&ctx->rng, seed);
 }
 
 const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx)

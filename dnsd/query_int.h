@@ -4,7 +4,7 @@
  *
  * The query state is one struct inside the context, reset at the start of
  * every dnsd_answer() call: nothing is allocated per query. The context
- * also holds the worker's policy RNG (pol_rng_t), seeded once at creation,
+ * also holds the worker's policy RNG (aya_rng_t), seeded once at creation,
  * never per query.
  */
 #pragma once
@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "common/dname.h"
+#include "common/rng.h"
 #include "dnsd/dnsd.h"
 #include "dnsd/wire_int.h"
 
@@ -83,7 +84,7 @@ struct dnsd_ctx {
 	dnsd_counters_t counters;
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
-	pol_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
+	aya_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
 	dnsd_query_t q;
 };
 

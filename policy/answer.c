@@ -6,6 +6,11 @@
  * reorder them inside their tier; the answer is the head of the array.
  * Nothing allocates, locks or logs; the trace, when given, is written on the
  * side and costs nothing when NULL.
+ *
+ * Each filter of config's table (CFG_FILTERS, config/filters.h) is one
+ * step_<name>() here; run_step() is the switch generated from the table, so
+ * a filter without a step does not compile, and the fast path's prefix and
+ * limits come from the table's flags.
  */
 #include "policy/policy.h"
 
@@ -14,6 +19,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
+#include "common/hash.h"
+#include "common/rng.h"
 #include "policy/policy_int.h"
 
 struct work {
@@ -21,6 +29,29 @@ struct work {
 	uint16_t ep[POL_MAX_ENDPOINTS];
 	uint8_t tier[POL_MAX_ENDPOINTS];
 };
+
+/* One run of the chain: what the steps read and write besides the candidates. */
+struct chain {
+	const pol_snap_t *s;
+	const pol_service_t *svc;
+	const pol_client_t *c; /* NULL while pol_fast_build runs the static steps */
+	const uint8_t *rank;   /* with `fixed`: the geo order (NULL: config order) */
+	bool fixed;            /* geo takes `rank` instead of looking the client up */
+	uint16_t pools;        /* pools with endpoints of the asked family */
+	unsigned scope;        /* ECS scope so far */
+	aya_rng_t rng;
+	pol_trace_t *t;
+};
+
+/*
+ * The step of filter `name`, one per CFG_FILTERS entry. It works on w at
+ * chain position `step`, records its decisions in q->t when set, and
+ * returns POL_OK, or POL_EMPTY to end the chain with an empty answer. Only
+ * positions below `lim` can reach the answer: ordering may stop there.
+ */
+#define STEP_FN(name)                                                                              \
+	static int step_##name(struct chain *q, const cfg_filter_t *f, unsigned step,              \
+	                       unsigned lim, struct work *w)
 
 static void trace_ev(pol_trace_t *t, unsigned step, pol_reason_t r, unsigned ep, unsigned tier)
 {
@@ -41,13 +72,17 @@ static void trace_order(pol_trace_t *t, unsigned step, const struct work *w)
 	}
 }
 
-/* Why ep is dropped by `kind`, or POL_R_KEPT. */
-static pol_reason_t drop_reason(const pol_service_t *svc, cfg_filter_kind_t kind, unsigned i)
+/* Why endpoint i is dropped, or POL_R_KEPT. */
+typedef pol_reason_t (*drop_fn)(const pol_service_t *svc, unsigned i);
+
+static pol_reason_t healthy_reason(const pol_service_t *svc, unsigned i)
+{
+	return svc->endpoints[i].healthy ? POL_R_KEPT : POL_R_UNHEALTHY;
+}
+
+static pol_reason_t drain_reason(const pol_service_t *svc, unsigned i)
 {
 	const pol_endpoint_t *e = &svc->endpoints[i];
-	if (kind == CFG_FILTER_HEALTHY) {
-		return e->healthy ? POL_R_KEPT : POL_R_UNHEALTHY;
-	}
 	if (svc->pools[e->pool].drained) {
 		return POL_R_DRAINED_POOL;
 	}
@@ -55,15 +90,16 @@ static pol_reason_t drop_reason(const pol_service_t *svc, cfg_filter_kind_t kind
 }
 
 /*
- * healthy / drain. Returns POL_EMPTY when everything would go and the
- * service answers empty; fail-open leaves the set untouched.
+ * Drop what `why` drops. Returns POL_EMPTY when everything would go and
+ * the service answers empty; fail-open leaves the set untouched.
  */
-static int filter_drop(const pol_service_t *svc, cfg_filter_kind_t kind, unsigned step,
-                       struct work *w, pol_trace_t *t)
+static inline int filter_drop(const struct chain *q, drop_fn why, unsigned step, struct work *w)
 {
+	const pol_service_t *svc = q->svc;
+	pol_trace_t *t = q->t;
 	unsigned keep = 0;
 	for (unsigned i = 0; i < w->n; i++) {
-		keep += drop_reason(svc, kind, w->ep[i]) == POL_R_KEPT;
+		keep += why(svc, w->ep[i]) == POL_R_KEPT;
 	}
 	if (keep == 0) {
 		bool open = svc->all_down == CFG_ALL_DOWN_ANSWER_ALL;
@@ -75,7 +111,7 @@ static int filter_drop(const pol_service_t *svc, cfg_filter_kind_t kind, unsigne
 	}
 	unsigned n = 0;
 	for (unsigned i = 0; i < w->n; i++) {
-		pol_reason_t r = drop_reason(svc, kind, w->ep[i]);
+		pol_reason_t r = why(svc, w->ep[i]);
 		if (t != NULL) {
 			trace_ev(t, step, r, w->ep[i], w->tier[i]);
 		}
@@ -87,6 +123,20 @@ static int filter_drop(const pol_service_t *svc, cfg_filter_kind_t kind, unsigne
 	}
 	w->n = n;
 	return POL_OK;
+}
+
+STEP_FN(healthy)
+{
+	(void)f;
+	(void)lim;
+	return filter_drop(q, healthy_reason, step, w);
+}
+
+STEP_FN(drain)
+{
+	(void)f;
+	(void)lim;
+	return filter_drop(q, drain_reason, step, w);
 }
 
 /* Stable counting sort of the candidates by tier. */
@@ -120,29 +170,29 @@ static void geo_tiers(const pol_service_t *svc, const uint8_t *rank, struct work
 	sort_by_tier(w);
 }
 
-static unsigned filter_geo(const pol_snap_t *s, const pol_service_t *svc, const pol_client_t *c,
-                           struct work *w, pol_trace_t *t)
+STEP_FN(geo)
 {
-	unsigned scope = 0;
-	const uint8_t *rank = NULL;
-	if (s->geo != NULL) {
+	(void)f;
+	(void)lim;
+	const uint8_t *rank = q->rank;
+	if (!q->fixed && q->s->geo != NULL) {
+		const pol_client_t *c = q->c;
+		unsigned bits = 0;
 		uint32_t idx =
-		        geo_tree_lookup(s->geo, c->family, c->addr, c->source_prefix, &scope);
-		rank = geo_tree_rank(s->geo, idx);
-		if (t != NULL) {
-			t->geo_used = true;
-			t->order_idx = idx;
-			t->geo_scope = scope;
+		        geo_tree_lookup(q->s->geo, c->family, c->addr, c->source_prefix, &bits);
+		rank = geo_tree_rank(q->s->geo, idx);
+		if (q->t != NULL) {
+			q->t->geo_used = true;
+			q->t->order_idx = idx;
+			q->t->geo_scope = bits;
+		}
+		if (q->pools > 1 && bits > q->scope) {
+			q->scope = bits;
 		}
 	}
-	geo_tiers(svc, rank, w);
-	return scope;
-}
-
-/* Uniform double in [0, 1) from the query-local generator. */
-static double next_unit(pol_rng_t *r)
-{
-	return (double)(pol_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	geo_tiers(q->svc, rank, w);
+	trace_order(q->t, step, w);
+	return POL_OK;
 }
 
 static double eff_weight(const pol_endpoint_t *e, int mode)
@@ -159,7 +209,7 @@ static double eff_weight(const pol_endpoint_t *e, int mode)
  * no later filter draws from r).
  */
 static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b,
-                         unsigned limit, pol_rng_t *r)
+                         unsigned limit, aya_rng_t *r)
 {
 	if (b - a < 2) {
 		return; /* one candidate: no draw, nothing to order */
@@ -177,7 +227,7 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 		}
 	}
 	for (unsigned k = a; k + 1 < b && k < limit; k++) {
-		double x = next_unit(r) * total;
+		double x = aya_rng_unit(r) * total;
 		unsigned pick = b - 1;
 		for (unsigned i = k; i < b; i++) {
 			double wi = eff_weight(&svc->endpoints[w->ep[i]], mode);
@@ -197,13 +247,6 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 	}
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint64_t hash_addr(const uint8_t *a, unsigned len, uint64_t seed)
 {
 	uint64_t h = seed;
@@ -212,7 +255,7 @@ static uint64_t hash_addr(const uint8_t *a, unsigned len, uint64_t seed)
 		for (unsigned k = 0; k < 8 && i + k < len; k++) {
 			v = (v << 8) | a[i + k];
 		}
-		h = mix64(h ^ v);
+		h = aya_mix64(h ^ v);
 	}
 	return h;
 }
@@ -231,7 +274,7 @@ static uint64_t client_key(const pol_client_t *c, unsigned *bits)
 		m[i] = (uint8_t)(c->addr[i] & (0xff00u >> keep));
 	}
 	*bits = b;
-	return hash_addr(m, len, mix64((uint64_t)c->family << 8 | b));
+	return hash_addr(m, len, aya_mix64((uint64_t)c->family << 8 | b));
 }
 
 /* Rendezvous order of w->ep[a..b): highest score first, ties by index. */
@@ -256,23 +299,70 @@ static void hash_run(const pol_service_t *svc, struct work *w, unsigned a, unsig
 	}
 }
 
-/* Order each tier; tiers that start at `limit` or later are not read and stay as they are. */
-static void order_tiers(const pol_service_t *svc, struct work *w, cfg_filter_kind_t kind,
-                        unsigned limit, pol_rng_t *r, uint64_t key)
+/* The end of the tier that starts at position a. */
+static unsigned tier_end(const struct work *w, unsigned a)
 {
-	unsigned a = 0;
-	while (a < w->n && a < limit) {
-		unsigned b = a + 1;
-		while (b < w->n && w->tier[b] == w->tier[a]) {
-			b++;
-		}
-		if (kind == CFG_FILTER_WEIGHTED) {
-			weighted_run(svc, w, a, b, limit, r);
-		} else {
-			hash_run(svc, w, a, b, key);
-		}
-		a = b;
+	unsigned b = a + 1;
+	while (b < w->n && w->tier[b] == w->tier[a]) {
+		b++;
 	}
+	return b;
+}
+
+/* Tiers that start at `lim` or later are not read and stay as they are. */
+STEP_FN(weighted)
+{
+	(void)f;
+	for (unsigned a = 0, b; a < w->n && a < lim; a = b) {
+		b = tier_end(w, a);
+		weighted_run(q->svc, w, a, b, lim, &q->rng);
+	}
+	trace_order(q->t, step, w);
+	return POL_OK;
+}
+
+STEP_FN(hash)
+{
+	(void)f;
+	unsigned bits = 0;
+	uint64_t key = client_key(q->c, &bits);
+	if (bits > q->scope) {
+		q->scope = bits;
+	}
+	for (unsigned a = 0, b; a < w->n && a < lim; a = b) {
+		b = tier_end(w, a);
+		hash_run(q->svc, w, a, b, key);
+	}
+	trace_order(q->t, step, w);
+	return POL_OK;
+}
+
+STEP_FN(first_n)
+{
+	(void)lim;
+	unsigned n = cfg_filter_arg(f);
+	for (unsigned i = n; q->t != NULL && i < w->n; i++) {
+		trace_ev(q->t, step, POL_R_NOT_FIRST_N, w->ep[i], w->tier[i]);
+	}
+	for (unsigned i = 0; q->t != NULL && i < w->n && i < n; i++) {
+		trace_ev(q->t, step, POL_R_KEPT, w->ep[i], w->tier[i]);
+	}
+	w->n = w->n < n ? w->n : n;
+	return POL_OK;
+}
+
+/* One filter: a switch generated from the table, so that every step inlines. */
+static inline int run_step(struct chain *q, const cfg_filter_t *f, unsigned step, unsigned lim,
+                           struct work *w)
+{
+#define CASE(ID, name, arg, dflt, flags)                                                           \
+	case CFG_FILTER_##ID:                                                                      \
+		return step_##name(q, f, step, lim, w);
+	switch (f->kind) {
+		CFG_FILTERS(CASE)
+	}
+#undef CASE
+	return POL_OK; /* not a filter of the table: no step */
 }
 
 static void trace_start(pol_trace_t *t, const pol_snap_t *s, const pol_service_t *svc,
@@ -303,62 +393,31 @@ static void trace_pools(pol_trace_t *t, const pol_snap_t *s, const pol_service_t
 	}
 }
 
+static void chain_init(struct chain *q, const pol_snap_t *s, const pol_service_t *svc, int qfamily,
+                       const pol_client_t *c, uint64_t rand, pol_trace_t *t)
+{
+	/* With one pool of the family, pool order cannot change the answer. */
+	*q = (struct chain){.s = s,
+	                    .svc = svc,
+	                    .c = c,
+	                    .pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6,
+	                    .rng = {.s = rand ^ 0x9e3779b97f4a7c15ull},
+	                    .t = t};
+	if (q->rng.s == 0) {
+		q->rng.s = 1;
+	}
+}
+
 /*
  * The chain from step `first` on. `limit` (NULL with a trace, which shows
  * every position) caps the ordering steps, see struct pol_fast.
  */
-static int run_chain(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
-                     const pol_client_t *c, uint64_t rand, struct work *w, unsigned *scope,
-                     unsigned first, const uint16_t *limit, pol_trace_t *t)
+static int run_chain(struct chain *q, struct work *w, unsigned first, const uint16_t *limit)
 {
-	pol_rng_t rng = {.s = rand ^ 0x9e3779b97f4a7c15ull};
-	if (rng.s == 0) {
-		rng.s = 1;
-	}
-	/* With one pool of the family, pool order cannot change the answer. */
-	uint16_t pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6;
-	for (unsigned step = first; step < svc->n_filters; step++) {
-		const cfg_filter_t *f = &svc->filters[step];
-		unsigned bits = 0;
-		uint64_t key = 0;
+	for (unsigned step = first; step < q->svc->n_filters; step++) {
 		unsigned lim = limit != NULL ? limit[step] : POL_MAX_ENDPOINTS;
-		switch (f->kind) {
-		case CFG_FILTER_HEALTHY:
-		case CFG_FILTER_DRAIN:
-			if (filter_drop(svc, f->kind, step, w, t) == POL_EMPTY) {
-				return POL_EMPTY;
-			}
-			break;
-		case CFG_FILTER_GEO:
-			bits = filter_geo(s, svc, c, w, t);
-			if (pools > 1 && bits > *scope) {
-				*scope = bits;
-			}
-			trace_order(t, step, w);
-			break;
-		case CFG_FILTER_HASH:
-			key = client_key(c, &bits);
-			if (bits > *scope) {
-				*scope = bits;
-			}
-			order_tiers(svc, w, f->kind, lim, &rng, key);
-			trace_order(t, step, w);
-			break;
-		case CFG_FILTER_WEIGHTED:
-			order_tiers(svc, w, f->kind, lim, &rng, 0);
-			trace_order(t, step, w);
-			break;
-		case CFG_FILTER_FIRST_N: {
-			unsigned n = f->n ? f->n : 1;
-			for (unsigned i = n; t != NULL && i < w->n; i++) {
-				trace_ev(t, step, POL_R_NOT_FIRST_N, w->ep[i], w->tier[i]);
-			}
-			for (unsigned i = 0; t != NULL && i < w->n && i < n; i++) {
-				trace_ev(t, step, POL_R_KEPT, w->ep[i], w->tier[i]);
-			}
-			w->n = w->n < n ? w->n : n;
-			break;
-		}
+		if (run_step(q, &q->svc->filters[step], step, lim, w) == POL_EMPTY) {
+			return POL_EMPTY;
 		}
 	}
 	return POL_OK;
@@ -386,42 +445,42 @@ static void result_fill(const pol_service_t *svc, const struct work *w, unsigned
 	out->scope = (uint8_t)(scope < c->source_prefix ? scope : c->source_prefix);
 }
 
-static bool static_step(cfg_filter_kind_t k)
+/* The prefix for one family and one order (rank NULL: no tree), by the steps run_chain runs. */
+static void fast_set(const pol_snap_t *s, const pol_service_t *svc, const struct pol_fast *f,
+                     int qfamily, const uint8_t *rank, struct work *w, pol_fast_set_t *set)
 {
-	return k == CFG_FILTER_HEALTHY || k == CFG_FILTER_DRAIN || k == CFG_FILTER_GEO;
-}
-
-/* The prefix for one family and one order (rank NULL: no tree), as run_chain would run it. */
-static void fast_set(const pol_service_t *svc, const struct pol_fast *f, int qfamily,
-                     const uint8_t *rank, struct work *w, pol_fast_set_t *set)
-{
+	struct chain q;
+	chain_init(&q, s, svc, qfamily, NULL, 0, NULL);
+	q.rank = rank;
+	q.fixed = true;
 	candidates(svc, qfamily, w);
 	set->rc = w->n > 0 ? POL_OK : POL_NODATA;
 	for (unsigned step = 0; step < f->steps && set->rc == POL_OK; step++) {
-		cfg_filter_kind_t k = svc->filters[step].kind;
-		if (k == CFG_FILTER_GEO) {
-			geo_tiers(svc, rank, w);
-		} else if (filter_drop(svc, k, step, w, NULL) == POL_EMPTY) {
-			set->rc = POL_EMPTY;
-		}
+		set->rc = run_step(&q, &svc->filters[step], step, POL_MAX_ENDPOINTS, w);
 	}
 	set->n = set->rc == POL_OK ? (uint16_t)w->n : 0;
 }
 
-/* Only the first n positions matter after step i when first_n n follows and nothing draws later. */
+/*
+ * After an ordering step i, only the first N positions matter when a
+ * first-N filter follows it and no later filter draws (fewer draws would
+ * shift what they get).
+ */
 static void fast_limits(const pol_service_t *svc, struct pol_fast *f)
 {
+	const cfg_filter_t *fl = svc->filters;
 	for (unsigned i = 0; i < svc->n_filters; i++) {
 		f->limit[i] = POL_MAX_ENDPOINTS;
-		if (i + 1 == svc->n_filters || svc->filters[i + 1].kind != CFG_FILTER_FIRST_N) {
+		if (i + 1 == svc->n_filters || !cfg_filter_has(fl[i].kind, CFG_FILTER_F_ORDERS) ||
+		    !cfg_filter_has(fl[i + 1].kind, CFG_FILTER_F_FIRST_N)) {
 			continue;
 		}
 		bool draws = false;
 		for (unsigned k = i + 2; k < svc->n_filters; k++) {
-			draws |= svc->filters[k].kind == CFG_FILTER_WEIGHTED;
+			draws |= cfg_filter_has(fl[k].kind, CFG_FILTER_F_DRAWS);
 		}
 		if (!draws) {
-			f->limit[i] = svc->filters[i + 1].n ? svc->filters[i + 1].n : 1;
+			f->limit[i] = (uint16_t)cfg_filter_arg(&fl[i + 1]);
 		}
 	}
 }
@@ -437,8 +496,9 @@ int pol_fast_build(pol_snap_t *s, pol_service_t *ps)
 		return -ENOMEM;
 	}
 	memset(f, 0, sizeof(*f));
-	while (f->steps < ps->n_filters && static_step(ps->filters[f->steps].kind)) {
-		f->geo |= ps->filters[f->steps].kind == CFG_FILTER_GEO;
+	while (f->steps < ps->n_filters &&
+	       cfg_filter_has(ps->filters[f->steps].kind, CFG_FILTER_F_STATIC)) {
+		f->geo |= cfg_filter_has(ps->filters[f->steps].kind, CFG_FILTER_F_GEO_ORDER);
 		f->steps++;
 	}
 	if (!f->geo) {
@@ -456,7 +516,7 @@ int pol_fast_build(pol_snap_t *s, pol_service_t *ps)
 			const uint8_t *rank = f->geo && s->geo != NULL
 			                              ? geo_tree_rank(s->geo, (uint32_t)o)
 			                              : NULL;
-			fast_set(ps, f, fam ? AF_INET6 : AF_INET, rank, &w, &sets[o]);
+			fast_set(s, ps, f, fam ? AF_INET6 : AF_INET, rank, &w, &sets[o]);
 			uint16_t *ep =
 			        aya_arena_memdup(s->arena, w.ep, (w.n + 1u) * sizeof(w.ep[0]));
 			uint8_t *tier = aya_arena_memdup(s->arena, w.tier, w.n + 1u);
@@ -496,11 +556,14 @@ static int answer_fast(const pol_snap_t *s, const pol_service_t *svc, int qfamil
 	memcpy(w.ep, set->ep, w.n * sizeof(w.ep[0]));
 	memcpy(w.tier, set->tier, w.n);
 	int rc = POL_OK;
+	struct chain q;
+	chain_init(&q, s, svc, qfamily, c, rand, NULL);
+	q.scope = scope;
 	if (f->steps < svc->n_filters) {
-		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, f->steps, f->limit, NULL);
+		rc = run_chain(&q, &w, f->steps, f->limit);
 	}
 	if (rc == POL_OK) {
-		result_fill(svc, &w, scope, c, out);
+		result_fill(svc, &w, q.scope, c, out);
 	}
 	return rc;
 }
@@ -522,16 +585,17 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const
 	}
 	struct work w;
 	candidates(svc, qfamily, &w);
-	unsigned scope = 0;
+	struct chain q;
+	chain_init(&q, s, svc, qfamily, c, rand, t);
 	int rc = POL_NODATA;
 	if (w.n > 0) {
 		if (t != NULL) {
 			t->n_candidates = w.n;
 		}
-		rc = run_chain(s, svc, qfamily, c, rand, &w, &scope, 0, NULL, t);
+		rc = run_chain(&q, &w, 0, NULL);
 	}
 	if (rc == POL_OK) {
-		result_fill(svc, &w, scope, c, out);
+		result_fill(svc, &w, q.scope, c, out);
 	}
 	if (t != NULL) {
 		trace_pools(t, s, svc);
@@ -543,7 +607,6 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily, const
 
 int pol_client_from_sockaddr(const struct sockaddr *sa, pol_client_t *out)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	memset(out, 0, sizeof(*out));
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
@@ -557,7 +620,7 @@ int pol_client_from_sockaddr(const struct sockaddr *sa, pol_client_t *out)
 	}
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 	const uint8_t *a = sin6->sin6_addr.s6_addr;
-	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+	if (aya_addr_is_v4mapped(a)) {
 		out->family = AF_INET;
 		memcpy(out->addr, a + 12, 4);
 		out->source_prefix = 32;

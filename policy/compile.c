@@ -17,14 +17,6 @@
 #include "common/log.h"
 #include "policy/policy_int.h"
 
-static const cfg_filter_t default_chain[] = {
-        {.kind = CFG_FILTER_HEALTHY},
-        {.kind = CFG_FILTER_DRAIN},
-        {.kind = CFG_FILTER_GEO},
-        {.kind = CFG_FILTER_WEIGHTED},
-        {.kind = CFG_FILTER_FIRST_N, .n = 1},
-};
-
 /* Hash a wire name label by label, so that only the name's own bytes count. */
 static uint64_t owner_hash(const uint8_t *d)
 {
@@ -111,7 +103,7 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 	for (size_t i = 0; i < cs->n_pools; i++) {
 		n_eps += cs->pools[i].n_endpoints;
 	}
-	size_t n_filters = cs->n_policy ? cs->n_policy : AYA_ARRAY_LEN(default_chain);
+	size_t n_filters = cs->n_policy ? cs->n_policy : cfg_default_chain_len;
 	if (cs->n_pools > POL_MAX_POOLS || n_eps > POL_MAX_ENDPOINTS ||
 	    n_filters > POL_MAX_FILTERS) {
 		snprintf(err, errlen,
@@ -122,7 +114,7 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 	}
 	ps->ttl_s = cs->ttl_s;
 	ps->all_down = cs->all_down;
-	ps->filters = aya_arena_memdup(s->arena, cs->n_policy ? cs->policy : default_chain,
+	ps->filters = aya_arena_memdup(s->arena, cs->n_policy ? cs->policy : cfg_default_chain,
 	                               n_filters * sizeof(cfg_filter_t));
 	ps->n_filters = (uint8_t)n_filters;
 	ps->n_pools = (uint16_t)cs->n_pools;

@@ -295,9 +295,9 @@ typedef struct pol_trace {
 /*
  * Answer one query for `svc` (from pol_service_find on the same snapshot).
  * qfamily: AF_INET for A, AF_INET6 for AAAA. rand: a fresh 64-bit value
- * from the worker's pol_rng. trace: NULL on the query path. Returns POL_OK,
- * POL_EMPTY or POL_NODATA, with out filled (count 0 unless POL_OK), or
- * -EINVAL for a bad family. Any thread; no allocation.
+ * from the worker's aya_rng (common/rng.h). trace: NULL on the query path.
+ * Returns POL_OK, POL_EMPTY or POL_NODATA, with out filled (count 0 unless
+ * POL_OK), or -EINVAL for a bad family. Any thread; no allocation.
  */
 int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
                const pol_client_t *client, uint64_t rand, pol_result_t *out, pol_trace_t *trace)
@@ -306,30 +306,3 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 /* Human-readable explain text; returns the length it needed (snprintf style). */
 size_t pol_trace_format(const pol_trace_t *t, char *buf, size_t len) AYA_NONNULL(1, 2);
 const char *pol_reason_str(pol_reason_t r);
-const char *pol_filter_str(cfg_filter_kind_t k);
-
-/* ---- per-worker RNG: xorshift64*, seeded once per worker ---- */
-
-typedef struct pol_rng {
-	uint64_t s;
-} pol_rng_t;
-
-static inline void pol_rng_seed(pol_rng_t *r, uint64_t seed)
-{
-	/* splitmix64 step so that small seeds give well-mixed, non-zero state */
-	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	r->s = z != 0 ? z : 0x9e3779b97f4a7c15ull;
-}
-
-static inline uint64_t pol_rng_next(pol_rng_t *r)
-{
-	uint64_t x = r->s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}

@@ -36,10 +36,11 @@ struct pol_snap {
 };
 
 /*
- * The chain's static prefix: its leading healthy, drain and geo filters
- * depend on the snapshot and the client's geo order only, so pol_snap_build
- * runs them once per (family, order) and pol_answer starts from their result
- * (same code, same answers). The trace path always runs the whole chain.
+ * The chain's static prefix: its leading filters flagged CFG_FILTER_F_STATIC
+ * (healthy, drain, geo) depend on the snapshot and the client's geo order
+ * only, so pol_snap_build runs them once per (family, order) and
+ * pol_answer starts from their result (same steps, same answers). The trace
+ * path always runs the whole chain.
  */
 typedef struct pol_fast_set {
 	int rc;              /* POL_OK, POL_EMPTY or POL_NODATA after the prefix */
@@ -54,9 +55,9 @@ struct pol_fast {
 	uint32_t n_orders; /* orders of the geo tree, 1 without one */
 	const pol_fast_set_t *set[2]; /* [AF_INET6?][order] */
 	/*
-	 * limit[i] for a weighted or hash step: only the first limit[i]
-	 * positions can reach the answer (first_n follows, no later draw), so
-	 * ordering stops there.
+	 * limit[i] for an ordering step (weighted, hash): only the first
+	 * limit[i] positions can reach the answer (first_n follows, no later
+	 * filter draws), so ordering stops there.
 	 */
 	uint16_t limit[POL_MAX_FILTERS];
 };

@@ -1,7 +1,7 @@
 /*
  * Explain: pol_trace_t (filled by pol_answer) to text. The trace itself is
  * the structured form; the control code walks it to build JSON, with
- * pol_reason_str() and pol_filter_str() for the names.
+ * pol_reason_str() and config's cfg_filter_name() for the names.
  */
 #include "policy/policy.h"
 
@@ -29,25 +29,6 @@ const char *pol_reason_str(pol_reason_t r)
 		return "would drop every endpoint: skipped (when_all_down: answer all)";
 	case POL_R_ALL_DOWN_EMPTY:
 		return "would drop every endpoint: empty answer (when_all_down: empty)";
-	}
-	return "?";
-}
-
-const char *pol_filter_str(cfg_filter_kind_t k)
-{
-	switch (k) {
-	case CFG_FILTER_HEALTHY:
-		return "healthy";
-	case CFG_FILTER_DRAIN:
-		return "drain";
-	case CFG_FILTER_GEO:
-		return "geo";
-	case CFG_FILTER_WEIGHTED:
-		return "weighted";
-	case CFG_FILTER_HASH:
-		return "hash";
-	case CFG_FILTER_FIRST_N:
-		return "first_n";
 	}
 	return "?";
 }
@@ -110,11 +91,9 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 	unsigned e = 0;
 	for (unsigned step = 0; step < svc->n_filters; step++) {
 		const cfg_filter_t *f = &svc->filters[step];
-		put(o, "step %u %s", step + 1, pol_filter_str(f->kind));
-		if (f->kind == CFG_FILTER_FIRST_N) {
-			put(o, " %u", f->n ? f->n : 1);
-		}
-		put(o, ":\n");
+		char text[64];
+		cfg_filter_text(f, text, sizeof(text));
+		put(o, "step %u %s:\n", step + 1, text);
 		for (; e < t->n_ev && t->ev[e].step == step; e++) {
 			const pol_trace_event_t *ev = &t->ev[e];
 			if (ev->endpoint == UINT16_MAX) {

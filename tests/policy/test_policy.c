@@ -2,9 +2,10 @@
  * Unit tests for policy/: snapshot compile (lookup by owner, drains,
  * health), every filter of the chain, tiers and first_n spill, ECS scopes,
  * when_all_down, family filtering, explain traces, lookup by config
- * index, the precomputed chain prefix against the whole chain, and the cost
- * of one pol_answer. The cfg_t is built by hand; geo uses the fixture database of
- * tests/geo/mkfixture.pl.
+ * index, the precomputed chain prefix against the whole chain (also for
+ * every combination of filters), answers pinned across refactors, and the
+ * cost of one pol_answer. The cfg_t is built by hand; geo uses the fixture
+ * database of tests/geo/mkfixture.pl.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/dname.h"
+#include "common/rng.h"
 #include "policy/policy.h"
 #include "tests/geo/fixture.h"
 
@@ -317,13 +319,13 @@ static void test_weighted_split(void **state)
 	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
 	const pol_service_t *svc = svc_by_name(s, "weighted.example.com");
 	pol_client_t cl = client("192.0.2.10", 32, false);
-	pol_rng_t rng;
-	pol_rng_seed(&rng, 42);
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 42);
 	unsigned heavy = 0;
 	const unsigned n = 10000;
 	for (unsigned i = 0; i < n; i++) {
 		pol_result_t r;
-		assert_int_equal(pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL),
+		assert_int_equal(pol_answer(s, svc, AF_INET, &cl, aya_rng_next(&rng), &r, NULL),
 		                 POL_OK);
 		assert_int_equal(r.count, 1);
 		assert_int_equal(r.scope, 0); /* random, not location dependent */
@@ -679,14 +681,176 @@ static void test_fast_path(void **state)
 	assert_int_equal(compared, 2 * 8 * S_COUNT * 16 * 16);
 }
 
+/* Every chain of up to COMBO_LEN distinct filters of the table, first_n with N = 2. */
+#define COMBO_LEN 4
+#define COMBO_MAX 1024
+
+struct combos {
+	cfg_filter_t chain[COMBO_MAX][COMBO_LEN];
+	cfg_service_t svc[COMBO_MAX];
+	char name[COMBO_MAX][16];
+	size_t n;
+};
+
+static void combos_fill(struct combos *c, cfg_filter_t *prefix, size_t len, unsigned used)
+{
+	if (len > 0) {
+		assert_true(c->n < COMBO_MAX);
+		size_t i = c->n++;
+		memcpy(c->chain[i], prefix, len * sizeof(*prefix));
+		snprintf(c->name[i], sizeof(c->name[i]), "c%zu", i);
+		c->svc[i] = (cfg_service_t){.name = c->name[i],
+		                            .ttl_s = 30,
+		                            .pools = www_pools,
+		                            .n_pools = 3,
+		                            .policy = c->chain[i],
+		                            .n_policy = len};
+		char n[64];
+		snprintf(n, sizeof(n), "%s.example.com", c->name[i]);
+		assert_true(aya_dname_from_str(n, c->svc[i].owner) > 0);
+	}
+	if (len == COMBO_LEN) {
+		return;
+	}
+	for (unsigned k = 0; k < CFG_FILTER_COUNT; k++) {
+		if (!(used & 1u << k)) {
+			prefix[len] = (cfg_filter_t){.kind = (cfg_filter_kind_t)k, .n = 2};
+			combos_fill(c, prefix, len + 1, used | 1u << k);
+		}
+	}
+}
+
+/*
+ * The fast path (precomputed prefix, ordering cut at first_n) answers what
+ * the traced whole chain answers, for every combination of filters.
+ */
+static void test_fast_path_combos(void **state)
+{
+	struct fixture *f = *state;
+	struct combos *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	cfg_filter_t prefix[COMBO_LEN];
+	combos_fill(c, prefix, 0, 0);
+	cfg_zone_t z = {.name = "example.com", .services = c->svc, .n_services = c->n};
+	cfg_t cc = {.zones = &z, .n_zones = 1, .regions = fx_regions, .n_regions = R_COUNT};
+	static const char *const *const downs[] = {NULL, down_198_1, down_eu_v4};
+	static const char *const clients[] = {"192.0.2.10", "198.51.100.9", "2001:db8:1::1"};
+	pol_trace_t *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	unsigned compared = 0;
+	for (size_t g = 0; g < 2; g++) {
+		for (size_t d = 0; d < AYA_ARRAY_LEN(downs); d++) {
+			pol_inputs_t in = {.health = health_cb, .health_ctx = (void *)downs[d]};
+			pol_snap_t *s = NULL;
+			char err[256];
+			assert_int_equal(
+			        pol_snap_build(&cc, g ? f->geo : NULL, &in, &s, err, sizeof(err)),
+			        0);
+			for (size_t i = 0; i < c->n; i++) {
+				const pol_service_t *svc = pol_service_get(s, i);
+				assert_non_null(svc->fast);
+				for (size_t k = 0; k < AYA_ARRAY_LEN(clients) * 2; k++) {
+					pol_client_t cl = client(clients[k / 2], 24, true);
+					int fam = k % 2 ? AF_INET6 : AF_INET;
+					for (uint64_t rnd = 0; rnd < 16; rnd++) {
+						uint64_t r = rnd * 0x9e3779b97f4a7c15ull;
+						pol_result_t fast, slow;
+						int rf = pol_answer(s, svc, fam, &cl, r, &fast,
+						                    NULL);
+						int rs = pol_answer(s, svc, fam, &cl, r, &slow, t);
+						if (rf != rs || fast.count != slow.count ||
+						    fast.scope != slow.scope ||
+						    memcmp(fast.ep, slow.ep,
+						           fast.count * sizeof(fast.ep[0])) != 0) {
+							fail_msg("chain %zu (%u filters) client %s "
+							         "fam %d geo %zu down %zu rand %u",
+							         i, svc->n_filters, clients[k / 2],
+							         fam, g, d, (unsigned)rnd);
+						}
+						compared++;
+					}
+				}
+			}
+			pol_snap_free(s);
+		}
+	}
+	assert_int_equal(compared, 2 * AYA_ARRAY_LEN(downs) * c->n * 6 * 16);
+	free(t);
+	free(c);
+}
+
+/*
+ * Answers pinned to the values of the code before the filter table and the
+ * move to common/rng.h: a digest of every service's answers for many rand
+ * values, of every service's explain text, and the worker generator's
+ * first outputs (pol_rng's). A change here changes what Aya answers.
+ */
+static void test_pinned(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const *const downs[] = {NULL, down_198_1};
+	static const char *const clients[] = {"192.0.2.10", "198.51.100.9", "203.0.113.9",
+	                                      "2001:db8:1::1"};
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t d = 0; d < AYA_ARRAY_LEN(downs); d++) {
+		pol_snap_t *s = snap_with(f->geo, downs[d], NULL, 0);
+		for (size_t i = 0; i < S_COUNT; i++) {
+			const pol_service_t *svc = pol_service_get(s, i);
+			for (size_t k = 0; k < AYA_ARRAY_LEN(clients) * 2; k++) {
+				pol_client_t cl = client(clients[k / 2], 32, false);
+				for (uint64_t rnd = 0; rnd < 64; rnd++) {
+					pol_result_t r;
+					int rc = pol_answer(s, svc, k % 2 ? AF_INET6 : AF_INET, &cl,
+					                    rnd * 0x9e3779b97f4a7c15ull, &r, NULL);
+					uint8_t b[2 + POL_MAX_ANSWER] = {(uint8_t)rc, r.scope};
+					for (unsigned e = 0; e < r.count; e++) {
+						b[2 + e] = (uint8_t)(r.ep[e] - svc->endpoints);
+					}
+					for (unsigned e = 0; e < 2 + r.count; e++) {
+						h = (h ^ b[e]) * 0x100000001b3ull;
+					}
+				}
+			}
+		}
+		pol_snap_free(s);
+	}
+	assert_true(h == 0xd88287a67209dd69ull);
+	/* The explain text of every service, for one client. */
+	pol_trace_t *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	static char text[65536];
+	h = 0xcbf29ce484222325ull;
+	pol_snap_t *s = snap_with(f->geo, down_198_1, NULL, 0);
+	for (size_t i = 0; i < S_COUNT; i++) {
+		pol_client_t cl = client("198.51.100.0", 24, true);
+		pol_result_t r;
+		(void)pol_answer(s, pol_service_get(s, i), AF_INET, &cl, 77, &r, t);
+		size_t n = pol_trace_format(t, text, sizeof(text));
+		assert_true(n < sizeof(text));
+		for (size_t k = 0; k < n; k++) {
+			h = (h ^ (uint8_t)text[k]) * 0x100000001b3ull;
+		}
+	}
+	pol_snap_free(s);
+	free(t);
+	assert_true(h == 0x23610e13e4bb6877ull);
+	static const uint64_t draws[] = {0x31b0ece7c4f697a2ull, 0x9008a3b1cb686f03ull,
+	                                 0x7c7173abd97be16full, 0x45672c8c8d6b8c4full};
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 42);
+	for (size_t i = 0; i < AYA_ARRAY_LEN(draws); i++) {
+		assert_true(aya_rng_next(&rng) == draws[i]);
+	}
+}
+
 static void test_speed(void **state)
 {
 	struct fixture *f = *state;
 	pol_snap_t *s = snap_with(f->geo, NULL, NULL, 0);
 	const pol_service_t *svc = svc_by_name(s, "www.example.com");
 	pol_client_t cl = client("198.51.100.9", 32, false);
-	pol_rng_t rng;
-	pol_rng_seed(&rng, 1);
+	aya_rng_t rng;
+	aya_rng_seed(&rng, 1);
 	const unsigned n = 1000000;
 	unsigned sum = 0;
 	struct timespec t0, t1;
@@ -694,7 +858,7 @@ static void test_speed(void **state)
 	for (unsigned i = 0; i < n; i++) {
 		pol_result_t r;
 		cl.addr[3] = (uint8_t)i;
-		sum += (unsigned)pol_answer(s, svc, AF_INET, &cl, pol_rng_next(&rng), &r, NULL) +
+		sum += (unsigned)pol_answer(s, svc, AF_INET, &cl, aya_rng_next(&rng), &r, NULL) +
 		       r.count;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -711,7 +875,8 @@ int main(void)
 	        cmocka_unit_test(test_weighted_split), cmocka_unit_test(test_hash),
 	        cmocka_unit_test(test_drain),          cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_explain),        cmocka_unit_test(test_service_at),
-	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_speed),
+	        cmocka_unit_test(test_fast_path),      cmocka_unit_test(test_fast_path_combos),
+	        cmocka_unit_test(test_pinned),         cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
 }
