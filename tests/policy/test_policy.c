@@ -167,8 +167,8 @@ static int teardown(void **state)
  * (NULL-terminated texts) have one fresh DOWN observation, the others none
  * (fail open: healthy); drains as given.
  */
-static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const state_drain_t *drains,
-                             size_t n_drains)
+static pol_snap_t *snap_with_cfg(const cfg_t *c, geo_tree_t *geo, const char *const *down,
+                                 const state_drain_t *drains, size_t n_drains)
 {
 	state_obs_t obs[16];
 	char keys[16][STATE_NAME_MAX + 1];
@@ -189,9 +189,16 @@ static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const sta
 	pol_inputs_t in = {.view = view, .now_ms = NOW};
 	pol_snap_t *s = NULL;
 	char err[256];
-	assert_int_equal(pol_snap_build(&cfg, geo, &in, &s, err, sizeof(err)), 0);
+	assert_int_equal(pol_snap_build(c, geo, &in, &s, err, sizeof(err)), 0);
 	state_view_free(view);
 	return s;
+}
+
+/* The same for the test config. */
+static pol_snap_t *snap_with(geo_tree_t *geo, const char *const *down, const state_drain_t *drains,
+                             size_t n_drains)
+{
+	return snap_with_cfg(&cfg, geo, down, drains, n_drains);
 }
 
 static const pol_service_t *svc_by_name(const pol_snap_t *s, const char *name)
@@ -740,12 +747,7 @@ static void test_fast_path_combos(void **state)
 	unsigned compared = 0;
 	for (size_t g = 0; g < 2; g++) {
 		for (size_t d = 0; d < AYA_ARRAY_LEN(downs); d++) {
-			pol_inputs_t in = {.health = health_cb, .health_ctx = (void *)downs[d]};
-			pol_snap_t *s = NULL;
-			char err[256];
-			assert_int_equal(
-			        pol_snap_build(&cc, g ? f->geo : NULL, &in, &s, err, sizeof(err)),
-			        0);
+			pol_snap_t *s = snap_with_cfg(&cc, g ? f->geo : NULL, downs[d], NULL, 0);
 			for (size_t i = 0; i < c->n; i++) {
 				const pol_service_t *svc = pol_service_get(s, i);
 				assert_non_null(svc->fast);
