@@ -313,6 +313,25 @@ int cfg_load(const char *path, cfg_t **out, cfg_diag_t *d) AYA_NONNULL(1, 2, 3) 
 /* NULL is a no-op. */
 void cfg_free(cfg_t *cfg);
 
+/*
+ * The config hash gossiped for drift detection (config/hash.c): FNV-1a 64
+ * over the parsed config that every node of a cluster shares (regions, geo
+ * maps, monitors, zones with their records and services), leaving out what
+ * is each node's own (node, dns, control, state_dir, log, gossip). Comments,
+ * formatting and key order do not change it. Pure, any thread.
+ */
+uint64_t cfg_hash(const cfg_t *cfg) AYA_NONNULL(1);
+
+/*
+ * The gossip: keys whose values differ between a and b (config/gossip.c),
+ * by their YAML names ("bind", "seeds", "keyring", "probe_interval", ...)
+ * in schema order, into keys[0..cap); returns how many differ (may exceed
+ * cap). "keyring" compares the keys, not the file's path. A section present
+ * in one and absent in the other is the single name "gossip". For reload.
+ */
+size_t cfg_gossip_diff(const cfg_gossip_t *a, const cfg_gossip_t *b, const char **keys, size_t cap)
+        AYA_NONNULL(1, 2);
+
 /* Find a zone by name (case-insensitive, trailing dot optional); NULL = absent. */
 const cfg_zone_t *cfg_zone_find(const cfg_t *cfg, const char *name) AYA_NONNULL(1, 2);
 
