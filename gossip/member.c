@@ -212,6 +212,30 @@ void gsp_refute(gsp_t *g, uint64_t incarnation)
 	gsp_gossip_soon(g); /* the refutation must beat the suspicion timeout */
 }
 
+void gsp_set_config_hash(gsp_t *g, uint64_t hash)
+{
+	member_t *me = g->me;
+	g->cfg.config_hash = hash;
+	if (me->pub.config_hash == hash) {
+		return;
+	}
+	me->pub.config_hash = hash;
+	if (g->leaving) {
+		return;
+	}
+	/*
+	 * Peers take a member's alive only at a higher incarnation (SWIM): bump
+	 * ours, as a refutation does, and gossip it at once; push/pull carries
+	 * it too, to any peer the broadcast misses.
+	 */
+	me->pub.incarnation++;
+	queue_alive(g, me);
+	if (g->started) {
+		gsp_gossip_soon(g);
+		gsp_tick(g);
+	}
+}
+
 static member_t *member_new(const m_alive_t *a)
 {
 	member_t *m = calloc(1, sizeof(*m));
