@@ -101,6 +101,12 @@ void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 void ayad_schedule_rebuild(ayad_t *d) AYA_NONNULL(1);
 /* The same, but within ms: sooner than the debounce (a pending rebuild due later moves up). */
 void ayad_schedule_rebuild_within(ayad_t *d, unsigned ms) AYA_NONNULL(1);
+/*
+ * Give the agent the endpoints of cfg that this node probes (with gossip,
+ * those ayad_gossip_filter_targets() keeps); daemon/agent.c. Gossip calls it
+ * when the live member set changed.
+ */
+void ayad_health_set_targets(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2);
 
 /* ---- gossip (daemon/gossip.c, issue 5) ---- */
 
@@ -131,8 +137,15 @@ void ayad_gossip_stop(ayad_t *d) AYA_NONNULL(1);
 size_t ayad_gossip_filter_targets(ayad_t *d, struct agent_target *t, size_t n) AYA_NONNULL(1);
 /* A local observation or drain changed: gossip it now (on the next loop iteration). */
 void ayad_gossip_kick(ayad_t *d) AYA_NONNULL(1);
-/* Recompute the probed set when the live members changed. */
+/* Recompute the probed set (the replicator does so when the live members changed). */
 void ayad_gossip_update_targets(ayad_t *d) AYA_NONNULL(1);
+/*
+ * After a successful reload, before the old config is freed: advertise
+ * cfg's config hash, apply the gossip settings a running node can (the
+ * keyring) and describe the others, which need a restart, in *notes (one
+ * line each, malloc'd or NULL; already logged). 0 or a negative errno.
+ */
+int ayad_gossip_reload(ayad_t *d, const cfg_t *cfg, char **notes) AYA_NONNULL(1, 2, 3);
 /* The node (NULL without gossip), our config hash, counters. */
 struct gsp *ayad_gossip_node(const ayad_t *d) AYA_NONNULL(1);
 uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);

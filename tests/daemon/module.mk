@@ -3,6 +3,3 @@
 DAEMON_HEALTH := $(B)/obj/daemon/health.o
 $(B)/tests/daemon/test_health: $(DAEMON_HEALTH)
 $(B)/tests/daemon/test_health: LDFLAGS += $(DAEMON_HEALTH)
-DAEMON_CONFHASH := $(B)/obj/daemon/confhash.o
-$(B)/tests/daemon/test_confhash: $(DAEMON_CONFHASH)
-$(B)/tests/daemon/test_confhash: LDFLAGS += $(DAEMON_CONFHASH)
