@@ -18,7 +18,6 @@
 
 #include "common/compiler.h"
 #include "common/dname.h"
-#include "config/filters.h"
 
 /* Where an object was defined, so later checks can cite it. */
 typedef struct cfg_loc {
@@ -150,7 +149,67 @@ typedef struct cfg_monitor {
 	bool keepalive; /* http/https: reuse one connection per endpoint, default true */
 } cfg_monitor_t;
 
-/* ---- policy filters: the table is CFG_FILTERS in config/filters.h ---- */
+/* ---- policy filters ---- */
+
+/*
+ * The policy filters, declared once; the enum and cfg_filter_info[] below
+ * are built from this list.
+ *
+ * CFG_FILTERS(X) calls X(ID, name, ARG, DFLT, FLAGS) for every filter, in
+ * the order of cfg_filter_kind_t:
+ *  - ID: the enum value CFG_FILTER_<ID>;
+ *  - name: the bare word in the YAML policy list and in every text
+ *    (explain, ayactl); policy/answer.c binds it to its step function
+ *    step_<name>(), so a filter without one does not compile;
+ *  - ARG: CFG_FILTER_ARG_NONE, or CFG_FILTER_ARG_COUNT (written
+ *    "{ name: N }", N = 1..65535, or bare "name" for DFLT);
+ *  - FLAGS: CFG_FILTER_F_* below. They are promises the fast path relies
+ *    on: a STATIC filter must not read the client (other than its geo order
+ *    with GEO_ORDER) nor draw; a filter that draws must say DRAWS.
+ *    tests/policy checks the fast path against the whole chain for every
+ *    combination of filters, so a filter wrongly flagged STATIC fails there.
+ *
+ * Adding a filter: one X() line here, one STEP_FN(name) in policy/answer.c,
+ * its drop reasons in policy/trace.c if it drops, and the docs (README.md
+ * "Services", docs/config.md); tests/config and tests/policy walk the table.
+ */
+/* A filter's argument. */
+typedef enum cfg_filter_arg {
+	CFG_FILTER_ARG_NONE = 0,  /* "name" only; "{ name: x }" is an error */
+	CFG_FILTER_ARG_COUNT = 1, /* "{ name: N }", N = 1..65535, or "name" for the default */
+} cfg_filter_arg_t;
+
+#define CFG_FILTER_COUNT_MAX 65535u
+
+/* What a filter does and what its result depends on. */
+enum cfg_filter_flag {
+	/* Depends on the snapshot only (health, drains, weights), or with GEO_ORDER also on
+	 * the client's geo order: a leading run of these is precomputed per order. */
+	CFG_FILTER_F_STATIC = 1u << 0,
+	/* Reads the client's geo order (the fast path keeps one prefix per order). */
+	CFG_FILTER_F_GEO_ORDER = 1u << 1,
+	/* Draws from the query's random numbers: ordering before a first-N cut may stop
+	 * at N only when no later filter draws. */
+	CFG_FILTER_F_DRAWS = 1u << 2,
+	/* Reorders the candidates (inside their tiers, or into tiers). */
+	CFG_FILTER_F_ORDERS = 1u << 3,
+	/* Drops candidates. */
+	CFG_FILTER_F_DROPS = 1u << 4,
+	/* Keeps the first N candidates, N its argument: an ordering filter just before it
+	 * only needs to order the first N. */
+	CFG_FILTER_F_FIRST_N = 1u << 5,
+};
+
+/* clang-format off */
+#define CFG_FILTERS(X)                                                                            \
+	X(HEALTHY,  healthy,  CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_STATIC | CFG_FILTER_F_DROPS)  \
+	X(DRAIN,    drain,    CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_STATIC | CFG_FILTER_F_DROPS)  \
+	X(GEO,      geo,      CFG_FILTER_ARG_NONE,  0,                                            \
+	  CFG_FILTER_F_STATIC | CFG_FILTER_F_GEO_ORDER | CFG_FILTER_F_ORDERS)                     \
+	X(WEIGHTED, weighted, CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_DRAWS | CFG_FILTER_F_ORDERS)  \
+	X(HASH,     hash,     CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_ORDERS)                       \
+	X(FIRST_N,  first_n,  CFG_FILTER_ARG_COUNT, 1, CFG_FILTER_F_DROPS | CFG_FILTER_F_FIRST_N)
+/* clang-format on */
 
 #define CFG_FILTER_ENUM_(ID, name, arg, dflt, flags) CFG_FILTER_##ID,
 typedef enum cfg_filter_kind { CFG_FILTERS(CFG_FILTER_ENUM_) } cfg_filter_kind_t;
@@ -357,6 +416,25 @@ void cfg_diag_add(cfg_diag_t *d, const char *file, unsigned line, unsigned col,
 int cfg_load(const char *path, cfg_t **out, cfg_diag_t *d) AYA_NONNULL(1, 2, 3) AYA_WUR;
 /* NULL is a no-op. */
 void cfg_free(cfg_t *cfg);
+
+/*
+ * The config hash gossiped for drift detection (config/hash.c): FNV-1a 64
+ * over the parsed config that every node of a cluster shares (regions, geo
+ * maps, monitors, zones with their records and services), leaving out what
+ * is each node's own (node, dns, control, state_dir, log, gossip). Comments,
+ * formatting and key order do not change it. Pure, any thread.
+ */
+uint64_t cfg_hash(const cfg_t *cfg) AYA_NONNULL(1);
+
+/*
+ * The gossip: keys whose values differ between a and b (config/gossip.c),
+ * by their YAML names ("bind", "seeds", "keyring", "probe_interval", ...)
+ * in schema order, into keys[0..cap); returns how many differ (may exceed
+ * cap). "keyring" compares the keys, not the file's path. A section present
+ * in one and absent in the other is the single name "gossip". For reload.
+ */
+size_t cfg_gossip_diff(const cfg_gossip_t *a, const cfg_gossip_t *b, const char **keys, size_t cap)
+        AYA_NONNULL(1, 2);
 
 /* Find a zone by name (case-insensitive, trailing dot optional); NULL = absent. */
 const cfg_zone_t *cfg_zone_find(const cfg_t *cfg, const char *name) AYA_NONNULL(1, 2);

@@ -195,3 +195,70 @@ CFG_FN(cfg_fn_gossip)
 		             gs->probe_timeout_ms, gs->probe_interval_ms);
 	}
 }
+
+static bool same_addr(const cfg_sockaddr_t *a, const cfg_sockaddr_t *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static bool same_seeds(const cfg_gossip_t *a, const cfg_gossip_t *b)
+{
+	if (a->n_seeds != b->n_seeds) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_seeds; i++) {
+		if (!same_addr(&a->seeds[i], &b->seeds[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool same_keys(const cfg_gossip_t *a, const cfg_gossip_t *b)
+{
+	return a->n_keys == b->n_keys &&
+	       (a->n_keys == 0 || memcmp(a->keys, b->keys, a->n_keys * KEY_LEN) == 0);
+}
+
+size_t cfg_gossip_diff(const cfg_gossip_t *a, const cfg_gossip_t *b, const char **keys, size_t cap)
+{
+	const struct {
+		const char *name;
+		bool same;
+	} rows[] = {
+	        {"bind", same_addr(&a->bind, &b->bind)},
+	        {"seeds", same_seeds(a, b)},
+	        {"keyring", same_keys(a, b)},
+	        {"insecure", a->insecure == b->insecure},
+	        {"probe_interval", a->probe_interval_ms == b->probe_interval_ms},
+	        {"probe_timeout", a->probe_timeout_ms == b->probe_timeout_ms},
+	        {"indirect_checks", a->indirect_checks == b->indirect_checks},
+	        {"suspicion_mult", a->suspicion_mult == b->suspicion_mult},
+	        {"suspicion_max_mult", a->suspicion_max_mult == b->suspicion_max_mult},
+	        {"retransmit_mult", a->retransmit_mult == b->retransmit_mult},
+	        {"gossip_interval", a->gossip_interval_ms == b->gossip_interval_ms},
+	        {"gossip_fanout", a->gossip_fanout == b->gossip_fanout},
+	        {"pushpull_interval", a->pushpull_interval_ms == b->pushpull_interval_ms},
+	        {"reap", a->reap_ms == b->reap_ms},
+	        {"mtu", a->mtu == b->mtu},
+	};
+	size_t n = 0;
+	if (a->enabled != b->enabled) {
+		if (cap > 0) {
+			keys[0] = "gossip";
+		}
+		return 1;
+	}
+	if (!a->enabled) {
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (!rows[i].same) {
+			if (n < cap) {
+				keys[n] = rows[i].name;
+			}
+			n++;
+		}
+	}
+	return n;
+}

@@ -285,7 +285,7 @@ CFG_FN(cfg_fn_pools)
 	svc->n_pools = k;
 }
 
-/* ---- policy filters (the table is CFG_FILTERS, config/filters.h) ---- */
+/* ---- policy filters (the table is CFG_FILTERS, config/config.h) ---- */
 
 #define INFO(ID, nm, a, d, fl)                                                                     \
 	[CFG_FILTER_##ID] = {                                                                      \

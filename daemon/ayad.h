@@ -36,6 +36,8 @@ typedef struct ayad {
 	struct event *flush_ev;  /* periodic state_flush_due() check */
 	struct ayad_rebuild *rebuild; /* debounced policy rebuild (daemon/rebuild.c) */
 	struct agent *agent;          /* the probes (daemon/probes.c); NULL before start */
+	/* Keeps in t[0..n) the endpoints this node probes (main.c: the gossip observers'). */
+	size_t (*probe_filter)(struct ayad *d, struct agent_target *t, size_t n);
 	struct ayad_gossip *gossip; /* cluster membership (daemon/gossip.c); NULL without gossip */
 	ctl_server_t *ctl;
 	struct event_base *base;
@@ -138,7 +140,11 @@ void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(
  * changed result, and probe d->cfg's targets. 0 or a negative errno (logged).
  */
 int ayad_probes_start(ayad_t *d, agent_change_fn on_change) AYA_NONNULL(1) AYA_WUR;
-/* Probe the monitored endpoints of cfg (after a reload was published); no-op without agent. */
+/*
+ * Probe the monitored endpoints of cfg that d->probe_filter keeps (all
+ * without one): after a reload was published, or when the live members
+ * changed. No-op without agent.
+ */
 void ayad_probes_set_targets(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2);
 /* Stop probing, free d->agent. Before the state store closes. */
 void ayad_probes_stop(ayad_t *d) AYA_NONNULL(1);
@@ -174,8 +180,15 @@ void ayad_gossip_stop(ayad_t *d) AYA_NONNULL(1);
 size_t ayad_gossip_filter_targets(ayad_t *d, struct agent_target *t, size_t n) AYA_NONNULL(1);
 /* A local observation or drain changed: gossip it now (on the next loop iteration). */
 void ayad_gossip_kick(ayad_t *d) AYA_NONNULL(1);
-/* Recompute the probed set when the live members changed. */
+/* Recompute the probed set (the replicator does so when the live members changed). */
 void ayad_gossip_update_targets(ayad_t *d) AYA_NONNULL(1);
+/*
+ * After a successful reload, before the old config is freed: advertise
+ * cfg's config hash, apply the gossip settings a running node can (the
+ * keyring) and describe the others, which need a restart, in *notes (one
+ * line each, malloc'd or NULL; already logged). 0 or a negative errno.
+ */
+int ayad_gossip_reload(ayad_t *d, const cfg_t *cfg, char **notes) AYA_NONNULL(1, 2, 3);
 /* The node (NULL without gossip), our config hash, counters. */
 struct gsp *ayad_gossip_node(const ayad_t *d) AYA_NONNULL(1);
 uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);

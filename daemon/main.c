@@ -235,7 +235,9 @@ static int run(const char *path)
 {
 	static const int signals[] = {SIGHUP, SIGTERM, SIGINT};
 	struct event *sigs[AYA_ARRAY_LEN(signals)] = {0};
-	ayad_t d = {.config_path = path, .started = time(NULL)};
+	ayad_t d = {.config_path = path,
+	            .started = time(NULL),
+	            .probe_filter = ayad_gossip_filter_targets};
 	int ret = 1;
 	signal(SIGPIPE, SIG_IGN);
 	/* The DNS TCP thread's base is woken from this thread. */

@@ -5,9 +5,9 @@
  * This file only starts, retargets and stops it. What a changed result
  * causes (gossip it, rebuild the policy) is the on_change callback that
  * main.c passes in: the agent knows neither. With gossip, the probed set is
- * the endpoints this node is an observer of (ayad_gossip_filter_targets);
- * daemon/gossip.c recomputes it itself through d->agent when the live
- * members change.
+ * the endpoints this node is an observer of (d->probe_filter, which main.c
+ * points at ayad_gossip_filter_targets); daemon/gossip.c asks for it again
+ * when the live members change.
  */
 #include "daemon/ayad.h"
 
@@ -28,7 +28,7 @@ void ayad_probes_set_targets(ayad_t *d, const cfg_t *cfg)
 	int rc = agent_targets_from_cfg(cfg, &t, &n);
 	if (rc == 0) {
 		/* With gossip, only the endpoints this node is an observer of. */
-		n = ayad_gossip_filter_targets(d, t, n);
+		n = d->probe_filter != NULL ? d->probe_filter(d, t, n) : n;
 		rc = agent_set_targets(d->agent, t, n);
 	}
 	free(t);

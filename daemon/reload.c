@@ -188,6 +188,32 @@ static void warn_state_dir_change(const ayad_t *d, const cfg_t *cfg)
 	}
 }
 
+/*
+ * The new config hash goes out at once, the keyring applies; other gossip
+ * changes need a restart: their lines join the diagnostics for ayactl.
+ * Before the old cfg is freed (the gossip side compares against it).
+ */
+static void apply_gossip(ayad_t *d, const cfg_t *cfg, char **diag)
+{
+	char *notes = NULL;
+	(void)ayad_gossip_reload(d, cfg, &notes); /* errors are logged and in notes */
+	if (notes == NULL || notes[0] == '\0') {
+		free(notes);
+		return;
+	}
+	if (*diag == NULL) {
+		*diag = notes;
+		return;
+	}
+	size_t a = strlen(*diag), b = strlen(notes);
+	char *all = realloc(*diag, a + b + 1);
+	if (all != NULL) {
+		memcpy(all + a, notes, b + 1);
+		*diag = all;
+	}
+	free(notes);
+}
+
 int ayad_reload(ayad_t *d, char **diag)
 {
 	cfg_diag_t cd = {0};
@@ -243,6 +269,7 @@ int ayad_reload(ayad_t *d, char **diag)
 		         "(see ayactl services); they stay stored and apply again if it returns",
 		         unmatched);
 	}
+	apply_gossip(d, cfg, diag);
 	/* The old policy snapshot still points into the old cfg: publish (which frees it
 	 * after the grace period) before freeing that. */
 	dnsd_server_publish(d->srv, snap, pol);

@@ -23,6 +23,7 @@
  * would re-open their replay window.
  */
 #include "gossip/gossip_int.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -241,16 +242,7 @@ long gsp_open(const gsp_keyring_t *kr, const uint8_t *in, size_t len, uint8_t *o
 
 /* ---- replay window ---- */
 
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s != '\0'; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	return h;
-}
-
-int replay_init(replay_t *r, size_t max_senders)
+int gsp_replay_init(replay_t *r, size_t max_senders)
 {
 	r->cap = 256;
 	r->n = 0;
@@ -259,7 +251,7 @@ int replay_init(replay_t *r, size_t max_senders)
 	return r->tab != NULL ? 0 : -ENOMEM;
 }
 
-void replay_fini(replay_t *r)
+void gsp_replay_fini(replay_t *r)
 {
 	for (size_t i = 0; r->tab != NULL && i < r->cap; i++) {
 		for (replay_ent_t *e = r->tab[i], *nx; e != NULL; e = nx) {
@@ -281,7 +273,7 @@ static void replay_grow(replay_t *r)
 	for (size_t i = 0; i < r->cap; i++) {
 		for (replay_ent_t *e = r->tab[i], *nx; e != NULL; e = nx) {
 			nx = e->next;
-			size_t b = name_hash(e->name) & (cap - 1);
+			size_t b = aya_fnv1a_str(AYA_FNV_OFFSET, e->name) & (cap - 1);
 			e->next = tab[b];
 			tab[b] = e;
 		}
@@ -322,9 +314,9 @@ static bool window_take(replay_ent_t *e, uint64_t seq)
 	return true;
 }
 
-bool replay_check(replay_t *r, const char *sender, uint64_t seq)
+bool gsp_replay_check(replay_t *r, const char *sender, uint64_t seq)
 {
-	size_t b = name_hash(sender) & (r->cap - 1);
+	size_t b = aya_fnv1a_str(AYA_FNV_OFFSET, sender) & (r->cap - 1);
 	for (replay_ent_t *e = r->tab[b]; e != NULL; e = e->next) {
 		if (strcmp(e->name, sender) == 0) {
 			return window_take(e, seq);

@@ -219,6 +219,12 @@ void gsp_tick(gsp_t *g) AYA_NONNULL(1);
  * members now; the host should keep the loop running ~one gossip interval.
  */
 void gsp_leave(gsp_t *g) AYA_NONNULL(1);
+/*
+ * Advertise a new config hash (after a reload): our member record gets it
+ * with the next incarnation, and the alive goes out in the next gossip
+ * round (right away), so peers see it within a few rounds. Same hash: no-op.
+ */
+void gsp_set_config_hash(gsp_t *g, uint64_t hash) AYA_NONNULL(1);
 /* Borrowed keyring: install/use/remove apply at once. */
 gsp_keyring_t *gsp_keyring(gsp_t *g) AYA_NONNULL(1);
 
@@ -271,6 +277,107 @@ gsp_stats_t gsp_stats(const gsp_t *g) AYA_NONNULL(1);
  */
 size_t gsp_observers(const gsp_member_t *members, size_t n, const char *endpoint_key,
                      const char *endpoint_region, size_t k, size_t *out) AYA_NONNULL(3, 4);
+
+/* ---- replication of the cluster state (gossip/replicate.c) ----
+ *
+ * What a node gossips of its state/ store, and what it does with what it
+ * hears; the host (ayad, or the simulation in the tests) only runs timers
+ * and wires the callbacks. Over one gsp_t, one state_t and one cfg_t:
+ *   - out: this node's observations (observer == node name) when the status
+ *     changes (at once, gsp_broadcast_now), the utilization moves by more
+ *     than 0.05, or the last send is older than a third of the endpoint's
+ *     stale limit (next regular round); this node's drains and undrains once
+ *     per version, in the compact form (at once). gsp_repl_scan() finds them.
+ *   - in: records merged by the store's LWW rule; push/pull exchanges
+ *     state_pack_all/state_pack_delta blobs. A change asks the host to
+ *     rebuild (hooks.rebuild).
+ *   - members: ALIVE peers are stored (seeds at the next start); a member
+ *     DEAD or LEFT loses its observations after GSP_REPL_DEAD_GRACE_MS; a
+ *     change of the live member set asks the host to recompute its probe
+ *     targets (hooks.members_changed), which it filters with
+ *     gsp_repl_filter_targets().
+ * The config is borrowed until gsp_repl_reload() swaps it or
+ * gsp_repl_free(); the store for the replicator's life. Control thread only.
+ */
+
+struct cfg;
+struct state;
+struct agent_target;
+
+#define GSP_REPL_DEAD_GRACE_MS 60000u /* a gone member's observations are dropped after */
+#define GSP_REPL_REBUILD_MS 10u       /* rebuild deadline for one record heard from a peer */
+#define GSP_REPL_OBSERVERS_K 3        /* observers per monitored endpoint */
+
+typedef struct gsp_repl gsp_repl_t;
+
+typedef struct gsp_repl_hooks {
+	void *ctx;
+	/* Wall clock in unix ms (what records carry); NULL = CLOCK_REALTIME. */
+	uint64_t (*wall_ms)(void *ctx);
+	/* The state changed: rebuild from it within ms; 0 = the host's usual debounce. */
+	void (*rebuild)(void *ctx, unsigned within_ms);
+	/* The live member set changed: recompute the probed endpoints; < 0 = retry next scan. */
+	int (*members_changed)(void *ctx);
+} gsp_repl_hooks_t;
+
+typedef struct gsp_repl_stats {
+	uint64_t records_out;    /* observations and drains broadcast by us */
+	uint64_t records_in;     /* valid records heard */
+	uint64_t records_merged; /* of which changed our state (push/pull included) */
+	uint64_t records_bad;    /* undecodable or invalid, dropped */
+} gsp_repl_stats_t;
+
+/*
+ * A replicator for cfg->node.name over st; hooks copied (all optional).
+ * Stored drains count as sent (push/pull carries them). NULL: no memory.
+ */
+gsp_repl_t *gsp_repl_new(const struct cfg *cfg, struct state *st, const gsp_repl_hooks_t *hooks)
+        AYA_NONNULL(1, 2) AYA_WUR;
+/* NULL is a no-op. Free the gsp_t first (it holds the delegate). */
+void gsp_repl_free(gsp_repl_t *r);
+/* The delegate for gsp_new() (ctx = r). */
+gsp_delegate_t gsp_repl_delegate(gsp_repl_t *r) AYA_NONNULL(1);
+/* The node made with that delegate; NULL detaches. */
+void gsp_repl_attach(gsp_repl_t *r, gsp_t *g) AYA_NONNULL(1);
+/*
+ * gsp_new()'s config from the cfg: name, region, bind address, tunables,
+ * the config hash, incarnation = wall-clock seconds; seeds are the cfg's
+ * plus the stored members (a rejoin works while the seeds are down), into
+ * a malloc'd *seeds that gc points to (the caller frees it after gsp_new).
+ * 0 or -ENOMEM.
+ */
+int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
+/* The cfg's keys as a keyring (first key primary); NULL without keys or memory. */
+gsp_keyring_t *gsp_repl_keyring(const struct cfg *cfg) AYA_NONNULL(1) AYA_WUR;
+/*
+ * Send what is due (see above), drop gone members' observations after the
+ * grace, call members_changed when the live set moved. The host calls it
+ * periodically and soon after a local observation or drain changed (not
+ * from inside a store update).
+ */
+void gsp_repl_scan(gsp_repl_t *r) AYA_NONNULL(1);
+/*
+ * Keep in t[0..n) only the endpoints this node observes: the
+ * GSP_REPL_OBSERVERS_K members gsp_observers() picks (own region first),
+ * every node for `observers: all` and for endpoints of no pool. Compacted
+ * in place; returns how many. Not attached: every endpoint.
+ */
+size_t gsp_repl_filter_targets(const gsp_repl_t *r, struct agent_target *t, size_t n)
+        AYA_NONNULL(1);
+/*
+ * After a reload: take cfg (borrowed from now on; the old one may be freed
+ * on return), advertise its config hash (gsp_set_config_hash), apply the
+ * gossip settings a running node can (keyring: the file's keys replace the
+ * ring, the first primary) and describe every other changed gossip: key in
+ * *notes, one line each "reload: gossip.KEY changed; restart ayad to apply
+ * it" (malloc'd, "" when nothing changed; NULL on no memory). 0 or -errno
+ * (a keyring that could not be applied; the old ring stays).
+ */
+int gsp_repl_reload(gsp_repl_t *r, const struct cfg *cfg, char **notes) AYA_NONNULL(1, 2, 3);
+/* The hash we advertise (cfg_hash() of the current cfg). */
+uint64_t gsp_repl_config_hash(const gsp_repl_t *r) AYA_NONNULL(1);
+gsp_repl_stats_t gsp_repl_stats(const gsp_repl_t *r) AYA_NONNULL(1);
 
 /* ---- the libevent transport and clock used by ayad ---- */
 

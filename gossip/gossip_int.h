@@ -18,6 +18,7 @@
 
 #include "gossip/gossip.h"
 #include "proto/gossip.pb-c.h"
+#include "common/rng.h"
 
 /* ---- crypto.c ---- */
 
@@ -62,10 +63,10 @@ typedef struct replay {
 	size_t cap, n, max;
 } replay_t;
 
-int replay_init(replay_t *r, size_t max_senders) AYA_NONNULL(1);
-void replay_fini(replay_t *r) AYA_NONNULL(1);
+int gsp_replay_init(replay_t *r, size_t max_senders) AYA_NONNULL(1);
+void gsp_replay_fini(replay_t *r) AYA_NONNULL(1);
 /* true: fresh (and now recorded); false: replay, too old, or table full. */
-bool replay_check(replay_t *r, const char *sender, uint64_t seq) AYA_NONNULL(1, 2);
+bool gsp_replay_check(replay_t *r, const char *sender, uint64_t seq) AYA_NONNULL(1, 2);
 
 /* ---- queue.c ---- */
 
@@ -86,27 +87,27 @@ typedef struct bqueue {
 	bcast_t *head[BQ_BUCKETS], *tail[BQ_BUCKETS];
 	bcast_t **hash;
 	size_t hcap, n;
-	bcast_t *retired; /* sent for the last time; freed by bq_release() */
+	bcast_t *retired; /* sent for the last time; freed by gsp_bq_release() */
 	uint64_t dropped;
 } bqueue_t;
 
-int bq_init(bqueue_t *q) AYA_NONNULL(1);
-void bq_fini(bqueue_t *q) AYA_NONNULL(1);
+int gsp_bq_init(bqueue_t *q) AYA_NONNULL(1);
+void gsp_bq_fini(bqueue_t *q) AYA_NONNULL(1);
 /* Queue an encoded Msg (copied); an older item with the same key is dropped. */
-int bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2, 3);
+int gsp_bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2, 3);
 /* Bytes a part of len bytes costs inside a Packet (tag + length + data). */
-size_t bq_part_cost(size_t len);
+size_t gsp_bq_part_cost(size_t len);
 /*
  * Pick queued items, fewest transmissions first and newest first among
  * equals, whose part cost fits in *budget (decremented); at most max_parts.
  * Each picked item counts one transmission; one that reaches `limit` leaves
- * the queue but its bytes stay valid until bq_release(). Returns the count.
+ * the queue but its bytes stay valid until gsp_bq_release(). Returns the count.
  */
-size_t bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData *parts,
-               size_t max_parts) AYA_NONNULL(1, 3, 4);
-void bq_release(bqueue_t *q) AYA_NONNULL(1);
+size_t gsp_bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData *parts,
+                   size_t max_parts) AYA_NONNULL(1, 3, 4);
+void gsp_bq_release(bqueue_t *q) AYA_NONNULL(1);
 /* mult * ceil(log10(n + 1)), at least 1, at most BQ_BUCKETS - 1. */
-unsigned bq_limit(unsigned mult, size_t n);
+unsigned gsp_bq_limit(unsigned mult, size_t n);
 
 /* ---- member.c ---- */
 
@@ -151,7 +152,7 @@ typedef struct m_suspect {
 	bool dead; /* a Dead message (LEFT when from == name) */
 } m_suspect_t;
 
-member_t *mt_find(const gsp_t *g, const char *name) AYA_NONNULL(1, 2);
+member_t *gsp_mt_find(const gsp_t *g, const char *name) AYA_NONNULL(1, 2);
 /* bootstrap: alive came from push/pull, do not re-broadcast what is not news. */
 void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap) AYA_NONNULL(1, 2);
 void gsp_apply_suspect(gsp_t *g, const m_suspect_t *s) AYA_NONNULL(1, 2);
@@ -198,7 +199,7 @@ struct gsp {
 	gsp_transport_t tr;
 	gsp_delegate_t dg;
 	gsp_stats_t stats;
-	uint64_t rng;
+	aya_rng_t rng;
 
 	member_t **members; /* probe order: shuffled when the round-robin wraps */
 	size_t n_members, cap_members;
@@ -267,8 +268,8 @@ void gsp_member_msg(const member_t *m, Aya__Gossip__Member *mm, uint8_t ipbuf[16
         AYA_NONNULL(1, 2, 3);
 int gsp_addr_from_ip(const uint8_t *ip, size_t len, uint32_t port, gsp_addr_t *out) AYA_NONNULL(4);
 /* Add a member to the table (takes ownership); -ENOMEM. */
-int mt_add(gsp_t *g, member_t *m) AYA_NONNULL(1, 2);
-void mt_rebuild(gsp_t *g) AYA_NONNULL(1);
+int gsp_mt_add(gsp_t *g, member_t *m) AYA_NONNULL(1, 2);
+void gsp_mt_rebuild(gsp_t *g) AYA_NONNULL(1);
 
 /* A join push/pull finished (ok: a seed answered); schedules the retry. */
 void gsp_join_result(gsp_t *g, bool ok) AYA_NONNULL(1);

@@ -26,27 +26,20 @@
  * newest news about a member stays queued) and reported to the delegate.
  */
 #include "gossip/gossip_int.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s != '\0'; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	return h;
-}
-
-member_t *mt_find(const gsp_t *g, const char *name)
+member_t *gsp_mt_find(const gsp_t *g, const char *name)
 {
 	if (g->hcap == 0) {
 		return NULL;
 	}
-	for (size_t i = hash_name(name) & (g->hcap - 1);; i = (i + 1) & (g->hcap - 1)) {
+	for (size_t i = aya_fnv1a_str(AYA_FNV_OFFSET, name) & (g->hcap - 1);;
+	     i = (i + 1) & (g->hcap - 1)) {
 		member_t *m = g->htab[i];
 		if (m == NULL) {
 			return NULL;
@@ -59,14 +52,14 @@ member_t *mt_find(const gsp_t *g, const char *name)
 
 static void h_insert(member_t **tab, size_t cap, member_t *m)
 {
-	size_t i = hash_name(m->pub.name) & (cap - 1);
+	size_t i = aya_fnv1a_str(AYA_FNV_OFFSET, m->pub.name) & (cap - 1);
 	while (tab[i] != NULL) {
 		i = (i + 1) & (cap - 1);
 	}
 	tab[i] = m;
 }
 
-void mt_rebuild(gsp_t *g)
+void gsp_mt_rebuild(gsp_t *g)
 {
 	memset(g->htab, 0, g->hcap * sizeof(*g->htab));
 	g->n_live = 0;
@@ -76,7 +69,7 @@ void mt_rebuild(gsp_t *g)
 	}
 }
 
-int mt_add(gsp_t *g, member_t *m)
+int gsp_mt_add(gsp_t *g, member_t *m)
 {
 	if (g->n_members == g->cap_members) {
 		size_t cap = g->cap_members ? g->cap_members * 2 : 16;
@@ -96,7 +89,7 @@ int mt_add(gsp_t *g, member_t *m)
 		free(g->htab);
 		g->htab = t;
 		g->hcap = cap;
-		mt_rebuild(g);
+		gsp_mt_rebuild(g);
 	}
 	/* Insert at a random position so a new member is probed within one round (SWIM 4.3). */
 	size_t pos = g->n_members > 0 ? gsp_rand(g) % (g->n_members + 1) : 0;
@@ -212,6 +205,30 @@ void gsp_refute(gsp_t *g, uint64_t incarnation)
 	gsp_gossip_soon(g); /* the refutation must beat the suspicion timeout */
 }
 
+void gsp_set_config_hash(gsp_t *g, uint64_t hash)
+{
+	member_t *me = g->me;
+	g->cfg.config_hash = hash;
+	if (me->pub.config_hash == hash) {
+		return;
+	}
+	me->pub.config_hash = hash;
+	if (g->leaving) {
+		return;
+	}
+	/*
+	 * Peers take a member's alive only at a higher incarnation (SWIM): bump
+	 * ours, as a refutation does, and gossip it at once; push/pull carries
+	 * it too, to any peer the broadcast misses.
+	 */
+	me->pub.incarnation++;
+	queue_alive(g, me);
+	if (g->started) {
+		gsp_gossip_soon(g);
+		gsp_tick(g);
+	}
+}
+
 static member_t *member_new(const m_alive_t *a)
 {
 	member_t *m = calloc(1, sizeof(*m));
@@ -241,14 +258,14 @@ static void update_region(member_t *m, const char *region)
 void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap)
 {
 	uint64_t now = gsp_now(g);
-	member_t *m = mt_find(g, a->name);
+	member_t *m = gsp_mt_find(g, a->name);
 	if (m == NULL) {
 		if (a->name[0] == '\0' || strlen(a->name) > GSP_NAME_MAX ||
 		    strlen(a->region) > GSP_NAME_MAX) {
 			return;
 		}
 		m = member_new(a);
-		if (m == NULL || mt_add(g, m) != 0) {
+		if (m == NULL || gsp_mt_add(g, m) != 0) {
 			gsp_member_free(m);
 			return;
 		}
@@ -338,7 +355,7 @@ static bool susp_confirm(suspicion_t *s, const char *from)
 void gsp_apply_suspect(gsp_t *g, const m_suspect_t *s)
 {
 	uint64_t now = gsp_now(g);
-	member_t *m = mt_find(g, s->name);
+	member_t *m = gsp_mt_find(g, s->name);
 	if (m == NULL || s->incarnation < m->pub.incarnation || m->pub.state >= GSP_ST_DEAD) {
 		return;
 	}
@@ -375,7 +392,7 @@ void gsp_apply_suspect(gsp_t *g, const m_suspect_t *s)
 void gsp_apply_dead(gsp_t *g, const m_suspect_t *d)
 {
 	uint64_t now = gsp_now(g);
-	member_t *m = mt_find(g, d->name);
+	member_t *m = gsp_mt_find(g, d->name);
 	if (m == NULL || d->incarnation < m->pub.incarnation || m->pub.state >= GSP_ST_DEAD) {
 		return;
 	}
@@ -430,7 +447,7 @@ void gsp_reap(gsp_t *g, uint64_t now)
 	}
 	g->n_members = j;
 	if (removed) {
-		mt_rebuild(g);
+		gsp_mt_rebuild(g);
 		g->probe_idx = 0;
 	}
 }

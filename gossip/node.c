@@ -58,15 +58,10 @@ uint32_t gsp_next_seq_no(gsp_t *g)
 	return n;
 }
 
-/* xorshift64*: fast, seedable, good enough to pick members. */
+/* Fast, seedable, good enough to pick members. */
 uint64_t gsp_rand(gsp_t *g)
 {
-	uint64_t x = g->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	g->rng = x;
-	return x * 2685821657736338717ull;
+	return aya_rng_next(&g->rng);
 }
 
 static bool config_ok(const gsp_config_t *c)
@@ -95,7 +90,7 @@ static int self_init(gsp_t *g)
 	m->self = true;
 	m->pub.name = strdup(g->cfg.name);
 	m->pub.region = strdup(g->cfg.region);
-	if (m->pub.name == NULL || m->pub.region == NULL || mt_add(g, m) != 0) {
+	if (m->pub.name == NULL || m->pub.region == NULL || gsp_mt_add(g, m) != 0) {
 		gsp_member_free(m);
 		return -ENOMEM;
 	}
@@ -129,10 +124,10 @@ gsp_t *gsp_new(const gsp_config_t *c, gsp_keyring_t *keyring_take, const gsp_clo
 	if (dg != NULL) {
 		g->dg = *dg;
 	}
-	g->rng = c->seed;
-	while (g->rng == 0 && RAND_bytes((unsigned char *)&g->rng, sizeof(g->rng)) == 1) {
+	g->rng.s = c->seed;
+	while (g->rng.s == 0 && RAND_bytes((unsigned char *)&g->rng.s, sizeof(g->rng.s)) == 1) {
 	}
-	g->rng |= g->rng == 0;
+	g->rng.s |= g->rng.s == 0;
 	if (c->n_seeds > 0) {
 		g->seeds = calloc(c->n_seeds, sizeof(*g->seeds));
 		if (g->seeds == NULL) {
@@ -141,7 +136,8 @@ gsp_t *gsp_new(const gsp_config_t *c, gsp_keyring_t *keyring_take, const gsp_clo
 		memcpy(g->seeds, c->seeds, c->n_seeds * sizeof(*g->seeds));
 	}
 	g->cfg.seeds = g->seeds;
-	if (bq_init(&g->q) != 0 || replay_init(&g->replay, 65536) != 0 || self_init(g) != 0) {
+	if (gsp_bq_init(&g->q) != 0 || gsp_replay_init(&g->replay, 65536) != 0 ||
+	    self_init(g) != 0) {
 		goto fail;
 	}
 	/* Above every sequence an earlier run of this node can have used (crypto.c). */
@@ -167,10 +163,10 @@ void gsp_free(gsp_t *g)
 	free(g->htab);
 	free(g->seeds);
 	if (g->q.hash != NULL) {
-		bq_fini(&g->q);
+		gsp_bq_fini(&g->q);
 	}
 	if (g->replay.tab != NULL) {
-		replay_fini(&g->replay);
+		gsp_replay_fini(&g->replay);
 	}
 	gsp_keyring_free(g->kr);
 	free(g);
@@ -206,7 +202,7 @@ void gsp_queue_msg(gsp_t *g, const char *key, const Aya__Gossip__Msg *m)
 		return;
 	}
 	protobuf_c_message_pack(&m->base, buf);
-	if (bq_push(&g->q, qkey, buf, len) != 0) {
+	if (gsp_bq_push(&g->q, qkey, buf, len) != 0) {
 		g->stats.broadcasts_dropped++;
 	}
 	if (buf != stackbuf) {
@@ -246,7 +242,7 @@ void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *prima
 	size_t budget = g->cfg.mtu - overhead - protobuf_c_message_get_packed_size(&p.base);
 	if (primary != NULL) {
 		size_t len = protobuf_c_message_get_packed_size(&primary->base);
-		if (len > sizeof(first) || bq_part_cost(len) > budget) {
+		if (len > sizeof(first) || gsp_bq_part_cost(len) > budget) {
 			g->stats.tx_errors++;
 			return;
 		}
@@ -254,14 +250,14 @@ void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *prima
 		parts[0].data = first;
 		parts[0].len = len;
 		p.n_parts = 1;
-		budget -= bq_part_cost(len);
+		budget -= gsp_bq_part_cost(len);
 	}
-	unsigned limit = bq_limit(g->cfg.retransmit_mult, g->n_live);
-	p.n_parts += bq_fill(&g->q, limit, &budget, parts + p.n_parts, MAX_PARTS - p.n_parts);
+	unsigned limit = gsp_bq_limit(g->cfg.retransmit_mult, g->n_live);
+	p.n_parts += gsp_bq_fill(&g->q, limit, &budget, parts + p.n_parts, MAX_PARTS - p.n_parts);
 	if (p.n_parts > 0) {
 		send_packet(g, to, &p);
 	}
-	bq_release(&g->q);
+	gsp_bq_release(&g->q);
 }
 
 static void send_one(gsp_t *g, const gsp_addr_t *to, Aya__Gossip__Msg__KindCase kind, void *body)
@@ -350,7 +346,7 @@ static uint64_t scaled(const gsp_t *g, uint32_t ms)
 static void probe_finish(gsp_t *g)
 {
 	g->probing = false;
-	member_t *m = mt_find(g, g->probe_target);
+	member_t *m = gsp_mt_find(g, g->probe_target);
 	if (g->probe_acked) {
 		gsp_awareness(g, -1);
 		return;
@@ -407,7 +403,7 @@ static void probe_indirect(gsp_t *g, uint64_t now)
 {
 	(void)now;
 	g->probe_indirect = true;
-	member_t *target = mt_find(g, g->probe_target);
+	member_t *target = gsp_mt_find(g, g->probe_target);
 	if (target == NULL) {
 		return;
 	}
@@ -609,7 +605,7 @@ void gsp_gossip_soon(gsp_t *g)
 	uint64_t gap = quick_gap(g);
 	/* The rounds a fresh item needs to reach its retransmit limit. */
 	unsigned fan = g->cfg.gossip_fanout > 0 ? g->cfg.gossip_fanout : 1;
-	g->quick_rounds = (bq_limit(g->cfg.retransmit_mult, g->n_live) + fan - 1) / fan;
+	g->quick_rounds = (gsp_bq_limit(g->cfg.retransmit_mult, g->n_live) + fan - 1) / fan;
 	uint64_t at = g->last_gossip_ms + gap > now ? g->last_gossip_ms + gap : now;
 	g->next_gossip_ms = min64(g->next_gossip_ms, at);
 }
@@ -684,7 +680,7 @@ const gsp_member_t *gsp_member_get(const gsp_t *g, size_t i)
 
 const gsp_member_t *gsp_member_find(const gsp_t *g, const char *name)
 {
-	const member_t *m = mt_find(g, name);
+	const member_t *m = gsp_mt_find(g, name);
 	return m != NULL ? &m->pub : NULL;
 }
 
@@ -725,7 +721,7 @@ int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 	m.user = &u;
 	/* Room for the envelope and the Packet header (version, name, sequence). */
 	size_t room = g->cfg.mtu - GSP_ENV_OVERHEAD - (2 + 2 + GSP_NAME_MAX + 11);
-	if (bq_part_cost(protobuf_c_message_get_packed_size(&m.base)) > room) {
+	if (gsp_bq_part_cost(protobuf_c_message_get_packed_size(&m.base)) > room) {
 		return -EMSGSIZE;
 	}
 	char hkey[12];

@@ -9,6 +9,7 @@
  * region, so that no single region's network decides alone.
  */
 #include "gossip/gossip_int.h"
+#include "common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +17,8 @@
 /* FNV-1a over name, a separator and key, then a 64-bit finalizer (splitmix64). */
 static uint64_t score(const char *name, const char *key)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const char *s = name; *s != '\0'; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const char *s = key; *s != '\0'; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return h;
+	uint64_t h = aya_fnv1a_str(AYA_FNV_OFFSET, name);
+	return aya_mix64(aya_fnv1a_str(aya_fnv1a_byte(h, 0xff), key));
 }
 
 typedef struct cand {

@@ -10,22 +10,14 @@
  * (BQ_MAX_ITEMS) drops the most transmitted item.
  */
 #include "gossip/gossip_int.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t key_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s != '\0'; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	return h;
-}
-
-int bq_init(bqueue_t *q)
+int gsp_bq_init(bqueue_t *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->hcap = 1024;
@@ -42,7 +34,7 @@ static void item_free(bcast_t *b)
 	free(b);
 }
 
-void bq_release(bqueue_t *q)
+void gsp_bq_release(bqueue_t *q)
 {
 	for (bcast_t *b = q->retired, *nx; b != NULL; b = nx) {
 		nx = b->next;
@@ -51,7 +43,7 @@ void bq_release(bqueue_t *q)
 	q->retired = NULL;
 }
 
-void bq_fini(bqueue_t *q)
+void gsp_bq_fini(bqueue_t *q)
 {
 	for (size_t i = 0; i < BQ_BUCKETS; i++) {
 		for (bcast_t *b = q->head[i], *nx; b != NULL; b = nx) {
@@ -60,7 +52,7 @@ void bq_fini(bqueue_t *q)
 		}
 		q->head[i] = q->tail[i] = NULL;
 	}
-	bq_release(q);
+	gsp_bq_release(q);
 	free(q->hash);
 	q->hash = NULL;
 	q->n = 0;
@@ -98,7 +90,7 @@ static void link_head(bqueue_t *q, bcast_t *b)
 
 static void unlink_hash(bqueue_t *q, bcast_t *b)
 {
-	bcast_t **pp = &q->hash[key_hash(b->key) & (q->hcap - 1)];
+	bcast_t **pp = &q->hash[aya_fnv1a_str(AYA_FNV_OFFSET, b->key) & (q->hcap - 1)];
 	for (; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == b) {
 			*pp = b->hnext;
@@ -107,7 +99,7 @@ static void unlink_hash(bqueue_t *q, bcast_t *b)
 	}
 }
 
-/* Take b out of the queue for good; its bytes live until bq_release(). */
+/* Take b out of the queue for good; its bytes live until gsp_bq_release(). */
 static void retire(bqueue_t *q, bcast_t *b)
 {
 	unlink_bucket(q, b);
@@ -129,9 +121,9 @@ static void drop_oldest(bqueue_t *q)
 	}
 }
 
-int bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len)
+int gsp_bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len)
 {
-	size_t h = key_hash(key) & (q->hcap - 1);
+	size_t h = aya_fnv1a_str(AYA_FNV_OFFSET, key) & (q->hcap - 1);
 	for (bcast_t *b = q->hash[h]; b != NULL; b = b->hnext) {
 		if (strcmp(b->key, key) == 0) {
 			retire(q, b);
@@ -160,7 +152,7 @@ int bq_push(bqueue_t *q, const char *key, const uint8_t *data, size_t len)
 	return 0;
 }
 
-size_t bq_part_cost(size_t len)
+size_t gsp_bq_part_cost(size_t len)
 {
 	size_t v = 1;
 	for (size_t x = len; x >= 0x80; x >>= 7) {
@@ -169,8 +161,8 @@ size_t bq_part_cost(size_t len)
 	return 1 + v + len;
 }
 
-size_t bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData *parts,
-               size_t max_parts)
+size_t gsp_bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData *parts,
+                   size_t max_parts)
 {
 	size_t n = 0;
 	/* Items moved to the next bucket during this pass are not picked twice. */
@@ -183,7 +175,7 @@ size_t bq_fill(bqueue_t *q, unsigned limit, size_t *budget, ProtobufCBinaryData 
 			if (++scanned > 4 * max_parts + 64) {
 				goto done;
 			}
-			size_t cost = bq_part_cost(b->len);
+			size_t cost = gsp_bq_part_cost(b->len);
 			if (cost > *budget) {
 				continue;
 			}
@@ -214,7 +206,7 @@ done:
 	return n;
 }
 
-unsigned bq_limit(unsigned mult, size_t n)
+unsigned gsp_bq_limit(unsigned mult, size_t n)
 {
 	unsigned scale = (unsigned)ceil(log10((double)n + 1.0));
 	unsigned limit = mult * (scale > 0 ? scale : 1);

@@ -112,7 +112,7 @@ Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len)
 		g->stats.rx_malformed++;
 		goto fail;
 	}
-	if (!replay_check(&g->replay, p->from, p->seq)) {
+	if (!gsp_replay_check(&g->replay, p->from, p->seq)) {
 		g->stats.rx_replay++;
 		goto fail;
 	}
@@ -136,7 +136,7 @@ void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack)
 			g->probe_nacks++;
 		} else if (!g->probe_acked) {
 			g->probe_acked = true;
-			member_t *m = mt_find(g, g->probe_target);
+			member_t *m = gsp_mt_find(g, g->probe_target);
 			if (m != NULL) {
 				m->pub.last_heard_ms = gsp_now(g);
 			}
@@ -203,7 +203,7 @@ static void handle_user(gsp_t *g, const Aya__Gossip__UserState *u, const uint8_t
 		 * same queue key its origin used. */
 		char qkey[16];
 		snprintf(qkey, sizeof(qkey), "u:%s", hkey);
-		if (bq_push(&g->q, qkey, raw, rawlen) != 0) {
+		if (gsp_bq_push(&g->q, qkey, raw, rawlen) != 0) {
 			g->stats.broadcasts_dropped++;
 		} else {
 			/* At once (gsp_recv_udp() ends with a tick): every hop costs a
@@ -291,7 +291,7 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	}
 	g->stats.rx_packets++;
 	g->stats.rx_bytes += len;
-	member_t *sender = mt_find(g, p->from);
+	member_t *sender = gsp_mt_find(g, p->from);
 	if (sender != NULL) {
 		sender->pub.last_heard_ms = gsp_now(g);
 	}
@@ -448,7 +448,7 @@ void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp)
 			gsp_apply_dead(g, &s);
 			break;
 		case AYA__GOSSIP__MEMBER_STATE__SUSPECT:
-			if (mt_find(g, a.name) == NULL) {
+			if (gsp_mt_find(g, a.name) == NULL) {
 				gsp_apply_alive(g, &a, true);
 			}
 			/* fall through */

@@ -7,7 +7,7 @@
  * Nothing allocates, locks or logs; the trace, when given, is written on the
  * side and costs nothing when NULL.
  *
- * Each filter of config's table (CFG_FILTERS, config/filters.h) is one
+ * Each filter of config's table (CFG_FILTERS, config/config.h) is one
  * step_<name>() here; run_step() is the switch generated from the table, so
  * a filter without a step does not compile, and the fast path's prefix and
  * limits come from the table's flags.

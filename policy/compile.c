@@ -16,11 +16,12 @@
 #include "common/arena.h"
 #include "common/log.h"
 #include "policy/policy_int.h"
+#include "common/hash.h"
 
 /* Hash a wire name label by label, so that only the name's own bytes count. */
 static uint64_t owner_hash(const uint8_t *d)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = AYA_FNV_OFFSET;
 	size_t pos = 0;
 	while (pos < AYA_DNAME_MAX && d[pos] != 0) {
 		size_t len = d[pos];
@@ -29,7 +30,7 @@ static uint64_t owner_hash(const uint8_t *d)
 			if (i > pos && c >= 'A' && c <= 'Z') {
 				c = (uint8_t)(c + 32);
 			}
-			h = (h ^ c) * 1099511628211ull;
+			h = aya_fnv1a_byte(h, c);
 		}
 		pos += len + 1;
 	}

@@ -134,7 +134,9 @@ def check_daemon(build, errors):
     objdir = os.path.join(build, "obj", "daemon")
     if not os.path.isdir(objdir):
         return
-    objs = sorted(os.path.join(objdir, n) for n in os.listdir(objdir) if n.endswith(".o"))
+    # Objects of the sources that exist (a renamed file leaves a stale .o behind).
+    objs = sorted(os.path.join(objdir, n) for n in os.listdir(objdir)
+                  if n.endswith(".o") and os.path.exists(os.path.join("daemon", n[:-2] + ".c")))
     table = nm(objs)
     name = {o: os.path.basename(o)[:-2] + ".c" for o in table}
     for obj, (d, _) in table.items():

@@ -3,4 +3,3 @@ TESTS += $(sort $(wildcard tests/*/test_*.c))
 include tests/bench/module.mk
 include tests/dnsd/module.mk tests/fuzz/module.mk
 include tests/gossip/module.mk
-include tests/daemon/module.mk

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the policy filter table (CFG_FILTERS, config/filters.h):
+ * Unit tests for the policy filter table (CFG_FILTERS, config/config.h):
  * the table is consistent, every filter's name loads back to its kind with
  * and without an argument, the errors list the names from the table, and
  * the default chain is the documented one.

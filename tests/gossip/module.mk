@@ -3,3 +3,5 @@ GSP_SIM := $(B)/obj/tests/gossip/sim.o
 $(B)/tests/gossip/test_sim: $(GSP_SIM)
 $(B)/tests/gossip/test_sim: LDFLAGS += $(GSP_SIM)
 ALL_OBJS += $(GSP_SIM)
+$(B)/tests/gossip/test_replicate: $(GSP_SIM)
+$(B)/tests/gossip/test_replicate: LDFLAGS += $(GSP_SIM)

@@ -307,9 +307,15 @@ static void node_create(sim_t *s, size_t i)
 	                     .local_state = local_state,
 	                     .merge_remote_state = merge_remote,
 	                     .on_member = on_member};
+	if (s->o.delegate != NULL) {
+		s->o.delegate(s->o.app_arg, n, &dg);
+	}
 	n->g = gsp_new(&c, kr, &clk, &tr, &dg);
 	if (n->g == NULL) {
 		abort();
+	}
+	if (s->o.created != NULL) {
+		s->o.created(s->o.app_arg, n);
 	}
 }
 

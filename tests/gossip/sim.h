@@ -21,6 +21,7 @@
 #define SIM_BASE_PORT 10000
 
 typedef struct sim sim_t;
+struct sim_node;
 
 typedef struct sim_opts {
 	size_t n;
@@ -34,6 +35,15 @@ typedef struct sim_opts {
 	uint32_t stagger_ms; /* node i starts at i * stagger_ms */
 	gsp_config_t base;   /* tunables; name/region/addr/seeds are filled per node */
 	unsigned n_regions;  /* node i is in region "r<i % n_regions>" */
+	/*
+	 * Optional: node i's application instead of the SIM_KEYS versions
+	 * (tests/gossip/test_replicate.c runs gossip/replicate.c over real state
+	 * stores): `delegate` fills the delegate before each gsp_new() (also at
+	 * sim_restart), `created` sees the new gsp_t.
+	 */
+	void (*delegate)(void *arg, struct sim_node *n, gsp_delegate_t *dg);
+	void (*created)(void *arg, struct sim_node *n);
+	void *app_arg;
 } sim_opts_t;
 
 typedef struct sim_node {

@@ -153,16 +153,16 @@ static void test_replay_window(void **state)
 	        {"edge of window", 1000 + 11, true},
 	};
 	replay_t r;
-	assert_int_equal(replay_init(&r, 2), 0);
+	assert_int_equal(gsp_replay_init(&r, 2), 0);
 	for (size_t i = 0; i < AYA_ARRAY_LEN(steps); i++) {
-		if (replay_check(&r, "a", steps[i].seq) != steps[i].want) {
+		if (gsp_replay_check(&r, "a", steps[i].seq) != steps[i].want) {
 			fail_msg("step %s", steps[i].name);
 		}
 	}
 	/* Another sender has its own window; the table is bounded. */
-	assert_true(replay_check(&r, "b", 1000));
-	assert_false(replay_check(&r, "c", 1));
-	replay_fini(&r);
+	assert_true(gsp_replay_check(&r, "b", 1000));
+	assert_false(gsp_replay_check(&r, "c", 1));
+	gsp_replay_fini(&r);
 }
 
 /* ---- two nodes wired back to back ---- */

@@ -224,7 +224,7 @@ static void test_confirmations_shrink_timeout(void **state)
 	gsp_t *g = node(9); /* 10 members: min = 3 * log10(10) * 0.5 s = 1.5 s, max 9 s, k = 2 */
 	clock_ms = 100000;
 	deliver(g, "p0", MSG_SUSPECT, 1, "p1");
-	member_t *m = mt_find(g, "p0");
+	member_t *m = gsp_mt_find(g, "p0");
 	assert_non_null(m->susp);
 	assert_int_equal(m->susp->deadline_ms - m->susp->start_ms, 9000);
 	deliver(g, "p0", MSG_SUSPECT, 1, "p1"); /* the same suspecter again: not independent */

@@ -1,0 +1,528 @@
+/*
+ * gossip/replicate.c in the simulated network: every node runs the real
+ * replicator over its own LMDB state store (a temp dir) and config, on the
+ * simulation's clock, with scans every SCAN_MS as ayad runs them. What one
+ * node writes into its store must reach the others' stores, at the right
+ * time and once; a dead member's observations go after the grace; the
+ * observer filter gives each endpoint its K observers; a reload's config
+ * hash reaches every member.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/agent.h"
+#include "config/config.h"
+#include "gossip/gossip.h"
+#include "state/state.h"
+#include "tests/config/util.h"
+#include "tests/gossip/sim.h"
+#include "tests/state/helpers.h"
+
+#define SEC 1000u
+#define SCAN_MS 25u
+#define KEY1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define KEY2 "//79/Pv6+fj39vX08/Lx8O/u7ezr6uno5+bl5OPi4eA="
+#define EP "192.0.2.1:8080/web"
+
+typedef struct rnode {
+	struct cluster *c;
+	char *dir;
+	state_t *st;
+	cfg_t *cfg;
+	gsp_repl_t *r;
+	unsigned rebuilds, rebuilds_soon, member_calls;
+} rnode_t;
+
+typedef struct cluster {
+	sim_t *s;
+	scratch_t conf;
+	rnode_t *n;
+	size_t count;
+} cluster_t;
+
+/* Node i's config: name n<i>, region r<i % 2>; pools in r0 and r1; `extra` under gossip:. */
+static void write_cfg(cluster_t *c, size_t i, const char *svc_addr, const char *gossip)
+{
+	char yaml[4096], name[32];
+	snprintf(
+	        yaml, sizeof(yaml),
+	        "node: { name: n%zu, region: r%zu }\n"
+	        "regions: [ { name: r0, location: [53, -6] }, { name: r1, location: [39, -77] } ]\n"
+	        "monitors: [ { name: web, type: http, port: 8080, interval: 500ms, fall: 2 } ]\n"
+	        "zones:\n"
+	        "  - name: svc.example.com\n"
+	        "    file: z.zone\n"
+	        "    services:\n"
+	        "      - name: www\n"
+	        "        pools:\n"
+	        "          - region: r0\n"
+	        "            monitor: web\n"
+	        "            endpoints: [ { address: %s }, { address: 192.0.2.2 },\n"
+	        "                         { address: 192.0.2.3 }, { address: 192.0.2.4 } ]\n"
+	        "          - region: r1\n"
+	        "            monitor: web\n"
+	        "            endpoints: [ { address: 198.51.100.1 }, { address: 198.51.100.2 } ]\n"
+	        "      - name: all\n"
+	        "        pools:\n"
+	        "          - region: r1\n"
+	        "            monitor: web\n"
+	        "            observers: all\n"
+	        "            endpoints: [ { address: 203.0.113.1 } ]\n"
+	        "%s%s\n",
+	        i, i % 2, svc_addr, gossip != NULL ? "gossip: " : "", gossip != NULL ? gossip : "");
+	snprintf(name, sizeof(name), "n%zu.yaml", i);
+	scratch_write(&c->conf, name, yaml);
+}
+
+static cfg_t *load_cfg(cluster_t *c, size_t i)
+{
+	char name[32];
+	cfg_t *cfg = NULL;
+	cfg_diag_t d = {0};
+	snprintf(name, sizeof(name), "n%zu.yaml", i);
+	if (scratch_load(&c->conf, name, &cfg, &d) != 0) {
+		fail_msg("n%zu: %s", i, d.text);
+	}
+	cfg_diag_fini(&d);
+	return cfg;
+}
+
+static uint64_t sim_wall(void *ctx)
+{
+	const cluster_t *c = ((rnode_t *)ctx)->c;
+	return c->s != NULL ? sim_now(c->s) : 1000000; /* the simulation's start */
+}
+
+static void on_rebuild(void *ctx, unsigned within_ms)
+{
+	rnode_t *n = ctx;
+	n->rebuilds++;
+	n->rebuilds_soon += within_ms == GSP_REPL_REBUILD_MS;
+}
+
+static int on_members(void *ctx)
+{
+	((rnode_t *)ctx)->member_calls++;
+	return 0;
+}
+
+static void app_delegate(void *arg, sim_node_t *sn, gsp_delegate_t *dg)
+{
+	cluster_t *c = arg;
+	*dg = gsp_repl_delegate(c->n[sn->id].r);
+}
+
+static void app_created(void *arg, sim_node_t *sn)
+{
+	cluster_t *c = arg;
+	gsp_repl_attach(c->n[sn->id].r, sn->g);
+}
+
+/* n nodes in 2 regions, each with a store and a replicator, converged. */
+static cluster_t *cluster_new(size_t n, uint64_t seed, const char *gossip)
+{
+	cluster_t *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->count = n;
+	c->n = calloc(n, sizeof(*c->n));
+	assert_non_null(c->n);
+	scratch_init(&c->conf);
+	scratch_write(&c->conf, "z.zone", GOOD_ZONE);
+	scratch_write(&c->conf, "keys2.txt", KEY2 "\n" KEY1 "\n");
+	for (size_t i = 0; i < n; i++) {
+		rnode_t *r = &c->n[i];
+		r->c = c;
+		write_cfg(c, i, "192.0.2.1", gossip);
+		r->cfg = load_cfg(c, i);
+		r->dir = tmpdir_new();
+		assert_non_null(r->dir);
+		state_opts_t so = {.node = r->cfg->node.name, .clock_ms = sim_wall, .clock_ctx = r};
+		assert_int_equal(state_open(r->dir, &so, &r->st), 0);
+		gsp_repl_hooks_t h = {.ctx = r,
+		                      .wall_ms = sim_wall,
+		                      .rebuild = on_rebuild,
+		                      .members_changed = on_members};
+		r->r = gsp_repl_new(r->cfg, r->st, &h);
+		assert_non_null(r->r);
+	}
+	sim_opts_t o;
+	sim_opts_init(&o, n);
+	o.seed = seed;
+	o.n_seeds = 2;
+	o.n_regions = 2;
+	o.base.pushpull_interval_ms = 0; /* only broadcasts: the tests time them */
+	o.delegate = app_delegate;
+	o.created = app_created;
+	o.app_arg = c;
+	c->s = sim_new(&o);
+	sim_start(c->s);
+	assert_true(sim_run_until_pred(c->s, sim_converged, NULL, 50, sim_now(c->s) + 30 * SEC) !=
+	            0);
+	return c;
+}
+
+static void cluster_free(cluster_t *c)
+{
+	sim_free(c->s);
+	for (size_t i = 0; i < c->count; i++) {
+		gsp_repl_free(c->n[i].r);
+		state_close(c->n[i].st);
+		cfg_free(c->n[i].cfg);
+		tmpdir_free(c->n[i].dir);
+	}
+	scratch_fini(&c->conf);
+	free(c->n);
+	free(c);
+}
+
+/* Run the network for ms, scanning every up node every SCAN_MS as ayad does. */
+static void run(cluster_t *c, uint64_t ms)
+{
+	uint64_t end = sim_now(c->s) + ms;
+	while (sim_now(c->s) < end) {
+		sim_run_until(c->s, sim_now(c->s) + SCAN_MS);
+		for (size_t i = 0; i < c->count; i++) {
+			if (sim_node(c->s, i)->up) {
+				gsp_repl_scan(c->n[i].r);
+			}
+		}
+	}
+}
+
+/* Node i observes EP with status and utilization (a new version, as the agent writes). */
+static void observe(cluster_t *c, size_t i, state_status_t status, double util)
+{
+	rnode_t *r = &c->n[i];
+	state_obs_t o = {.observer = r->cfg->node.name,
+	                 .endpoint = EP,
+	                 .status = status,
+	                 .rise = 2,
+	                 .utilization = util,
+	                 .observed_at_ms = sim_now(c->s),
+	                 .version = state_next_version(r->st)};
+	assert_int_equal(state_obs_merge(r->st, &o), 1);
+}
+
+/* The version of n<from>'s observation of EP in node i's store; 0 = absent. */
+static uint64_t seen_version(cluster_t *c, size_t i, size_t from, state_status_t *status)
+{
+	char name[16];
+	state_obs_t o;
+	snprintf(name, sizeof(name), "n%zu", from);
+	if (state_obs_find(c->n[i].st, name, EP, &o) != 0) {
+		return 0;
+	}
+	if (status != NULL) {
+		*status = o.status;
+	}
+	return o.version;
+}
+
+static uint64_t version_of(cluster_t *c, size_t i)
+{
+	return seen_version(c, i, i, NULL);
+}
+
+static void test_observation_reaches_peers(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(4, 3, NULL);
+	observe(c, 0, STATE_ST_UP, 0.2);
+	uint64_t v = version_of(c, 0);
+	uint64_t out0 = gsp_repl_stats(c->n[0].r).records_out;
+	run(c, 300); /* a status change goes out with the next scan, at once */
+	for (size_t i = 1; i < c->count; i++) {
+		state_status_t st = STATE_ST_UNKNOWN;
+		assert_int_equal(seen_version(c, i, 0, &st), v);
+		assert_int_equal(st, STATE_ST_UP);
+		assert_true(c->n[i].rebuilds_soon >= 1);
+		assert_true(gsp_repl_stats(c->n[i].r).records_merged >= 1);
+	}
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out0 + 1);
+	cluster_free(c);
+}
+
+static void test_change_now_refresh_later(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(3, 5, NULL);
+	uint64_t refresh = state_obs_stale_ms(500, 2) / 3; /* the monitor's stale limit / 3 */
+	observe(c, 0, STATE_ST_UP, 0.2);
+	run(c, 200);
+	uint64_t v1 = version_of(c, 0);
+	assert_int_equal(seen_version(c, 1, 0, NULL), v1);
+	uint64_t sent_at = sim_now(c->s) - 200;
+	uint64_t out = gsp_repl_stats(c->n[0].r).records_out;
+	/* Same status, utilization within the step: held back until the refresh. */
+	observe(c, 0, STATE_ST_UP, 0.22);
+	uint64_t v2 = version_of(c, 0);
+	run(c, refresh - 400);
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out);
+	assert_int_equal(seen_version(c, 1, 0, NULL), v1);
+	assert_int_equal(seen_version(c, 2, 0, NULL), v1);
+	run(c, sent_at + refresh + 300 - sim_now(c->s));
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out + 1);
+	assert_int_equal(seen_version(c, 1, 0, NULL), v2);
+	assert_int_equal(seen_version(c, 2, 0, NULL), v2);
+	/* A utilization move beyond 0.05 goes without waiting for the refresh. */
+	observe(c, 0, STATE_ST_UP, 0.5);
+	uint64_t v3 = version_of(c, 0);
+	run(c, 400);
+	assert_int_equal(seen_version(c, 1, 0, NULL), v3);
+	/* A status change: out with the next scan, no later than a few hops. */
+	observe(c, 0, STATE_ST_DOWN, 0.5);
+	uint64_t v4 = version_of(c, 0);
+	run(c, 100);
+	state_status_t st = STATE_ST_UNKNOWN;
+	assert_int_equal(seen_version(c, 1, 0, &st), v4);
+	assert_int_equal(st, STATE_ST_DOWN);
+	assert_int_equal(seen_version(c, 2, 0, NULL), v4);
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out + 3);
+	cluster_free(c);
+}
+
+static size_t drains_of(cluster_t *c, size_t i, const char **origin_ok)
+{
+	state_drain_t *l = NULL;
+	size_t n = 0;
+	assert_int_equal(state_drain_list(c->n[i].st, &l, &n), 0);
+	for (size_t k = 0; k < n; k++) {
+		assert_string_equal(l[k].service, "www.svc.example.com");
+		assert_string_equal(l[k].origin, "n1");
+		*origin_ok = "n1";
+	}
+	state_drain_list_free(l, n);
+	return n;
+}
+
+static void test_drain_once_everywhere(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(5, 7, NULL);
+	uint64_t merged[5], out = gsp_repl_stats(c->n[1].r).records_out;
+	for (size_t i = 0; i < 5; i++) {
+		merged[i] = gsp_repl_stats(c->n[i].r).records_merged;
+	}
+	assert_int_equal(state_drain_set(c->n[1].st, "www.svc.example.com", NULL, true, "op"), 1);
+	run(c, 3 * SEC);
+	for (size_t i = 0; i < 5; i++) {
+		const char *origin = NULL;
+		assert_int_equal(drains_of(c, i, &origin), 1);
+		if (i != 1) {
+			/* Merged once: the relays that reach it again are old news. */
+			assert_int_equal(gsp_repl_stats(c->n[i].r).records_merged, merged[i] + 1);
+		}
+	}
+	assert_int_equal(gsp_repl_stats(c->n[1].r).records_out, out + 1);
+	/* The undrain (a new version) goes out once too. */
+	assert_int_equal(state_drain_set(c->n[1].st, "www.svc.example.com", NULL, false, NULL), 1);
+	run(c, 3 * SEC);
+	for (size_t i = 0; i < 5; i++) {
+		const char *origin = NULL;
+		assert_int_equal(drains_of(c, i, &origin), 0);
+	}
+	assert_int_equal(gsp_repl_stats(c->n[1].r).records_out, out + 2);
+	cluster_free(c);
+}
+
+static bool all_see_dead(sim_t *s, void *arg)
+{
+	return sim_all_see_dead(s, arg);
+}
+
+static void test_dead_member_dropped_after_grace(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(3, 9, NULL);
+	observe(c, 2, STATE_ST_UP, 0.1);
+	run(c, 300);
+	assert_true(seen_version(c, 0, 2, NULL) > 0);
+	assert_true(seen_version(c, 1, 2, NULL) > 0);
+	size_t victim = 2;
+	sim_kill(c->s, victim);
+	uint64_t t = 0;
+	while (t == 0) {
+		run(c, 100);
+		t = all_see_dead(c->s, &victim) ? sim_now(c->s) : 0;
+		assert_true(sim_now(c->s) < 60 * SEC + 2000000);
+	}
+	unsigned rebuilds = c->n[0].rebuilds;
+	run(c, GSP_REPL_DEAD_GRACE_MS - 2 * SEC); /* inside the grace: still there */
+	assert_true(seen_version(c, 0, 2, NULL) > 0);
+	assert_true(seen_version(c, 1, 2, NULL) > 0);
+	run(c, 4 * SEC);
+	assert_int_equal(seen_version(c, 0, 2, NULL), 0);
+	assert_int_equal(seen_version(c, 1, 2, NULL), 0);
+	assert_true(c->n[0].rebuilds > rebuilds);
+	cluster_free(c);
+}
+
+static void test_observer_filter(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(6, 11, NULL);
+	run(c, 100);
+	agent_target_t *all = NULL;
+	size_t n_all = 0;
+	assert_int_equal(agent_targets_from_cfg(c->n[0].cfg, &all, &n_all), 0);
+	assert_int_equal(n_all, 7);
+	size_t count[16] = {0}, same_region[16] = {0};
+	for (size_t i = 0; i < c->count; i++) {
+		assert_true(c->n[i].member_calls >= 1); /* told when the members came */
+		agent_target_t *t = malloc(n_all * sizeof(*t));
+		assert_non_null(t);
+		memcpy(t, all, n_all * sizeof(*t));
+		size_t k = gsp_repl_filter_targets(c->n[i].r, t, n_all);
+		for (size_t j = 0; j < k; j++) {
+			for (size_t e = 0; e < n_all; e++) {
+				if (strcmp(t[j].key, all[e].key) != 0) {
+					continue;
+				}
+				count[e]++;
+				/* 192.0.2.x are in r0 (even nodes), 198.51.100.x in r1. */
+				bool r0 = strncmp(all[e].key, "192.0.2.", 8) == 0;
+				same_region[e] += (i % 2 == 0) == r0;
+			}
+		}
+		free(t);
+	}
+	for (size_t e = 0; e < n_all; e++) {
+		if (strncmp(all[e].key, "203.0.113.1", 11) == 0) {
+			assert_int_equal(count[e], 6); /* observers: all */
+			continue;
+		}
+		if (count[e] != GSP_REPL_OBSERVERS_K ||
+		    same_region[e] != GSP_REPL_OBSERVERS_K - 1) {
+			fail_msg("%s: %zu observers, %zu of its region", all[e].key, count[e],
+			         same_region[e]);
+		}
+	}
+	free(all);
+	cluster_free(c);
+}
+
+struct hash_want {
+	const char *name;
+	uint64_t hash;
+};
+
+static bool all_see_hash(sim_t *s, void *arg)
+{
+	const struct hash_want *w = arg;
+	for (size_t i = 0; i < sim_size(s); i++) {
+		const gsp_member_t *m = gsp_member_find(sim_node(s, i)->g, w->name);
+		if (m == NULL || m->config_hash != w->hash) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* gsp_set_config_hash() alone, in a larger cluster of plain sim nodes. */
+static void test_config_hash_spreads(void **state)
+{
+	(void)state;
+	sim_opts_t o;
+	sim_opts_init(&o, 30);
+	o.seed = 13;
+	o.n_seeds = 2;
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	assert_true(sim_run_until_pred(s, sim_converged, NULL, 50, sim_now(s) + 30 * SEC) != 0);
+	sim_node_t *n = sim_node(s, 4);
+	uint64_t inc = gsp_member_find(n->g, n->name)->incarnation;
+	struct hash_want w = {.name = n->name, .hash = UINT64_C(0x1234567890abcdef)};
+	uint64_t t0 = sim_now(s);
+	gsp_set_config_hash(n->g, w.hash);
+	assert_true(gsp_member_find(n->g, n->name)->incarnation == inc + 1);
+	uint64_t t = sim_run_until_pred(s, all_see_hash, &w, 10, t0 + 10 * SEC);
+	assert_true(t != 0);
+	gsp_config_t c;
+	gsp_config_init(&c);
+	printf("config hash reached 30 nodes in %.2f s (%.1f gossip intervals)\n",
+	       (double)(t - t0) / SEC, (double)(t - t0) / c.gossip_interval_ms);
+	assert_true(t - t0 <= 10 * c.gossip_interval_ms);
+	assert_true(sim_converged(s, NULL)); /* nobody suspected it meanwhile */
+	sim_free(s);
+}
+
+/* A reload on node 0: its new hash reaches everyone; gossip changes are described. */
+static void test_reload(void **state)
+{
+	(void)state;
+	const char *g = "{ bind: 127.0.0.1, insecure: true }";
+	cluster_t *c = cluster_new(4, 17, g);
+	uint64_t old = gsp_repl_config_hash(c->n[0].r);
+	assert_true(gsp_repl_config_hash(c->n[1].r) == old); /* per-node parts do not count */
+	write_cfg(c, 0, "192.0.2.9", "{ bind: 127.0.0.1, insecure: true, mtu: 1200 }");
+	cfg_t *cfg = load_cfg(c, 0);
+	char *notes = NULL;
+	assert_int_equal(gsp_repl_reload(c->n[0].r, cfg, &notes), 0);
+	assert_string_equal(notes, "reload: gossip.mtu changed; restart ayad to apply it\n");
+	free(notes);
+	cfg_free(c->n[0].cfg);
+	c->n[0].cfg = cfg;
+	struct hash_want w = {.name = "n0", .hash = cfg_hash(cfg)};
+	assert_true(w.hash != old);
+	assert_true(gsp_repl_config_hash(c->n[0].r) == w.hash);
+	uint64_t t0 = sim_now(c->s);
+	assert_true(sim_run_until_pred(c->s, all_see_hash, &w, 10, t0 + 2 * SEC) != 0);
+	/* Node 1 gets the same change: same hash as node 0 again (no drift). */
+	write_cfg(c, 1, "192.0.2.9", g);
+	cfg = load_cfg(c, 1);
+	assert_int_equal(gsp_repl_reload(c->n[1].r, cfg, &notes), 0);
+	assert_string_equal(notes, "");
+	free(notes);
+	cfg_free(c->n[1].cfg);
+	c->n[1].cfg = cfg;
+	assert_true(gsp_repl_config_hash(c->n[1].r) == w.hash);
+	cluster_free(c);
+}
+
+/* A keyring change applies to the running ring: the file's keys, the first primary. */
+static void test_reload_keyring(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(2, 19, "{ bind: 127.0.0.1, keyring: keys2.txt }");
+	gsp_keyring_t *kr = gsp_keyring(sim_node(c->s, 0)->g);
+	assert_int_equal(gsp_keyring_count(kr), 1); /* the simulation's own key */
+	/* The running cfg named other keys than the ring holds: any change applies the file's. */
+	scratch_write(&c->conf, "keys3.txt", KEY1 "\n");
+	write_cfg(c, 0, "192.0.2.1", "{ bind: 127.0.0.1, keyring: keys3.txt }");
+	cfg_t *cfg = load_cfg(c, 0);
+	char *notes = NULL;
+	assert_int_equal(gsp_repl_reload(c->n[0].r, cfg, &notes), 0);
+	assert_non_null(strstr(notes, "reload: gossip.keyring applied"));
+	assert_null(strstr(notes, "restart"));
+	free(notes);
+	cfg_free(c->n[0].cfg);
+	c->n[0].cfg = cfg;
+	uint8_t k[GSP_KEY_LEN];
+	assert_int_equal(gsp_keyring_count(kr), 1);
+	assert_int_equal(gsp_keyring_get(kr, 0, k), 0);
+	assert_int_equal(k[0], 0x00); /* KEY1 */
+	assert_int_equal(k[31], 0x1f);
+	cluster_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_observation_reaches_peers),
+	        cmocka_unit_test(test_change_now_refresh_later),
+	        cmocka_unit_test(test_drain_once_everywhere),
+	        cmocka_unit_test(test_dead_member_dropped_after_grace),
+	        cmocka_unit_test(test_observer_filter),
+	        cmocka_unit_test(test_config_hash_spreads),
+	        cmocka_unit_test(test_reload),
+	        cmocka_unit_test(test_reload_keyring),
+	};
+	return cmocka_run_group_tests_name("gossip/replicate", tests, NULL, NULL);
+}
