@@ -12,76 +12,14 @@
 #include "daemon/ayad.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/log.h"
 
-/* mkdir -p, the last component with mode. */
-static int mkdirs(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-	if (len == 0 || len >= sizeof(buf)) {
-		return -ENAMETOOLONG;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/') {
-			continue;
-		}
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-			return -errno;
-		}
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST) {
-		return -errno;
-	}
-	return 0;
-}
-
-static int read_secret(const char *path, uint8_t secret[16])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	ssize_t n = read(fd, secret, 16);
-	int err = errno;
-	close(fd);
-	if (n < 0) {
-		return -err;
-	}
-	return n == 16 ? 0 : -EBADMSG;
-}
-
-static int create_secret(const char *path, uint8_t secret[16])
-{
-	if (getrandom(secret, 16, 0) != 16) {
-		return -EIO;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		return -errno;
-	}
-	ssize_t n = write(fd, secret, 16);
-	int err = errno;
-	if (close(fd) != 0 || n != 16) {
-		unlink(path);
-		return n < 0 ? -err : -EIO;
-	}
-	return 0;
-}
-
 int ayad_state_init(ayad_t *d, const cfg_t *cfg)
 {
-	int rc = mkdirs(cfg->state_dir, 0700);
+	int rc = state_dir_create(cfg->state_dir);
 	if (rc < 0) {
 		log_err("ayad: state_dir %s: %s", cfg->state_dir, strerror(-rc));
 		return rc;
@@ -89,22 +27,16 @@ int ayad_state_init(ayad_t *d, const cfg_t *cfg)
 	if (cfg->dns.cookie_secret_set) {
 		return 0;
 	}
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof(path), "%s/cookie.secret", cfg->state_dir) >=
-	    sizeof(path)) {
-		return -ENAMETOOLONG;
-	}
-	rc = read_secret(path, d->file_secret);
-	if (rc == -ENOENT) {
-		rc = create_secret(path, d->file_secret);
-		if (rc == 0) {
-			log_info("ayad: created cookie secret %s", path);
-		}
-	}
+	bool created = false;
+	rc = state_secret_load(cfg->state_dir, "cookie.secret", d->file_secret,
+	                       sizeof(d->file_secret), &created);
 	if (rc < 0) {
-		log_err("ayad: cookie secret %s: %s", path,
+		log_err("ayad: cookie secret %s/cookie.secret: %s", cfg->state_dir,
 		        rc == -EBADMSG ? "not 16 bytes" : strerror(-rc));
 		return rc;
+	}
+	if (created) {
+		log_info("ayad: created cookie secret %s/cookie.secret", cfg->state_dir);
 	}
 	d->file_secret_loaded = true;
 	return 0;

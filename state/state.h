@@ -98,6 +98,21 @@
 
 typedef struct state state_t;
 
+/*
+ * Create the state directory with its parents (mkdir -p; the directory
+ * itself 0700, parents 0755 before umask). 0, -ENOTDIR when a file is in
+ * the way, or another negative errno. state_open() does this itself.
+ */
+int state_dir_create(const char *dir) AYA_NONNULL(1) AYA_WUR;
+/*
+ * The secret of len bytes (1..256) in <dir>/<name>: read when the file
+ * exists, else len random bytes (getrandom) written to a new file (0600,
+ * O_EXCL), *created set. 0, -EBADMSG for a file of another size, or a
+ * negative errno. Control thread, at start-up and reload.
+ */
+int state_secret_load(const char *dir, const char *name, uint8_t *out, size_t len, bool *created)
+        AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
+
 /* state_opts_t.flags */
 enum {
 	/*

@@ -108,33 +108,6 @@ int state_check_name(const char *s, size_t max)
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for what it creates. */
-static int make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(dir);
-	if (n == 0 || n >= sizeof(buf)) {
-		return n == 0 ? -EINVAL : -ENAMETOOLONG;
-	}
-	memcpy(buf, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0') {
-			continue;
-		}
-		char saved = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-			return -errno;
-		}
-		buf[i] = saved;
-	}
-	struct stat sb;
-	if (stat(dir, &sb) != 0) {
-		return -errno;
-	}
-	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
-}
-
 static int path_in(const state_t *st, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", st->dir, name);
@@ -496,7 +469,7 @@ int state_open(const char *dir, const state_opts_t *opts, state_t **out)
 	if ((st->dir = strdup(dir)) == NULL) {
 		goto fail;
 	}
-	if ((rc = make_dirs(dir)) < 0 || (rc = take_lock(st)) < 0) {
+	if ((rc = state_dir_create(dir)) < 0 || (rc = take_lock(st)) < 0) {
 		log_err("state: %s: %s", dir,
 		        rc == -EBUSY ? "in use by another process" : strerror(-rc));
 		goto fail;
