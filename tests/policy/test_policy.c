@@ -739,7 +739,12 @@ static void test_fast_path_combos(void **state)
 	cfg_filter_t prefix[COMBO_LEN];
 	combos_fill(c, prefix, 0, 0);
 	cfg_zone_t z = {.name = "example.com", .services = c->svc, .n_services = c->n};
-	cfg_t cc = {.zones = &z, .n_zones = 1, .regions = fx_regions, .n_regions = R_COUNT};
+	cfg_t cc = {.zones = &z,
+	            .n_zones = 1,
+	            .regions = fx_regions,
+	            .n_regions = R_COUNT,
+	            .monitors = &mon,
+	            .n_monitors = 1};
 	static const char *const *const downs[] = {NULL, down_198_1, down_eu_v4};
 	static const char *const clients[] = {"192.0.2.10", "198.51.100.9", "2001:db8:1::1"};
 	pol_trace_t *t = calloc(1, sizeof(*t));
