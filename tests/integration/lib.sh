@@ -93,9 +93,10 @@ serial() {
 	q +short SOA "$ZONE" | awk '{print $3}'
 }
 
-# start_ayad DIR: start ayad -c DIR/aya.yaml, wait until it answers (10 s).
+# start_ayad DIR [ADDR]: start ayad -c DIR/aya.yaml, wait until it answers
+# SOA on ADDR (default 127.0.0.1) port $PORT (10 s).
 start_ayad() {
-	local dir=$1
+	local dir=$1 addr=${2:-127.0.0.1}
 	"$AYAD" -c "$dir/aya.yaml" 2>>"$dir/ayad.log" &
 	echo $! >"$dir/ayad.pid"
 	PIDS+=("$dir/ayad.pid")
@@ -106,7 +107,7 @@ start_ayad() {
 			sed 's/^/#   /' "$dir/ayad.log" >&2
 			return 1
 		fi
-		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @127.0.0.1 -p "$PORT" +norec +time=1 \
+		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @"$addr" -p "$PORT" +norec +time=1 \
 			+tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; then
 			return 0
 		fi
@@ -114,6 +115,18 @@ start_ayad() {
 	done
 	echo "# ayad did not answer within 10 s" >&2
 	return 1
+}
+
+# node_start I: start the node of $T/nI, listening on 127.0.0.I port ${DNSPORT[I]}.
+node_start() {
+	PORT=${DNSPORT[$1]} start_ayad "$T/n$1" "127.0.0.$1"
+}
+
+# ctl I ARGS...: ayactl against the node of $T/nI.
+ctl() {
+	local i=$1
+	shift
+	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
 }
 
 # stop_pidfile FILE: SIGTERM, wait up to 15 s, then SIGKILL. Returns the exit status.

@@ -74,34 +74,6 @@ state_dir: $dir/state
 EOF
 }
 
-start_node() {
-	local i=$1
-	PORT=${DNSPORT[$i]} SERVER=127.0.0.$i start_node_dns "$T/n$i" "$i"
-}
-
-# start_node_dns DIR I: like start_ayad, but the node listens on 127.0.0.I.
-start_node_dns() {
-	local dir=$1 i=$2
-	"$AYAD" -c "$dir/aya.yaml" 2>>"$dir/ayad.log" &
-	echo $! >"$dir/ayad.pid"
-	PIDS+=("$dir/ayad.pid")
-	for _ in $(seq 1 100); do
-		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || return 1
-		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @127.0.0.$i -p "${DNSPORT[$i]}" +norec \
-			+time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-ctl() {
-	local i=$1
-	shift
-	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
-}
-
 # member_state I NAME: NAME's state as node I sees it ("" when unknown).
 member_state() {
 	ctl "$1" --json members 2>/dev/null | python3 -c '
@@ -154,7 +126,7 @@ start_backend 42
 
 for i in 1 2 3; do
 	node_config "$i"
-	check "node $i starts" start_node "$i"
+	check "node $i starts" node_start "$i"
 done
 
 check "all three list each other as alive within 10 s" wait_for 10 everyone_alive
@@ -253,7 +225,7 @@ echo "$NEWKEY" >"$KEYS"
 rm -f "$T/n3/ayad.sock"
 # Node 3 comes back with a zone file that differs from the others': drift.
 echo "drift-marker 300 IN TXT \"node 3 only\"" >>"$T/n3/zones/$ZONE.zone"
-check "node 3 restarts" start_node 3
+check "node 3 restarts" node_start 3
 check "node 3 rejoins: every node sees all alive within 10 s" wait_for 10 everyone_alive
 check "node 1 marks node 3's changed zone file as drift" \
 	wait_for 5 bash -c "\"$AYACTL\" -s \"$T/n1/ayad.sock\" --json members | python3 -c 'import json,sys; sys.exit(0 if [m for m in json.load(sys.stdin)[\"members\"] if m[\"name\"]==\"node-3\" and m[\"drift\"]] else 1)'"

@@ -49,28 +49,6 @@ state_dir: $dir/state
 EOF
 }
 
-start_node() {
-	local i=$1 dir=$T/n$1
-	"$AYAD" -c "$dir/aya.yaml" 2>>"$dir/ayad.log" &
-	echo $! >"$dir/ayad.pid"
-	PIDS+=("$dir/ayad.pid")
-	for _ in $(seq 1 100); do
-		kill -0 "$(cat "$dir/ayad.pid")" 2>/dev/null || return 1
-		if [ -S "$dir/ayad.sock" ] && [ -n "$(dig @127.0.0.$i -p "${DNSPORT[$i]}" +norec \
-			+time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-ctl() {
-	local i=$1
-	shift
-	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
-}
-
 # cluster_field I FIELD: FIELD of node I's `ayactl --json status` cluster part.
 cluster_field() {
 	ctl "$1" --json status | python3 -c '
@@ -115,8 +93,8 @@ b_sees_drift() { [ "$(member 2 node-1 drift)" = true ] && [ "$(drift 2)" = 1 ]; 
 b_sees_hash() { [ "$(member 2 node-1 config_hash)" = "$1" ]; }
 
 for i in 1 2; do node_config "$i" 192.0.2.10; done
-check "node 1 starts" start_node 1
-check "node 2 starts" start_node 2
+check "node 1 starts" node_start 1
+check "node 2 starts" node_start 2
 check "the two nodes see each other alive" wait_for 10 both_alive
 check "same shared config, different per-node parts: no drift" wait_for 5 no_drift
 H0=$(own_hash 1)
