@@ -8,10 +8,12 @@
  *
  * Adding a command: a message and a oneof member in ctl.proto, a CTL_CMD_
  * value, its body in ctl_reply_t, its (de)coding in codec.c and rendering in
- * render.c, and a handler in the daemon's table.
+ * render.c, a builder of the body from the daemon's objects (reply_*.c) and
+ * a handler in the daemon's table that calls it.
  *
  * Threads: the server runs on the caller's libevent base (the control
- * thread); the codec and rendering functions are pure and thread-safe.
+ * thread); the codec and rendering functions are pure and thread-safe; the
+ * reply builders run on the control thread.
  */
 #pragma once
 
@@ -359,6 +361,109 @@ int ctl_frame_read(int fd, size_t max, int timeout_ms, uint8_t **out, size_t *le
         AYA_NONNULL(4, 5) AYA_WUR;
 /* Write all of buf; 0, -ETIMEDOUT or a negative errno. */
 int ctl_write_all(int fd, const uint8_t *buf, size_t len, int timeout_ms) AYA_NONNULL(2) AYA_WUR;
+
+/* ------------------------------------------------------------------ reply builders */
+
+/*
+ * Reply bodies from the daemon's objects (reply_svc.c, reply_backends.c,
+ * reply_gossip.c), so that ayad's handlers only gather them. Control thread
+ * only: the snapshot, view and gsp_t must not change during a call. Strings
+ * are copied into `a` or borrowed from the policy snapshot, which must live
+ * until the reply is packed. Fallible builders return 0 or a negative errno
+ * with *err the operator's message (static or in `a`; NULL = out of memory).
+ */
+struct cfg;
+struct gsp;
+struct pol_client;
+struct pol_service;
+struct pol_snap;
+struct state_drain;
+struct state_view;
+
+/* Mark r failed with msg; NULL msg = "out of memory". */
+void ctl_reply_error(ctl_reply_t *r, const char *msg) AYA_NONNULL(1);
+/* The same with a printf message in a (at most 1 KiB). */
+void ctl_reply_errorf(ctl_reply_t *r, aya_arena_t *a, const char *fmt, ...) AYA_PRINTF(3, 4)
+        AYA_NONNULL(1, 2, 3);
+
+/* `services`: every service of pol, and the stored drains (copied). 0 or -ENOMEM. */
+int ctl_services_fill(const struct pol_snap *pol, const struct state_drain *drains, size_t n_drains,
+                      aya_arena_t *a, ctl_services_t *out) AYA_NONNULL(1, 4, 5) AYA_WUR;
+/*
+ * The service called `name`: its full name ("www.svc.example.com", any case,
+ * trailing dot optional) or, when exactly one of cfg's zones has it, its
+ * name relative to the zone ("www"). NULL with *err when unknown, ambiguous
+ * or empty.
+ */
+const struct pol_service *ctl_service_resolve(const struct pol_snap *pol, const struct cfg *cfg,
+                                              const char *name, aya_arena_t *a, const char **err)
+        AYA_NONNULL(1, 2, 4, 5);
+/*
+ * A drain target of ps in canonical form: the region of one of its pools
+ * (matched in any case, returned as configured), or the address as given
+ * when it is one of its endpoints (IPv4 or IPv6). NULL with *err otherwise.
+ */
+const char *ctl_drain_target(const struct pol_service *ps, const char *target, aya_arena_t *a,
+                             const char **err) AYA_NONNULL(1, 2, 3, 4);
+/*
+ * Both of the above for `drain`/`undrain`: the service's full name and the
+ * target ("" = every pool) copied into a, so they outlive pol. 0, -ENOENT or
+ * -ENOMEM with *err.
+ */
+int ctl_drain_resolve(const struct pol_snap *pol, const struct cfg *cfg, const char *service,
+                      const char *target, aya_arena_t *a, const char **svc_out,
+                      const char **target_out, const char **err)
+        AYA_NONNULL(1, 2, 5, 6, 7, 8) AYA_WUR;
+/*
+ * The explain client as the query path would see it: ip (IPv4, IPv6 or
+ * IPv4-mapped IPv6, which becomes IPv4) with its full prefix, or with
+ * has_subnet its first `subnet` bits as an ECS source prefix (1..32 or
+ * 1..128). 0, or -EINVAL with *err.
+ */
+int ctl_explain_client(const char *ip, bool has_subnet, unsigned subnet, aya_arena_t *a,
+                       struct pol_client *out, const char **err) AYA_NONNULL(4, 5, 6) AYA_WUR;
+/*
+ * `explain`: req's service, client and qtype through pol_answer() with a
+ * trace. geo_notice is the attribution shown when cfg has a geo database
+ * and it placed the client. 0, or a negative errno with *err.
+ */
+int ctl_explain_fill(const struct pol_snap *pol, const struct cfg *cfg, const ctl_request_t *req,
+                     const char *geo_notice, aya_arena_t *a, ctl_explain_t *out, const char **err)
+        AYA_NONNULL(1, 2, 3, 4, 5, 6, 7) AYA_WUR;
+/*
+ * `backends`: cfg's monitored endpoints whose service matches filter (full
+ * or zone-relative name, any case; NULL or "" = all), observations from
+ * view judged at now_ms (unix ms), cfg->node.name's own first. 0, -ENOENT
+ * (filter matches no service) or -ENOMEM with *err; *out is set either way.
+ */
+int ctl_backends_fill(const struct cfg *cfg, const struct pol_snap *pol,
+                      const struct state_view *view, const char *filter, uint64_t now_ms,
+                      aya_arena_t *a, ctl_backends_t *out, const char **err)
+        AYA_NONNULL(1, 2, 3, 6, 7, 8) AYA_WUR;
+/*
+ * The cluster part of `status` from g (NULL: gossip off, enabled false),
+ * cfg's gossip settings and this node's config hash. The daemon adds its
+ * record counters.
+ */
+void ctl_gossip_status_fill(struct gsp *g, const struct cfg *cfg, uint64_t config_hash,
+                            aya_arena_t *a, ctl_gossip_status_t *out) AYA_NONNULL(2, 4, 5);
+/*
+ * `members`, sorted by name; ages relative to now_ms on the gossip clock (or
+ * to the latest member time when that is later). -ENOENT without gossip (g
+ * NULL), -ENOMEM, with *err.
+ */
+int ctl_members_fill(const struct gsp *g, const struct cfg *cfg, uint64_t config_hash,
+                     uint64_t now_ms, aya_arena_t *a, ctl_members_t *out, const char **err)
+        AYA_NONNULL(2, 5, 6, 7) AYA_WUR;
+/*
+ * `keyring`: apply op ("list" or NULL: nothing; install, use, remove with
+ * arg, see gsp_keyring_apply) to g's keyring at once, log it, and list the
+ * keys. -ENOENT without gossip or in insecure mode, or gsp_keyring_apply's
+ * error, with *err.
+ */
+int ctl_keyring_fill(struct gsp *g, const struct cfg *cfg, const char *op, const char *arg,
+                     aya_arena_t *a, ctl_keyring_t *out, const char **err)
+        AYA_NONNULL(2, 5, 6, 7) AYA_WUR;
 
 /* ------------------------------------------------------------------ server */
 

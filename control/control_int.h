@@ -16,6 +16,9 @@ char *ctl_pstr(const char *s);
 /* A copy of s ("" for NULL) in a; sets *oom and returns NULL when out of memory. */
 const char *ctl_dup(aya_arena_t *a, const char *s, bool *oom) AYA_NONNULL(1, 3);
 
+/* printf into the arena (at most 1 KiB); NULL when out of memory. */
+const char *ctl_afmt(aya_arena_t *a, const char *fmt, ...) AYA_PRINTF(2, 3) AYA_NONNULL(1, 2);
+
 /* Reply bodies to messages in the arena; NULL when out of memory. */
 Aya__Ctl__ServicesReply *ctl_services_to_pb(aya_arena_t *a, const ctl_services_t *s)
         AYA_NONNULL(1, 2);

@@ -92,13 +92,6 @@ int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
 int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
                    size_t *unmatched, char *err, size_t errlen) AYA_NONNULL(1, 2, 4, 6) AYA_WUR;
 
-/* Service command handlers (ctl_svc.c). */
-void ayad_ctl_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
-void ayad_ctl_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
-void ayad_ctl_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
-/* `backends` (ctl_backends.c). */
-void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
-
 /* ---- policy rebuild (daemon/rebuild.c) ---- */
 
 typedef struct ayad_rebuild ayad_rebuild_t;
@@ -195,12 +188,6 @@ uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);
 void ayad_gossip_stats(const ayad_t *d, ayad_gossip_stats_t *out) AYA_NONNULL(1, 2);
 /* The gossip clock (monotonic ms, the clock of gsp_member_t times); 0 without gossip. */
 uint64_t ayad_gossip_now_ms(const ayad_t *d) AYA_NONNULL(1);
-/* The cluster part of `ayactl status`; strings in a. */
-void ayad_ctl_gossip_status(ayad_t *d, ctl_gossip_status_t *out, aya_arena_t *a)
-        AYA_NONNULL(1, 2, 3);
-/* members / keyring command handlers (daemon/ctl_gossip.c). */
-void ayad_ctl_members(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
-void ayad_ctl_keyring(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
-/* The control handlers, indexed by ctl_cmd_t; arg is the ayad_t. */
+/* The control handlers (daemon/ctl.c), indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

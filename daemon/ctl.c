@@ -1,14 +1,22 @@
 /*
- * ayad's control handlers: turn daemon state into ctl_reply_t values. They
- * run on the control thread, the same thread that publishes snapshots, so
- * d->snap and d->pol cannot be freed under them. The service commands are
- * in ctl_svc.c.
+ * ayad's control handlers: each gathers the daemon's objects (d->pol,
+ * d->cfg, d->state, the gsp_t) and calls control/'s builder of its reply
+ * (control/reply_*.c). They run on the control thread, the same thread that
+ * publishes snapshots and owns the gsp_t, so d->snap and d->pol cannot be
+ * freed under them; reply strings may borrow from d->pol because the reply
+ * is packed before the handler's caller returns to the event loop.
+ *
+ * A drain change is persisted first (state_drain_set() is durable when it
+ * returns), then a new policy snapshot is compiled with the current geo tree
+ * and published: a crash in between loses nothing, the next start applies it.
  */
 #include "daemon/ayad.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "common/log.h"
+#include "common/time.h"
 
 static ctl_zone_t *snap_zones(const dnsd_snap_t *snap, aya_arena_t *a, size_t *n)
 {
@@ -96,7 +104,15 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	s->last_reload_message = d->last_reload_msg;
 	s->snapshot_bytes = dnsd_snap_bytes(d->snap);
 	status_policy(d, s);
-	ayad_ctl_gossip_status(d, &s->gossip, a);
+	ctl_gossip_status_fill(ayad_gossip_node(d), d->cfg, ayad_gossip_config_hash(d), a,
+	                       &s->gossip);
+	if (s->gossip.enabled) {
+		ayad_gossip_stats_t gs;
+		ayad_gossip_stats(d, &gs);
+		s->gossip.records_out = gs.records_out;
+		s->gossip.records_in = gs.records_in;
+		s->gossip.records_merged = gs.records_merged;
+	}
 }
 
 static void on_reload(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
@@ -121,10 +137,121 @@ static void on_reload(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	}
 }
 
+static void on_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	(void)req;
+	ayad_t *d = arg;
+	state_drain_t *list = NULL;
+	size_t n = 0;
+	int rc = state_drain_list(d->state, &list, &n);
+	if (rc < 0) {
+		ctl_reply_errorf(r, a, "cannot read drains: %s", strerror(-rc));
+		return;
+	}
+	if (ctl_services_fill(d->pol, list, n, a, &r->services) < 0) {
+		ctl_reply_error(r, NULL);
+	}
+	state_drain_list_free(list, n);
+}
+
+/* Compile a policy snapshot with the stored drains and publish it. */
+static int republish(ayad_t *d, char *err, size_t errlen)
+{
+	pol_snap_t *pol = NULL;
+	int rc = ayad_pol_build(d, d->cfg, d->geo, &pol, NULL, err, errlen);
+	if (rc < 0) {
+		return rc;
+	}
+	dnsd_server_publish(d->srv, NULL, pol);
+	d->pol = pol;
+	return 0;
+}
+
+static void on_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	bool drain = req->cmd == CTL_CMD_DRAIN;
+	const char *err = NULL, *service = NULL, *target = NULL;
+	if (ctl_drain_resolve(d->pol, d->cfg, req->service, req->target, a, &service, &target,
+	                      &err) < 0) {
+		ctl_reply_error(r, err);
+		return;
+	}
+	int rc = state_drain_set(d->state, service, target, drain, NULL);
+	if (rc < 0) {
+		ctl_reply_errorf(r, a, "cannot store the drain: %s", strerror(-rc));
+		return;
+	}
+	char buf[512] = "";
+	if (rc == 1) {
+		log_info("%s: %s %s (ayactl)", drain ? "drain" : "undrain", service,
+		         target[0] != '\0' ? target : "(every pool)");
+		ayad_gossip_kick(d); /* to the peers now */
+		if (republish(d, buf, sizeof(buf)) < 0) {
+			log_err("%s: stored, but the policy snapshot failed: %s",
+			        ctl_cmd_name(req->cmd), buf);
+			ctl_reply_errorf(r, a, "stored, but not applied until the next reload: %s",
+			                 buf);
+			return;
+		}
+	}
+	r->drain = (ctl_drain_t){.service = service,
+	                         .target = target,
+	                         .drained = drain,
+	                         .changed = rc == 1,
+	                         .unmatched = (uint32_t)pol_snap_unmatched_drains(d->pol)};
+}
+
+static void on_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	const char *err = NULL;
+	if (ctl_explain_fill(d->pol, d->cfg, req, AYA_GEO_NOTICE, a, &r->explain, &err) < 0) {
+		ctl_reply_error(r, err);
+	}
+}
+
+static void on_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	state_view_t *view = NULL;
+	const char *err = NULL;
+	if (state_view_build(d->state, &view) < 0) {
+		ctl_reply_error(r, NULL);
+		return;
+	}
+	if (ctl_backends_fill(d->cfg, d->pol, view, req->service, aya_wall_ms(), a, &r->backends,
+	                      &err) < 0) {
+		ctl_reply_error(r, err);
+	}
+	state_view_free(view);
+}
+
+static void on_members(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	(void)req;
+	ayad_t *d = arg;
+	const char *err = NULL;
+	if (ctl_members_fill(ayad_gossip_node(d), d->cfg, ayad_gossip_config_hash(d),
+	                     ayad_gossip_now_ms(d), a, &r->members, &err) < 0) {
+		ctl_reply_error(r, err);
+	}
+}
+
+static void on_keyring(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	const char *err = NULL;
+	if (ctl_keyring_fill(ayad_gossip_node(d), d->cfg, req->keyring_op, req->key, a, &r->keyring,
+	                     &err) < 0) {
+		ctl_reply_error(r, err);
+	}
+}
+
 const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
-        [CTL_CMD_STATUS] = on_status,           [CTL_CMD_RELOAD] = on_reload,
-        [CTL_CMD_SERVICES] = ayad_ctl_services, [CTL_CMD_DRAIN] = ayad_ctl_drain,
-        [CTL_CMD_UNDRAIN] = ayad_ctl_drain,     [CTL_CMD_EXPLAIN] = ayad_ctl_explain,
-        [CTL_CMD_BACKENDS] = ayad_ctl_backends, [CTL_CMD_MEMBERS] = ayad_ctl_members,
-        [CTL_CMD_KEYRING] = ayad_ctl_keyring,
+        [CTL_CMD_STATUS] = on_status,     [CTL_CMD_RELOAD] = on_reload,
+        [CTL_CMD_SERVICES] = on_services, [CTL_CMD_DRAIN] = on_drain,
+        [CTL_CMD_UNDRAIN] = on_drain,     [CTL_CMD_EXPLAIN] = on_explain,
+        [CTL_CMD_BACKENDS] = on_backends, [CTL_CMD_MEMBERS] = on_members,
+        [CTL_CMD_KEYRING] = on_keyring,
 };

@@ -1,5 +1,6 @@
 /*
- * The keyring, the sealed envelope and the replay window.
+ * The keyring (with the `ayactl keyring` operations by key id and base64
+ * key), the sealed envelope and the replay window.
  *
  * Envelope (every UDP datagram and every TCP frame):
  *   u8 version (1 = AES-256-GCM) | key id (4) | nonce (12) | ciphertext | tag (16)
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -143,6 +145,78 @@ int gsp_keyring_get(const gsp_keyring_t *kr, size_t i, uint8_t out[GSP_KEY_LEN])
 	}
 	memcpy(out, kr->keys[i], GSP_KEY_LEN);
 	return 0;
+}
+
+/* Key i of the keyring whose id is `id` (any case) into key; -1 when none. */
+static long key_by_id(const gsp_keyring_t *kr, const char *id, uint8_t key[GSP_KEY_LEN])
+{
+	for (size_t i = 0; i < kr->n; i++) {
+		char hex[9];
+		gsp_key_id_hex(kr->keys[i], hex);
+		if (strcasecmp(hex, id) == 0) {
+			memcpy(key, kr->keys[i], GSP_KEY_LEN);
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* A base64 AES-256 key (44 characters with padding) into key; false when it is not one. */
+static bool key_decode(const char *b64, uint8_t key[GSP_KEY_LEN])
+{
+	uint8_t buf[64];
+	size_t len = strlen(b64);
+	if (len != 44) {
+		return false;
+	}
+	int n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
+	/* EVP_DecodeBlock counts the padding as zero bytes: 33 = 32 + one '='. */
+	if (n != 33 || b64[43] != '=' || b64[42] == '=') {
+		return false;
+	}
+	memcpy(key, buf, GSP_KEY_LEN);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return true;
+}
+
+int gsp_keyring_apply(gsp_keyring_t *kr, const char *op, const char *arg, char changed_id[9],
+                      const char **err)
+{
+	uint8_t key[GSP_KEY_LEN];
+	int rc;
+	arg = arg != NULL ? arg : "";
+	*err = NULL;
+	if (strcmp(op, "install") == 0) {
+		if (!key_decode(arg, key)) {
+			*err = "install: not a base64 AES-256 key (32 bytes, 44 characters)";
+			return -EINVAL;
+		}
+		gsp_key_id_hex(key, changed_id);
+		rc = gsp_keyring_install(kr, key);
+		*err = rc == 0 ? NULL : "install: the keyring is full";
+		OPENSSL_cleanse(key, sizeof(key));
+		return rc;
+	}
+	if (strcmp(op, "use") != 0 && strcmp(op, "remove") != 0) {
+		*err = "keyring: expected list, install KEY, use KEY_ID or remove KEY_ID";
+		return -EINVAL;
+	}
+	if (key_by_id(kr, arg, key) < 0) {
+		*err = "no installed key has that id (see ayactl keyring list)";
+		return -ENOENT;
+	}
+	gsp_key_id_hex(key, changed_id);
+	if (strcmp(op, "use") == 0) {
+		rc = gsp_keyring_use(kr, key);
+		*err = rc == 0 ? NULL : "use: failed";
+	} else {
+		rc = gsp_keyring_remove(kr, key);
+		*err = rc == 0        ? NULL
+		       : rc == -EBUSY ? "remove: that is the primary key; use another first"
+		                      : "remove: failed";
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
 }
 
 /* One AES-256-GCM operation; enc selects the direction. tag is written or checked. */

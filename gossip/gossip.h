@@ -198,6 +198,16 @@ size_t gsp_keyring_count(const gsp_keyring_t *kr) AYA_NONNULL(1);
 int gsp_keyring_get(const gsp_keyring_t *kr, size_t i, uint8_t out[GSP_KEY_LEN]) AYA_NONNULL(1, 3);
 /* The 4-byte id written in the envelope for key i, as 8 hex digits. */
 void gsp_key_id_hex(const uint8_t key[GSP_KEY_LEN], char out[9]) AYA_NONNULL(1, 2);
+/*
+ * One `ayactl keyring` change, applied at once: op "install" with arg a
+ * base64 AES-256 key (44 characters), "use" or "remove" with arg a key id
+ * (8 hex digits, any case). changed_id gets the id acted on (install: also
+ * when the ring is full). 0, or a negative errno with *err a one-line reason:
+ * -EINVAL (bad key, unknown op), -ENOENT (no key has that id), -ENOSPC
+ * (full), -EBUSY (remove the primary).
+ */
+int gsp_keyring_apply(gsp_keyring_t *kr, const char *op, const char *arg, char changed_id[9],
+                      const char **err) AYA_NONNULL(1, 2, 4, 5) AYA_WUR;
 
 /* ---- the node ---- */
 

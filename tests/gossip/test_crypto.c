@@ -134,6 +134,78 @@ static void test_keyring_ops(void **state)
 	gsp_keyring_free(kr);
 }
 
+/* `ayactl keyring` operations by base64 key and key id, on a ring {1, 2} (1 primary). */
+static void test_keyring_apply(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *op;
+		const char *arg; /* "#N": the id of key_fill(N); "#N!" the same upper case */
+		int want;
+		const char *err_has; /* substring of *err on failure */
+		int changed;         /* key_fill value of changed_id; 0 = untouched */
+		size_t count;        /* keys after */
+		int primary;         /* key_fill value of key 0 after */
+		int pre;             /* key_fill value installed third before the op; 0 = none */
+	} cases[] = {
+	        {"install a new key", "install", "WQMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=", 0,
+	         NULL, 3, 3, 1, 0},
+	        {"install an installed key: no-op", "install",
+	         "WQMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=", 0, NULL, 3, 3, 1, 3},
+	        {"install not base64", "install", "not a key", -EINVAL, "not a base64", 0, 2, 1, 0},
+	        {"install 31 bytes (two pads)", "install",
+	         "XQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==", -EINVAL, "not a base64", 0, 2, 1,
+	         0},
+	        {"install 43 characters", "install", "WQMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM",
+	         -EINVAL, "not a base64", 0, 2, 1, 0},
+	        {"install without a key", "install", NULL, -EINVAL, "not a base64", 0, 2, 1, 0},
+	        {"use an unknown id", "use", "00000000", -ENOENT, "no installed key", 0, 2, 1, 0},
+	        {"remove an unknown id", "remove", "zzzz", -ENOENT, "no installed key", 0, 2, 1, 0},
+	        {"remove the primary is refused", "remove", "#1", -EBUSY, "primary", 1, 2, 1, 0},
+	        {"remove the other key, id in upper case", "remove", "#2!", 0, NULL, 2, 1, 1, 0},
+	        {"use the other key", "use", "#2", 0, NULL, 2, 2, 2, 0},
+	        {"unknown op", "rotate", "#2", -EINVAL, "expected list", 0, 2, 1, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s\n", cases[i].name);
+		static const uint8_t v[] = {1, 2};
+		gsp_keyring_t *kr = ring(v, 2);
+		uint8_t k[GSP_KEY_LEN];
+		char arg[16], changed[9] = "", want_id[9] = "";
+		const char *a = cases[i].arg, *err = "unset";
+		if (a != NULL && a[0] == '#') {
+			key_fill(k, (uint8_t)(a[1] - '0'));
+			gsp_key_id_hex(k, arg);
+			for (char *c = arg; a[2] == '!' && *c != '\0'; c++) {
+				*c = (char)(*c >= 'a' && *c <= 'f' ? *c - 'a' + 'A' : *c);
+			}
+			a = arg;
+		}
+		if (cases[i].pre != 0) {
+			key_fill(k, (uint8_t)cases[i].pre);
+			assert_int_equal(gsp_keyring_install(kr, k), 0);
+		}
+		int rc = gsp_keyring_apply(kr, cases[i].op, a, changed, &err);
+		assert_int_equal(rc, cases[i].want);
+		if (rc == 0) {
+			assert_null(err);
+		} else {
+			assert_non_null(strstr(err, cases[i].err_has));
+		}
+		if (cases[i].changed != 0) {
+			key_fill(k, (uint8_t)cases[i].changed);
+			gsp_key_id_hex(k, want_id);
+		}
+		assert_string_equal(changed, want_id);
+		assert_int_equal(gsp_keyring_count(kr), cases[i].count);
+		uint8_t got[GSP_KEY_LEN];
+		assert_int_equal(gsp_keyring_get(kr, 0, got), 0);
+		key_fill(k, (uint8_t)cases[i].primary);
+		assert_memory_equal(got, k, GSP_KEY_LEN);
+		gsp_keyring_free(kr);
+	}
+}
+
 static void test_replay_window(void **state)
 {
 	(void)state;
@@ -314,11 +386,9 @@ static void test_key_rotation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_envelope),
-	        cmocka_unit_test(test_nonces_differ),
-	        cmocka_unit_test(test_keyring_ops),
-	        cmocka_unit_test(test_replay_window),
-	        cmocka_unit_test(test_node_drops_bad_packets),
+	        cmocka_unit_test(test_envelope),      cmocka_unit_test(test_nonces_differ),
+	        cmocka_unit_test(test_keyring_ops),   cmocka_unit_test(test_keyring_apply),
+	        cmocka_unit_test(test_replay_window), cmocka_unit_test(test_node_drops_bad_packets),
 	        cmocka_unit_test(test_key_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

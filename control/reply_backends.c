@@ -1,22 +1,26 @@
 /*
- * `ayactl backends [SERVICE]`: every monitored endpoint of every service
+ * The `backends [SERVICE]` reply: every monitored endpoint of every service
  * pool (or of one service), with what the observers said and what the
  * published policy snapshot made of it.
  *
- * Runs on the control thread: the state and d->pol cannot change under it.
- * The observations come from the state (so a restarted node shows what it
+ * Control thread: the snapshot and the view cannot change during the call.
+ * The observations come from a state view (so a restarted node shows what it
  * stored before its first probe completes), the health verdict from the same
  * rule as the compiler (pol_health_endpoint, policy/health.c), drained from
- * the snapshot.
+ * the snapshot. Strings from the view are copied into the arena (the caller
+ * frees the view before the reply is packed).
  */
-#include "daemon/ayad.h"
+#include "control/control_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
 
-#include "common/time.h"
+#include "config/config.h"
+#include "policy/policy.h"
+#include "state/state.h"
 
 static const char *status_str(state_status_t s)
 {
@@ -52,8 +56,8 @@ static const pol_endpoint_t *pol_ep(const pol_service_t *ps, const char *region,
 	return NULL;
 }
 
-/* Observers of one endpoint into b; the primary view is ours, else the latest. */
-static int fill_observers(const ayad_t *d, aya_arena_t *a, const state_obs_t *obs, size_t n,
+/* Observers of one endpoint into b, copied; the primary view is self's, else the latest. */
+static int fill_observers(const char *self, aya_arena_t *a, const state_obs_t *obs, size_t n,
                           uint64_t now, uint64_t stale_ms, ctl_backend_t *b)
 {
 	ctl_observer_t *ov = aya_arena_alloc(a, (n + 1) * sizeof(*ov));
@@ -63,16 +67,19 @@ static int fill_observers(const ayad_t *d, aya_arena_t *a, const state_obs_t *ob
 	const state_obs_t *best = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const state_obs_t *o = &obs[i];
-		bool fresh = state_obs_fresh(o, now, stale_ms);
-		ov[i] = (ctl_observer_t){.node = o->observer,
-		                         .state = status_str(o->status),
-		                         .observed_at_ms = o->observed_at_ms,
-		                         .fresh = fresh,
-		                         .rtt_us = o->rtt_us,
-		                         .error = o->error != NULL ? o->error : ""};
-		bool mine = strcmp(o->observer, d->cfg->node.name) == 0;
+		ov[i] = (ctl_observer_t){
+		        .node = aya_arena_strdup(a, o->observer),
+		        .state = status_str(o->status),
+		        .observed_at_ms = o->observed_at_ms,
+		        .fresh = state_obs_fresh(o, now, stale_ms),
+		        .rtt_us = o->rtt_us,
+		        .error = aya_arena_strdup(a, o->error != NULL ? o->error : "")};
+		if (ov[i].node == NULL || ov[i].error == NULL) {
+			return -1;
+		}
+		bool mine = strcmp(o->observer, self) == 0;
 		if (best == NULL || mine ||
-		    (strcmp(best->observer, d->cfg->node.name) != 0 &&
+		    (strcmp(best->observer, self) != 0 &&
 		     o->observed_at_ms > best->observed_at_ms)) {
 			best = o;
 		}
@@ -82,25 +89,25 @@ static int fill_observers(const ayad_t *d, aya_arena_t *a, const state_obs_t *ob
 	if (best != NULL) {
 		b->state = status_str(best->status);
 		b->since_ms = best->since_ms;
-		b->error = best->error != NULL ? best->error : "";
+		b->error = aya_arena_strdup(a, best->error != NULL ? best->error : "");
 		b->rtt_us = best->rtt_us;
 		b->utilization = isnan(best->utilization) ? -1.0 : best->utilization;
 		b->capacity = best->capacity;
 		b->observed_at_ms = best->observed_at_ms;
 	}
-	return 0;
+	return b->error != NULL ? 0 : -1;
 }
 
-/* One row; strings are copied into a (the view dies before the reply is packed). */
-static int backend_row(const ayad_t *d, aya_arena_t *a, const state_view_t *view,
+/* One row: 0, 1 (not probeable: skipped like the agent skips it) or -1 (out of memory). */
+static int backend_row(const cfg_t *cfg, aya_arena_t *a, const state_view_t *view,
                        const pol_service_t *ps, const char *svc_name, const cfg_pool_t *pool,
                        const cfg_endpoint_t *ep, uint64_t now, ctl_backend_t *b)
 {
-	const cfg_monitor_t *m = &d->cfg->monitors[pool->monitor_idx];
+	const cfg_monitor_t *m = &cfg->monitors[pool->monitor_idx];
 	char key[STATE_NAME_MAX + 1];
 	pol_ep_health_t h;
-	if (!pol_health_endpoint(d->cfg, pool, ep, view, now, key, &h)) {
-		return 1; /* not probeable: skipped like the agent skips it */
+	if (!pol_health_endpoint(cfg, pool, ep, view, now, key, &h)) {
+		return 1;
 	}
 	char addr[INET6_ADDRSTRLEN];
 	inet_ntop(ep->family, ep->addr, addr, sizeof(addr));
@@ -120,21 +127,11 @@ static int backend_row(const ayad_t *d, aya_arena_t *a, const state_view_t *view
 	                     .headroom = h.headroom};
 	size_t n = 0;
 	const state_obs_t *obs = state_view_obs(view, key, &n);
-	if (b->address == NULL || b->key == NULL ||
-	    fill_observers(d, a, obs, n, now, state_obs_stale_ms(m->interval_ms, m->fall), b) < 0) {
+	if (b->address == NULL || b->key == NULL) {
 		return -1;
 	}
-	/* Observer strings live in the view: copy them. */
-	ctl_observer_t *ov = (ctl_observer_t *)b->observers;
-	for (size_t i = 0; i < n; i++) {
-		ov[i].node = aya_arena_strdup(a, ov[i].node);
-		ov[i].error = aya_arena_strdup(a, ov[i].error);
-		if (ov[i].node == NULL || ov[i].error == NULL) {
-			return -1;
-		}
-	}
-	b->error = aya_arena_strdup(a, b->error);
-	return b->error != NULL ? 0 : -1;
+	return fill_observers(cfg->node.name, a, obs, n, now,
+	                      state_obs_stale_ms(m->interval_ms, m->fall), b);
 }
 
 static size_t count_monitored(const cfg_t *cfg)
@@ -151,48 +148,55 @@ static size_t count_monitored(const cfg_t *cfg)
 	return n;
 }
 
-void ayad_ctl_backends(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+/* The rows of one service into v[*k..]; false when out of memory. */
+static bool service_rows(const cfg_t *cfg, const state_view_t *view, const pol_service_t *ps,
+                         const cfg_service_t *svc, const char *full, uint64_t now, aya_arena_t *a,
+                         ctl_backend_t *v, size_t *k)
 {
-	ayad_t *d = arg;
-	const cfg_t *cfg = d->cfg;
-	state_view_t *view = NULL;
-	size_t cap = count_monitored(cfg), k = 0;
-	ctl_backend_t *v = aya_arena_alloc(a, (cap + 1) * sizeof(*v));
-	if (v == NULL || state_view_build(d->state, &view) < 0) {
-		r->ok = false;
-		r->error = "out of memory";
-		return;
-	}
-	uint64_t now = aya_wall_ms();
-	bool matched = false, oom = false;
-	for (size_t z = 0; !oom && z < cfg->n_zones; z++) {
-		for (size_t s = 0; !oom && s < cfg->zones[z].n_services; s++) {
-			const cfg_service_t *svc = &cfg->zones[z].services[s];
-			const pol_service_t *ps = pol_service_find(d->pol, svc->owner);
-			const char *full = ps != NULL ? ps->name : svc->name;
-			if (!service_matches(req->service, full, svc->name)) {
-				continue;
+	for (size_t p = 0; p < svc->n_pools; p++) {
+		const cfg_pool_t *pool = &svc->pools[p];
+		for (size_t e = 0; pool->monitor != NULL && e < pool->n_endpoints; e++) {
+			int rc = backend_row(cfg, a, view, ps, full, pool, &pool->endpoints[e], now,
+			                     &v[*k]);
+			if (rc < 0) {
+				return false;
 			}
-			matched = true;
-			for (size_t p = 0; !oom && p < svc->n_pools; p++) {
-				const cfg_pool_t *pool = &svc->pools[p];
-				for (size_t e = 0; pool->monitor != NULL && e < pool->n_endpoints;
-				     e++) {
-					int rc = backend_row(d, a, view, ps, full, pool,
-					                     &pool->endpoints[e], now, &v[k]);
-					oom = rc < 0;
-					k += rc == 0 ? 1 : 0;
-				}
+			*k += rc == 0 ? 1 : 0;
+		}
+	}
+	return true;
+}
+
+int ctl_backends_fill(const cfg_t *cfg, const pol_snap_t *pol, const state_view_t *view,
+                      const char *filter, uint64_t now_ms, aya_arena_t *a, ctl_backends_t *out,
+                      const char **err)
+{
+	size_t k = 0;
+	ctl_backend_t *v = aya_arena_alloc(a, (count_monitored(cfg) + 1) * sizeof(*v));
+	*err = "out of memory";
+	if (v == NULL) {
+		return -ENOMEM;
+	}
+	bool matched = false, ok = true;
+	for (size_t z = 0; ok && z < cfg->n_zones; z++) {
+		for (size_t s = 0; ok && s < cfg->zones[z].n_services; s++) {
+			const cfg_service_t *svc = &cfg->zones[z].services[s];
+			const pol_service_t *ps = pol_service_find(pol, svc->owner);
+			const char *full = ps != NULL ? ps->name : svc->name;
+			if (service_matches(filter, full, svc->name)) {
+				matched = true;
+				ok = service_rows(cfg, view, ps, svc, full, now_ms, a, v, &k);
 			}
 		}
 	}
-	state_view_free(view);
-	if (oom) {
-		r->ok = false;
-		r->error = "out of memory";
-	} else if (!matched && req->service != NULL && req->service[0] != '\0') {
-		r->ok = false;
-		r->error = "unknown service (see ayactl services)";
+	*out = (ctl_backends_t){.backends = v, .n_backends = k, .now_ms = now_ms};
+	if (!ok) {
+		return -ENOMEM;
 	}
-	r->backends = (ctl_backends_t){.backends = v, .n_backends = k, .now_ms = now};
+	if (!matched && filter != NULL && filter[0] != '\0') {
+		*err = "unknown service (see ayactl services)";
+		return -ENOENT;
+	}
+	*err = NULL;
+	return 0;
 }
