@@ -632,6 +632,20 @@ void cfg_free(cfg_t *cfg)
 	aya_arena_free(cfg->priv->arena);
 }
 
+size_t cfg_monitored_endpoints(const cfg_t *cfg)
+{
+	size_t n = 0;
+	for (size_t z = 0; z < cfg->n_zones; z++) {
+		for (size_t s = 0; s < cfg->zones[z].n_services; s++) {
+			const cfg_service_t *svc = &cfg->zones[z].services[s];
+			for (size_t p = 0; p < svc->n_pools; p++) {
+				n += svc->pools[p].monitor != NULL ? svc->pools[p].n_endpoints : 0;
+			}
+		}
+	}
+	return n;
+}
+
 const cfg_zone_t *cfg_zone_find(const cfg_t *cfg, const char *name)
 {
 	uint8_t wire[AYA_DNAME_MAX];

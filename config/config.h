@@ -416,6 +416,8 @@ void cfg_diag_add(cfg_diag_t *d, const char *file, unsigned line, unsigned col,
 int cfg_load(const char *path, cfg_t **out, cfg_diag_t *d) AYA_NONNULL(1, 2, 3) AYA_WUR;
 /* NULL is a no-op. */
 void cfg_free(cfg_t *cfg);
+/* Endpoints of the pools that have a monitor, over every service: what the agent may probe. */
+size_t cfg_monitored_endpoints(const cfg_t *cfg) AYA_NONNULL(1);
 
 /*
  * The config hash gossiped for drift detection (config/hash.c): FNV-1a 64

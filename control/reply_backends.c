@@ -134,20 +134,6 @@ static int backend_row(const cfg_t *cfg, aya_arena_t *a, const state_view_t *vie
 	                      state_obs_stale_ms(m->interval_ms, m->fall), b);
 }
 
-static size_t count_monitored(const cfg_t *cfg)
-{
-	size_t n = 0;
-	for (size_t z = 0; z < cfg->n_zones; z++) {
-		for (size_t s = 0; s < cfg->zones[z].n_services; s++) {
-			const cfg_service_t *svc = &cfg->zones[z].services[s];
-			for (size_t p = 0; p < svc->n_pools; p++) {
-				n += svc->pools[p].monitor != NULL ? svc->pools[p].n_endpoints : 0;
-			}
-		}
-	}
-	return n;
-}
-
 /* The rows of one service into v[*k..]; false when out of memory. */
 static bool service_rows(const cfg_t *cfg, const state_view_t *view, const pol_service_t *ps,
                          const cfg_service_t *svc, const char *full, uint64_t now, aya_arena_t *a,
@@ -172,7 +158,7 @@ int ctl_backends_fill(const cfg_t *cfg, const pol_snap_t *pol, const state_view_
                       const char **err)
 {
 	size_t k = 0;
-	ctl_backend_t *v = aya_arena_alloc(a, (count_monitored(cfg) + 1) * sizeof(*v));
+	ctl_backend_t *v = aya_arena_alloc(a, (cfg_monitored_endpoints(cfg) + 1) * sizeof(*v));
 	*err = "out of memory";
 	if (v == NULL) {
 		return -ENOMEM;

@@ -14,6 +14,7 @@
 #include "control/control.h"
 #include "dnsd/dnsd.h"
 #include "geo/geo.h"
+#include "gossip/gossip.h"
 #include "policy/policy.h"
 #include "state/state.h"
 
@@ -150,13 +151,6 @@ typedef struct ayad_gossip ayad_gossip_t;
 struct gsp;
 struct agent_target;
 
-typedef struct ayad_gossip_stats {
-	uint64_t records_out;    /* observations and drains broadcast by us */
-	uint64_t records_in;     /* valid records heard */
-	uint64_t records_merged; /* of which changed our state (push/pull included) */
-	uint64_t records_bad;    /* undecodable or invalid, dropped */
-} ayad_gossip_stats_t;
-
 /* Join the cluster when d->cfg has gossip: (no-op otherwise). 0 or a negative errno (logged). */
 int ayad_gossip_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
 /*
@@ -185,7 +179,7 @@ int ayad_gossip_reload(ayad_t *d, const cfg_t *cfg, char **notes) AYA_NONNULL(1,
 /* The node (NULL without gossip), our config hash, counters. */
 struct gsp *ayad_gossip_node(const ayad_t *d) AYA_NONNULL(1);
 uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);
-void ayad_gossip_stats(const ayad_t *d, ayad_gossip_stats_t *out) AYA_NONNULL(1, 2);
+void ayad_gossip_stats(const ayad_t *d, gsp_repl_stats_t *out) AYA_NONNULL(1, 2);
 /* The gossip clock (monotonic ms, the clock of gsp_member_t times); 0 without gossip. */
 uint64_t ayad_gossip_now_ms(const ayad_t *d) AYA_NONNULL(1);
 

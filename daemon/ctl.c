@@ -107,7 +107,7 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ctl_gossip_status_fill(ayad_gossip_node(d), d->cfg, ayad_gossip_config_hash(d), a,
 	                       &s->gossip);
 	if (s->gossip.enabled) {
-		ayad_gossip_stats_t gs;
+		gsp_repl_stats_t gs;
 		ayad_gossip_stats(d, &gs);
 		s->gossip.records_out = gs.records_out;
 		s->gossip.records_in = gs.records_in;

@@ -233,16 +233,10 @@ uint64_t ayad_gossip_config_hash(const ayad_t *d)
 	                                                    : 0;
 }
 
-void ayad_gossip_stats(const ayad_t *d, ayad_gossip_stats_t *out)
+void ayad_gossip_stats(const ayad_t *d, gsp_repl_stats_t *out)
 {
-	*out = (ayad_gossip_stats_t){0};
-	if (d->gossip != NULL && d->gossip->repl != NULL) {
-		gsp_repl_stats_t st = gsp_repl_stats(d->gossip->repl);
-		*out = (ayad_gossip_stats_t){.records_out = st.records_out,
-		                             .records_in = st.records_in,
-		                             .records_merged = st.records_merged,
-		                             .records_bad = st.records_bad};
-	}
+	*out = d->gossip != NULL && d->gossip->repl != NULL ? gsp_repl_stats(d->gossip->repl)
+	                                                    : (gsp_repl_stats_t){0};
 }
 
 uint64_t ayad_gossip_now_ms(const ayad_t *d)

@@ -336,6 +336,8 @@ typedef struct gsp_repl_stats {
 	uint64_t records_merged; /* of which changed our state (push/pull included) */
 	uint64_t records_bad;    /* undecodable or invalid, dropped */
 } gsp_repl_stats_t;
+/* Registry rows of gsp_repl_stats_t (common/stats.h), named gossip_records_<field>. */
+extern const aya_stat_table_t gsp_repl_stats_table;
 
 /*
  * A replicator for cfg->node.name over st; hooks copied (all optional).

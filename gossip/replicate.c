@@ -490,6 +490,23 @@ uint64_t gsp_repl_config_hash(const gsp_repl_t *r)
 	return r->config_hash;
 }
 
+#define ROW(f, name, help, labels)                                                                 \
+	AYA_STAT_ROW(gsp_repl_stats_t, f, name, help, "aya_gossip_records_total", labels,          \
+	             AYA_STAT_COUNTER, AYA_STAT_NOLIST)
+static const aya_stat_t repl_rows[] = {
+        ROW(records_out, "gossip_records_out", "State records gossiped, by what became of them",
+            "event=\"sent\""),
+        ROW(records_in, "gossip_records_in", "State records gossiped, by what became of them",
+            "event=\"received\""),
+        ROW(records_merged, "gossip_records_merged",
+            "State records gossiped, by what became of them", "event=\"merged\""),
+        ROW(records_bad, "gossip_records_bad", "State records gossiped, by what became of them",
+            "event=\"bad\""),
+};
+#undef ROW
+const aya_stat_table_t gsp_repl_stats_table =
+        AYA_STAT_TABLE("gossip_records", gsp_repl_stats_t, repl_rows);
+
 gsp_repl_stats_t gsp_repl_stats(const gsp_repl_t *r)
 {
 	return r->stats;

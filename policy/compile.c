@@ -206,21 +206,6 @@ static int index_services(pol_snap_t *s)
 	return 0;
 }
 
-/* Endpoints of monitored pools: the most verdicts a build can keep. */
-static size_t count_monitored(const cfg_t *cfg)
-{
-	size_t n = 0;
-	for (size_t z = 0; z < cfg->n_zones; z++) {
-		for (size_t i = 0; i < cfg->zones[z].n_services; i++) {
-			const cfg_service_t *cs = &cfg->zones[z].services[i];
-			for (size_t p = 0; p < cs->n_pools; p++) {
-				n += cs->pools[p].monitor != NULL ? cs->pools[p].n_endpoints : 0;
-			}
-		}
-	}
-	return n;
-}
-
 static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, char *err,
                      size_t errlen)
 {
@@ -229,7 +214,7 @@ static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, ch
 		n += cfg->zones[z].n_services;
 	}
 	s->services = aya_arena_alloc(s->arena, (n + 1) * sizeof(pol_service_t));
-	s->cap_verdicts = in != NULL && in->view != NULL ? count_monitored(cfg) : 0;
+	s->cap_verdicts = in != NULL && in->view != NULL ? cfg_monitored_endpoints(cfg) : 0;
 	s->verdicts = aya_arena_alloc(s->arena, (s->cap_verdicts + 1) * sizeof(pol_verdict_t));
 	if (s->services == NULL || s->verdicts == NULL) {
 		return -ENOMEM;

@@ -22,7 +22,7 @@
 #include "gossip/gossip.h"
 
 static const aya_stat_table_t *const tables[] = {&dnsd_stats_table, &agent_stats_table,
-                                                 &gsp_stats_table};
+                                                 &gsp_stats_table, &gsp_repl_stats_table};
 
 /* Value of slot k (the k-th uint64_t) in a filled struct: distinct per table and slot. */
 static uint64_t slot_value(size_t t, size_t k)

@@ -171,6 +171,7 @@ static cluster_t *cluster_new(size_t n, uint64_t seed, const char *gossip)
 static void cluster_free(cluster_t *c)
 {
 	sim_free(c->s);
+	c->s = NULL; /* the stores' clock (sim_wall) reads it until they close */
 	for (size_t i = 0; i < c->count; i++) {
 		gsp_repl_free(c->n[i].r);
 		state_close(c->n[i].st);
