@@ -1,5 +1,5 @@
 /*
- * agent/: health, latency and load probes of the backends (issue 4).
+ * agent/: health, latency and load probes of the backends.
  *
  * An agent probes a set of targets (endpoint address + monitor) on the
  * caller's libevent base: one timer and at most one non-blocking connection

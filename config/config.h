@@ -55,7 +55,7 @@ typedef struct cfg_rr {
 	unsigned line; /* line in the zone file, 0 when unknown */
 } cfg_rr_t;
 
-/* ---- services (issue 3): regions, pools of endpoints, a policy chain ---- */
+/* ---- services: regions, pools of endpoints, a policy chain ---- */
 
 typedef struct cfg_region {
 	const char *name;
@@ -79,10 +79,10 @@ typedef struct cfg_pool {
 	size_t region_idx;  /* index into cfg_t.regions */
 	const cfg_endpoint_t *endpoints;
 	size_t n_endpoints;
-	const char *monitor; /* name of a monitor, or NULL (issue 4) */
+	const char *monitor; /* name of a monitor, or NULL */
 	cfg_loc_t loc;
 	size_t monitor_idx; /* index into cfg_t.monitors when monitor != NULL */
-	int observers;      /* cfg_observers_t (issue 5): who probes it; default CFG_OBSERVERS_K */
+	int observers;      /* cfg_observers_t: who probes it; default CFG_OBSERVERS_K */
 	int quorum;         /* cfg_quorum_t: how the fresh observers' verdicts combine */
 	int unobserved;     /* cfg_unobserved_t: an endpoint no fresh observer reports on */
 } cfg_pool_t;
@@ -106,7 +106,7 @@ typedef enum cfg_unobserved {
 	CFG_UNOBSERVED_DOWN = 1, /* fail closed */
 } cfg_unobserved_t;
 
-/* ---- monitors (issue 4): how the agent probes a pool's endpoints ---- */
+/* ---- monitors: how the agent probes a pool's endpoints ---- */
 
 typedef enum cfg_monitor_type {
 	CFG_MON_TCP = 0,   /* connect() succeeds */
@@ -343,7 +343,7 @@ typedef struct cfg_node {
 } cfg_node_t;
 
 /*
- * gossip: (issue 5). Absent: a single node, no gossip (enabled == false).
+ * gossip:. Absent: a single node, no gossip (enabled == false).
  * keys[] come from the keyring file (base64 AES-256 keys, one a line, the
  * first is the primary); insecure == true means no keys (loopback only).
  */
@@ -380,13 +380,13 @@ typedef struct cfg {
 	const cfg_region_t *regions;
 	size_t n_regions;
 	cfg_geo_t geo;
-	const cfg_monitor_t *monitors; /* issue 4; names unique */
+	const cfg_monitor_t *monitors; /* names unique */
 	size_t n_monitors;
 	const char *control_socket; /* default <state_dir>/ayad.sock */
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */
-	cfg_gossip_t gossip;        /* issue 5 */
-	struct cfg_priv *priv;      /* storage owned by the cfg_t */
+	cfg_gossip_t gossip;
+	struct cfg_priv *priv; /* storage owned by the cfg_t */
 } cfg_t;
 
 /*

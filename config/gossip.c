@@ -1,5 +1,5 @@
 /*
- * gossip: (issue 5). The schema rows are in schema.c; here the custom items
+ * gossip:. The schema rows are in schema.c; here the custom items
  * (bind, seeds), the keyring file and the checks across keys:
  *   - a keyring is required unless insecure: true, and not both;
  *   - insecure: true only with a loopback bind address (a demo on one host);

@@ -1,5 +1,5 @@
 /*
- * The config hash each node gossips (issue 10), so that drift between nodes
+ * The config hash each node gossips, so that drift between nodes
  * shows in `ayactl members`. It is computed from the parsed cfg_t, not from
  * the file's text: comments, whitespace, quoting and key order never count,
  * defaults written out or left implicit hash alike, and zone files count by

@@ -145,7 +145,7 @@ void ayad_probes_stop(ayad_t *d) AYA_NONNULL(1);
 /* The agent's counters (agent_stats_table's struct); zeros without an agent. */
 void ayad_probes_stats(const ayad_t *d, agent_stats_t *out) AYA_NONNULL(1, 2);
 
-/* ---- gossip (daemon/gossip.c, issue 5) ---- */
+/* ---- gossip (daemon/gossip.c) ---- */
 
 typedef struct ayad_gossip ayad_gossip_t;
 struct gsp;

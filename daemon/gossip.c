@@ -1,8 +1,7 @@
 /*
- * ayad's gossip wiring (issue 5; the domain logic moved to
- * gossip/replicate.c in issue 10): the libevent transport and clock, the
- * timers that drive the replicator, start, leave and stop, and the two
- * callbacks out of it:
+ * ayad's gossip wiring (the domain logic is gossip/replicate.c): the
+ * libevent transport and clock, the timers that drive the replicator,
+ * start, leave and stop, and the two callbacks out of it:
  *   - "state changed": the policy rebuild (ayad_schedule_rebuild*; the only
  *     place in this file that asks for one);
  *   - "live members changed": the probed endpoints are recomputed with the

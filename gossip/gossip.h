@@ -278,7 +278,7 @@ bool gsp_joined(const gsp_t *g) AYA_NONNULL(1);
 gsp_stats_t gsp_stats(const gsp_t *g) AYA_NONNULL(1);
 
 /*
- * Observers of an endpoint (issue 5 item 4): up to k members chosen by
+ * Observers of an endpoint: up to k members chosen by
  * rendezvous hash of (member name, endpoint key) over the ALIVE and SUSPECT
  * members; members of the endpoint's region first, and at least one of
  * another region when one exists (unless k == 1). Writes indexes into

@@ -1,5 +1,5 @@
 /*
- * Observers of an endpoint: which K members probe it (issue 5 item 4).
+ * Observers of an endpoint: which K members probe it.
  * Rendezvous (highest random weight) hashing: each live member scores
  * hash(member name, endpoint key) and the highest scores win, so every node
  * with the same member list computes the same set, and a membership change

@@ -1,8 +1,8 @@
 /*
- * Replication of the cluster state over gossip (issue 5, moved here from
- * ayad by issue 10): the records this node sends and when, what it merges,
- * the members it keeps and forgets, and which endpoints it observes. See
- * gossip.h ("replication") for the contract.
+ * Replication of the cluster state over gossip: the records this node
+ * sends and when, what it merges, the members it keeps and forgets, and
+ * which endpoints it observes. See gossip.h ("replication") for the
+ * contract.
  *
  * Invariants
  *   - only this node's own records go out as broadcasts (observer or origin

@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "common/log.h"
+#include "common/time.h"
 
 #define STREAM_TIMEOUT_S 5
 #define MAX_STREAMS 64
@@ -49,9 +50,7 @@ typedef struct stream {
 static uint64_t ev_now_ms(void *ctx)
 {
 	(void)ctx;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return aya_mono_ms();
 }
 
 static void ev_arm(void *ctx, uint64_t at_ms)

@@ -82,7 +82,7 @@ typedef struct pol_pool {
 	const char *region; /* name */
 	uint8_t region_idx; /* index into cfg_t.regions */
 	bool drained;
-	double admit; /* fraction of traffic admitted, default 1.0 (spill-over, later) */
+	double admit; /* fraction of the pool's turn it keeps; 1.0 (no spill-over yet) */
 	double cost;  /* the region's */
 	bool burst;
 	uint16_t first, count; /* its endpoints: service->endpoints[first .. first+count) */

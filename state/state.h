@@ -7,10 +7,10 @@
  *     capacity, time, version). Merged last-writer-wins by version.
  *   - overrides: operator drains of a service, a service in one region or one
  *     endpoint address of a service; undrain leaves a tombstone so that a
- *     gossiped older "drain" cannot bring it back. Cost overrides will be
- *     another override kind in the same table.
+ *     gossiped older "drain" cannot bring it back. Another kind of
+ *     override would share the table, under its own kind byte.
  *   - meta: the on-disk format number.
- *   - members (gossip, issue 5): a "members" table, same key/value rules.
+ *   - members (gossip): a "members" table, same key/value rules.
  *
  * Merge rule (every table): per key the record with the highest version wins.
  * On equal versions the record whose encoded value compares greater
@@ -54,7 +54,7 @@
  *                    u32 fall | u32 rtt_us | u32 capacity |
  *                    u64 utilization (IEEE 754 bits, NaN = unknown) |
  *                    u64 observed_at_ms | u64 version       (44 bytes)
- *                    then, only when one of them is set (issue 4):
+ *                    then, only when one of them is set (an extension):
  *                    u64 since_ms | u64 up_since_ms | u8 len | error
  *   meta "format":   u32 STATE_FORMAT
  * A decoder accepts longer values of the same format (fields appended later
@@ -207,7 +207,7 @@ typedef struct state_obs {
 	double utilization;      /* 0..1, NAN = unknown */
 	uint64_t observed_at_ms; /* unix ms */
 	uint64_t version;        /* > 0, monotonic per observer */
-	/* Added by issue 4 (0 / NULL when unknown, as older records decode): */
+	/* Extension fields (0 / NULL when unknown, as records without them decode): */
 	uint64_t since_ms;    /* unix ms of the last status change */
 	uint64_t up_since_ms; /* UP after DOWN: when it recovered (slow start); 0 = not ramping */
 	const char *error;    /* last failed probe, "" or NULL = none; cut at STATE_ERROR_MAX */
@@ -304,7 +304,7 @@ int state_obs_drop_observer(state_t *st, const char *observer) AYA_NONNULL(1, 2)
  */
 uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
 
-/* ---- gossip records (issue 5) ----
+/* ---- gossip records ----
  *
  * The unit gossip carries: one observation or one override (drain or its
  * tombstone) in the store's own key/value encodings (or a compact drain,
@@ -372,7 +372,7 @@ int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed
 int state_pack_delta(state_t *st, const uint8_t *peer, size_t peer_len, uint8_t **out, size_t *len)
         AYA_NONNULL(1, 4, 5) AYA_WUR;
 
-/* ---- gossip members (issue 5): the last known peers, to rejoin through ---- */
+/* ---- gossip members: the last known peers, to rejoin through ---- */
 
 typedef struct state_member {
 	const char *name;      /* 1..STATE_NODE_MAX bytes */

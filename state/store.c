@@ -21,12 +21,13 @@
 
 #include "common/log.h"
 #include "state/state_int.h"
+#include "common/time.h"
 
 #define DATA_FILE "state.lmdb"
 #define LOCK_FILE "state.lock"
 #define MAX_DBS 8
 /* LMDB's free-page table, handle 0 (FREE_DBI inside mdb.c); readable in read-only txns. */
-#define FREE_TABLE ((MDB_dbi)0) /* meta, overrides, observations, members (issue 5), room */
+#define FREE_TABLE ((MDB_dbi)0) /* meta, overrides, observations, members, room */
 
 int state_mdb_err(int rc)
 {
@@ -85,9 +86,7 @@ uint64_t state_now_ms(const state_t *st)
 	if (st->opts.clock_ms != NULL) {
 		return st->opts.clock_ms(st->opts.clock_ctx);
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return aya_wall_ms();
 }
 
 int state_check_name(const char *s, size_t max)

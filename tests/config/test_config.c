@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "tests/config/util.h"
 
-/* Contract 1 (issue 1), verbatim. */
+/* The minimal config of the README, verbatim: a contract. */
 static const char contract1[] =
         "node:\n"
         "  name: ams-1\n"
@@ -33,7 +33,7 @@ static const char contract1[] =
         "  socket: /tmp/aya-ams-1/ayad.sock\n"
         "state_dir: /tmp/aya-ams-1\n";
 
-/* Contract 2 (issue 3) merged with contract 1, with the issue's literal geo path. */
+/* The services example merged with the minimal config, with its literal geo path: a contract. */
 static const char contract2[] =
         "node:\n"
         "  name: ams-1\n"

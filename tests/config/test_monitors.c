@@ -1,4 +1,4 @@
-/* Tests of the monitors: schema (issue 4): the documented shape, defaults, load sources, pool
+/* Tests of the monitors: schema: the documented shape, defaults, load sources, pool
  * references. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +25,7 @@ static cfg_t *load(scratch_t *s, const char *yaml)
 	return cfg;
 }
 
-/* The shape of issue 4, as written, plus defaults and the pool's resolved index. */
+/* The documented shape, as written, plus defaults and the pool's resolved index. */
 static void test_issue_shape(void **state)
 {
 	(void)state;

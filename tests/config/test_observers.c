@@ -1,5 +1,5 @@
 /*
- * pools[].observers (issue 5): who probes a pool's endpoints. Absent means
+ * pools[].observers: who probes a pool's endpoints. Absent means
  * the K gossip members picked per endpoint, `k` says so explicitly, `all`
  * makes every node probe; anything else is an error that cites file:line:col
  * and lists the accepted values. The same for pools[].quorum (majority, any,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gossip end to end (issue 5): three ayad processes on 127.0.0.1/.2/.3, one
+# Gossip end to end: three ayad processes on 127.0.0.1/.2/.3, one
 # region each, sealed with a shared keyring file. Checks: every node lists
 # the three members; a drain on node 1 changes the DNS answers of nodes 2
 # and 3; a killed backend in eu-west, probed by the observers the nodes

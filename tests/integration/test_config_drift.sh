@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Config drift follows reloads (issue 10): two gossiping ayad processes on
+# Config drift follows reloads: two gossiping ayad processes on
 # 127.0.0.1 and 127.0.0.2 with the same shared config. Node 1 reloads a
 # changed service: its advertised config hash (ayactl status --json) changes
 # at once, its own member record carries it, node 2 reports drift for node 1,
