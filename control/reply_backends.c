@@ -101,12 +101,13 @@ static int fill_observers(const char *self, aya_arena_t *a, const state_obs_t *o
 /* One row: 0, 1 (not probeable: skipped like the agent skips it) or -1 (out of memory). */
 static int backend_row(const cfg_t *cfg, aya_arena_t *a, const state_view_t *view,
                        const pol_service_t *ps, const char *svc_name, const cfg_pool_t *pool,
-                       const cfg_endpoint_t *ep, uint64_t now, ctl_backend_t *b)
+                       const cfg_endpoint_t *ep, uint64_t now, uint64_t started_ms,
+                       ctl_backend_t *b)
 {
 	const cfg_monitor_t *m = &cfg->monitors[pool->monitor_idx];
 	char key[STATE_NAME_MAX + 1];
 	pol_ep_health_t h;
-	if (!pol_health_endpoint(cfg, pool, ep, view, now, key, &h)) {
+	if (!pol_health_endpoint(cfg, pool, ep, view, now, started_ms, key, &h)) {
 		return 1;
 	}
 	char addr[INET6_ADDRSTRLEN];
@@ -136,14 +137,14 @@ static int backend_row(const cfg_t *cfg, aya_arena_t *a, const state_view_t *vie
 
 /* The rows of one service into v[*k..]; false when out of memory. */
 static bool service_rows(const cfg_t *cfg, const state_view_t *view, const pol_service_t *ps,
-                         const cfg_service_t *svc, const char *full, uint64_t now, aya_arena_t *a,
-                         ctl_backend_t *v, size_t *k)
+                         const cfg_service_t *svc, const char *full, uint64_t now,
+                         uint64_t started_ms, aya_arena_t *a, ctl_backend_t *v, size_t *k)
 {
 	for (size_t p = 0; p < svc->n_pools; p++) {
 		const cfg_pool_t *pool = &svc->pools[p];
 		for (size_t e = 0; pool->monitor != NULL && e < pool->n_endpoints; e++) {
 			int rc = backend_row(cfg, a, view, ps, full, pool, &pool->endpoints[e], now,
-			                     &v[*k]);
+			                     started_ms, &v[*k]);
 			if (rc < 0) {
 				return false;
 			}
@@ -171,7 +172,8 @@ int ctl_backends_fill(const cfg_t *cfg, const pol_snap_t *pol, const state_view_
 			const char *full = ps != NULL ? ps->name : svc->name;
 			if (service_matches(filter, full, svc->name)) {
 				matched = true;
-				ok = service_rows(cfg, view, ps, svc, full, now_ms, a, v, &k);
+				ok = service_rows(cfg, view, ps, svc, full, now_ms,
+				                  pol_snap_started_ms(pol), a, v, &k);
 			}
 		}
 	}

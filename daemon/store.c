@@ -123,7 +123,9 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 		snprintf(err, errlen, "cannot read the state: %s", strerror(-rc));
 		return rc;
 	}
-	pol_inputs_t in = {.view = view, .now_ms = now_ms};
+	/* d->started is second-precise: the grace may end up to a second early. */
+	pol_inputs_t in = {
+	        .view = view, .now_ms = now_ms, .started_ms = (uint64_t)d->started * 1000u};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);

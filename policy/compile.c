@@ -215,6 +215,7 @@ static int build_all(pol_snap_t *s, const cfg_t *cfg, const pol_inputs_t *in, ch
 	}
 	s->services = aya_arena_alloc(s->arena, (n + 1) * sizeof(pol_service_t));
 	s->cap_verdicts = in != NULL && in->view != NULL ? cfg_monitored_endpoints(cfg) : 0;
+	s->started_ms = in != NULL ? in->started_ms : 0;
 	s->verdicts = aya_arena_alloc(s->arena, (s->cap_verdicts + 1) * sizeof(pol_verdict_t));
 	if (s->services == NULL || s->verdicts == NULL) {
 		return -ENOMEM;

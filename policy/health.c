@@ -77,8 +77,26 @@ void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t
 	out->headroom = out->healthy ? free_share * out->slow_start : 0.0;
 }
 
+/*
+ * pol_health_eval with the restart grace: nothing fresh, something stored,
+ * and less than one stale limit since the start: the stored observations
+ * count as if fresh.
+ */
+static void eval_grace(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t started_ms,
+                       uint64_t stale_ms, uint32_t slow_start_ms, pol_health_rule_t rule,
+                       pol_ep_health_t *out)
+{
+	pol_health_eval(obs, n, now_ms, stale_ms, slow_start_ms, rule, out);
+	if (out->n_fresh == 0 && out->n_stale > 0 && started_ms != 0 &&
+	    now_ms < started_ms + stale_ms) {
+		pol_health_eval(obs, n, now_ms, UINT64_MAX, slow_start_ms, rule, out);
+		out->stored = true;
+	}
+}
+
 bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_endpoint_t *ep,
-                         const state_view_t *view, uint64_t now_ms, char *key, pol_ep_health_t *h)
+                         const state_view_t *view, uint64_t now_ms, uint64_t started_ms, char *key,
+                         pol_ep_health_t *h)
 {
 	*h = (pol_ep_health_t){
 	        .healthy = true, .utilization = NAN, .slow_start = 1.0, .headroom = 1.0};
@@ -96,8 +114,8 @@ bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_end
 	}
 	size_t n = 0;
 	const state_obs_t *obs = state_view_obs(view, key, &n);
-	pol_health_eval(obs, n, now_ms, state_obs_stale_ms(m->interval_ms, m->fall),
-	                m->slow_start_ms, pol_health_rule_of(pool), h);
+	eval_grace(obs, n, now_ms, started_ms, state_obs_stale_ms(m->interval_ms, m->fall),
+	           m->slow_start_ms, pol_health_rule_of(pool), h);
 	return true;
 }
 
@@ -112,7 +130,7 @@ int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const
 	}
 	char key[STATE_NAME_MAX + 1];
 	pol_ep_health_t h;
-	if (!pol_health_endpoint(cfg, cp, ce, in->view, in->now_ms, key, &h)) {
+	if (!pol_health_endpoint(cfg, cp, ce, in->view, in->now_ms, in->started_ms, key, &h)) {
 		return 0;
 	}
 	e->healthy = h.healthy;
@@ -135,6 +153,11 @@ int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const
 	return 0;
 }
 
+uint64_t pol_snap_started_ms(const pol_snap_t *s)
+{
+	return s->started_ms;
+}
+
 size_t pol_snap_monitored(const pol_snap_t *s)
 {
 	return s->n_verdicts;
@@ -147,7 +170,8 @@ bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t no
 		size_t n = 0;
 		const state_obs_t *obs = state_view_obs(view, v->key, &n);
 		pol_ep_health_t e;
-		pol_health_eval(obs, n, now_ms, v->stale_ms, v->slow_start_ms, v->rule, &e);
+		eval_grace(obs, n, now_ms, s->started_ms, v->stale_ms, v->slow_start_ms, v->rule,
+		           &e);
 		if (e.healthy != v->healthy ||
 		    fabs(e.headroom - v->headroom) >= POL_HEADROOM_STEP) {
 			return false;

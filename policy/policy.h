@@ -117,6 +117,14 @@ typedef struct pol_snap pol_snap_t;
 typedef struct pol_inputs {
 	const state_view_t *view; /* observations and drains; borrowed for the build */
 	uint64_t now_ms;
+	/*
+	 * When this node started (unix ms; 0 = no restart grace). For one stale
+	 * limit after it, an endpoint with no fresh observation but stored
+	 * (stale) ones is judged by those, not by when_unobserved: a node that
+	 * was down for a while keeps a dead backend out until its own probes
+	 * have run, instead of answering it.
+	 */
+	uint64_t started_ms;
 } pol_inputs_t;
 
 /*
@@ -189,6 +197,7 @@ typedef struct pol_ep_health {
 	double utilization;   /* 0..1, NAN = unknown */
 	double slow_start;    /* weight factor, AGENT_SLOW_START_FLOOR..1 */
 	double headroom;      /* 0..1 */
+	bool stored;          /* judged by stored observations (restart grace, pol_inputs_t) */
 } pol_ep_health_t;
 
 /* How a pool combines its observers (config pools[].quorum, when_unobserved). */
@@ -208,13 +217,16 @@ void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t
 /*
  * The key (state_endpoint_key() with the pool monitor's port and name, into
  * key[STATE_NAME_MAX + 1]) and the aggregated view of one endpoint of a
- * monitored pool at now_ms; false when the pool has no monitor or the
+ * monitored pool at now_ms, with the restart grace from started_ms (see
+ * pol_inputs_t; 0 = none); false when the pool has no monitor or the
  * endpoint has no key (then *h is "healthy, 1" and key is ""). Any thread
  * that may read the view.
  */
 bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_endpoint_t *ep,
-                         const state_view_t *view, uint64_t now_ms, char *key, pol_ep_health_t *h)
-        AYA_NONNULL(1, 2, 3, 4, 6, 7);
+                         const state_view_t *view, uint64_t now_ms, uint64_t started_ms, char *key,
+                         pol_ep_health_t *h) AYA_NONNULL(1, 2, 3, 4, 7, 8);
+/* The restart grace the snapshot was built with (pol_inputs_t.started_ms). */
+uint64_t pol_snap_started_ms(const pol_snap_t *s) AYA_NONNULL(1);
 
 /* Monitored endpoints whose verdict the snapshot keeps (0 when built without a view). */
 size_t pol_snap_monitored(const pol_snap_t *s) AYA_NONNULL(1);

@@ -33,6 +33,7 @@ struct pol_snap {
 	size_t unmatched_drains;
 	pol_verdict_t *verdicts; /* the monitored endpoints, built with a view */
 	size_t n_verdicts, cap_verdicts;
+	uint64_t started_ms; /* restart grace of the verdicts (pol_inputs_t) */
 };
 
 /*

@@ -4,7 +4,8 @@
 # follow: a killed backend leaves the answers, a dead region fails over to
 # the next one, a hanging backend is marked down with a timeout, an HTTP 500
 # is down, a recovered backend returns with slow start, and a restarted
-# ayad answers from the stored observations before its first probe.
+# ayad answers from the stored observations before its first probe, also
+# when they went stale while it was down (the restart grace).
 # Every wait is bounded; backends are stopped by their PID files.
 . "$(dirname "$0")/lib.sh"
 
@@ -182,6 +183,16 @@ start_ayad "$D" || exit 1
 check "restarted ayad excludes the dead backend from its first answer" \
 	test "$(answers)" = "127.0.0.22 127.0.0.23"
 check "restarted ayad shows the stored down state" test "$(backend_field 127.0.0.21 state)" = down
+# 7b. Down for longer than the stale limit (5 s here): the stored observation is stale, but
+# for one stale limit after the start it still counts (restart grace) instead of failing open.
+stop_ayad "$D"
+sleep 5.5
+start_ayad "$D" || exit 1
+check "after a long stop, the first answer still excludes the dead backend" \
+	test "$(answers)" = "127.0.0.22 127.0.0.23"
+sleep 5.5
+check "once the grace is over, its own probes keep it excluded" \
+	test "$(answers)" = "127.0.0.22 127.0.0.23"
 # 8. Reload without the monitor on r2: its endpoint is no longer probed.
 python3 - "$D/aya.yaml" <<'PY'
 import sys

@@ -371,7 +371,7 @@ static void test_view_and_endpoint(void **state)
 		pol_ep_health_t h;
 		print_message("case: %s\n", cases[i].name);
 		assert_int_equal(
-		        pol_health_endpoint(&cfg, &pool, &eps[cases[i].ep], view, NOW, key, &h),
+		        pol_health_endpoint(&cfg, &pool, &eps[cases[i].ep], view, NOW, 0, key, &h),
 		        cases[i].monitored);
 		assert_int_equal(h.healthy, cases[i].healthy);
 		assert_int_equal(h.n_fresh, cases[i].fresh);
@@ -381,11 +381,11 @@ static void test_view_and_endpoint(void **state)
 	cfg_pool_t closed = pool;
 	closed.unobserved = CFG_UNOBSERVED_DOWN;
 	closed.quorum = CFG_QUORUM_ANY;
-	assert_true(pol_health_endpoint(&cfg, &closed, &eps[2], view, NOW, key, &h));
+	assert_true(pol_health_endpoint(&cfg, &closed, &eps[2], view, NOW, 0, key, &h));
 	assert_false(h.healthy);
-	assert_true(pol_health_endpoint(&cfg, &closed, &eps[0], view, NOW, key, &h));
+	assert_true(pol_health_endpoint(&cfg, &closed, &eps[0], view, NOW, 0, key, &h));
 	assert_true(h.healthy);
-	assert_false(pol_health_endpoint(&cfg, &plain, &eps[0], view, NOW, key, &h));
+	assert_false(pol_health_endpoint(&cfg, &plain, &eps[0], view, NOW, 0, key, &h));
 	assert_true(h.healthy);
 	assert_float_equal(h.headroom, 1.0, 1e-9);
 	state_view_free(view);
@@ -591,6 +591,76 @@ static void test_snap_current(void **state)
 	state_view_free(view);
 }
 
+/*
+ * The restart grace: a node that was down for longer than the stale limit
+ * judges an endpoint by its stored observations until its own probes have
+ * had one stale limit (5 s here) to run; after that, or as soon as a fresh
+ * observation exists, the normal rule applies.
+ */
+static void test_restart_grace(void **state)
+{
+	(void)state;
+	struct world w;
+	world_init(&w);
+	/* Stored a minute ago: ep 0 down, ep 1 up. */
+	state_obs_t obs[] = {
+	        {.observer = "n1",
+	         .endpoint = "192.0.2.1:8080/web",
+	         .status = STATE_ST_DOWN,
+	         .utilization = NAN,
+	         .observed_at_ms = NOW - 60000,
+	         .version = 1},
+	        {.observer = "n1",
+	         .endpoint = "192.0.2.2:8080/web",
+	         .status = STATE_ST_UP,
+	         .utilization = NAN,
+	         .observed_at_ms = NOW - 60000,
+	         .version = 2},
+	};
+	state_view_t *view = NULL;
+	assert_int_equal(state_view_from(obs, AYA_ARRAY_LEN(obs), NULL, 0, &view), 0);
+	static const struct {
+		const char *name;
+		uint64_t started_ms;
+		bool healthy, stored;
+	} cases[] = {
+	        {"no grace: stale, fail open", 0, true, false},
+	        {"started 1 s ago: the stored down counts", NOW - 1000, false, true},
+	        {"started 6 s ago: grace over, fail open", NOW - 6000, true, false},
+	};
+	char key[STATE_NAME_MAX + 1];
+	for (size_t i = 0; i < AYA_ARRAY_LEN(cases); i++) {
+		pol_ep_health_t h;
+		print_message("case: %s\n", cases[i].name);
+		assert_true(pol_health_endpoint(&w.cfg, &w.pools[0], &w.eps[0], view, NOW,
+		                                cases[i].started_ms, key, &h));
+		assert_int_equal(h.healthy, cases[i].healthy);
+		assert_int_equal(h.stored, cases[i].stored);
+	}
+	/* The snapshot keeps the grace: when it ends, the tick sees a change. */
+	pol_inputs_t in = {.view = view, .now_ms = NOW, .started_ms = NOW - 1000};
+	pol_snap_t *s = NULL;
+	char err[256] = "";
+	assert_int_equal(pol_snap_build(&w.cfg, NULL, &in, &s, err, sizeof(err)), 0);
+	assert_false(www(s)->endpoints[0].healthy);
+	assert_true(www(s)->endpoints[1].healthy);
+	assert_int_equal(pol_snap_started_ms(s), NOW - 1000);
+	assert_true(pol_snap_current(s, view, NOW + 2000));
+	assert_false(pol_snap_current(s, view, NOW + 4500));
+	pol_snap_free(s);
+	/* A fresh observation ends the grace for its endpoint at once. */
+	obs[0].status = STATE_ST_UP;
+	obs[0].observed_at_ms = NOW;
+	state_view_free(view);
+	assert_int_equal(state_view_from(obs, AYA_ARRAY_LEN(obs), NULL, 0, &view), 0);
+	pol_ep_health_t h;
+	assert_true(pol_health_endpoint(&w.cfg, &w.pools[0], &w.eps[0], view, NOW, NOW - 1000, key,
+	                                &h));
+	assert_true(h.healthy);
+	assert_false(h.stored);
+	state_view_free(view);
+}
+
 int main(void)
 {
 	aya_log_set_level(AYA_LOG_WARN);
@@ -600,6 +670,7 @@ int main(void)
 	        cmocka_unit_test(test_stale_limit),
 	        cmocka_unit_test(test_view_and_endpoint),
 	        cmocka_unit_test(test_compile_from_view),
+	        cmocka_unit_test(test_restart_grace),
 	        cmocka_unit_test(test_snap_current),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
