@@ -427,6 +427,13 @@ size_t cfg_monitored_endpoints(const cfg_t *cfg) AYA_NONNULL(1);
  * formatting and key order do not change it. Pure, any thread.
  */
 uint64_t cfg_hash(const cfg_t *cfg) AYA_NONNULL(1);
+/*
+ * The zones of cfg whose records differ from the same zone in old while the
+ * SOA serial is the same: a secondary would never transfer the change.
+ * Returns how many (the first max into out). Pure, any thread.
+ */
+size_t cfg_zones_unbumped(const cfg_t *old, const cfg_t *cfg, const cfg_zone_t **out, size_t max)
+        AYA_NONNULL(1, 2);
 
 /*
  * The gossip: keys whose values differ between a and b (config/gossip.c),

@@ -145,9 +145,8 @@ static uint64_t h_service(uint64_t h, const cfg_service_t *s)
 	return h;
 }
 
-static uint64_t h_zone(uint64_t h, const cfg_zone_t *z)
+static uint64_t h_records(uint64_t h, const cfg_zone_t *z)
 {
-	h = h_str(h, z->name);
 	h = h_u64(h, z->n_rrs);
 	for (size_t i = 0; i < z->n_rrs; i++) {
 		const cfg_rr_t *rr = &z->rrs[i];
@@ -158,6 +157,13 @@ static uint64_t h_zone(uint64_t h, const cfg_zone_t *z)
 		h = h_u64(h, rr->rdlen);
 		h = aya_fnv1a(h, rr->rdata, rr->rdlen);
 	}
+	return h;
+}
+
+static uint64_t h_zone(uint64_t h, const cfg_zone_t *z)
+{
+	h = h_str(h, z->name);
+	h = h_records(h, z);
 	h = h_u64(h, z->n_xfr_allow);
 	for (size_t i = 0; i < z->n_xfr_allow; i++) {
 		const cfg_prefix_t *p = &z->xfr_allow[i];
@@ -190,4 +196,21 @@ uint64_t cfg_hash(const cfg_t *cfg)
 		h = h_zone(h, &cfg->zones[i]);
 	}
 	return h;
+}
+
+size_t cfg_zones_unbumped(const cfg_t *old, const cfg_t *cfg, const cfg_zone_t **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		const cfg_zone_t *z = &cfg->zones[i];
+		const cfg_zone_t *was = cfg_zone_find(old, z->name);
+		if (was != NULL && was->serial == z->serial &&
+		    h_records(AYA_FNV_OFFSET, was) != h_records(AYA_FNV_OFFSET, z)) {
+			if (n < max) {
+				out[n] = z;
+			}
+			n++;
+		}
+	}
+	return n;
 }

@@ -147,6 +147,83 @@ static bool add_rr(zload_t *zl, const ldns_rr *rr, unsigned line)
 	return ok;
 }
 
+/* The text of the record that starts at offset `from` and ends before `to`, NUL-terminated. */
+static void record_text(FILE *fp, long from, long to, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (from < 0 || to <= from || fseek(fp, from, SEEK_SET) != 0) {
+		return;
+	}
+	size_t want = (size_t)(to - from) < len - 1 ? (size_t)(to - from) : len - 1;
+	size_t got = fread(buf, 1, want, fp);
+	buf[got] = '\0';
+	(void)fseek(fp, to, SEEK_SET);
+}
+
+/* Is a quoted string left open (outside comments, escapes honoured)? */
+static bool open_quote(const char *t)
+{
+	bool quoted = false;
+	for (; *t != '\0'; t++) {
+		if (*t == '\\' && t[1] != '\0') {
+			t++;
+		} else if (*t == '"') {
+			quoted = !quoted;
+		} else if (*t == ';' && !quoted) {
+			while (*t != '\0' && *t != '\n') {
+				t++;
+			}
+			if (*t == '\0') {
+				break;
+			}
+		}
+	}
+	return quoted;
+}
+
+/*
+ * The token ldns could not read, for the error message: the first rdata
+ * field of a one-line record that does not parse as its type's field, or
+ * the record's first line. Into buf.
+ */
+static void culprit(const char *text, char *buf, size_t len)
+{
+	char line[512], *save = NULL, *tok[64];
+	size_t n = 0;
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(text, "\n;"), text);
+	for (char *t = strtok_r(line, " \t\r", &save); t != NULL && n < AYA_ARRAY_LEN(tok);
+	     t = strtok_r(NULL, " \t\r", &save)) {
+		tok[n++] = t;
+	}
+	/* [owner] [ttl] [class] type rdata...; an owner is absent when the line starts blank. */
+	size_t ti = text[0] == ' ' || text[0] == '\t' ? 0 : 1;
+	while (ti < n && (strspn(tok[ti], "0123456789smhdwSMHDW") == strlen(tok[ti]) ||
+	                  ldns_get_rr_class_by_name(tok[ti]) != 0)) {
+		ti++;
+	}
+	if (ti < n && ldns_get_rr_type_by_name(tok[ti]) == 0) {
+		ti = n; /* not a type: show the line */
+	}
+	if (ti < n && strchr(text, '(') == NULL && strchr(text, '"') == NULL) {
+		const ldns_rr_descriptor *desc =
+		        ldns_rr_descript(ldns_get_rr_type_by_name(tok[ti]));
+		for (size_t i = ti + 1; desc != NULL && i < n; i++) {
+			size_t field = i - ti - 1;
+			if (field >= ldns_rr_descriptor_maximum(desc)) {
+				break;
+			}
+			ldns_rdf_type ft = ldns_rr_descriptor_field_type(desc, field);
+			ldns_rdf *rdf = ldns_rdf_new_frm_str(ft, tok[i]);
+			if (rdf == NULL) {
+				snprintf(buf, len, "'%s' is not a valid %s field", tok[i], tok[ti]);
+				return;
+			}
+			ldns_rdf_deep_free(rdf);
+		}
+	}
+	snprintf(buf, len, "in \"%.*s\"", (int)strcspn(text, "\n"), text);
+}
+
 static void read_records(zload_t *zl, FILE *fp)
 {
 	char origin_text[AYA_DNAME_STR_MAX + 2];
@@ -167,9 +244,18 @@ static void read_records(zload_t *zl, FILE *fp)
 		}
 		unsigned start = (unsigned)line;
 		ldns_rr *rr = NULL;
+		long from = ftell(fp);
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		char text[1024], why[600];
+		record_text(fp, from, ftell(fp), text, sizeof(text));
 		switch (st) {
 		case LDNS_STATUS_OK:
+			if (open_quote(text)) {
+				/* ldns takes the rest of the line: a typo would change the data. */
+				zerr(zl, start, "error", "unterminated quoted string in \"%.*s\"",
+				     (int)strcspn(text, "\n"), text);
+				break;
+			}
 			add_rr(zl, rr, start);
 			break;
 		case LDNS_STATUS_SYNTAX_TTL:
@@ -180,7 +266,9 @@ static void read_records(zload_t *zl, FILE *fp)
 			zerr(zl, start, "error", "$INCLUDE is not supported");
 			break;
 		default:
-			zerr(zl, start, "error", "syntax error: %s", ldns_get_errorstr_by_id(st));
+			culprit(text, why, sizeof(why));
+			zerr(zl, start, "error", "syntax error: %s: %s",
+			     ldns_get_errorstr_by_id(st), why);
 			break;
 		}
 		ldns_rr_free(rr);

@@ -125,25 +125,42 @@ static void warn_state_dir_change(const ayad_t *d, const cfg_t *cfg)
  * changes need a restart: their lines join the diagnostics for ayactl.
  * Before the old cfg is freed (the gossip side compares against it).
  */
+/* Append text to the reload's diagnostics (best effort: a message lost to OOM). */
+static void diag_append(char **diag, const char *text)
+{
+	size_t a = *diag != NULL ? strlen(*diag) : 0, b = strlen(text);
+	char *all = realloc(*diag, a + b + 1);
+	if (all != NULL) {
+		memcpy(all + a, text, b + 1);
+		*diag = all;
+	}
+}
+
 static void apply_gossip(ayad_t *d, const cfg_t *cfg, char **diag)
 {
 	char *notes = NULL;
 	(void)ayad_gossip_reload(d, cfg, &notes); /* errors are logged and in notes */
-	if (notes == NULL || notes[0] == '\0') {
-		free(notes);
-		return;
-	}
-	if (*diag == NULL) {
-		*diag = notes;
-		return;
-	}
-	size_t a = strlen(*diag), b = strlen(notes);
-	char *all = realloc(*diag, a + b + 1);
-	if (all != NULL) {
-		memcpy(all + a, notes, b + 1);
-		*diag = all;
+	if (notes != NULL) {
+		diag_append(diag, notes);
 	}
 	free(notes);
+}
+
+/* Changed records under the same serial: loaded, but said loudly (secondaries miss it). */
+static void warn_unbumped(const cfg_t *old, const cfg_t *cfg, char **diag)
+{
+	const cfg_zone_t *z[8];
+	size_t n = cfg_zones_unbumped(old, cfg, z, AYA_ARRAY_LEN(z));
+	for (size_t i = 0; i < n && i < AYA_ARRAY_LEN(z); i++) {
+		char line[512];
+		snprintf(line, sizeof(line),
+		         "%s: warning: zone %s: records changed but the SOA serial is still %u; "
+		         "secondaries will not transfer the change",
+		         z[i]->file, z[i]->name, (unsigned)z[i]->serial);
+		log_warn("reload: %s", line);
+		diag_append(diag, line);
+		diag_append(diag, "\n");
+	}
 }
 
 int ayad_reload(ayad_t *d, char **diag)
@@ -195,6 +212,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	log_lines(AYA_LOG_WARN, cd.text);
 	cfg_diag_fini(&cd);
 	warn_listen_changes(d, cfg);
+	warn_unbumped(d->cfg, cfg, diag);
 	warn_state_dir_change(d, cfg);
 	if (unmatched > 0) {
 		log_warn("reload: %zu stored drain(s) match no service of the new config "

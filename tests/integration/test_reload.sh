@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reload: SIGHUP and `ayactl reload` pick up a new serial; a broken zone is
+# Reload: SIGHUP and `ayactl reload` pick up a new serial; changed records
+# under the same serial load with a warning; a broken zone is
 # rejected, the old data keeps being served and ayactl exits 1 with the error.
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +34,16 @@ out=$("$AYACTL" -s "$D/ayad.sock" reload)
 check "ayactl reload: exit 0" test $? -eq 0
 check "ayactl reload: prints the new serial" grep -qE "$ZONE +2026112503" <<<"$out"
 check "ayactl reload: new serial served" test "$(serial)" = 2026112503
+
+# Changed records under the same serial: loaded, but the reload says secondaries will miss it.
+echo "unbumped IN A 192.0.2.99" >>"$D/zones/$ZONE.zone"
+out=$("$AYACTL" -s "$D/ayad.sock" reload 2>&1)
+check "same serial, new record: reload accepted" test $? -eq 0
+check "same serial, new record: the reload warns" \
+	grep -q "records changed but the SOA serial is still 2026112503" <<<"$out"
+check "same serial, new record: the warning is logged" \
+	grep -q "secondaries will not transfer the change" "$D/ayad.log"
+check "same serial, new record: served" test "$(q +short A unbumped.$ZONE)" = 192.0.2.99
 
 cp "$D/zones/$ZONE.zone" "$T/good.zone"
 set_serial "$D" 2026112504
