@@ -3,7 +3,8 @@
  * base. Each connection sends one framed Request and gets one framed Reply,
  * then the server closes it once the reply is flushed. Oversized frames
  * close the connection; undecodable ones get an error reply. Handlers run
- * synchronously on the event base thread.
+ * synchronously on the event base thread. A failed accept() (EMFILE: out of
+ * descriptors) pauses the listener with a back-off (common/backoff.h).
  */
 #include "control/control.h"
 
@@ -19,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/backoff.h"
 #include "common/log.h"
 
 typedef struct ctl_conn ctl_conn_t;
@@ -31,6 +33,8 @@ struct ctl_conn {
 
 struct ctl_server {
 	struct evconnlistener *listener;
+	struct event *accept_retry; /* re-enables the listener after a failed accept */
+	aya_backoff_t accept_bo;
 	char *path;
 	ctl_handler_fn handlers[CTL_CMD_COUNT];
 	void *arg;
@@ -137,6 +141,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)salen;
 	ctl_server_t *srv = arg;
 	struct event_base *base = evconnlistener_get_base(srv->listener);
+	aya_backoff_reset(&srv->accept_bo);
 	ctl_conn_t *c = calloc(1, sizeof(*c));
 	struct bufferevent *bev =
 	        c == NULL ? NULL : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -157,6 +162,28 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_setcb(bev, on_read, on_write, on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* The queued connection stays queued: pause rather than be woken for it at once. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	ctl_server_t *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	uint32_t ms = aya_backoff_fail(&srv->accept_bo);
+	evconnlistener_disable(l);
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	evtimer_add(srv->accept_retry, &tv);
+	log_ratelimited(AYA_LOG_WARN, "control: accept: %s (%llu in a row), paused for %u ms",
+	                evutil_socket_error_to_string(err),
+	                (unsigned long long)srv->accept_bo.failures, ms);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ctl_server_t *srv = arg;
+	evconnlistener_enable(srv->listener);
 }
 
 /* Remove a socket file no live server answers on; -EADDRINUSE when one does. */
@@ -205,33 +232,42 @@ int ctl_server_new(struct event_base *base, const char *path,
                    const ctl_handler_fn handlers[CTL_CMD_COUNT], void *arg, ctl_server_t **out)
 {
 	*out = NULL;
+	int rc = -ENOMEM, fd = -1;
 	ctl_server_t *srv = calloc(1, sizeof(*srv));
-	if (srv == NULL || (srv->path = strdup(path)) == NULL) {
-		free(srv);
-		return -ENOMEM;
+	if (srv == NULL || (srv->path = strdup(path)) == NULL ||
+	    (srv->accept_retry = evtimer_new(base, on_accept_retry, srv)) == NULL) {
+		goto fail;
 	}
 	memcpy(srv->handlers, handlers, sizeof(srv->handlers));
 	srv->arg = arg;
-	int fd = listen_unix(path);
+	aya_backoff_init(&srv->accept_bo, AYA_ACCEPT_BACKOFF_MIN_MS, AYA_ACCEPT_BACKOFF_MAX_MS);
+	fd = listen_unix(path);
 	if (fd < 0) {
 		log_err("control: %s: %s", path, strerror(-fd));
-		free(srv->path);
-		free(srv);
-		return fd;
+		rc = fd;
+		goto fail;
 	}
 	srv->listener = evconnlistener_new(base, on_accept, srv,
 	                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
 	if (srv->listener == NULL) {
-		int err = errno ? errno : ENOMEM;
-		log_err("control: %s: listen: %s", path, strerror(err));
+		rc = errno ? -errno : -ENOMEM;
+		log_err("control: %s: listen: %s", path, strerror(-rc));
 		close(fd);
 		unlink(path);
-		free(srv->path);
-		free(srv);
-		return -err;
+		goto fail;
 	}
+	evconnlistener_set_error_cb(srv->listener, on_accept_error);
 	*out = srv;
 	return 0;
+fail:
+	if (srv != NULL) {
+		if (srv->accept_retry != NULL) {
+			event_free(srv->accept_retry);
+		}
+		free(srv->path);
+		free(srv);
+	}
+	return rc;
 }
 
 void ctl_server_free(ctl_server_t *srv)
@@ -243,6 +279,7 @@ void ctl_server_free(ctl_server_t *srv)
 		conn_free(srv->conns);
 	}
 	evconnlistener_free(srv->listener);
+	event_free(srv->accept_retry);
 	unlink(srv->path);
 	free(srv->path);
 	free(srv);

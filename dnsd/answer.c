@@ -697,14 +697,20 @@ static void count_rcode(dnsd_counters_t *c, const resp_t *r)
 	}
 }
 
-/* ID, RD, opcode and CD copied (RFC 1035 4.1.1, RFC 6840 5.9); RA, AD, Z clear. */
+/*
+ * ID and opcode copied (RFC 1035 4.1.1); RD and CD too, but only for QUERY:
+ * they are QUERY's flags (RFC 1035 4.1.1, RFC 4035 3.2.2, RFC 6840 5.9), and
+ * another opcode's NOTIMP copies nothing it does not define (RFC 6895 2.1;
+ * NSD and Knot do the same). RA, AD, Z clear.
+ */
 static void put_header(resp_t *r, const dnsd_query_t *q, bool opt)
 {
 	uint8_t *h = r->w.base;
+	bool query = q->opcode == DNSD_OPCODE_QUERY;
 	dnsd_put16(h, q->id);
 	h[2] = (uint8_t)(0x80 | q->opcode << 3 | (r->aa ? 0x04 : 0) | (r->tc ? 0x02 : 0) |
-	                 (q->rd ? 0x01 : 0));
-	h[3] = (uint8_t)((q->cd ? 0x10 : 0) | (r->rcode & 0x0f));
+	                 (query && q->rd ? 0x01 : 0));
+	h[3] = (uint8_t)((query && q->cd ? 0x10 : 0) | (r->rcode & 0x0f));
 	dnsd_put16(h + 4, q->has_q ? 1 : 0);
 	dnsd_put16(h + 6, r->an);
 	dnsd_put16(h + 8, r->ns);
@@ -716,7 +722,7 @@ static int early_rcode(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, int parsed,
                        const struct sockaddr *src)
 {
 	dnsd_query_t *q = &ctx->q;
-	if (q->opcode != 0) {
+	if (q->opcode != DNSD_OPCODE_QUERY) {
 		return DNSD_RCODE_NOTIMP;
 	}
 	if (parsed != 0) {

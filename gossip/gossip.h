@@ -252,8 +252,9 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
 
 /*
  * Gossip application state: `key` names what it updates (a newer broadcast
- * with the same key replaces a queued older one), data is copied.
- * -EMSGSIZE when it cannot fit one datagram.
+ * with the same key replaces a queued older one), data (not empty: receivers
+ * drop an empty update as malformed) is copied. -EINVAL for an empty key or
+ * data, -EMSGSIZE when it cannot fit one datagram.
  */
 int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len) AYA_NONNULL(1, 2);
 /*

@@ -708,7 +708,7 @@ gsp_stats_t gsp_stats(const gsp_t *g)
 
 int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 {
-	if (key[0] == '\0' || strlen(key) > 255 || (len > 0 && data == NULL)) {
+	if (key[0] == '\0' || strlen(key) > 255 || len == 0 || data == NULL) {
 		return -EINVAL;
 	}
 	Aya__Gossip__UserState u = AYA__GOSSIP__USER_STATE__INIT;

@@ -189,7 +189,8 @@ static void handle_ping_req(gsp_t *g, const gsp_addr_t *from, const Aya__Gossip_
 static void handle_user(gsp_t *g, const Aya__Gossip__UserState *u, const uint8_t *raw,
                         size_t rawlen)
 {
-	if (u->key == NULL || strlen(u->key) > 255) {
+	/* A state update without data updates nothing: no sender makes one (gsp_broadcast()). */
+	if (u->key == NULL || strlen(u->key) > 255 || u->data.len == 0 || u->data.data == NULL) {
 		g->stats.rx_malformed++;
 		return;
 	}

@@ -87,7 +87,8 @@ static bool on_state(void *ctx, const char *key, const uint8_t *data, size_t len
 {
 	(void)key;
 	gsp_repl_t *r = ctx;
-	int rc = state_rec_merge(r->st, data, len, NULL);
+	/* gsp_recv_udp() drops empty updates; this delegate may have other callers. */
+	int rc = len > 0 && data != NULL ? state_rec_merge(r->st, data, len, NULL) : -EBADMSG;
 	if (rc < 0) {
 		r->stats.records_bad++;
 		return false;

@@ -348,11 +348,12 @@ int state_ovr_foreach(state_t *st, state_ovr_fn fn, void *ctx) AYA_NONNULL(1, 2)
 
 /*
  * Merge one record heard from a peer by the merge rule: 1 when it changed
- * the state, 0 when old news, -EBADMSG for junk (or the merge's errno).
- * *kind (may be NULL) gets the record's kind.
+ * the state, 0 when old news, -EBADMSG for junk (or the merge's errno),
+ * including an empty record (len 0; rec may then be NULL, as protobuf-c
+ * leaves empty bytes). *kind (may be NULL) gets the record's kind.
  */
 int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_t *kind)
-        AYA_NONNULL(1, 2) AYA_WUR;
+        AYA_NONNULL(1) AYA_WUR;
 
 /* Every observation and override as one malloc'd blob (push/pull). */
 int state_pack_all(state_t *st, uint8_t **out, size_t *len) AYA_NONNULL(1, 2, 3) AYA_WUR;

@@ -240,7 +240,10 @@ int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_
 	const uint8_t *k, *v;
 	size_t klen, vlen;
 	uint8_t rk;
-	if (len > 0 && (rec[0] & 0xf0) == STATE_REC_DRAIN) {
+	if (rec == NULL || len == 0) {
+		return -EBADMSG;
+	}
+	if ((rec[0] & 0xf0) == STATE_REC_DRAIN) {
 		if (kind != NULL) {
 			*kind = STATE_REC_DRAIN;
 		}

@@ -265,6 +265,15 @@ static const struct acase cases[] = {
 	 false, false, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0},
 	{"NOTIMP opcode 2", {Q("www.example.com", 1), .opcode = 2}, DNSD_UDP, NULL, 4, false,
 	 false, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0},
+	/* RD and CD are QUERY's flags: not echoed for other opcodes (genreport opcodeflg). */
+	{"NOTIMP opcode 15 with RD and CD", {Q("www.example.com", 1), .opcode = 15, .cd = true},
+	 DNSD_UDP, NULL, 4, false, false, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0},
+	{"NOTIMP NOTIFY with RD and CD", {Q("example.com", 6), .opcode = 4, .cd = true}, DNSD_TCP,
+	 NULL, 4, false, false, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0},
+	{"NOTIMP UPDATE with EDNS, RD, CD", {Q("example.com", 6), EDNS, .opcode = 5, .cd = true},
+	 DNSD_UDP, NULL, 4, false, false, 0, 0, 1, NULL, NULL, NULL, 0, NULL, 0},
+	{"CD echoed for QUERY", {Q("www.example.com", 1), .cd = true}, DNSD_UDP, NULL, 0, true,
+	 false, 1, 0, 0, "\tA\t192.0.2.10", NULL, NULL, 0, NULL, 0},
 	{"QR=1 dropped", {Q("www.example.com", 1), .qr = true}, DNSD_UDP, NULL, DROP, false, false,
 	 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0},
 	{"cookie bad length", {Q("www.example.com", 1), EDNS, OPTS(cookie_bad_len)}, DNSD_UDP,
@@ -327,8 +336,9 @@ static void run_case(const struct acase *c)
 	assert_int_equal(fx_u16(out), 0x1234);
 	assert_true(FX_QR(out));
 	assert_int_equal(FX_OPCODE(out), c->q.opcode);
-	assert_int_equal(FX_RD(out), c->q.rd);
-	assert_int_equal(FX_CD(out), c->q.cd);
+	/* RD and CD are defined for QUERY only (RFC 1035 4.1.1, RFC 6895 2.1, RFC 4035 3.2). */
+	assert_int_equal(FX_RD(out), c->q.rd && c->q.opcode == 0);
+	assert_int_equal(FX_CD(out), c->q.cd && c->q.opcode == 0);
 	assert_false(FX_RA(out));
 	assert_false(FX_AD(out));
 	assert_int_equal(FX_AA(out), c->aa);

@@ -125,6 +125,33 @@ static void app_created(void *arg, sim_node_t *sn)
 	gsp_repl_attach(c->n[sn->id].r, sn->g);
 }
 
+/* Node i's config, store (a temp dir) and replicator; c->conf holds z.zone. */
+static void rnode_init(cluster_t *c, size_t i, const char *gossip)
+{
+	rnode_t *r = &c->n[i];
+	r->c = c;
+	write_cfg(c, i, "192.0.2.1", gossip);
+	r->cfg = load_cfg(c, i);
+	r->dir = tmpdir_new();
+	assert_non_null(r->dir);
+	state_opts_t so = {.node = r->cfg->node.name, .clock_ms = sim_wall, .clock_ctx = r};
+	assert_int_equal(state_open(r->dir, &so, &r->st), 0);
+	gsp_repl_hooks_t h = {.ctx = r,
+	                      .wall_ms = sim_wall,
+	                      .rebuild = on_rebuild,
+	                      .members_changed = on_members};
+	r->r = gsp_repl_new(r->cfg, r->st, &h);
+	assert_non_null(r->r);
+}
+
+static void rnode_fini(rnode_t *r)
+{
+	gsp_repl_free(r->r);
+	state_close(r->st);
+	cfg_free(r->cfg);
+	tmpdir_free(r->dir);
+}
+
 /* n nodes in 2 regions, each with a store and a replicator, converged. */
 static cluster_t *cluster_new(size_t n, uint64_t seed, const char *gossip)
 {
@@ -137,20 +164,7 @@ static cluster_t *cluster_new(size_t n, uint64_t seed, const char *gossip)
 	scratch_write(&c->conf, "z.zone", GOOD_ZONE);
 	scratch_write(&c->conf, "keys2.txt", KEY2 "\n" KEY1 "\n");
 	for (size_t i = 0; i < n; i++) {
-		rnode_t *r = &c->n[i];
-		r->c = c;
-		write_cfg(c, i, "192.0.2.1", gossip);
-		r->cfg = load_cfg(c, i);
-		r->dir = tmpdir_new();
-		assert_non_null(r->dir);
-		state_opts_t so = {.node = r->cfg->node.name, .clock_ms = sim_wall, .clock_ctx = r};
-		assert_int_equal(state_open(r->dir, &so, &r->st), 0);
-		gsp_repl_hooks_t h = {.ctx = r,
-		                      .wall_ms = sim_wall,
-		                      .rebuild = on_rebuild,
-		                      .members_changed = on_members};
-		r->r = gsp_repl_new(r->cfg, r->st, &h);
-		assert_non_null(r->r);
+		rnode_init(c, i, gossip);
 	}
 	sim_opts_t o;
 	sim_opts_init(&o, n);
@@ -173,10 +187,7 @@ static void cluster_free(cluster_t *c)
 	sim_free(c->s);
 	c->s = NULL; /* the stores' clock (sim_wall) reads it until they close */
 	for (size_t i = 0; i < c->count; i++) {
-		gsp_repl_free(c->n[i].r);
-		state_close(c->n[i].st);
-		cfg_free(c->n[i].cfg);
-		tmpdir_free(c->n[i].dir);
+		rnode_fini(&c->n[i]);
 	}
 	scratch_fini(&c->conf);
 	free(c->n);
@@ -513,6 +524,77 @@ static void test_reload_keyring(void **state)
 	cluster_free(c);
 }
 
+/* ---- bytes from the network ---- */
+
+static uint64_t fixed_ms(void *ctx)
+{
+	(void)ctx;
+	return 1000000;
+}
+
+static void no_arm(void *ctx, uint64_t at)
+{
+	(void)ctx;
+	(void)at;
+}
+
+static int no_send(void *ctx, const gsp_addr_t *to, const uint8_t *b, size_t l)
+{
+	(void)ctx;
+	(void)to;
+	(void)b;
+	(void)l;
+	return 0;
+}
+
+/*
+ * An insecure node with the real replicator over a real store receives a
+ * plaintext datagram whose one part is a UserState with a key and no data:
+ * an empty record. It is malformed: counted and dropped before it reaches
+ * the store (whose state_rec_merge() takes no NULL record). The bytes are
+ * the 15 of the report: envelope 00, Packet{version 1, from "x", seq 1,
+ * parts [Msg{user: UserState{key "k"}}]}.
+ */
+static void test_empty_record_dropped(void **state)
+{
+	(void)state;
+	static const uint8_t pkt[] = {0x00, 0x08, 0x01, 0x12, 0x01, 0x78, 0x18, 0x01,
+	                              0x22, 0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b};
+	cluster_t c = {.count = 1};
+	c.n = calloc(1, sizeof(*c.n));
+	assert_non_null(c.n);
+	scratch_init(&c.conf);
+	scratch_write(&c.conf, "z.zone", GOOD_ZONE);
+	rnode_init(&c, 0, "{ bind: 127.0.0.1, insecure: true }");
+	gsp_config_t gc;
+	gsp_config_init(&gc);
+	gc.name = "n0";
+	gc.region = "r0";
+	assert_int_equal(gsp_addr_parse("127.0.0.1:7946", &gc.addr), 0);
+	gsp_clock_t clk = {.now_ms = fixed_ms, .arm = no_arm};
+	gsp_transport_t tr = {.send_udp = no_send};
+	gsp_delegate_t dg = gsp_repl_delegate(c.n[0].r);
+	gsp_t *g = gsp_new(&gc, NULL, &clk, &tr, &dg);
+	assert_non_null(g);
+	gsp_start(g);
+	gsp_addr_t from;
+	assert_int_equal(gsp_addr_parse("127.0.0.2:7946", &from), 0);
+	uint64_t malformed = gsp_stats(g).rx_malformed;
+	gsp_recv_udp(g, &from, pkt, sizeof(pkt));
+	assert_int_equal(gsp_stats(g).rx_packets, 1); /* the envelope and packet were fine */
+	assert_int_equal(gsp_stats(g).rx_malformed, malformed + 1);
+	assert_int_equal(gsp_repl_stats(c.n[0].r).records_in, 0);
+	/* The delegate on its own (another transport): an empty record is bad, not merged. */
+	assert_false(dg.on_state(dg.ctx, "k", NULL, 0));
+	gsp_repl_stats_t rs = gsp_repl_stats(c.n[0].r);
+	assert_int_equal(rs.records_bad, 1);
+	assert_int_equal(rs.records_merged, 0);
+	gsp_free(g);
+	rnode_fini(&c.n[0]);
+	scratch_fini(&c.conf);
+	free(c.n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +606,7 @@ int main(void)
 	        cmocka_unit_test(test_config_hash_spreads),
 	        cmocka_unit_test(test_reload),
 	        cmocka_unit_test(test_reload_keyring),
+	        cmocka_unit_test(test_empty_record_dropped),
 	};
 	return cmocka_run_group_tests_name("gossip/replicate", tests, NULL, NULL);
 }

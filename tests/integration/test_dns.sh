@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DNS behaviour of a real ayad over UDP and TCP, IPv4 and IPv6: flags,
 # NXDOMAIN/NODATA/REFUSED, truncation, NSID, CHAOS id.server, EDNS BADVERS,
-# cookies.
+# NOTIMP for other opcodes, cookies.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -59,6 +59,15 @@ check "CHAOS id.server over TCP" has "$out" '^"it-node-1"$'
 out=$(q +edns=1 +noednsnegotiation SOA $ZONE)
 check "EDNS version 1 gets BADVERS" has "$out" "status: BADVERS"
 check "BADVERS answers with EDNS version 0" has "$out" "EDNS: version: 0"
+
+# RD and CD are QUERY's flags: another opcode's NOTIMP does not echo them (genreport opcodeflg).
+for op in 15 5; do
+	out=$(q +opcode=$op +rec +cdflag +noedns SOA $ZONE)
+	check "opcode $op: NOTIMP" has "$out" "status: NOTIMP"
+	check "opcode $op: only QR set (no rd, cd)" has "$out" "^;; flags: qr;"
+done
+out=$(q +rec +cdflag SOA $ZONE)
+check "QUERY: RD and CD echoed" has "$out" "^;; flags: qr aa rd cd;"
 
 out=$(q +cookie SOA $ZONE)
 check "cookie: server cookie returned" has "$out" "COOKIE: [0-9a-f]{48}"

@@ -123,6 +123,8 @@ static void test_bad_records_refused(void **state)
 	for (int len = 0; len < n; len++) {
 		assert_int_equal(state_rec_merge(f->st[1], rec, (size_t)len, NULL), -EBADMSG);
 	}
+	/* Empty bytes from protobuf-c come as NULL, 0. */
+	assert_int_equal(state_rec_merge(f->st[1], NULL, 0, NULL), -EBADMSG);
 	static const struct {
 		const char *name;
 		size_t off;
