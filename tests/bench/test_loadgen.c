@@ -304,15 +304,24 @@ static void test_runs(void **state)
 		close(r.fd);
 
 		const stats_t *st = &lg->st;
+		/*
+		 * Paced runs send rate x duration; a busy host may end the run a
+		 * query or two short, so the counts that follow from it are
+		 * checked against what was actually sent.
+		 */
 		if (c->sent) {
-			assert_int_equal(st->sent, c->sent);
+			assert_true(st->sent <= c->sent && st->sent + 3 >= c->sent);
 		} else {
 			assert_true(st->sent > 1000);
 		}
 		assert_int_equal(st->send_errors, 0);
-		assert_true(st->lost >= c->lost_min && st->lost <= c->lost_max);
+		unsigned every = c->drop_every ? c->drop_every : c->wrong_id_every;
+		uint64_t lost = every ? st->sent / every : 0;
+		assert_true(st->lost + 1 >= lost && st->lost <= lost + 1);
+		assert_true(st->lost >= c->lost_min - (c->lost_min > 0 ? 1 : 0) &&
+		            st->lost <= c->lost_max);
 		assert_int_equal(st->received + st->lost, st->sent);
-		assert_int_equal(st->wrong, c->wrong);
+		assert_int_equal(st->wrong, c->wrong ? st->received : 0);
 		assert_int_equal(st->rcode[c->rcode], st->received);
 		if (c->all_answered) {
 			assert_int_equal(st->received, st->sent);
