@@ -288,4 +288,6 @@ int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, u
 /* Merge a push/pull message. */
 void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1, 2);
 /* Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped. */
-Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len) AYA_NONNULL(1);
+/* from: the sender for drop warnings, NULL when unknown (TCP replies). */
+Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
+                                     size_t len) AYA_NONNULL(1);

@@ -6,6 +6,7 @@
  * an unknown kind (a newer node's message) is ignored.
  */
 #include "gossip/gossip_int.h"
+#include "common/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,10 +83,27 @@ static bool member_decode(const Aya__Gossip__Member *mm, m_alive_t *a)
 	return true;
 }
 
-Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len)
+/* The sender for a drop warning: "ADDR" or "a peer" (TCP replies have none). */
+static const char *from_str(const gsp_addr_t *from, char *buf, size_t len)
+{
+	if (from == NULL) {
+		return "a peer";
+	}
+	gsp_addr_str(from, buf, len);
+	return buf;
+}
+
+/*
+ * Every drop is counted by reason (gsp_stats_t) and, at most once a second
+ * per reason, logged at warning: a node with the wrong key must not fail
+ * silently.
+ */
+Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
+                                     size_t len)
 {
 	uint8_t stackbuf[GSP_MAX_UDP];
 	uint8_t *plain = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+	char who[80];
 	if (plain == NULL) {
 		return NULL;
 	}
@@ -94,26 +112,50 @@ Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const uint8_t *buf, size_t len)
 	switch (n) {
 	case -EPROTO:
 		g->stats.rx_truncated++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a truncated packet from %s (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_truncated);
 		goto out;
 	case -EPERM:
 		g->stats.rx_plain_refused++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a plaintext packet from %s: this node "
+		                "requires encryption (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_plain_refused);
 		goto out;
 	case -EACCES:
 		g->stats.rx_sealed_refused++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped an encrypted packet from %s: this node "
+		                "runs insecure (plaintext) gossip (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_sealed_refused);
 		goto out;
 	default:
 		if (n < 0) {
 			g->stats.rx_bad_auth++;
+			log_ratelimited(
+			        AYA_LOG_WARN,
+			        "gossip: dropped a packet from %s: no key of "
+			        "this node's keyring opens it (another cluster key?) (%" PRIu64
+			        " so far)",
+			        from_str(from, who, sizeof(who)), g->stats.rx_bad_auth);
 			goto out;
 		}
 	}
 	p = aya__gossip__packet__unpack(NULL, (size_t)n, plain);
 	if (p == NULL || !name_ok(p->from)) {
 		g->stats.rx_malformed++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a malformed packet from %s (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_malformed);
 		goto fail;
 	}
 	if (!gsp_replay_check(&g->replay, p->from, p->seq)) {
 		g->stats.rx_replay++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a replayed packet of %s from %s (%" PRIu64
+		                " so far)",
+		                p->from, from_str(from, who, sizeof(who)), g->stats.rx_replay);
 		goto fail;
 	}
 	goto out;
@@ -286,7 +328,7 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	if (!g->started) {
 		return;
 	}
-	Aya__Gossip__Packet *p = gsp_open_packet(g, buf, len);
+	Aya__Gossip__Packet *p = gsp_open_packet(g, from, buf, len);
 	if (p == NULL) {
 		return;
 	}
@@ -470,13 +512,14 @@ void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp)
 }
 
 /* Open a push/pull frame; NULL: counted and dropped. *pp points into the returned packet's msg. */
-static Aya__Gossip__Msg *open_pushpull(gsp_t *g, const uint8_t *buf, size_t len)
+static Aya__Gossip__Msg *open_pushpull(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
+                                       size_t len)
 {
 	if (len > GSP_MAX_FRAME) {
 		g->stats.rx_oversize++;
 		return NULL;
 	}
-	Aya__Gossip__Packet *p = gsp_open_packet(g, buf, len);
+	Aya__Gossip__Packet *p = gsp_open_packet(g, from, buf, len);
 	if (p == NULL) {
 		return NULL;
 	}
@@ -500,11 +543,10 @@ static Aya__Gossip__Msg *open_pushpull(gsp_t *g, const uint8_t *buf, size_t len)
 int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len, uint8_t **reply,
                   size_t *reply_len)
 {
-	(void)from;
 	if (!g->started) {
 		return -EAGAIN;
 	}
-	Aya__Gossip__Msg *m = open_pushpull(g, buf, len);
+	Aya__Gossip__Msg *m = open_pushpull(g, from, buf, len);
 	if (m == NULL) {
 		return -EBADMSG;
 	}
@@ -533,7 +575,7 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
 		g->join_outstanding--;
 	}
 	if (buf != NULL) {
-		Aya__Gossip__Msg *m = open_pushpull(g, buf, len);
+		Aya__Gossip__Msg *m = open_pushpull(g, NULL, buf, len);
 		if (m != NULL) {
 			gsp_pushpull_merge(g, m->push_pull);
 			aya__gossip__msg__free_unpacked(m, NULL);

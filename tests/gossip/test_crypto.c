@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -321,9 +323,30 @@ static void test_node_drops_bad_packets(void **state)
 	size_t len = wa.len[0];
 	memcpy(pkt, wa.buf[0], len);
 
-	/* Wrong key: dropped, counted, no new member. */
+	/*
+	 * Wrong key: dropped, counted, no new member, and said at warning level
+	 * once (the same drop again within the second is not logged again).
+	 */
+	char logf[] = "/tmp/aya-gossip-log-XXXXXX";
+	int lfd = mkstemp(logf);
+	assert_true(lfd >= 0);
+	int saved = dup(2);
+	assert_int_equal(dup2(lfd, 2), 2);
 	gsp_recv_udp(b, &from, pkt, len);
-	assert_int_equal(gsp_stats(b).rx_bad_auth, 1);
+	gsp_recv_udp(b, &from, pkt, len);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	char logged[1024] = "";
+	ssize_t got = pread(lfd, logged, sizeof(logged) - 1, 0);
+	close(lfd);
+	unlink(logf);
+	assert_true(got > 0);
+	logged[got] = '\0';
+	assert_non_null(strstr(logged,
+	                       "warning: gossip: dropped a packet from 127.0.0.1:7946: no key "
+	                       "of this node's keyring opens it"));
+	assert_null(strchr(strchr(logged, '\n') + 1, '\n')); /* one line: rate-limited */
+	assert_int_equal(gsp_stats(b).rx_bad_auth, 2);
 	assert_int_equal(gsp_member_count(b), 1);
 	/* Truncated and oversized. */
 	gsp_recv_udp(b, &from, pkt, 10);
@@ -333,7 +356,7 @@ static void test_node_drops_bad_packets(void **state)
 	assert_int_equal(gsp_stats(b).rx_oversize, 1);
 	/* Garbage that is not an envelope at all. */
 	gsp_recv_udp(b, &from, (const uint8_t *)"\x07garbage", 8);
-	assert_int_equal(gsp_stats(b).rx_bad_auth, 2);
+	assert_int_equal(gsp_stats(b).rx_bad_auth, 3);
 
 	/* Install A's key on B: now accepted; then the same packet again is a replay. */
 	uint8_t key[GSP_KEY_LEN];

@@ -472,7 +472,7 @@ static size_t reply_members(sim_t *s, size_t from, size_t to, bool join)
 	assert_int_equal(gsp_pushpull_frame(gf, join, NULL, &req, &req_len), 0);
 	assert_int_equal(
 	        gsp_tcp_serve(gt, &sim_node(s, from)->addr, req, req_len, &reply, &reply_len), 0);
-	Aya__Gossip__Packet *p = gsp_open_packet(gf, reply, reply_len);
+	Aya__Gossip__Packet *p = gsp_open_packet(gf, NULL, reply, reply_len);
 	assert_non_null(p);
 	assert_int_equal(p->n_parts, 1);
 	Aya__Gossip__Msg *m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
