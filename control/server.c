@@ -4,7 +4,7 @@
  * then the server closes it once the reply is flushed. Oversized frames
  * close the connection; undecodable ones get an error reply. Handlers run
  * synchronously on the event base thread. A failed accept() (EMFILE: out of
- * descriptors) pauses the listener with a back-off (common/backoff.h).
+ * descriptors) pauses the listener with a back-off (common/listen.h).
  */
 #include "control/control.h"
 
@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/backoff.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 typedef struct ctl_conn ctl_conn_t;
@@ -33,8 +33,7 @@ struct ctl_conn {
 
 struct ctl_server {
 	struct evconnlistener *listener;
-	struct event *accept_retry; /* re-enables the listener after a failed accept */
-	aya_backoff_t accept_bo;
+	aya_listen_guard_t *guard; /* pauses the listener after a failed accept */
 	char *path;
 	ctl_handler_fn handlers[CTL_CMD_COUNT];
 	void *arg;
@@ -141,7 +140,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)salen;
 	ctl_server_t *srv = arg;
 	struct event_base *base = evconnlistener_get_base(srv->listener);
-	aya_backoff_reset(&srv->accept_bo);
+	aya_listen_guard_ok(srv->guard);
 	ctl_conn_t *c = calloc(1, sizeof(*c));
 	struct bufferevent *bev =
 	        c == NULL ? NULL : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -167,23 +166,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 /* The queued connection stays queued: pause rather than be woken for it at once. */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
+	(void)l;
 	ctl_server_t *srv = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	uint32_t ms = aya_backoff_fail(&srv->accept_bo);
-	evconnlistener_disable(l);
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-	evtimer_add(srv->accept_retry, &tv);
-	log_ratelimited(AYA_LOG_WARN, "control: accept: %s (%llu in a row), paused for %u ms",
-	                evutil_socket_error_to_string(err),
-	                (unsigned long long)srv->accept_bo.failures, ms);
-}
-
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	ctl_server_t *srv = arg;
-	evconnlistener_enable(srv->listener);
+	aya_listen_guard_fail(srv->guard);
 }
 
 /* Remove a socket file no live server answers on; -EADDRINUSE when one does. */
@@ -235,12 +220,11 @@ int ctl_server_new(struct event_base *base, const char *path,
 	int rc = -ENOMEM, fd = -1;
 	ctl_server_t *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL || (srv->path = strdup(path)) == NULL ||
-	    (srv->accept_retry = evtimer_new(base, on_accept_retry, srv)) == NULL) {
+	    (srv->guard = aya_listen_guard_new(base, "control")) == NULL) {
 		goto fail;
 	}
 	memcpy(srv->handlers, handlers, sizeof(srv->handlers));
 	srv->arg = arg;
-	aya_backoff_init(&srv->accept_bo, AYA_ACCEPT_BACKOFF_MIN_MS, AYA_ACCEPT_BACKOFF_MAX_MS);
 	fd = listen_unix(path);
 	if (fd < 0) {
 		log_err("control: %s: %s", path, strerror(-fd));
@@ -257,13 +241,16 @@ int ctl_server_new(struct event_base *base, const char *path,
 		goto fail;
 	}
 	evconnlistener_set_error_cb(srv->listener, on_accept_error);
+	if ((rc = aya_listen_guard_add(srv->guard, srv->listener)) < 0) {
+		evconnlistener_free(srv->listener);
+		unlink(path);
+		goto fail;
+	}
 	*out = srv;
 	return 0;
 fail:
 	if (srv != NULL) {
-		if (srv->accept_retry != NULL) {
-			event_free(srv->accept_retry);
-		}
+		aya_listen_guard_free(srv->guard);
 		free(srv->path);
 		free(srv);
 	}
@@ -279,7 +266,7 @@ void ctl_server_free(ctl_server_t *srv)
 		conn_free(srv->conns);
 	}
 	evconnlistener_free(srv->listener);
-	event_free(srv->accept_retry);
+	aya_listen_guard_free(srv->guard);
 	unlink(srv->path);
 	free(srv->path);
 	free(srv);

@@ -9,7 +9,7 @@
  * total or tcp_max_per_client from one address. When a client does not read
  * its replies the output grows past OUT_HIGH_WATER: we stop reading it until
  * the output drains below OUT_LOW_WATER. When accept() fails (EMFILE: out of
- * descriptors) the listeners pause with a back-off (common/backoff.h)
+ * descriptors) the listeners pause with a back-off (common/listen.h)
  * instead of spinning on a listen queue they cannot empty.
  *
  * RCU: the thread is registered and stays offline except while it answers
@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
-#include "common/backoff.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 #define DNS_HEADER_LEN 12
@@ -51,8 +51,7 @@ struct dnsd_tcp {
 	struct event_base *base;
 	struct evconnlistener **listeners;
 	size_t n_listeners;
-	struct event *accept_retry; /* re-enables the listeners after a failed accept */
-	aya_backoff_t accept_bo;
+	aya_listen_guard_t *guard; /* pauses the listeners after a failed accept */
 	pthread_t tid;
 	bool started;
 	dnsd_ctx_t *ctx;
@@ -224,7 +223,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	(void)l;
 	dnsd_tcp_t *t = arg;
-	aya_backoff_reset(&t->accept_bo);
+	aya_listen_guard_ok(t->guard);
 	struct sockaddr_storage peer = {0};
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen : sizeof(peer));
 	if (!admit(t, &peer)) {
@@ -259,35 +258,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-/*
- * EMFILE and friends: the queued connection stays queued, so the listener
- * would be ready again at once. Pause every listener of this thread (the
- * limit is the process's) and retry after the back-off.
- */
+/* EMFILE and friends: pause every listener of this thread (the limit is the process's). */
 static void on_listen_error(struct evconnlistener *l, void *arg)
 {
 	(void)l;
 	dnsd_tcp_t *t = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	uint32_t ms = aya_backoff_fail(&t->accept_bo);
-	for (size_t i = 0; i < t->n_listeners; i++) {
-		evconnlistener_disable(t->listeners[i]);
-	}
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-	evtimer_add(t->accept_retry, &tv);
-	log_ratelimited(AYA_LOG_WARN, "dnsd: tcp: accept: %s (%llu in a row), paused for %u ms",
-	                evutil_socket_error_to_string(err),
-	                (unsigned long long)t->accept_bo.failures, ms);
-}
-
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	dnsd_tcp_t *t = arg;
-	for (size_t i = 0; i < t->n_listeners; i++) {
-		evconnlistener_enable(t->listeners[i]);
-	}
+	aya_listen_guard_fail(t->guard);
 }
 
 static void *tcp_main(void *arg)
@@ -324,9 +300,8 @@ int dnsd_tcp_start(dnsd_server_t *srv, const cfg_t *cfg, dnsd_tcp_t **out)
 	t->base = event_base_new();
 	t->ctx = dnsd_ctx_new();
 	t->listeners = calloc(cfg->dns.n_listen, sizeof(*t->listeners));
-	aya_backoff_init(&t->accept_bo, AYA_ACCEPT_BACKOFF_MIN_MS, AYA_ACCEPT_BACKOFF_MAX_MS);
 	if (t->base == NULL || t->ctx == NULL || t->listeners == NULL ||
-	    (t->accept_retry = evtimer_new(t->base, on_accept_retry, t)) == NULL) {
+	    (t->guard = aya_listen_guard_new(t->base, "dnsd: tcp")) == NULL) {
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->dns.n_listen; i++) {
@@ -348,6 +323,9 @@ int dnsd_tcp_start(dnsd_server_t *srv, const cfg_t *cfg, dnsd_tcp_t **out)
 		}
 		evconnlistener_set_error_cb(l, on_listen_error);
 		t->listeners[t->n_listeners++] = l;
+		if ((rc = aya_listen_guard_add(t->guard, l)) < 0) {
+			goto fail;
+		}
 	}
 	rc = pthread_create(&t->tid, NULL, tcp_main, t);
 	if (rc != 0) {
@@ -375,9 +353,7 @@ void dnsd_tcp_stop(dnsd_tcp_t *t)
 		evconnlistener_free(t->listeners[i]);
 	}
 	free(t->listeners);
-	if (t->accept_retry != NULL) {
-		event_free(t->accept_retry);
-	}
+	aya_listen_guard_free(t->guard);
 	if (t->base != NULL) {
 		event_base_free(t->base);
 	}

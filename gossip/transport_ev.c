@@ -8,7 +8,7 @@
  * STREAM_TIMEOUT_S; at most MAX_STREAMS accepted streams are open at once
  * (more are closed at accept), so a flood cannot exhaust descriptors. When
  * accept() fails all the same (EMFILE: the process is out of them), the
- * listener pauses with a back-off (common/backoff.h) instead of spinning.
+ * listener pauses with a back-off (common/listen.h) instead of spinning.
  */
 #include "gossip/gossip_int.h"
 
@@ -25,7 +25,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "common/backoff.h"
+#include "common/listen.h"
 #include "common/log.h"
 #include "common/time.h"
 
@@ -38,8 +38,7 @@ struct gsp_transport_ev {
 	int udp_fd;
 	struct event *udp_ev, *timer;
 	struct evconnlistener *lst;
-	struct event *accept_retry; /* re-enables lst after a failed accept */
-	aya_backoff_t accept_bo;
+	aya_listen_guard_t *guard; /* pauses lst after a failed accept */
 	unsigned n_streams;
 };
 
@@ -268,7 +267,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	(void)l;
 	gsp_transport_ev_t *t = arg;
-	aya_backoff_reset(&t->accept_bo);
+	aya_listen_guard_ok(t->guard);
 	if (t->n_streams >= MAX_STREAMS) {
 		close(fd);
 		return;
@@ -295,23 +294,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 /* The queued connection stays queued: pause rather than be woken for it at once. */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
+	(void)l;
 	gsp_transport_ev_t *t = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	uint32_t ms = aya_backoff_fail(&t->accept_bo);
-	evconnlistener_disable(l);
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-	evtimer_add(t->accept_retry, &tv);
-	log_ratelimited(AYA_LOG_WARN, "gossip: tcp: accept: %s (%llu in a row), paused for %u ms",
-	                evutil_socket_error_to_string(err),
-	                (unsigned long long)t->accept_bo.failures, ms);
-}
-
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	gsp_transport_ev_t *t = arg;
-	evconnlistener_enable(t->lst);
+	aya_listen_guard_fail(t->guard);
 }
 
 gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr_t *bind_addr,
@@ -331,9 +316,8 @@ gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr
 	}
 	t->udp_ev = event_new(base, t->udp_fd, EV_READ | EV_PERSIST, on_udp, t);
 	t->timer = evtimer_new(base, on_timer, t);
-	t->accept_retry = evtimer_new(base, on_accept_retry, t);
-	aya_backoff_init(&t->accept_bo, AYA_ACCEPT_BACKOFF_MIN_MS, AYA_ACCEPT_BACKOFF_MAX_MS);
-	if (t->udp_ev == NULL || t->timer == NULL || t->accept_retry == NULL ||
+	t->guard = aya_listen_guard_new(base, "gossip: tcp");
+	if (t->udp_ev == NULL || t->timer == NULL || t->guard == NULL ||
 	    event_add(t->udp_ev, NULL) != 0) {
 		*err = -ENOMEM;
 		goto fail;
@@ -347,6 +331,10 @@ gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr
 		goto fail;
 	}
 	evconnlistener_set_error_cb(t->lst, on_accept_error);
+	if (aya_listen_guard_add(t->guard, t->lst) < 0) {
+		*err = -ENOMEM;
+		goto fail;
+	}
 	*err = 0;
 	return t;
 fail:
@@ -368,9 +356,7 @@ void gsp_transport_ev_free(gsp_transport_ev_t *t)
 	if (t->timer != NULL) {
 		event_free(t->timer);
 	}
-	if (t->accept_retry != NULL) {
-		event_free(t->accept_retry);
-	}
+	aya_listen_guard_free(t->guard);
 	if (t->udp_fd >= 0) {
 		close(t->udp_fd);
 	}

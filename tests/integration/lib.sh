@@ -129,6 +129,23 @@ ctl() {
 	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
 }
 
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; prints the time taken.
+wait_for() {
+	local limit=$1 start now
+	shift
+	start=$(date +%s%N)
+	while :; do
+		if "$@"; then
+			now=$(date +%s%N)
+			echo "# took $(((now - start) / 1000000)) ms: $*"
+			return 0
+		fi
+		now=$(date +%s%N)
+		[ $(((now - start) / 1000000000)) -ge "$limit" ] && return 1
+		sleep 0.1
+	done
+}
+
 # stop_pidfile FILE: SIGTERM, wait up to 15 s, then SIGKILL. Returns the exit status.
 stop_pidfile() {
 	local f=$1 pid rc=0 i

@@ -82,23 +82,6 @@ d = json.load(sys.stdin)
 print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; prints the time taken.
-wait_for() {
-	local limit=$1 start now
-	shift
-	start=$(date +%s%N)
-	while :; do
-		if "$@"; then
-			now=$(date +%s%N)
-			echo "# took $(((now - start) / 1000000)) ms: $*"
-			return 0
-		fi
-		now=$(date +%s%N)
-		[ $(((now - start) / 1000000000)) -ge "$limit" ] && return 1
-		sleep 0.1
-	done
-}
-
 all_see() { # all_see STATE NAME NODES...
 	local st=$1 name=$2 i
 	shift 2

@@ -68,23 +68,6 @@ v = m.get(sys.argv[2], "")
 print(str(v).lower() if isinstance(v, bool) else v)' "$2" "$3"
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; prints the time taken.
-wait_for() {
-	local limit=$1 start now
-	shift
-	start=$(date +%s%N)
-	while :; do
-		if "$@"; then
-			now=$(date +%s%N)
-			echo "# took $(((now - start) / 1000000)) ms: $*"
-			return 0
-		fi
-		now=$(date +%s%N)
-		[ $(((now - start) / 1000000000)) -ge "$limit" ] && return 1
-		sleep 0.1
-	done
-}
-
 both_alive() {
 	[ "$(member 1 node-2 state)" = alive ] && [ "$(member 2 node-1 state)" = alive ]
 }
