@@ -1,9 +1,9 @@
 /*
  * Retry back-off: a delay that doubles from min_ms up to max_ms while an
  * operation keeps failing and starts over at min_ms after a success. Only
- * the arithmetic: the caller owns the timer (a libevent event in dnsd/,
- * gossip/ and control/, which pause a listener whose accept() fails, e.g.
- * EMFILE, instead of spinning on it). One owner thread per value.
+ * the arithmetic: the caller owns the timer (common/listen.c, which pauses
+ * listeners whose accept() fails, e.g. EMFILE, instead of spinning on
+ * them). One owner thread per value.
  */
 #pragma once
 
