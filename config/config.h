@@ -85,6 +85,8 @@ typedef struct cfg_pool {
 	int observers;      /* cfg_observers_t: who probes it; default CFG_OBSERVERS_K */
 	int quorum;         /* cfg_quorum_t: how the fresh observers' verdicts combine */
 	int unobserved;     /* cfg_unobserved_t: an endpoint no fresh observer reports on */
+	double target;      /* utilization the load loop steers to, 0..1, default 0.8 */
+	double limit;       /* utilization over which the pool takes no new answers, default 0.95 */
 } cfg_pool_t;
 
 /* pool.observers: the K gossip members chosen per endpoint, or every node. */
@@ -208,7 +210,9 @@ enum cfg_filter_flag {
 	  CFG_FILTER_F_STATIC | CFG_FILTER_F_GEO_ORDER | CFG_FILTER_F_ORDERS)                     \
 	X(WEIGHTED, weighted, CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_DRAWS | CFG_FILTER_F_ORDERS)  \
 	X(HASH,     hash,     CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_ORDERS)                       \
-	X(FIRST_N,  first_n,  CFG_FILTER_ARG_COUNT, 1, CFG_FILTER_F_DROPS | CFG_FILTER_F_FIRST_N)
+	X(FIRST_N,  first_n,  CFG_FILTER_ARG_COUNT, 1, CFG_FILTER_F_DROPS | CFG_FILTER_F_FIRST_N)  \
+	X(LOAD,     load,     CFG_FILTER_ARG_NONE,  0,                                            \
+	  CFG_FILTER_F_DRAWS | CFG_FILTER_F_ORDERS | CFG_FILTER_F_DROPS)
 /* clang-format on */
 
 #define CFG_FILTER_ENUM_(ID, name, arg, dflt, flags) CFG_FILTER_##ID,
@@ -239,8 +243,8 @@ typedef struct cfg_filter {
 } cfg_filter_t;
 
 /*
- * The chain of a service without `policy:` (healthy, drain, geo, weighted,
- * first_n 1): the loader's default, and the policy compiler's for a
+ * The chain of a service without `policy:` (healthy, drain, geo, load,
+ * weighted, first_n 1): the loader's default, and the policy compiler's for a
  * cfg_service_t without a chain. Static storage.
  */
 extern const cfg_filter_t cfg_default_chain[];
@@ -279,9 +283,10 @@ typedef struct cfg_service {
 	uint32_t ttl_s;               /* default 30 */
 	const cfg_pool_t *pools;
 	size_t n_pools;
-	const cfg_filter_t *policy; /* default: healthy, drain, geo, weighted, first_n 1 */
+	const cfg_filter_t *policy; /* default: healthy, drain, geo, load, weighted, first_n 1 */
 	size_t n_policy;
 	cfg_all_down_t all_down;
+	double cost_tolerance_km; /* regions this near the nearest one are ordered by cost */
 	cfg_loc_t loc;
 } cfg_service_t;
 

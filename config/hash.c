@@ -117,6 +117,8 @@ static uint64_t h_pool(uint64_t h, const cfg_pool_t *p)
 	h = h_u64(h, (uint64_t)p->observers);
 	h = h_u64(h, (uint64_t)p->quorum);
 	h = h_u64(h, (uint64_t)p->unobserved);
+	h = h_dbl(h, p->target);
+	h = h_dbl(h, p->limit);
 	h = h_u64(h, p->n_endpoints);
 	for (size_t i = 0; i < p->n_endpoints; i++) {
 		const cfg_endpoint_t *e = &p->endpoints[i];
@@ -133,6 +135,7 @@ static uint64_t h_service(uint64_t h, const cfg_service_t *s)
 	h = h_str(h, s->name);
 	h = h_u64(h, s->ttl_s);
 	h = h_u64(h, (uint64_t)s->all_down);
+	h = h_dbl(h, s->cost_tolerance_km);
 	h = h_u64(h, s->n_policy);
 	for (size_t i = 0; i < s->n_policy; i++) {
 		h = h_u64(h, (uint64_t)s->policy[i].kind);

@@ -234,13 +234,20 @@ static const item_t service_items[] = {
         {.name = "policy",
          .type = IT_FUNC,
          .fn = cfg_fn_policy,
-         .dflt = "[healthy, drain, geo, weighted, {first_n: 1}]"},
+         .dflt = "[healthy, drain, geo, load, weighted, {first_n: 1}]"},
         /* answer_all (fail open) or empty */
         {.name = "when_all_down",
          .type = IT_ENUM,
          S(all_down),
          .names = all_down_names,
          .dflt = "answer_all"},
+        /* regions this near (km) to the client's nearest one are taken cheapest first */
+        {.name = "cost_tolerance_km",
+         .type = IT_DOUBLE,
+         S(cost_tolerance_km),
+         .min = 0,
+         .max = 20038,
+         .dflt = "1000"},
 };
 #undef S
 SEC(cfg_sec_service, "service", service_items);
@@ -273,6 +280,22 @@ static const item_t pool_items[] = {
          .size = SIZE_OF(cfg_pool_t, unobserved),
          .names = unobserved_names,
          .dflt = "up"},
+        /* utilization (0..1) the load filter steers the pool to */
+        {.name = "target",
+         .type = IT_DOUBLE,
+         .offset = offsetof(cfg_pool_t, target),
+         .size = SIZE_OF(cfg_pool_t, target),
+         .min = 0.05,
+         .max = 1,
+         .dflt = "0.8"},
+        /* utilization over which the pool takes no new answers; above target */
+        {.name = "limit",
+         .type = IT_DOUBLE,
+         .offset = offsetof(cfg_pool_t, limit),
+         .size = SIZE_OF(cfg_pool_t, limit),
+         .min = 0.05,
+         .max = 1,
+         .dflt = "0.95"},
 };
 SEC(cfg_sec_pool, "pool", pool_items);
 

@@ -278,6 +278,12 @@ CFG_FN(cfg_fn_pools)
 		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
 		if (cfg_parse_map(ld, item, &cfg_sec_pool, &pools[k])) {
 			pools[k].loc = cfg_y_loc(ld, item);
+			if (pools[k].target >= pools[k].limit) {
+				cfg_y_err(ld, item,
+				          "pool.target %g must be below pool.limit %g (the load "
+				          "loop steers to target and stops answering at limit)",
+				          pools[k].target, pools[k].limit);
+			}
 			k++;
 		}
 	}
@@ -294,11 +300,9 @@ const cfg_filter_info_t cfg_filter_info[CFG_FILTER_COUNT] = {CFG_FILTERS(INFO)};
 #undef INFO
 
 const cfg_filter_t cfg_default_chain[] = {
-        {.kind = CFG_FILTER_HEALTHY},
-        {.kind = CFG_FILTER_DRAIN},
-        {.kind = CFG_FILTER_GEO},
-        {.kind = CFG_FILTER_WEIGHTED},
-        {.kind = CFG_FILTER_FIRST_N, .n = 1},
+        {.kind = CFG_FILTER_HEALTHY},  {.kind = CFG_FILTER_DRAIN},
+        {.kind = CFG_FILTER_GEO},      {.kind = CFG_FILTER_LOAD},
+        {.kind = CFG_FILTER_WEIGHTED}, {.kind = CFG_FILTER_FIRST_N, .n = 1},
 };
 const size_t cfg_default_chain_len = AYA_ARRAY_LEN(cfg_default_chain);
 

@@ -15,6 +15,8 @@
 #include "policy/policy.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -40,6 +42,7 @@ struct chain {
 	uint16_t pools;        /* pools with endpoints of the asked family */
 	unsigned scope;        /* ECS scope so far */
 	aya_rng_t rng;
+	uint64_t rand; /* the query's random value, for draws outside rng's stream */
 	pol_trace_t *t;
 };
 
@@ -160,12 +163,78 @@ static void sort_by_tier(struct work *w)
 	memcpy(w->tier, tier, w->n);
 }
 
+static unsigned base_rank(const uint8_t *rank, const pol_pool_t *p)
+{
+	return rank != NULL ? rank[p->region_idx] : p->region_idx;
+}
+
+/*
+ * The pools' ranks when the service reshapes geo's order (svc->reorder):
+ * non-burst pools before burst ones; within each, starting from the nearest
+ * pool left, the pools near it (svc->near) are taken cheapest first (ties in
+ * geo order), then the next nearest left, and so on. Pools of one region
+ * share a rank.
+ */
+static void pool_ranks(const pol_service_t *svc, const uint8_t *rank, uint8_t *prank)
+{
+	unsigned n = svc->n_pools;
+	uint8_t ord[POL_MAX_POOLS];
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = i;
+		unsigned r = base_rank(rank, &svc->pools[i]);
+		while (k > 0 && base_rank(rank, &svc->pools[ord[k - 1]]) > r) {
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = (uint8_t)i;
+	}
+	uint64_t left = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
+	unsigned next = 0;
+	int last_region = -1;
+	for (int burst = 0; burst < 2; burst++) {
+		for (unsigned h = 0; h < n; h++) {
+			unsigned head = ord[h];
+			if (!(left >> head & 1) || svc->pools[head].burst != burst) {
+				continue;
+			}
+			uint64_t group = left & svc->near[head];
+			for (;;) {
+				int pick = -1;
+				for (unsigned k = 0; k < n; k++) {
+					unsigned p = ord[k];
+					if (!(group >> p & 1) || svc->pools[p].burst != burst) {
+						continue;
+					}
+					if (pick < 0 ||
+					    svc->pools[p].cost < svc->pools[pick].cost) {
+						pick = (int)p;
+					}
+				}
+				if (pick < 0) {
+					break;
+				}
+				group &= ~(UINT64_C(1) << pick);
+				left &= ~(UINT64_C(1) << pick);
+				if (svc->pools[pick].region_idx != last_region || next == 0) {
+					next++;
+				}
+				last_region = svc->pools[pick].region_idx;
+				prank[pick] = (uint8_t)(next - 1);
+			}
+		}
+	}
+}
+
 /* Tiers from a region rank (NULL: config order of the pools' regions), then sorted. */
 static void geo_tiers(const pol_service_t *svc, const uint8_t *rank, struct work *w)
 {
+	uint8_t prank[POL_MAX_POOLS];
+	if (svc->reorder) {
+		pool_ranks(svc, rank, prank);
+	}
 	for (unsigned i = 0; i < w->n; i++) {
-		const pol_pool_t *p = &svc->pools[svc->endpoints[w->ep[i]].pool];
-		w->tier[i] = rank != NULL ? rank[p->region_idx] : p->region_idx;
+		unsigned pi = svc->endpoints[w->ep[i]].pool;
+		w->tier[i] = svc->reorder ? prank[pi] : (uint8_t)base_rank(rank, &svc->pools[pi]);
 	}
 	sort_by_tier(w);
 }
@@ -337,6 +406,126 @@ STEP_FN(hash)
 	return POL_OK;
 }
 
+/* The draw of `load` in [0, 1): the client subnet's under `hash`, else the query's. */
+static double load_draw(struct chain *q)
+{
+	uint64_t x;
+	if (q->svc->load_hash) {
+		unsigned bits = 0;
+		x = aya_mix64(client_key(q->c, &bits) ^ 0x6c6f6164ull);
+		if (bits > q->scope) {
+			q->scope = bits;
+		}
+	} else {
+		x = aya_mix64(q->rand ^ 0x6c6f6164ull);
+	}
+	return (double)(x >> 11) * 0x1.0p-53;
+}
+
+static const pol_pool_t *tier_pool(const pol_service_t *svc, const struct work *w, unsigned i)
+{
+	return &svc->pools[svc->endpoints[w->ep[i]].pool];
+}
+
+/*
+ * Admit fractions (pol_steer_t): pools over their limit are dropped (all
+ * of them: when_all_down); one draw walks the others in order, each keeping
+ * it with its admit fraction and passing the rest on (the draw rescaled), so
+ * one number decides the whole order. The pool that keeps it moves first,
+ * the ones that passed behind it; a draw every pool passes stays with the
+ * first. Tiers are renumbered in the new order.
+ */
+STEP_FN(load)
+{
+	(void)f;
+	(void)lim;
+	const pol_service_t *svc = q->svc;
+	pol_trace_t *t = q->t;
+	if (t != NULL) {
+		t->load_draw = NAN;
+	}
+	unsigned open = 0;
+	bool partial = false;
+	for (unsigned i = 0; i < w->n; i++) {
+		const pol_pool_t *p = tier_pool(svc, w, i);
+		open += !p->closed;
+		partial |= p->admit < 1.0;
+	}
+	if (open == 0) {
+		bool fail_open = svc->all_down == CFG_ALL_DOWN_ANSWER_ALL;
+		if (t != NULL && w->n > 0) {
+			trace_ev(t, step, fail_open ? POL_R_ALL_DOWN_OPEN : POL_R_ALL_DOWN_EMPTY,
+			         UINT16_MAX, 0);
+		}
+		return fail_open || w->n == 0 ? POL_OK : POL_EMPTY;
+	}
+	if (open == w->n && !partial) {
+		trace_order(t, step, w); /* everything admitted: no draw, no change */
+		return POL_OK;
+	}
+	double x = load_draw(q);
+	if (t != NULL) {
+		t->load_draw = x;
+	}
+	/* The tier (its first position) that keeps the draw. */
+	unsigned chosen = UINT_MAX, first_open = UINT_MAX;
+	for (unsigned a = 0, b; a < w->n; a = b) {
+		b = tier_end(w, a);
+		const pol_pool_t *p = tier_pool(svc, w, a);
+		if (p->closed) {
+			continue;
+		}
+		first_open = first_open == UINT_MAX ? a : first_open;
+		if (chosen == UINT_MAX) {
+			if (x < p->admit) {
+				chosen = a;
+			} else {
+				x = p->admit < 1.0 ? (x - p->admit) / (1.0 - p->admit) : 0.0;
+			}
+		}
+	}
+	if (chosen == UINT_MAX) {
+		chosen = first_open;
+	}
+	uint16_t ep[POL_MAX_ENDPOINTS];
+	uint8_t tier[POL_MAX_ENDPOINTS];
+	unsigned n = 0;
+	uint8_t next = 0;
+	unsigned cb = tier_end(w, chosen);
+	for (unsigned i = chosen; i < cb; i++) {
+		ep[n] = w->ep[i];
+		tier[n++] = 0;
+		if (t != NULL) {
+			trace_ev(t, step, POL_R_ADMITTED, w->ep[i], 0);
+		}
+	}
+	for (unsigned a = 0, b; a < w->n; a = b) {
+		b = tier_end(w, a);
+		if (a == chosen) {
+			continue;
+		}
+		bool closed = tier_pool(svc, w, a)->closed;
+		next += !closed;
+		for (unsigned i = a; i < b; i++) {
+			if (t != NULL) {
+				trace_ev(t, step,
+				         closed       ? POL_R_OVER_LIMIT
+				         : a < chosen ? POL_R_SPILLED
+				                      : POL_R_ORDERED,
+				         w->ep[i], closed ? w->tier[i] : next);
+			}
+			if (!closed) {
+				ep[n] = w->ep[i];
+				tier[n++] = next;
+			}
+		}
+	}
+	memcpy(w->ep, ep, n * sizeof(ep[0]));
+	memcpy(w->tier, tier, n);
+	w->n = n;
+	return POL_OK;
+}
+
 STEP_FN(first_n)
 {
 	(void)lim;
@@ -382,11 +571,15 @@ static void trace_start(pol_trace_t *t, const pol_snap_t *s, const pol_service_t
 static void trace_pools(pol_trace_t *t, const pol_snap_t *s, const pol_service_t *svc)
 {
 	const uint8_t *rank = t->geo_used ? geo_tree_rank(s->geo, t->order_idx) : NULL;
+	uint8_t prank[POL_MAX_POOLS];
+	if (svc->reorder) {
+		pool_ranks(svc, rank, prank);
+	}
 	t->n_pool_order = 0;
 	for (unsigned r = 0; r < GEO_MAX_REGIONS; r++) {
 		for (unsigned p = 0; p < svc->n_pools; p++) {
-			unsigned ri = svc->pools[p].region_idx;
-			if ((rank != NULL ? rank[ri] : ri) == r) {
+			unsigned pr = svc->reorder ? prank[p] : base_rank(rank, &svc->pools[p]);
+			if (pr == r) {
 				t->pool_order[t->n_pool_order++] = (uint8_t)p;
 			}
 		}
@@ -402,6 +595,7 @@ static void chain_init(struct chain *q, const pol_snap_t *s, const pol_service_t
 	                    .c = c,
 	                    .pools = qfamily == AF_INET ? svc->pools_v4 : svc->pools_v6,
 	                    .rng = {.s = rand ^ 0x9e3779b97f4a7c15ull},
+	                    .rand = rand,
 	                    .t = t};
 	if (q->rng.s == 0) {
 		q->rng.s = 1;

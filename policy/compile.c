@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -53,8 +54,26 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 	pp->region = r->name;
 	pp->region_idx = (uint8_t)cp->region_idx;
 	pp->admit = 1.0;
+	pp->closed = false;
+	pp->utilization = pp->forecast = NAN;
+	pp->target = cp->target;
+	pp->limit = cp->limit;
 	pp->cost = r->cost;
+	for (size_t c = 0; in != NULL && c < in->n_costs; c++) {
+		if (in->costs[c].region != NULL && strcmp(in->costs[c].region, r->name) == 0) {
+			pp->cost = in->costs[c].cost;
+		}
+	}
 	pp->burst = r->burst;
+	const pol_steer_pool_t *sp = in != NULL && in->steer != NULL
+	                                     ? pol_steer_find(in->steer, ps->name, r->name)
+	                                     : NULL;
+	if (sp != NULL) {
+		pp->admit = sp->admit;
+		pp->closed = sp->closed;
+		pp->utilization = sp->utilization;
+		pp->forecast = sp->forecast;
+	}
 	pp->first = *next;
 	bool v4 = false, v6 = false;
 	for (size_t k = 0; k < cp->n_endpoints; k++) {
@@ -79,6 +98,49 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 	pp->count = (uint16_t)cp->n_endpoints;
 	ps->pools_v4 = (uint16_t)(ps->pools_v4 + v4);
 	ps->pools_v6 = (uint16_t)(ps->pools_v6 + v6);
+	return 0;
+}
+
+/* Great-circle distance in km between two regions. */
+static double region_km(const cfg_region_t *a, const cfg_region_t *b)
+{
+	const double rad = M_PI / 180.0;
+	double dlat = (b->lat - a->lat) * rad, dlon = (b->lon - a->lon) * rad;
+	double h = sin(dlat / 2) * sin(dlat / 2) +
+	           cos(a->lat * rad) * cos(b->lat * rad) * sin(dlon / 2) * sin(dlon / 2);
+	return 2 * 6371.0 * asin(sqrt(h > 1 ? 1 : h));
+}
+
+/*
+ * Does geo's order need reshaping (a burst pool, or two costs that differ)?
+ * Then near[p] is the set of pools within cost_tolerance_km of pool p.
+ */
+static int pool_nearness(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs,
+                         pol_service_t *ps)
+{
+	bool reorder = false;
+	for (size_t p = 0; p < ps->n_pools; p++) {
+		reorder |= ps->pools[p].burst || ps->pools[p].cost != ps->pools[0].cost;
+	}
+	if (!reorder) {
+		return 0;
+	}
+	uint64_t *near = aya_arena_alloc(s->arena, ps->n_pools * sizeof(*near));
+	if (near == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t p = 0; p < ps->n_pools; p++) {
+		near[p] = 0;
+		const cfg_region_t *a = &cfg->regions[ps->pools[p].region_idx];
+		for (size_t q = 0; q < ps->n_pools; q++) {
+			const cfg_region_t *b = &cfg->regions[ps->pools[q].region_idx];
+			if (region_km(a, b) <= cs->cost_tolerance_km) {
+				near[p] |= UINT64_C(1) << q;
+			}
+		}
+	}
+	ps->near = near;
+	ps->reorder = true;
 	return 0;
 }
 
@@ -133,7 +195,10 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 			return rc;
 		}
 	}
-	return 0;
+	for (size_t i = 0; i < n_filters; i++) {
+		ps->load_hash |= ps->filters[i].kind == CFG_FILTER_HASH;
+	}
+	return pool_nearness(s, cfg, cs, ps);
 }
 
 /* Apply one drain; returns whether it matched anything. */

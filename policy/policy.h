@@ -82,8 +82,13 @@ typedef struct pol_pool {
 	const char *region; /* name */
 	uint8_t region_idx; /* index into cfg_t.regions */
 	bool drained;
-	double admit; /* fraction of the pool's turn it keeps; 1.0 (no spill-over yet) */
-	double cost;  /* the region's */
+	/* From the load loop (pol_steer_t; 1, false and NAN without one): */
+	double admit;       /* share of the queries reaching this pool that it keeps */
+	bool closed;        /* over its limit: skipped by `load` */
+	double utilization; /* the pool's, capacity-weighted; NAN = unknown */
+	double forecast;    /* its pressure (utilization at admit 1) at the horizon; NAN = none */
+	double target, limit;
+	double cost; /* the region's (or its runtime override) */
 	bool burst;
 	uint16_t first, count; /* its endpoints: service->endpoints[first .. first+count) */
 } pol_pool_t;
@@ -104,6 +109,15 @@ typedef struct pol_service {
 	uint16_t n_endpoints;
 	uint16_t pools_v4, pools_v6; /* pools with at least one endpoint of the family */
 	const struct pol_fast *fast; /* NULL: pol_answer runs the whole chain */
+	/*
+	 * geo's order of the pools is reshaped (burst pools last, cheaper ones
+	 * first among those near the nearest): near[p] is the bit set of pools
+	 * whose regions are within cost_tolerance_km of pool p's. False: geo's
+	 * order as is (equal costs, no burst pool).
+	 */
+	bool reorder;
+	const uint64_t *near;
+	bool load_hash; /* the chain has `hash`: load draws from the client subnet */
 } pol_service_t;
 
 typedef struct pol_snap pol_snap_t;
@@ -125,7 +139,18 @@ typedef struct pol_inputs {
 	 * have run, instead of answering it.
 	 */
 	uint64_t started_ms;
+	/* The load loop's admit fractions (policy/steer.c); NULL = admit everything. */
+	const struct pol_steer *steer;
+	/* Runtime cost overrides by region name; NULL/0 = the config's. */
+	const struct pol_cost *costs;
+	size_t n_costs;
 } pol_inputs_t;
+
+/* A region's cost set at runtime (ayactl cost), overriding regions[].cost. */
+typedef struct pol_cost {
+	const char *region;
+	double cost;
+} pol_cost_t;
 
 /*
  * Compile cfg's services. `geo` (from geo_tree_build_cfg(), with or without
@@ -275,6 +300,9 @@ typedef enum pol_reason {
 	POL_R_ORDERED,        /* ordering filters: the endpoint's new position */
 	POL_R_ALL_DOWN_OPEN,  /* the filter would drop everything: skipped (fail open) */
 	POL_R_ALL_DOWN_EMPTY, /* ... answered empty */
+	POL_R_OVER_LIMIT,     /* load: the pool is over its utilization limit */
+	POL_R_ADMITTED,       /* load: the pool that takes the query (moved first) */
+	POL_R_SPILLED,        /* load: the pool declined the draw (moved behind) */
 } pol_reason_t;
 
 /* One endpoint's fate at one step. */
@@ -295,6 +323,7 @@ typedef struct pol_trace {
 	uint32_t order_idx; /* geo order chosen */
 	unsigned geo_scope;
 	uint8_t pool_order[POL_MAX_POOLS]; /* service pools in geo order (or config order) */
+	double load_draw;                  /* load: the draw in [0, 1), NAN when it did not run */
 	uint16_t n_pool_order;
 	unsigned n_candidates; /* endpoints of the asked family */
 	pol_trace_event_t ev[POL_TRACE_MAX_EVENTS];
@@ -318,3 +347,99 @@ int pol_answer(const pol_snap_t *s, const pol_service_t *svc, int qfamily,
 /* Human-readable explain text; returns the length it needed (snprintf style). */
 size_t pol_trace_format(const pol_trace_t *t, char *buf, size_t len) AYA_NONNULL(1, 2);
 const char *pol_reason_str(pol_reason_t r);
+
+/* ---- load steering: the control loop behind `load` (policy/steer.c) ----
+ *
+ * One controller per (service, pool) turns the pool's measured utilization
+ * into its admit fraction, the share of the queries reaching the pool (in
+ * the client's order) that it takes; the rest go on to the next pool. The
+ * rule (docs/steering.md has its derivation and figures):
+ *
+ *  - u: the pool's utilization, the capacity-weighted mean of its healthy
+ *    endpoints' (from the monitors, as pol_health_endpoint reads them);
+ *  - ā: the fraction in effect in the caches when u was measured, the mean
+ *    of the fraction over the TTL before the measurement (answers stay
+ *    cached for a TTL);
+ *  - pressure ρ = u / ā: what the pool would carry admitting everything;
+ *    its damped linear trend gives the forecast ρ̂ half a TTL plus one
+ *    probe interval ahead (the mean age of the answers being handed out);
+ *  - wanted a* = min(1, target / max(ρ, ρ̂));
+ *  - the fraction moves toward a* by interval/TTL of the gap per sample,
+ *    twice that when shedding; the caches cannot follow faster;
+ *  - u over limit: the pool is closed (no new answers) until it is back
+ *    under, and reopens at a*;
+ *  - u unknown (no load source, stale): back toward 1 at the same pace.
+ *
+ * A controller runs where its pool is owned (the owns callback: in ayad,
+ * one gossip member per pool); elsewhere it tracks u and takes the owner's
+ * fraction through pol_steer_adopt(), so every node answers alike and
+ * another can take over with the history. Control thread only.
+ */
+typedef struct pol_steer pol_steer_t;
+
+/* Parameters of one pool's loop (from its pool, service and monitor). */
+typedef struct pol_steer_params {
+	double target, limit;
+	uint32_t ttl_ms;      /* the service's TTL (at least one interval) */
+	uint32_t interval_ms; /* the monitor's probe interval: sample spacing and delay */
+	bool forecast;        /* use the trend (off only to measure what it gains) */
+} pol_steer_params_t;
+
+#define POL_STEER_HIST 128 /* fraction history kept per pool */
+
+/* One controller, readable for explain and status. */
+typedef struct pol_steer_pool {
+	const char *service; /* full name, no trailing dot, lower-case */
+	const char *region;
+	pol_steer_params_t p;
+	double admit;        /* 0..1 */
+	bool closed;         /* utilization above limit */
+	bool owned;          /* computed here at the last update, else adopted */
+	double utilization;  /* last sample, NAN = unknown */
+	double capacity;     /* sum of endpoint capacities (or endpoint count) */
+	double pressure;     /* u / ā, NAN = unknown */
+	double forecast;     /* ρ̂, NAN = unknown */
+	double level, trend; /* damped trend of the pressure (per second) */
+	uint64_t sample_ms;  /* last step */
+	uint64_t adopted_ms; /* last pol_steer_adopt() */
+	uint64_t version;    /* bumped when admit or closed change */
+	/* The fraction's history: value from hist_ms[i] on. */
+	uint64_t hist_ms[POL_STEER_HIST];
+	float hist_a[POL_STEER_HIST];
+	unsigned hist_head, hist_n;
+} pol_steer_pool_t;
+
+/* Does this node compute the fraction of (service, region)? NULL callback: yes for every pool. */
+typedef bool (*pol_steer_owns_fn)(const char *service, const char *region, void *ctx);
+
+int pol_steer_new(pol_steer_t **out) AYA_NONNULL(1) AYA_WUR;
+void pol_steer_free(pol_steer_t *st);
+/*
+ * Follow cfg (start-up, reload): a controller per (service, pool); existing
+ * ones keep their state (parameters refreshed), new ones start at 1, those
+ * no longer configured go. `forecast` false turns the trend off everywhere.
+ * 0 or -ENOMEM.
+ */
+int pol_steer_sync(pol_steer_t *st, const cfg_t *cfg, bool forecast) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * One step of every controller whose probe interval has passed since its
+ * last one, with the utilizations in view (NULL: unknown) at now_ms.
+ * Returns how many pools' admit or closed changed (a rebuild is due).
+ */
+size_t pol_steer_update(pol_steer_t *st, const cfg_t *cfg, const state_view_t *view,
+                        uint64_t now_ms, pol_steer_owns_fn owns, void *ctx) AYA_NONNULL(1, 2);
+/* Take the owner's fraction of (service, region): -ENOENT when not configured, else 1 when it
+ * changed, 0 when not. */
+int pol_steer_adopt(pol_steer_t *st, const char *service, const char *region, double admit,
+                    bool closed, uint64_t now_ms) AYA_NONNULL(1, 2, 3);
+size_t pol_steer_count(const pol_steer_t *st) AYA_NONNULL(1);
+const pol_steer_pool_t *pol_steer_get(const pol_steer_t *st, size_t i) AYA_NONNULL(1);
+/* NULL when (service, region) has no controller. Service any case, trailing dot optional. */
+const pol_steer_pool_t *pol_steer_find(const pol_steer_t *st, const char *service,
+                                       const char *region) AYA_NONNULL(1, 2, 3);
+/* The loop for one pool, pure (tests, simulation): a step at now_ms with utilization u (NAN
+ * unknown). Returns whether admit or closed changed. */
+bool pol_steer_step(pol_steer_pool_t *pp, double u, uint64_t now_ms) AYA_NONNULL(1);
+/* The mean fraction over [from_ms, to_ms) from pp's history (the last value before from_ms
+ * counts for the time before the first change seen). */
+double pol_steer_mean(const pol_steer_pool_t *pp, uint64_t from_ms, uint64_t to_ms) AYA_NONNULL(1);

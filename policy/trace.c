@@ -6,6 +6,7 @@
 #include "policy/policy.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,12 @@ const char *pol_reason_str(pol_reason_t r)
 		return "would drop every endpoint: skipped (when_all_down: answer all)";
 	case POL_R_ALL_DOWN_EMPTY:
 		return "would drop every endpoint: empty answer (when_all_down: empty)";
+	case POL_R_OVER_LIMIT:
+		return "pool over its utilization limit";
+	case POL_R_ADMITTED:
+		return "admitted";
+	case POL_R_SPILLED:
+		return "declined the draw (spilled to the next pool)";
 	}
 	return "?";
 }
@@ -85,6 +92,41 @@ static void put_geo(struct out *o, const pol_trace_t *t)
 	put(o, "\n");
 }
 
+static void put_frac(struct out *o, const char *name, double v)
+{
+	if (isnan(v)) {
+		put(o, " %s -", name);
+	} else {
+		put(o, " %s %.2f", name, v);
+	}
+}
+
+/* What `load` decided from: every pool's loop state, then the draw. */
+static void put_load(struct out *o, const pol_trace_t *t)
+{
+	const pol_service_t *svc = t->svc;
+	for (unsigned i = 0; i < t->n_pool_order; i++) {
+		const pol_pool_t *p = &svc->pools[t->pool_order[i]];
+		put(o, "  pool %s:", p->region);
+		put_frac(o, "utilization", p->utilization);
+		put_frac(o, "forecast", p->forecast);
+		put(o, " target %.2f limit %.2f admit %.2f%s%s cost %g\n", p->target, p->limit,
+		    p->admit, p->closed ? " (closed: over limit)" : "", p->burst ? " burst" : "",
+		    p->cost);
+	}
+	if (isnan(t->load_draw)) {
+		put(o, "  draw: none (every pool admits everything)\n");
+	} else {
+		put(o, "  draw: %.3f%s\n", t->load_draw,
+		    svc->load_hash ? " (from the client subnet)" : "");
+	}
+}
+
+static bool kept_reason(unsigned r)
+{
+	return r == POL_R_KEPT || r == POL_R_ORDERED || r == POL_R_ADMITTED || r == POL_R_SPILLED;
+}
+
 static void put_steps(struct out *o, const pol_trace_t *t)
 {
 	const pol_service_t *svc = t->svc;
@@ -94,6 +136,9 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 		char text[64];
 		cfg_filter_text(f, text, sizeof(text));
 		put(o, "step %u %s:\n", step + 1, text);
+		if (f->kind == CFG_FILTER_LOAD) {
+			put_load(o, t);
+		}
 		for (; e < t->n_ev && t->ev[e].step == step; e++) {
 			const pol_trace_event_t *ev = &t->ev[e];
 			if (ev->endpoint == UINT16_MAX) {
@@ -102,9 +147,8 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 			}
 			const pol_endpoint_t *ep = &svc->endpoints[ev->endpoint];
 			put(o, "  %-8s %s (%s, tier %u)\n",
-			    ev->reason == POL_R_KEPT || ev->reason == POL_R_ORDERED ? "keep"
-			                                                            : "drop",
-			    ep->text, svc->pools[ep->pool].region, ev->tier);
+			    kept_reason(ev->reason) ? "keep" : "drop", ep->text,
+			    svc->pools[ep->pool].region, ev->tier);
 			if (ev->reason != POL_R_KEPT && ev->reason != POL_R_ORDERED) {
 				put(o, "           reason: %s\n", pol_reason_str(ev->reason));
 			}

@@ -134,7 +134,8 @@ struct err_case {
 /* The lists in these messages come from the table; the text is the one operators know. */
 static const struct err_case err_cases[] = {
         {"unknown filter", "[healthy, nearest]",
-         "unknown filter 'nearest' (expected healthy, drain, geo, weighted, hash or first_n)"},
+         "unknown filter 'nearest' (expected healthy, drain, geo, weighted, hash, first_n or "
+         "load)"},
         {"two keys", "[{ first_n: 1, geo: 2 }]", "policy: expected { first_n: N }"},
         {"count zero", "[{ first_n: 0 }]", "policy: first_n must be 1..65535, got '0'"},
         {"count too big", "[{ first_n: 65536 }]", "policy: first_n must be 1..65535, got '65536'"},
@@ -183,7 +184,7 @@ static void test_default_chain(void **state)
 	cfg_diag_fini(&d);
 
 	d = (cfg_diag_t){0};
-	assert_int_equal(load("[healthy, drain, geo, weighted, {first_n: 1}]", &cfg, &d), 0);
+	assert_int_equal(load("[healthy, drain, geo, load, weighted, {first_n: 1}]", &cfg, &d), 0);
 	svc = service(cfg);
 	assert_int_equal(svc->n_policy, cfg_default_chain_len);
 	for (size_t i = 0; i < cfg_default_chain_len; i++) {

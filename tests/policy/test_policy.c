@@ -690,7 +690,7 @@ static void test_fast_path(void **state)
 
 /* Every chain of up to COMBO_LEN distinct filters of the table, first_n with N = 2. */
 #define COMBO_LEN 4
-#define COMBO_MAX 1024
+#define COMBO_MAX 4096
 
 struct combos {
 	cfg_filter_t chain[COMBO_MAX][COMBO_LEN];
@@ -840,7 +840,9 @@ static void test_pinned(void **state)
 	}
 	pol_snap_free(s);
 	free(t);
-	assert_true(h == 0x23610e13e4bb6877ull);
+	/* Changed once on purpose: the default chain gained `load` (its step shows the pools'
+	 * loop state); the answers above did not change. */
+	assert_true(h == 0x4ea51df6f9759aecull);
 	static const uint64_t draws[] = {0x31b0ece7c4f697a2ull, 0x9008a3b1cb686f03ull,
 	                                 0x7c7173abd97be16full, 0x45672c8c8d6b8c4full};
 	aya_rng_t rng;
