@@ -51,7 +51,7 @@ int ctl_cost_resolve(const cfg_t *cfg, const ctl_request_t *req, aya_arena_t *a,
 		return -ENOENT;
 	}
 	if (!req->cost_reset && !state_cost_valid(req->cost)) {
-		*err = ctl_afmt(a, "cost %g for region %s is out of range %g..%g", req->cost,
+		*err = ctl_afmt(a, "cost %g for region %s is out of range %.0f..%.0f", req->cost,
 		                r->name, STATE_COST_MIN, STATE_COST_MAX);
 		return -ERANGE;
 	}
