@@ -56,8 +56,8 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 	pp->admit = 1.0;
 	pp->closed = false;
 	pp->utilization = pp->forecast = NAN;
-	pp->target = cp->target;
-	pp->limit = cp->limit;
+	pp->target = cp->target > 0 ? cp->target : 0.8; /* a cfg_t built by hand: the defaults */
+	pp->limit = cp->limit > 0 ? cp->limit : 0.95;
 	pp->cost = r->cost;
 	for (size_t c = 0; in != NULL && c < in->n_costs; c++) {
 		if (in->costs[c].region != NULL && strcmp(in->costs[c].region, r->name) == 0) {
