@@ -398,12 +398,13 @@ static double pool_utilization(const cfg_t *cfg, const cfg_pool_t *cp, const sta
 	double sum = 0, weight = 0, total = 0;
 	for (size_t e = 0; e < cp->n_endpoints; e++) {
 		const cfg_endpoint_t *ce = &cp->endpoints[e];
-		double cap = ce->capacity > 0 ? (double)ce->capacity : 1.0;
 		pol_ep_health_t h;
 		char key[STATE_NAME_MAX + 1];
 		if (!pol_health_endpoint(cfg, cp, ce, view, now_ms, 0, key, &h) || !h.healthy) {
 			continue;
 		}
+		double cap = pol_endpoint_capacity(ce, &h); /* reported, else configured */
+		cap = cap > 0 ? cap : 1.0;
 		total += cap;
 		if (!isnan(h.utilization)) {
 			sum += cap * h.utilization;
