@@ -167,6 +167,9 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 			if (f->kind == CFG_FILTER_LATENCY) {
 				put_rtt(o, ep->rtt_us);
 			}
+			if (f->kind == CFG_FILTER_WEIGHTED && ep->capacity > 0) {
+				put(o, " capacity %u (share %.2f)", ep->capacity, ep->cap_share);
+			}
 			put(o, "\n");
 			if (ev->reason != POL_R_KEPT && ev->reason != POL_R_ORDERED) {
 				put(o, "           reason: %s\n", pol_reason_str(ev->reason));

@@ -285,6 +285,14 @@ static void test_capacity_shares(void **state)
 	/* One tier of two pools: eu keeps its half (by weight), its capacity splits it 1:3. */
 	shares(s, mix, n, got);
 	expect_shares("two pools", got, (const double[]){0.125, 0.375, 0.25, 0.25}, 4);
+	/* Explain shows the capacities behind weighted's draw. */
+	static pol_trace_t t;
+	pol_result_t r;
+	assert_int_equal(pol_answer(s, svc_of(s, S_CAP), AF_INET, &cl, 1, &r, &t), POL_OK);
+	char text[4096];
+	pol_trace_format(&t, text, sizeof(text));
+	assert_non_null(strstr(text, "192.0.2.2 (eu, tier 0) capacity 300 (share 1.50)\n"));
+	assert_non_null(strstr(text, "192.0.2.3 (eu, tier 0)\n"));
 	pol_snap_free(s);
 
 	/* Reported beats configured: A reports 700 -> known 700, 300, mean 500: 1.4, 0.6, 1. */
