@@ -399,10 +399,11 @@ const char *pol_reason_str(pol_reason_t r);
  *  - pressure ρ = u / ā: what the pool would carry admitting everything;
  *    its damped linear trend gives the forecast ρ̂ half a TTL plus one
  *    probe interval ahead (the mean age of the answers being handed out);
- *  - wanted a* = min(1, target / max(ρ, ρ̂));
- *  - the fraction moves toward a* by interval/TTL of the gap per sample,
- *    twice that when shedding; the caches cannot follow faster;
- *  - it sheds only while another open pool of the service is under its
+ *  - wanted a* = min(1, target / ρ̂) (target / ρ with the forecast off);
+ *  - below the fraction, the fraction drops to a* at once (ρ already
+ *    accounts for what the caches hold, so this does not over-shed); above,
+ *    it moves 15 x interval / TTL of the gap per sample;
+ *  - it sheds only while another open pool of the service is under 95% of its
  *    target or of unknown load (room): when every pool is over target there
  *    is nowhere to send the excess, and cutting further would only wind the
  *    fractions down (anti-windup);
