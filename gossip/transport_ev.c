@@ -422,13 +422,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		if (t->g != NULL) {
 			char whom[80];
 			t->g->stats.tcp_evicted++;
-			log_ratelimited(
-			        AYA_LOG_WARN,
-			        "gossip: push/pull stream table full: closed the stream of %s "
-			        "(no frame after %" PRIu64 " ms) for %s (%" PRIu64 " so far)",
-			        gsp_addr_str(&old->peer, whom, sizeof(whom)),
-			        aya_mono_ms() - old->opened_ms,
-			        gsp_addr_str(&peer, who, sizeof(who)), t->g->stats.tcp_evicted);
+			log_ratelimited(AYA_LOG_WARN,
+			                "gossip: closed the push/pull stream of %s (no frame after "
+			                "%" PRIu64 " ms) to make room for %s (%" PRIu64 " so far)",
+			                gsp_addr_str(&old->peer, whom, sizeof(whom)),
+			                aya_mono_ms() - old->opened_ms,
+			                gsp_addr_str(&peer, who, sizeof(who)),
+			                t->g->stats.tcp_evicted);
 		}
 		stream_free(old);
 		break;
