@@ -14,6 +14,7 @@
 #include "state/state.h"
 
 #define OVR_KIND_DRAIN 1
+#define OVR_KIND_STEER 3 /* load-steering records (steer.c): wire only, never on disk */
 #define OBS_VALUE_LEN 44 /* the base record; extension fields follow */
 #define OBS_VALUE_MAX (OBS_VALUE_LEN + 17 + STATE_ERROR_MAX)
 #define OVR_VALUE_MIN 22 /* both strings empty */
@@ -47,7 +48,8 @@ struct state {
 	struct obs_entry **dirty;
 	size_t n_dirty, cap_dirty;
 
-	uint64_t last_version; /* highest version issued or seen on disk */
+	struct state_steer_tab *steer; /* load-steering records (steer.c), memory only */
+	uint64_t last_version;         /* highest version issued or seen on disk */
 	uint64_t generation;
 	uint64_t flushes, flush_errors, bad_records, last_flush_ms;
 	bool recovered;
@@ -93,6 +95,11 @@ int state_ovr_value_decode(const uint8_t *in, size_t len, state_drain_t *d, char
 /* Merge rule: >0 when (va, a) beats (vb, b). */
 int state_lww_cmp(uint64_t va, const uint8_t *a, size_t alen, uint64_t vb, const uint8_t *b,
                   size_t blen);
+
+/* ---- steering records (steer.c) ---- */
+void state_steer_free(state_t *st);
+/* A framed override record's key and value of kind OVR_KIND_STEER: as state_rec_merge. */
+int state_steer_merge_kv(state_t *st, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen);
 
 /* ---- hot map (obs.c) ---- */
 void state_obs_map_free(state_t *st);
