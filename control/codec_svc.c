@@ -67,6 +67,14 @@ static Aya__Ctl__Pool *pool_to_pb(aya_arena_t *a, const ctl_pool_t *p)
 	m->cost = p->cost;
 	m->burst = p->burst;
 	m->drained = p->drained;
+	m->utilization = p->utilization;
+	m->forecast = p->forecast;
+	m->target = p->target;
+	m->limit = p->limit;
+	m->admit = p->admit;
+	m->closed = p->closed;
+	m->owner = ctl_pstr(p->owner);
+	m->share = p->share;
 	for (size_t i = 0; i < p->n_endpoints; i++) {
 		const ctl_endpoint_t *e = &p->endpoints[i];
 		aya__ctl__endpoint__init(&eps[i]);
@@ -145,6 +153,14 @@ static void pool_from_pb(aya_arena_t *a, const Aya__Ctl__Pool *m, ctl_pool_t *p,
 	p->cost = m->cost;
 	p->burst = m->burst;
 	p->drained = m->drained;
+	p->utilization = m->utilization;
+	p->forecast = m->forecast;
+	p->target = m->target;
+	p->limit = m->limit;
+	p->admit = m->admit;
+	p->closed = m->closed;
+	p->owner = ctl_dup(a, m->owner, oom);
+	p->share = m->share;
 	ctl_endpoint_t *eps = arr(a, m->n_endpoints, sizeof(*eps));
 	if (eps == NULL) {
 		*oom = true;

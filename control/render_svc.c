@@ -7,6 +7,8 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +26,30 @@ static int max_address_width(const ctl_service_t *s)
 	return w;
 }
 
+/* "0.72", or "-" when unknown. */
+static const char *num(char *buf, size_t len, double v, int prec)
+{
+	if (isnan(v)) {
+		return "-";
+	}
+	snprintf(buf, len, "%.*f", prec, v);
+	return buf;
+}
+
+/* The load loop of a pool: one line under its header. */
+static void write_load(FILE *f, const ctl_pool_t *p)
+{
+	char u[32], fc[32], t[32], l[32], a[32], sh[32];
+	fprintf(f,
+	        "    load  utilization %s  forecast %s  target %s  limit %s  admit %s  %s  "
+	        "owner %s  share %s%s\n",
+	        num(u, sizeof(u), p->utilization, 2), num(fc, sizeof(fc), p->forecast, 2),
+	        num(t, sizeof(t), p->target, 2), num(l, sizeof(l), p->limit, 2),
+	        num(a, sizeof(a), p->admit, 3), p->closed ? "CLOSED" : "open",
+	        p->owner != NULL && p->owner[0] != '\0' ? p->owner : "-",
+	        num(sh, sizeof(sh), p->share, 1), isnan(p->share) ? "" : "%");
+}
+
 static void write_service(FILE *f, const ctl_service_t *s)
 {
 	fprintf(f, "%s  ttl %" PRIu32 "s  when all down: %s\n  policy ", s->name, s->ttl_s,
@@ -37,6 +63,7 @@ static void write_service(FILE *f, const ctl_service_t *s)
 		const ctl_pool_t *pool = &s->pools[p];
 		fprintf(f, "  pool %s  cost %g%s%s\n", pool->region, pool->cost,
 		        pool->burst ? "  burst" : "", pool->drained ? "  DRAINED" : "");
+		write_load(f, pool);
 		for (size_t i = 0; i < pool->n_endpoints; i++) {
 			const ctl_endpoint_t *e = &pool->endpoints[i];
 			fprintf(f, "    %-*s  weight %-4" PRIu32 "  %-9s  %s\n", w, e->address,
@@ -120,6 +147,12 @@ static json_t *strs_json(const char *const *v, size_t n)
 	return a;
 }
 
+/* A number, or null when unknown (JSON has no NaN). */
+static json_t *jnum(double v)
+{
+	return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
 static json_t *pool_json(const ctl_pool_t *p)
 {
 	json_t *eps = json_array();
@@ -136,9 +169,13 @@ static json_t *pool_json(const ctl_pool_t *p)
 	if (eps == NULL) {
 		return NULL;
 	}
-	/* "o" steals eps, also when the pack fails. */
-	return json_pack("{s:s, s:f, s:b, s:b, s:o}", "region", p->region, "cost", p->cost, "burst",
-	                 p->burst, "drained", p->drained, "endpoints", eps);
+	/* "o" steals eps (and the numbers), also when the pack fails; NAN is null. */
+	return json_pack("{s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:s, s:o}",
+	                 "region", p->region, "cost", p->cost, "burst", p->burst, "drained",
+	                 p->drained, "endpoints", eps, "utilization", jnum(p->utilization),
+	                 "forecast", jnum(p->forecast), "target", jnum(p->target), "limit",
+	                 jnum(p->limit), "admit", jnum(p->admit), "closed", p->closed, "owner",
+	                 p->owner != NULL ? p->owner : "", "share", jnum(p->share));
 }
 
 static json_t *service_json(const ctl_service_t *s)

@@ -124,8 +124,10 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 		return rc;
 	}
 	/* d->started is second-precise: the grace may end up to a second early. */
-	pol_inputs_t in = {
-	        .view = view, .now_ms = now_ms, .started_ms = (uint64_t)d->started * 1000u};
+	pol_inputs_t in = {.view = view,
+	                   .now_ms = now_ms,
+	                   .started_ms = (uint64_t)d->started * 1000u,
+	                   .steer = d->pol_steer};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);
