@@ -190,6 +190,14 @@ typedef struct ctl_explain_event {
 	bool kept;
 } ctl_explain_event_t;
 
+/* explain: one pool as the load filter saw it */
+typedef struct ctl_explain_load {
+	const char *region;
+	double admit;
+	bool closed;
+	double utilization, forecast; /* NAN = unknown */
+} ctl_explain_load_t;
+
 typedef struct ctl_explain {
 	const char *service;
 	const char *qtype; /* "A", "AAAA" */
@@ -218,6 +226,9 @@ typedef struct ctl_explain {
 	uint32_t scope;
 	const char *text;        /* pol_trace_format's text */
 	const char *attribution; /* "" unless the geo database decided */
+	double load_draw;        /* the load filter's draw in [0, 1), NAN when it did not run */
+	const ctl_explain_load_t *load; /* every pool, in pool_order */
+	size_t n_load;
 } ctl_explain_t;
 
 /* backends: one node's observation of an endpoint */

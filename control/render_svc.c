@@ -251,6 +251,24 @@ static json_t *events_json(const ctl_explain_t *e)
 	return a;
 }
 
+/* The load filter: its draw and every pool's admit, closed, utilization and forecast. */
+static json_t *load_json(const ctl_explain_t *e)
+{
+	json_t *pools = json_array();
+	for (size_t i = 0; pools != NULL && i < e->n_load; i++) {
+		const ctl_explain_load_t *l = &e->load[i];
+		json_t *j = json_pack("{s:s, s:o, s:b, s:o, s:o}", "region", l->region, "admit",
+		                      jnum(l->admit), "closed", l->closed, "utilization",
+		                      jnum(l->utilization), "forecast", jnum(l->forecast));
+		if (j == NULL || json_array_append_new(pools, j) != 0) {
+			json_decref(pools);
+			return NULL;
+		}
+	}
+	return pools != NULL ? json_pack("{s:o, s:o}", "draw", jnum(e->load_draw), "pools", pools)
+	                     : NULL;
+}
+
 int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 {
 	json_t *client = json_pack("{s:s, s:I, s:b}", "address", e->client, "source_prefix",
@@ -275,6 +293,7 @@ int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 	rc |= json_object_set_new(o, "pool_order", strs_json(e->pool_order, e->n_pool_order));
 	rc |= json_object_set_new(o, "filters", strs_json(e->filters, e->n_filters));
 	rc |= json_object_set_new(o, "events", events_json(e));
+	rc |= json_object_set_new(o, "load", load_json(e));
 	rc |= json_object_set_new(o, "answer", answer);
 	rc |= json_object_set_new(o, "text", json_string(e->text));
 	if (e->attribution[0] != '\0') {

@@ -361,6 +361,21 @@ static int trace_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 	e->geo_used = t->geo_used;
 	e->geo_scope = t->geo_scope;
 	e->n_pool_order = t->n_pool_order;
+	e->load_draw = t->load_draw;
+	ctl_explain_load_t *load = aya_arena_alloc(a, (t->n_pool_order + 1u) * sizeof(*load));
+	if (load == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_pool_order; i++) {
+		const pol_pool_t *pp = &svc->pools[t->pool_order[i]];
+		load[i] = (ctl_explain_load_t){.region = pp->region,
+		                               .admit = pp->admit,
+		                               .closed = pp->closed,
+		                               .utilization = pp->utilization,
+		                               .forecast = pp->forecast};
+	}
+	e->load = load;
+	e->n_load = t->n_pool_order;
 	e->filters = filters;
 	e->n_filters = svc->n_filters;
 	e->n_events = t->n_ev;

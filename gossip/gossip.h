@@ -410,8 +410,10 @@ bool gsp_repl_steer_owner(const gsp_repl_t *r, const char *service, const char *
  * record (state_steer_set) and, when it changed, gossiped: at once when
  * `closed` flipped, else with the next round (a newer one replaces a
  * queued older one). Peers' records arrive through hooks.steer and by
- * push/pull; records of pools not in the config are not stored.
- * 1 when sent (or stored, not attached), 0 unchanged, or a negative errno.
+ * push/pull; records of pools not in the config are not stored. A pool
+ * that admits everything and never had a record gets none (no traffic for
+ * pools without load). 1 when sent (or stored, not attached), 0 unchanged,
+ * or a negative errno.
  */
 int gsp_repl_steer_publish(gsp_repl_t *r, const char *service, const char *region, double admit,
                            bool closed) AYA_NONNULL(1, 2, 3);

@@ -204,6 +204,10 @@ int gsp_repl_steer_publish(gsp_repl_t *r, const char *service, const char *regio
 	state_steer_t old, now;
 	bool had = state_steer_find(r->st, service, region, &old) == 0;
 	bool was_closed = had && old.closed;
+	if (!had && state_steer_quantize(admit) == STATE_STEER_ONE && !closed) {
+		return 0; /* admitting everything, as every node does without news: nothing to say
+		           */
+	}
 	int rc = state_steer_set(r->st, service, region, admit, closed, &now);
 	if (rc <= 0 || r->g == NULL) {
 		return rc;
