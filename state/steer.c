@@ -206,7 +206,8 @@ int state_steer_set(state_t *st, const char *service, const char *region, double
 	e->version = v;
 	e->at_ms = state_now_ms(st);
 	memcpy(e->origin, st->node, strlen(st->node) + 1);
-	st->generation++;
+	/* Not st->generation: that tells the replicator to walk the drains, and these go on their
+	 * own (gsp_repl_steer_publish). */
 	if (out != NULL) {
 		to_rec(e, out);
 	}
@@ -247,7 +248,6 @@ int state_steer_merge(state_t *st, const state_steer_t *s)
 	if (s->version > st->last_version) {
 		st->last_version = s->version; /* our next own record wins over it */
 	}
-	st->generation++;
 	if (t->changed != NULL) {
 		state_steer_t rec;
 		to_rec(e, &rec);
