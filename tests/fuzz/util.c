@@ -13,6 +13,7 @@
 static char scratch[256];
 static state_t *store;
 static uint64_t store_gen;
+static unsigned store_changes;
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -93,6 +94,16 @@ static void store_open(void)
 	store_gen = s.generation;
 }
 
+void fuzz_store_reset(void)
+{
+	if (store != NULL) {
+		state_close(store);
+		store = NULL;
+	}
+	store_changes = 0;
+	store_open();
+}
+
 state_t *fuzz_store(void)
 {
 	if (store == NULL) {
@@ -105,9 +116,7 @@ void fuzz_store_reset_if_changed(void)
 {
 	state_stats_t s;
 	state_stats_get(fuzz_store(), &s);
-	if (s.generation != store_gen) {
-		state_close(store);
-		store = NULL;
-		store_open();
+	if (s.generation != store_gen && ++store_changes >= FUZZ_STORE_RESET_EVERY) {
+		fuzz_store_reset();
 	}
 }
