@@ -9,7 +9,7 @@
  * The rest is the datagram or frame. Every input gets a fresh node "fz-0"
  * that knows two members (fz-1 at 127.0.0.2, fz-2 at 127.0.0.3) and joins
  * through fz-1, so replay windows and member tables start the same; after
- * the input the virtual clock runs 30 s of timers (suspicions, probes,
+ * the input the virtual clock runs 15 s of timers (suspicions, probes,
  * gossip rounds) over what it changed.
  */
 #include "tests/fuzz/fuzz.h"
@@ -159,9 +159,10 @@ static gsp_t *node_new(const char *name, const char *addr, const char *seed, uns
 	return g;
 }
 
-static void run(gsp_t *g, uint64_t ms)
+/* ms of virtual time in steps of step ms (a tick runs every timer that is due). */
+static void run(gsp_t *g, uint64_t ms, uint64_t step)
 {
-	for (uint64_t end = net.now + ms; net.now < end; net.now += 100) {
+	for (uint64_t end = net.now + ms; net.now < end; net.now += step) {
 		gsp_tick(g);
 	}
 }
@@ -204,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	free(buf);
-	run(g, 30000);
+	run(g, 15000, 500);
 	gsp_free(g);
 	return 0;
 }
@@ -226,9 +227,9 @@ int fuzz_write_seeds(const char *dir)
 	}
 	m_suspect_t s = {.name = "fz-2", .from = "fz-1", .incarnation = 1000};
 	gsp_apply_suspect(peer, &s);
-	run(peer, 3000);
+	run(peer, 3000, 100);
 	gsp_leave(peer);
-	run(peer, 500);
+	run(peer, 500, 100);
 	gsp_free(peer);
 	/* fz-0's reply to a join: serve the peer's first frame on a fresh fz-0. */
 	net.dir = NULL;
