@@ -68,7 +68,9 @@ static uint64_t get_uint(struct rd *r, size_t n)
 static void get_str8(struct rd *r, char *out, size_t max, bool allow_empty)
 {
 	size_t n = (size_t)get_uint(r, 1);
-	if (r->err || n > max || n > r->left || (n == 0 && !allow_empty)) {
+	/* An embedded NUL would name another record than the bytes do: junk. */
+	if (r->err || n > max || n > r->left || (n == 0 && !allow_empty) ||
+	    memchr(r->p, '\0', n) != NULL) {
 		r->err = true;
 		out[0] = '\0';
 		return;

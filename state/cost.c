@@ -44,7 +44,7 @@ static size_t key_encode(uint8_t *out, const char *region)
 static int key_decode(const uint8_t *in, size_t len, char *region)
 {
 	if (len < 3 || in[0] != OVR_KIND_COST || (size_t)in[1] + 2 != len ||
-	    in[1] > STATE_NAME_MAX) {
+	    in[1] > STATE_NAME_MAX || memchr(in + 2, '\0', in[1]) != NULL) {
 		return -EBADMSG;
 	}
 	memcpy(region, in + 2, in[1]);

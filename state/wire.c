@@ -183,7 +183,8 @@ static uint64_t get_varint(struct cur *c)
 static void get_str(struct cur *c, char *out, size_t max, bool allow_empty, bool check)
 {
 	size_t n = c->left > 0 && !c->err ? c->p[0] : 0;
-	if (c->err || c->left == 0 || n > max || n + 1 > c->left || (n == 0 && !allow_empty)) {
+	if (c->err || c->left == 0 || n > max || n + 1 > c->left || (n == 0 && !allow_empty) ||
+	    memchr(c->p + 1, '\0', n) != NULL) {
 		c->err = true;
 		out[0] = '\0';
 		return;

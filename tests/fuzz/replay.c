@@ -3,6 +3,8 @@
  * tests-fuzz/main.c): every regular file in the directories (or files)
  * given is passed to LLVMFuzzerTestOneInput once. `make test` runs it with
  * the regular compiler, so crashes found by scripts/fuzz.sh stay fixed.
+ * `--write-seeds DIR` writes the target's seed corpus instead
+ * (fuzz_write_seeds()).
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -59,8 +61,18 @@ static int run_path(const char *path, uint8_t *buf, unsigned *count)
 	return rc;
 }
 
+/* Targets without a seed writer: their corpus is made otherwise. */
+__attribute__((weak)) int fuzz_write_seeds(const char *dir)
+{
+	fprintf(stderr, "replay: no seed writer for this target (%s)\n", dir);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) {
+		return fuzz_write_seeds(argv[2]) == 0 ? 0 : 1;
+	}
 	uint8_t *buf = malloc(REPLAY_MAX);
 	unsigned count = 0;
 	int rc = 0;
