@@ -25,7 +25,7 @@ SECONDS_MAX=${DEMO_LOAD_SECONDS:-95}
 SCHEDULE=${DEMO_LOAD_SCHEDULE:-0:250,20:1000,65:250}
 RESOLVERS=${DEMO_LOAD_RESOLVERS:-200}
 SVC=shop.svc.example.com
-CLIENT=86.128.7.1 # one of the resolvers' clients (86.128.0.0/15 is GB in DB-IP)
+CLIENT=86.128.7.1 # one of the resolvers' clients (86.128.0.0/13 is GB in DB-IP)
 
 RUN=${1:-}
 if [ -z "$RUN" ]; then
@@ -56,7 +56,7 @@ trap stop EXIT
 trap 'echo; echo "demo-load: stopped"; exit 0' INT TERM
 
 cat <<EOT
-demo-load: $RESOLVERS caching resolvers (client /24s in 86.128.0.0/15, GB) ask
+demo-load: $RESOLVERS caching resolvers (client /24s in 86.128.0.0/13, GB) ask
 127.0.0.1:$PORT for $SVC and send their clients' requests to the answer.
 Demand (s:requests/s): $SCHEDULE; eu-west takes 500/s (target 80 % = 400/s).
 Each second: the share of the requests each region got, the utilization each
@@ -93,7 +93,7 @@ PEEK_PID=$!
 
 python3 "$ROOT/tests/integration/resolver_sim.py" --server "127.0.0.1:$PORT" --name "$SVC" \
 	--backend 127.0.0.51=eu-west --backend 127.0.0.52=cloud-burst \
-	--resolvers "$RESOLVERS" --subnets 86.128.0.0/15 --schedule "$SCHEDULE" \
+	--resolvers "$RESOLVERS" --subnets 86.128.0.0/13 --schedule "$SCHEDULE" \
 	--control "$RATE_FILE" --duration "$SECONDS_MAX" --udp-port 18091 --http-port 18090
 rc=$?
 echo

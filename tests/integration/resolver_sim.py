@@ -4,7 +4,7 @@ traffic to the answered backends (standard library only, loopback only).
 
     resolver_sim.py --server 127.0.0.1:5300 --name shop.svc.example.com
         --backend 127.0.0.51=eu-west --backend 127.0.0.52=cloud-burst
-        [--resolvers 200] [--subnets 86.128.0.0/15] [--schedule 0:200,15:800]
+        [--resolvers 200] [--subnets 86.128.0.0/13] [--schedule 0:200,15:800]
         [--control FILE] [--duration 60] [--csv FILE] [--quiet]
 
 Each of N resolvers has its own client /24 (the subnets of --subnets in
@@ -32,8 +32,10 @@ Exit 0, or 2 on a usage error.
 import argparse
 import csv
 import ipaddress
+import heapq
 import os
 import random
+import resource
 import socket
 import struct
 import sys
@@ -133,16 +135,16 @@ def poll_util(addr, port):
 
 
 class Resolver:
-    __slots__ = ("subnet", "addr", "expiry", "pending", "tries", "sent_at", "acc")
+    __slots__ = ("idx", "subnet", "addr", "expiry", "pending", "tries", "sent_at")
 
-    def __init__(self, subnet):
+    def __init__(self, idx, subnet):
+        self.idx = idx
         self.subnet = subnet
         self.addr = None  # cached answer
         self.expiry = 0.0  # when it must be asked again
         self.pending = None  # qid in flight
         self.tries = 0
         self.sent_at = 0.0
-        self.acc = 0.0  # requests owed to the backend (fractions carry over)
 
 
 def parse_schedule(text):
@@ -181,7 +183,7 @@ def main():
     ap.add_argument("--backend", action="append", default=[], metavar="ADDR=REGION",
                     help="a backend address and its region (repeat)")
     ap.add_argument("--resolvers", type=int, default=200)
-    ap.add_argument("--subnets", default="86.128.0.0/15",
+    ap.add_argument("--subnets", default="86.128.0.0/13",
                     help="comma-separated prefixes the clients' /24s come from (default: GB)")
     ap.add_argument("--schedule", default="0:200", help="T:RATE,... requests/s from T s on")
     ap.add_argument("--control", help="a file holding the demand (overrides --schedule)")
@@ -211,9 +213,13 @@ def main():
     schedule = parse_schedule(args.schedule)
     rng = random.Random(args.seed)
 
-    resolvers = [Resolver(s) for s in subnets_of(args.subnets.split(","), args.resolvers)]
-    for r in resolvers:  # random phases, so the clients' requests do not go out in lock-step
-        r.acc = rng.uniform(0, args.per_datagram)
+    nets = subnets_of(args.subnets.split(","), args.resolvers)
+    resolvers = [Resolver(i, s) for i, s in enumerate(nets)]
+    # Every resolver's clients send the same demand, so an address gets the
+    # demand times the share of the resolvers holding it: counted per address.
+    holders = {}  # address -> resolvers caching it
+    owed = {}  # address -> requests owed (fractions carry over to the next tick)
+    due = []  # (expiry, index): a heap
     dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dns.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     dns.connect(server)
@@ -271,6 +277,9 @@ def main():
         return rate
 
     t0 = time.monotonic()
+    for r in resolvers:  # the first queries spread over half a second
+        r.expiry = t0 + rng.uniform(0, 0.5)
+        heapq.heappush(due, (r.expiry, r.idx))
     end = t0 + args.duration
     last = t0
     next_report = t0 + 1.0
@@ -311,48 +320,56 @@ def main():
             if rcode != 0 or not ans:
                 tot["bad"] += 1
                 r.expiry = now + 1.0  # keep what it had, ask again soon
+                heapq.heappush(due, (r.expiry, r.idx))
                 continue
             addr, ttl = rng.choice(ans)
             first = r.addr is None
+            if r.addr is not None:
+                holders[r.addr] -= 1
+            holders[addr] = holders.get(addr, 0) + 1
             r.addr = addr
             life = max(ttl, 1)
             r.expiry = now + (rng.uniform(0, life) if first else life)
+            heapq.heappush(due, (r.expiry, r.idx))
             reg = region_of.get(addr, "other")
             sec_ans[reg] = sec_ans.get(reg, 0) + 1
-        # expiries and timeouts
-        for r in resolvers:
-            if r.pending is not None:
-                if now - r.sent_at >= QUERY_TIMEOUT_S:
-                    by_qid.pop(r.pending, None)
-                    r.pending = None
-                    tot["unanswered"] += 1
-                    if r.tries < MAX_TRIES:
-                        send_query(r, now)
-                    else:
-                        r.tries = 0
-                        r.expiry = now + 1.0
-            elif now >= r.expiry:
+        # timeouts, then expiries
+        for r in [r for r in by_qid.values() if now - r.sent_at >= QUERY_TIMEOUT_S]:
+            by_qid.pop(r.pending, None)
+            r.pending = None
+            tot["unanswered"] += 1
+            if r.tries < MAX_TRIES:
+                send_query(r, now)
+            else:
+                r.tries = 0
+                r.expiry = now + 1.0
+                heapq.heappush(due, (r.expiry, r.idx))
+        while due and due[0][0] <= now:
+            exp, i = heapq.heappop(due)
+            r = resolvers[i]
+            if r.pending is None and exp == r.expiry:  # else superseded
                 send_query(r, now)
         # traffic
         dt = now - last
         last = now
-        per = demand * dt / len(resolvers)
-        for r in resolvers:
-            r.acc += per
-            n = int(r.acc / args.per_datagram)
+        per = demand * dt / len(resolvers)  # requests per resolver this tick
+        unheld = len(resolvers) - sum(holders.values())
+        tot["unserved"] += per * unheld
+        for addr, count in holders.items():
+            if count <= 0:
+                continue
+            owed[addr] = owed.get(addr, rng.uniform(0, args.per_datagram)) + per * count
+            n = int(owed[addr] / args.per_datagram)
             if n <= 0:
                 continue
-            r.acc -= n * args.per_datagram
-            if r.addr is None:
-                tot["unserved"] += n * args.per_datagram
-                continue
+            owed[addr] -= n * args.per_datagram
             for _ in range(n):
                 try:
-                    traffic.sendto(payload, (r.addr, args.udp_port))
+                    traffic.sendto(payload, (addr, args.udp_port))
                 except OSError:
                     tot["send_errors"] += 1
             k = n * args.per_datagram
-            sec_addr[r.addr] = sec_addr.get(r.addr, 0) + k
+            sec_addr[addr] = sec_addr.get(addr, 0) + k
             tot["sent"] += k
             sec["sent"] += k
         # the per-second report
@@ -366,7 +383,7 @@ def main():
                 addrs = [a for a in region_of if region_of[a] == reg]
                 n_reg = sum(sec_addr.get(a, 0) for a in addrs)
                 share = n_reg / total if total else 0.0
-                cached = sum(1 for r in resolvers if r.addr in addrs) / len(resolvers)
+                cached = sum(holders.get(a, 0) for a in addrs) / len(resolvers)
                 caps = [utils[a] for a in addrs]
                 known = [(u, c) for u, c in caps if u == u]
                 wsum = sum(c or 1 for _, c in known)
@@ -407,9 +424,12 @@ def main():
     tot["unanswered"] += len(by_qid)
     if csv_file:
         csv_file.close()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru.ru_utime + ru.ru_stime
     print(f"summary: queries {tot['queries']} answers {tot['answers']} unanswered "
           f"{tot['unanswered']} bad {tot['bad']} requests {tot['sent']} "
-          f"unserved {tot['unserved']} send_errors {tot['send_errors']}", flush=True)
+          f"unserved {round(tot['unserved'])} send_errors {tot['send_errors']} "
+          f"cpu {cpu:.1f}s", flush=True)
 
 
 if __name__ == "__main__":
