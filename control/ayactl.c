@@ -4,6 +4,7 @@
  *   ayactl [-s SOCKET] [--json] status|reload|services
  *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
  *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
+ *   ayactl [-s SOCKET] [--json] cost [REGION VALUE|reset]
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
  *   ayactl [-s SOCKET] [--json] members
  *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID
@@ -14,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +42,10 @@ static void usage(FILE *f)
 	        "                                  its regions or one endpoint (persistent)\n"
 	        "  undrain SERVICE [REGION|ADDRESS]\n"
 	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
+	        "  cost                            every region's config and effective cost\n"
+	        "  cost REGION VALUE               set a region's cost at runtime (0..1000000;\n"
+	        "                                  cluster-wide, persistent)\n"
+	        "  cost REGION reset               back to the config's cost\n"
 	        "  backends [SERVICE]              monitored endpoints: state, since, error,\n"
 	        "                                  RTT, load, observers, the policy's view\n"
 	        "  members                         gossip members: region, address, state,\n"
@@ -100,6 +106,27 @@ static int parse_type(const char *s, uint16_t *out)
 	return 0;
 }
 
+/*
+ * cost REGION VALUE|reset: VALUE must be a whole finite number ("10",
+ * "2.5", "1e3"); the range is ayad's to check. false with a message.
+ */
+static bool take_cost(ctl_request_t *req, const char *value)
+{
+	if (strcasecmp(value, "reset") == 0) {
+		req->cost_reset = true;
+		return true;
+	}
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (value[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+		fprintf(stderr, "ayactl: cost: '%s' is not a number (or 'reset')\n", value);
+		return false;
+	}
+	req->cost = v;
+	return true;
+}
+
 /* Positional arguments of cmd into req; false when their count is wrong. */
 static bool take_args(ctl_request_t *req, char **args, int n)
 {
@@ -125,6 +152,9 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 		req->name = args[0];
 		req->client = args[1];
 		return true;
+	case CTL_CMD_COST:
+		req->region = n == 2 ? args[0] : NULL;
+		return n == 0 || n == 2; /* the value: take_cost() */
 	case CTL_CMD_KEYRING:
 		if (n < 1 || n > 2) {
 			return false;
@@ -200,6 +230,9 @@ int main(int argc, char **argv)
 	if (!take_args(&req, argv + optind + 1, argc - optind - 1)) {
 		fprintf(stderr, "ayactl: %s: wrong number of arguments\n", ctl_cmd_name(cmd));
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (cmd == CTL_CMD_COST && req.region != NULL && !take_cost(&req, argv[argc - 1])) {
 		return EXIT_USAGE;
 	}
 	int fd = ctl_connect(path);

@@ -17,7 +17,7 @@ static const char *const cmd_names[CTL_CMD_COUNT] = {
         [CTL_CMD_SERVICES] = "services", [CTL_CMD_DRAIN] = "drain",
         [CTL_CMD_UNDRAIN] = "undrain",   [CTL_CMD_EXPLAIN] = "explain",
         [CTL_CMD_BACKENDS] = "backends", [CTL_CMD_MEMBERS] = "members",
-        [CTL_CMD_KEYRING] = "keyring",
+        [CTL_CMD_KEYRING] = "keyring",   [CTL_CMD_COST] = "cost",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -86,6 +86,7 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__BackendsRequest backends = AYA__CTL__BACKENDS_REQUEST__INIT;
 	Aya__Ctl__MembersRequest members = AYA__CTL__MEMBERS_REQUEST__INIT;
 	Aya__Ctl__KeyringRequest keyring = AYA__CTL__KEYRING_REQUEST__INIT;
+	Aya__Ctl__CostRequest cost = AYA__CTL__COST_REQUEST__INIT;
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
@@ -133,6 +134,13 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 		keyring.op = ctl_pstr(r->keyring_op);
 		keyring.key = ctl_pstr(r->key);
 		req.keyring = &keyring;
+		break;
+	case CTL_CMD_COST:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_COST;
+		cost.region = ctl_pstr(r->region);
+		cost.reset = r->cost_reset;
+		cost.value = r->cost;
+		req.cost = &cost;
 		break;
 	default:
 		return -EINVAL;
@@ -195,6 +203,12 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 		out->cmd = CTL_CMD_KEYRING;
 		out->keyring_op = ctl_dup(a, req->keyring->op, &oom);
 		out->key = ctl_dup(a, req->keyring->key, &oom);
+		break;
+	case AYA__CTL__REQUEST__CMD_COST:
+		out->cmd = CTL_CMD_COST;
+		out->region = ctl_dup(a, req->cost->region, &oom);
+		out->cost_reset = req->cost->reset;
+		out->cost = req->cost->value;
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -360,6 +374,13 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_COST:
+		rep.body_case = AYA__CTL__REPLY__BODY_COST;
+		rep.cost = ctl_cost_to_pb(a, &r->cost);
+		if (rep.cost == NULL) {
+			goto out;
+		}
+		break;
 	default:
 		/* No body: an error reply to an unknown command. */
 		break;
@@ -488,6 +509,10 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	case AYA__CTL__REPLY__BODY_KEYRING:
 		r->cmd = CTL_CMD_KEYRING;
 		ctl_keyring_from_pb(a, p->keyring, &r->keyring, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_COST:
+		r->cmd = CTL_CMD_COST;
+		ctl_cost_from_pb(a, p->cost, &r->cost, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

@@ -65,6 +65,8 @@ static Aya__Ctl__Pool *pool_to_pb(aya_arena_t *a, const ctl_pool_t *p)
 	aya__ctl__pool__init(m);
 	m->region = ctl_pstr(p->region);
 	m->cost = p->cost;
+	m->config_cost = p->config_cost;
+	m->cost_overridden = p->cost_overridden;
 	m->burst = p->burst;
 	m->drained = p->drained;
 	for (size_t i = 0; i < p->n_endpoints; i++) {
@@ -143,6 +145,8 @@ static void pool_from_pb(aya_arena_t *a, const Aya__Ctl__Pool *m, ctl_pool_t *p,
 {
 	p->region = ctl_dup(a, m->region, oom);
 	p->cost = m->cost;
+	p->config_cost = m->config_cost;
+	p->cost_overridden = m->cost_overridden;
 	p->burst = m->burst;
 	p->drained = m->drained;
 	ctl_endpoint_t *eps = arr(a, m->n_endpoints, sizeof(*eps));

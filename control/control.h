@@ -42,6 +42,7 @@ typedef enum ctl_cmd {
 	CTL_CMD_BACKENDS = 6,
 	CTL_CMD_MEMBERS = 7,
 	CTL_CMD_KEYRING = 8,
+	CTL_CMD_COST = 9,
 	CTL_CMD_COUNT
 } ctl_cmd_t;
 
@@ -60,6 +61,9 @@ typedef struct ctl_request {
 	uint16_t qtype;         /* explain: 1 (A, also for 0) or 28 (AAAA) */
 	const char *keyring_op; /* keyring: "list", "install", "use", "remove" */
 	const char *key;        /* keyring: base64 key (install) or key id (use, remove) */
+	const char *region;     /* cost: region name; NULL or "" = list */
+	bool cost_reset;        /* cost: back to the config's cost */
+	double cost;            /* cost: the new value, unless cost_reset */
 } ctl_request_t;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
@@ -133,7 +137,9 @@ typedef struct ctl_endpoint {
 
 typedef struct ctl_pool {
 	const char *region;
-	double cost;
+	double cost;        /* effective: the runtime override, else regions[].cost */
+	double config_cost; /* regions[].cost */
+	bool cost_overridden;
 	bool burst;
 	bool drained;
 	const ctl_endpoint_t *endpoints;
@@ -173,6 +179,25 @@ typedef struct ctl_drain {
 	bool changed;       /* false: it already was so */
 	uint32_t unmatched; /* stored drains matching nothing */
 } ctl_drain_t;
+
+/* cost: one region's costs */
+typedef struct ctl_region_cost {
+	const char *region;
+	double config_cost; /* regions[].cost */
+	double cost;        /* effective */
+	bool overridden;
+	const char *origin; /* of the override, "" when none */
+	int64_t since_s;    /* of the override, unix seconds; 0 when none */
+} ctl_region_cost_t;
+
+typedef struct ctl_cost {
+	const ctl_region_cost_t *regions; /* config order */
+	size_t n_regions;
+	const char *region; /* acted on; "" for a list */
+	bool reset;         /* the action was a reset */
+	bool changed;       /* false: it already was so */
+	int64_t now_s;      /* the node's clock, for ages */
+} ctl_cost_t;
 
 typedef struct ctl_explain_event {
 	uint32_t step;
@@ -302,6 +327,7 @@ typedef struct ctl_reply {
 		ctl_backends_t backends;
 		ctl_members_t members;
 		ctl_keyring_t keyring;
+		ctl_cost_t cost;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 } ctl_reply_t;
@@ -377,6 +403,7 @@ struct gsp;
 struct pol_client;
 struct pol_service;
 struct pol_snap;
+struct state_cost;
 struct state_drain;
 struct state_view;
 
@@ -414,6 +441,27 @@ int ctl_drain_resolve(const struct pol_snap *pol, const struct cfg *cfg, const c
                       const char *target, aya_arena_t *a, const char **svc_out,
                       const char **target_out, const char **err)
         AYA_NONNULL(1, 2, 5, 6, 7, 8) AYA_WUR;
+/*
+ * `cost REGION VALUE|reset`: the region as configured (req->region matched
+ * in any case), after checking the value is a cost the store takes. 0, or
+ * -ENOENT (unknown region: *err lists cfg's regions) / -ERANGE with *err.
+ */
+int ctl_cost_resolve(const struct cfg *cfg, const ctl_request_t *req, aya_arena_t *a,
+                     const char **region, const char **err) AYA_NONNULL(1, 2, 3, 4, 5) AYA_WUR;
+/*
+ * `cost`: every region of cfg with its config cost and the active overrides
+ * of costs[0..n) (copied); overrides of regions cfg does not have are left
+ * out. now_s: the node's clock. 0 or -ENOMEM.
+ */
+int ctl_cost_fill(const struct cfg *cfg, const struct state_cost *costs, size_t n, int64_t now_s,
+                  aya_arena_t *a, ctl_cost_t *out) AYA_NONNULL(1, 5, 6) AYA_WUR;
+/*
+ * Mark the pools of a `services` reply built by ctl_services_fill() in a:
+ * their config cost (from cfg) and whether costs[0..n) overrides it (the
+ * effective cost is the snapshot's).
+ */
+void ctl_services_mark_costs(ctl_services_t *s, const struct cfg *cfg,
+                             const struct state_cost *costs, size_t n) AYA_NONNULL(1, 2);
 /*
  * The explain client as the query path would see it: ip (IPv4, IPv6 or
  * IPv4-mapped IPv6, which becomes IPv4) with its full prefix, or with

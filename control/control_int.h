@@ -72,3 +72,11 @@ void ctl_keyring_write_text(FILE *f, const ctl_keyring_t *k) AYA_NONNULL(1, 2);
 int ctl_gossip_status_json(struct json_t *o, const ctl_gossip_status_t *g) AYA_NONNULL(1, 2);
 int ctl_members_json(struct json_t *o, const ctl_members_t *m) AYA_NONNULL(1, 2);
 int ctl_keyring_json(struct json_t *o, const ctl_keyring_t *k) AYA_NONNULL(1, 2);
+
+/* ---- cost (codec_cost.c, render_cost.c) ---- */
+
+Aya__Ctl__CostReply *ctl_cost_to_pb(aya_arena_t *a, const ctl_cost_t *c) AYA_NONNULL(1, 2);
+void ctl_cost_from_pb(aya_arena_t *a, const Aya__Ctl__CostReply *p, ctl_cost_t *c, bool *oom)
+        AYA_NONNULL(1, 2, 3, 4);
+void ctl_cost_write_text(FILE *f, const ctl_cost_t *c) AYA_NONNULL(1, 2);
+int ctl_cost_json(struct json_t *o, const ctl_cost_t *c) AYA_NONNULL(1, 2);

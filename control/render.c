@@ -135,6 +135,9 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 	case CTL_CMD_KEYRING:
 		ctl_keyring_write_text(f, &r->keyring);
 		break;
+	case CTL_CMD_COST:
+		ctl_cost_write_text(f, &r->cost);
+		break;
 	default:
 		fprintf(f, "ok\n");
 		break;
@@ -229,6 +232,8 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_members_json(o, &r->members);
 	} else if (r->cmd == CTL_CMD_KEYRING) {
 		rc |= ctl_keyring_json(o, &r->keyring);
+	} else if (r->cmd == CTL_CMD_COST) {
+		rc |= ctl_cost_json(o, &r->cost);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

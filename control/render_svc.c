@@ -35,7 +35,11 @@ static void write_service(FILE *f, const ctl_service_t *s)
 	int w = max_address_width(s);
 	for (size_t p = 0; p < s->n_pools; p++) {
 		const ctl_pool_t *pool = &s->pools[p];
-		fprintf(f, "  pool %s  cost %g%s%s\n", pool->region, pool->cost,
+		char set[64] = "";
+		if (pool->cost_overridden) {
+			snprintf(set, sizeof(set), " (set, config %g)", pool->config_cost);
+		}
+		fprintf(f, "  pool %s  cost %g%s%s%s\n", pool->region, pool->cost, set,
 		        pool->burst ? "  burst" : "", pool->drained ? "  DRAINED" : "");
 		for (size_t i = 0; i < pool->n_endpoints; i++) {
 			const ctl_endpoint_t *e = &pool->endpoints[i];
@@ -137,8 +141,10 @@ static json_t *pool_json(const ctl_pool_t *p)
 		return NULL;
 	}
 	/* "o" steals eps, also when the pack fails. */
-	return json_pack("{s:s, s:f, s:b, s:b, s:o}", "region", p->region, "cost", p->cost, "burst",
-	                 p->burst, "drained", p->drained, "endpoints", eps);
+	return json_pack("{s:s, s:f, s:f, s:b, s:b, s:b, s:o}", "region", p->region, "cost",
+	                 p->cost, "config_cost", p->config_cost, "cost_overridden",
+	                 p->cost_overridden, "burst", p->burst, "drained", p->drained, "endpoints",
+	                 eps);
 }
 
 static json_t *service_json(const ctl_service_t *s)

@@ -89,6 +89,7 @@ static int service_reply(aya_arena_t *a, const pol_service_t *ps, ctl_service_t 
 		const pol_pool_t *pp = &ps->pools[p];
 		pools[p] = (ctl_pool_t){.region = pp->region,
 		                        .cost = pp->cost,
+		                        .config_cost = pp->cost, /* ctl_services_mark_costs() */
 		                        .burst = pp->burst,
 		                        .drained = pp->drained,
 		                        .endpoints = eps + pp->first,

@@ -85,8 +85,8 @@ void ayad_store_close(ayad_t *d) AYA_NONNULL(1);
 int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
 /*
- * Compile a policy snapshot from cfg, geo and a view of d->state (drains and
- * observations, judged at the wall clock now): a state view and
+ * Compile a policy snapshot from cfg, geo and a view of d->state (drains,
+ * cost overrides and observations, judged at the wall clock now): a state view and
  * pol_snap_build. *unmatched gets the number of drains that match no service
  * (may be NULL). 0 or a negative errno with err set.
  */

@@ -6,9 +6,10 @@
  * freed under them; reply strings may borrow from d->pol because the reply
  * is packed before the handler's caller returns to the event loop.
  *
- * A drain change is persisted first (state_drain_set() is durable when it
- * returns), then a new policy snapshot is compiled with the current geo tree
- * and published: a crash in between loses nothing, the next start applies it.
+ * A drain or cost change is persisted first (state_drain_set() and
+ * state_cost_set() are durable when they return), then a new policy snapshot
+ * is compiled with the current geo tree and published: a crash in between
+ * loses nothing, the next start applies it.
  */
 #include "daemon/ayad.h"
 
@@ -152,6 +153,12 @@ static void on_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya
 		ctl_reply_error(r, NULL);
 	}
 	state_drain_list_free(list, n);
+	state_cost_t *costs = NULL;
+	size_t n_costs = 0;
+	if (r->ok && state_cost_list(d->state, &costs, &n_costs) == 0) {
+		ctl_services_mark_costs(&r->services, d->cfg, costs, n_costs);
+		state_cost_list_free(costs, n_costs);
+	}
 }
 
 /* Compile a policy snapshot with the stored drains and publish it. */
@@ -200,6 +207,65 @@ static void on_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_ar
 	                         .drained = drain,
 	                         .changed = rc == 1,
 	                         .unmatched = (uint32_t)pol_snap_unmatched_drains(d->pol)};
+}
+
+/* The reply of `cost`: every region, from the stored overrides. */
+static void cost_reply(ayad_t *d, ctl_reply_t *r, aya_arena_t *a)
+{
+	state_cost_t *list = NULL;
+	size_t n = 0;
+	int rc = state_cost_list(d->state, &list, &n);
+	if (rc < 0) {
+		ctl_reply_errorf(r, a, "cannot read the costs: %s", strerror(-rc));
+		return;
+	}
+	if (ctl_cost_fill(d->cfg, list, n, (int64_t)(aya_wall_ms() / 1000u), a, &r->cost) < 0) {
+		ctl_reply_error(r, NULL);
+	}
+	state_cost_list_free(list, n);
+}
+
+/*
+ * cost [REGION VALUE|reset]: like a drain, stored durably first, then sent
+ * to the peers and compiled into a new snapshot.
+ */
+static void on_cost(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	const char *region = NULL, *err = NULL;
+	if (req->region == NULL || req->region[0] == '\0') {
+		cost_reply(d, r, a);
+		return;
+	}
+	if (ctl_cost_resolve(d->cfg, req, a, &region, &err) < 0) {
+		ctl_reply_error(r, err);
+		return;
+	}
+	int rc = req->cost_reset ? state_cost_reset(d->state, region)
+	                         : state_cost_set(d->state, region, req->cost);
+	if (rc < 0) {
+		ctl_reply_errorf(r, a, "cannot store the cost: %s", strerror(-rc));
+		return;
+	}
+	char buf[512] = "";
+	if (rc == 1) {
+		if (req->cost_reset) {
+			log_info("cost: region %s reset to the config's (ayactl)", region);
+		} else {
+			log_info("cost: region %s set to %g (ayactl)", region, req->cost);
+		}
+		ayad_gossip_kick(d); /* to the peers now */
+		if (republish(d, buf, sizeof(buf)) < 0) {
+			log_err("cost: stored, but the policy snapshot failed: %s", buf);
+			ctl_reply_errorf(r, a, "stored, but not applied until the next reload: %s",
+			                 buf);
+			return;
+		}
+	}
+	r->cost.region = region;
+	r->cost.reset = req->cost_reset;
+	r->cost.changed = rc == 1;
+	cost_reply(d, r, a);
 }
 
 static void on_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
@@ -253,5 +319,5 @@ const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
         [CTL_CMD_SERVICES] = on_services, [CTL_CMD_DRAIN] = on_drain,
         [CTL_CMD_UNDRAIN] = on_drain,     [CTL_CMD_EXPLAIN] = on_explain,
         [CTL_CMD_BACKENDS] = on_backends, [CTL_CMD_MEMBERS] = on_members,
-        [CTL_CMD_KEYRING] = on_keyring,
+        [CTL_CMD_KEYRING] = on_keyring,   [CTL_CMD_COST] = on_cost,
 };

@@ -112,6 +112,24 @@ int ayad_geo_build(const cfg_t *cfg, geo_tree_t **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* The view's cost overrides (ayactl cost) as the compiler's inputs; names borrowed from view. */
+static int view_costs(const state_view_t *view, pol_cost_t **out, size_t *n)
+{
+	const state_cost_t *c = state_view_costs(view, n);
+	*out = NULL;
+	if (*n == 0) {
+		return 0;
+	}
+	*out = calloc(*n, sizeof(**out));
+	if (*out == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		(*out)[i] = (pol_cost_t){.region = c[i].region, .cost = c[i].cost};
+	}
+	return 0;
+}
+
 int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
                    size_t *unmatched, char *err, size_t errlen)
 {
@@ -123,13 +141,24 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 		snprintf(err, errlen, "cannot read the state: %s", strerror(-rc));
 		return rc;
 	}
+	pol_cost_t *costs = NULL;
+	size_t n_costs = 0;
+	if (view != NULL && (rc = view_costs(view, &costs, &n_costs)) < 0) {
+		state_view_free(view);
+		snprintf(err, errlen, "cannot read the cost overrides: %s", strerror(-rc));
+		return rc;
+	}
 	/* d->started is second-precise: the grace may end up to a second early. */
-	pol_inputs_t in = {
-	        .view = view, .now_ms = now_ms, .started_ms = (uint64_t)d->started * 1000u};
+	pol_inputs_t in = {.view = view,
+	                   .now_ms = now_ms,
+	                   .started_ms = (uint64_t)d->started * 1000u,
+	                   .costs = costs,
+	                   .n_costs = n_costs};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);
 	}
+	free(costs);
 	state_view_free(view);
 	return rc;
 }

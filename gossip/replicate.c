@@ -10,8 +10,9 @@
  *     changed a store) and by push/pull;
  *   - an own observation never goes unsent for longer than a third of its
  *     stale limit, so peers never see our fresh results go stale;
- *   - an own drain version goes out once; versions up to ovr_version were
- *     sent (or stored before start: push/pull carries those).
+ *   - an own drain or cost version goes out once; versions up to
+ *     ovr_version were sent (or stored before start: push/pull carries
+ *     those). Both kinds draw versions from the store's one counter.
  * Records carry unix ms from the injected wall clock; gossip's own clock
  * (monotonic) is not used here.
  */
@@ -346,6 +347,31 @@ static int scan_ovr(const state_drain_t *dr, const uint8_t *rec, size_t len, voi
 	return 0;
 }
 
+/* Our own cost records (set or reset), each version once, as the store's own record. */
+static int scan_cost(const state_cost_t *cost, const uint8_t *rec, size_t len, void *arg)
+{
+	struct scan_ctx *c = arg;
+	gsp_repl_t *r = c->r;
+	if (cost->version <= r->ovr_version || strcmp(cost->origin, self_name(r)) != 0) {
+		return 0;
+	}
+	c->top = cost->version > c->top ? cost->version : c->top;
+	char key[STATE_NAME_MAX + 8];
+	snprintf(key, sizeof(key), "c:%s", cost->region);
+	send_rec(r, key, rec, len, true);
+	return 0;
+}
+
+/* The highest cost version in the store (costs share the drains' version counter). */
+static int max_cost(const state_cost_t *cost, const uint8_t *rec, size_t len, void *arg)
+{
+	(void)rec;
+	(void)len;
+	uint64_t *v = arg;
+	*v = cost->version > *v ? cost->version : *v;
+	return 0;
+}
+
 /* The highest override version in the store: what we need not send again. */
 static int max_ovr(const state_drain_t *dr, const uint8_t *rec, size_t len, void *arg)
 {
@@ -368,6 +394,7 @@ void gsp_repl_scan(gsp_repl_t *r)
 	state_obs_foreach(r->st, scan_obs, &c);
 	if (st.generation != r->last_gen) {
 		state_ovr_foreach(r->st, scan_ovr, &c);
+		state_cost_foreach(r->st, scan_cost, &c);
 		r->ovr_version = c.top > r->ovr_version ? c.top : r->ovr_version;
 		r->last_gen = st.generation;
 	}
@@ -454,8 +481,9 @@ gsp_repl_t *gsp_repl_new(const cfg_t *cfg, state_t *st, const gsp_repl_hooks_t *
 		r->h = *hooks;
 	}
 	r->config_hash = cfg_hash(cfg);
-	/* Drains already stored travel by push/pull, not as fresh broadcasts. */
+	/* Drains and costs already stored travel by push/pull, not as fresh broadcasts. */
 	state_ovr_foreach(st, max_ovr, &r->ovr_version);
+	state_cost_foreach(st, max_cost, &r->ovr_version);
 	return r;
 }
 

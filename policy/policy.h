@@ -366,9 +366,15 @@ const char *pol_reason_str(pol_reason_t r);
  *  - wanted a* = min(1, target / max(ρ, ρ̂));
  *  - the fraction moves toward a* by interval/TTL of the gap per sample,
  *    twice that when shedding; the caches cannot follow faster;
+ *  - it sheds only while another open pool of the service is under its
+ *    target or of unknown load (room): when every pool is over target there
+ *    is nowhere to send the excess, and cutting further would only wind the
+ *    fractions down (anti-windup);
  *  - u over limit: the pool is closed (no new answers) until it is back
  *    under, and reopens at a*;
- *  - u unknown (no load source, stale): back toward 1 at the same pace.
+ *  - u unknown (no load source, or stale as in a partition): the fraction
+ *    holds for POL_STEER_HOLD_TTLS TTLs, then goes back toward 1 at the
+ *    same pace.
  *
  * A controller runs where its pool is owned (the owns callback: in ayad,
  * one gossip member per pool); elsewhere it tracks u and takes the owner's
@@ -385,7 +391,8 @@ typedef struct pol_steer_params {
 	bool forecast;        /* use the trend (off only to measure what it gains) */
 } pol_steer_params_t;
 
-#define POL_STEER_HIST 128 /* fraction history kept per pool */
+#define POL_STEER_HIST 128    /* fraction history kept per pool */
+#define POL_STEER_HOLD_TTLS 4 /* TTLs a fraction holds without a utilization */
 
 /* One controller, readable for explain and status. */
 typedef struct pol_steer_pool {
@@ -393,6 +400,7 @@ typedef struct pol_steer_pool {
 	const char *region;
 	pol_steer_params_t p;
 	double admit;        /* 0..1 */
+	double published;    /* admit at the last version */
 	bool closed;         /* utilization above limit */
 	bool owned;          /* computed here at the last update, else adopted */
 	double utilization;  /* last sample, NAN = unknown */
@@ -401,6 +409,9 @@ typedef struct pol_steer_pool {
 	double forecast;     /* ρ̂, NAN = unknown */
 	double level, trend; /* damped trend of the pressure (per second) */
 	uint64_t sample_ms;  /* last step */
+	uint64_t known_ms;   /* last step with a utilization */
+	double u_smooth;     /* utilization smoothed over a sixth of the TTL, NAN = unknown */
+	bool room;           /* another open pool of the service is under its target */
 	uint64_t adopted_ms; /* last pol_steer_adopt() */
 	uint64_t version;    /* bumped when admit or closed change */
 	/* The fraction's history: value from hist_ms[i] on. */

@@ -20,8 +20,18 @@
 #define MIN_MEAN_ADMIT 0.02
 /* Damped trend: smoothing of level and trend (per sample), damping per second. */
 #define TREND_ALPHA 0.5
-#define TREND_BETA 0.15
+#define TREND_BETA 0.3
 #define TREND_PHI 0.98
+/*
+ * Recovery speed: the fraction moves this many intervals/TTL of the gap to
+ * a* per sample (a time constant of TTL/15: 2 s at a 30 s TTL). The
+ * pressure is already corrected for the cached answers, so the loop may
+ * move fast; 15 is where the simulated scenarios stop gaining
+ * (docs/steering.md).
+ */
+#define RECOVER 15.0
+/* Another pool has room when its smoothed utilization is under this share of its target. */
+#define ROOM_SHARE 0.95
 /* admit changes smaller than this do not bump the version (nor ask for a rebuild). */
 #define ADMIT_EPS 0.001
 
@@ -179,18 +189,30 @@ double pol_steer_mean(const pol_steer_pool_t *p, uint64_t from_ms, uint64_t to_m
 	return sum / (double)(to_ms - from_ms);
 }
 
+/*
+ * Take the new fraction. The history records it when it moved or a 64th of
+ * the TTL passed (so that it spans a TTL); the version (what is gossiped
+ * and what asks for a rebuild) moves when it changed by ADMIT_EPS since the
+ * last version, reached 1, or closed changed.
+ */
 static bool set_admit(pol_steer_pool_t *p, double a, bool closed, uint64_t now_ms)
 {
 	a = a < 0 ? 0 : a > 1 ? 1 : a;
-	bool changed = fabs(a - p->admit) >= ADMIT_EPS || closed != p->closed ||
-	               (a == 1.0 && p->admit != 1.0);
+	double h = closed ? 0.0 : a;
+	unsigned last = (p->hist_head + POL_STEER_HIST - 1) % POL_STEER_HIST;
+	if (p->hist_n == 0 || fabs(p->hist_a[last] - h) >= ADMIT_EPS ||
+	    now_ms >= p->hist_ms[last] + p->p.ttl_ms / 64) {
+		hist_push(p, now_ms, h);
+	}
+	bool changed = fabs(a - p->published) >= ADMIT_EPS || closed != p->closed ||
+	               (a == 1.0 && p->published != 1.0);
+	p->admit = a;
+	p->closed = closed;
 	if (!changed) {
 		return false;
 	}
-	p->admit = a;
-	p->closed = closed;
+	p->published = a;
 	p->version++;
-	hist_push(p, now_ms, closed ? 0.0 : a);
 	return true;
 }
 
@@ -232,12 +254,22 @@ static bool loop_step(pol_steer_pool_t *p, double u, uint64_t now_ms, bool apply
 	p->utilization = u;
 	double gain = dt_ms / ttl;
 	if (isnan(u)) {
-		/* Nothing known: back toward admitting everything, at the caches' pace. */
-		p->pressure = p->forecast = p->level = NAN;
+		/* Nothing known: hold a while (a partition, a missed report), then back toward
+		 * admitting everything at the caches' pace. */
+		p->pressure = p->forecast = p->level = p->u_smooth = NAN;
 		p->trend = 0;
-		return apply && set_admit(p, p->admit + (1.0 - p->admit) * (gain > 1 ? 1 : gain),
-		                          false, now_ms);
+		if (p->known_ms != 0 &&
+		    now_ms < p->known_ms + POL_STEER_HOLD_TTLS * (uint64_t)ttl) {
+			return false;
+		}
+		double g = RECOVER * gain > 1 ? 1 : RECOVER * gain;
+		double a = p->admit + (1.0 - p->admit) * g;
+		return apply && set_admit(p, a > 1.0 - ADMIT_EPS ? 1.0 : a, false, now_ms);
 	}
+	p->known_ms = now_ms;
+	double tau = ttl / 6 > 3.0 * pa->interval_ms ? ttl / 6 : 3.0 * pa->interval_ms;
+	double k = 1 - exp(-dt_ms / tau);
+	p->u_smooth = isnan(p->u_smooth) ? u : p->u_smooth + (u - p->u_smooth) * k;
 	/* The traffic measured now was sent by answers handed out over the TTL before it. */
 	uint64_t delay = pa->interval_ms;
 	uint64_t to = now_ms > delay ? now_ms - delay : 0;
@@ -252,7 +284,7 @@ static bool loop_step(pol_steer_pool_t *p, double u, uint64_t now_ms, bool apply
 	double use = rho;
 	if (pa->forecast) {
 		p->forecast = trend_ahead(p, (ttl / 2 + (double)pa->interval_ms) / 1000.0);
-		use = p->forecast > rho ? p->forecast : rho;
+		use = p->forecast;
 	} else {
 		p->forecast = NAN;
 	}
@@ -264,7 +296,11 @@ static bool loop_step(pol_steer_pool_t *p, double u, uint64_t now_ms, bool apply
 	if (u > pa->limit) {
 		return set_admit(p, want < p->admit ? want : p->admit, true, now_ms);
 	}
-	double g = want < p->admit ? 2 * gain : gain;
+	if (want < p->admit && !p->room) {
+		want = p->admit; /* nowhere to send the excess: hold (anti-windup) */
+	}
+	/* Shed at once, recover at RECOVER x interval/TTL of the gap per sample. */
+	double g = want < p->admit ? 1.0 : RECOVER * gain;
 	g = g > 1 ? 1 : g;
 	double a = p->admit + (want - p->admit) * g;
 	if (want >= 1.0 && a > 1.0 - ADMIT_EPS) {
@@ -314,8 +350,8 @@ static int pool_init(pol_steer_pool_t *p, const char *service, const char *regio
 		pool_fini(p);
 		return -ENOMEM;
 	}
-	p->admit = 1.0;
-	p->utilization = p->pressure = p->forecast = p->level = NAN;
+	p->admit = p->published = 1.0;
+	p->utilization = p->pressure = p->forecast = p->level = p->u_smooth = NAN;
 	return 0;
 }
 
@@ -401,11 +437,13 @@ static double pool_utilization(const cfg_t *cfg, const cfg_pool_t *cp, const sta
 		double cap = ce->capacity > 0 ? (double)ce->capacity : 1.0;
 		pol_ep_health_t h;
 		char key[STATE_NAME_MAX + 1];
-		if (!pol_health_endpoint(cfg, cp, ce, view, now_ms, 0, key, &h) || !h.healthy) {
+		/* Without a monitor: healthy, load unknown. */
+		bool watched = pol_health_endpoint(cfg, cp, ce, view, now_ms, 0, key, &h);
+		if (watched && !h.healthy) {
 			continue;
 		}
 		total += cap;
-		if (!isnan(h.utilization)) {
+		if (watched && !isnan(h.utilization)) {
 			sum += cap * h.utilization;
 			weight += cap;
 		}
@@ -418,38 +456,51 @@ size_t pol_steer_update(pol_steer_t *st, const cfg_t *cfg, const state_view_t *v
                         uint64_t now_ms, pol_steer_owns_fn owns, void *ctx)
 {
 	size_t changed = 0;
+	long idx[POL_MAX_POOLS];
+	double util[POL_MAX_POOLS];
 	for (size_t z = 0; z < cfg->n_zones; z++) {
 		for (size_t i = 0; i < cfg->zones[z].n_services; i++) {
 			const cfg_service_t *cs = &cfg->zones[z].services[i];
 			char name[AYA_DNAME_STR_MAX];
 			service_name(cs, name, sizeof(name));
-			for (size_t k = 0; k < cs->n_pools; k++) {
+			size_t n = cs->n_pools < POL_MAX_POOLS ? cs->n_pools : POL_MAX_POOLS;
+			/* First every pool's utilization, for the room each one sees. */
+			for (size_t k = 0; k < n; k++) {
 				const cfg_pool_t *cp = &cs->pools[k];
-				const char *region = cfg->regions[cp->region_idx].name;
-				long idx = find_idx(st, name, region);
-				if (idx < 0) {
+				idx[k] = find_idx(st, name, cfg->regions[cp->region_idx].name);
+				util[k] = NAN;
+				if (idx[k] < 0) {
 					continue;
 				}
-				pol_steer_pool_t *p = &st->pool[idx];
+				double cap = 0;
+				if (view != NULL) {
+					util[k] = pool_utilization(cfg, cp, view, now_ms, &cap);
+				}
+				st->pool[idx[k]].capacity = cap;
+			}
+			for (size_t k = 0; k < n; k++) {
+				if (idx[k] < 0) {
+					continue;
+				}
+				pol_steer_pool_t *p = &st->pool[idx[k]];
 				if (p->sample_ms != 0 &&
 				    now_ms < p->sample_ms +
 				                     (uint64_t)(DUE_SHARE * p->p.interval_ms)) {
 					continue; /* stepped already this interval */
 				}
-				double cap = 0;
-				double u = view != NULL
-				                   ? pool_utilization(cfg, cp, view, now_ms, &cap)
-				                   : NAN;
-				p->capacity = cap;
+				p->room = false;
+				for (size_t o = 0; o < n && !p->room; o++) {
+					const pol_steer_pool_t *q =
+					        idx[o] >= 0 ? &st->pool[idx[o]] : NULL;
+					p->room = o != k && q != NULL && q != p && !q->closed &&
+					          (view == NULL || q->capacity > 0) &&
+					          (isnan(util[o]) ||
+					           q->u_smooth < ROOM_SHARE * q->p.target);
+				}
+				const char *region = cfg->regions[cs->pools[k].region_idx].name;
 				bool mine = owns == NULL || owns(name, region, ctx);
 				p->owned = mine;
-				if (mine) {
-					changed += pol_steer_step(p, u, now_ms);
-					continue;
-				}
-				/* Another node's: track u and the pressure, keep the adopted
-				 * fraction. */
-				(void)loop_step(p, u, now_ms, false);
+				changed += loop_step(p, util[k], now_ms, mine);
 			}
 		}
 	}
@@ -465,6 +516,7 @@ int pol_steer_adopt(pol_steer_t *st, const char *service, const char *region, do
 	}
 	pol_steer_pool_t *p = &st->pool[idx];
 	p->adopted_ms = now_ms;
+	p->known_ms = now_ms; /* the owner knew: a new owner without data holds it a while */
 	if (isnan(admit)) {
 		return 0;
 	}

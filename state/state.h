@@ -7,8 +7,9 @@
  *     capacity, time, version). Merged last-writer-wins by version.
  *   - overrides: operator drains of a service, a service in one region or one
  *     endpoint address of a service; undrain leaves a tombstone so that a
- *     gossiped older "drain" cannot bring it back. Another kind of
- *     override would share the table, under its own kind byte.
+ *     gossiped older "drain" cannot bring it back. Runtime region costs
+ *     (`ayactl cost`) share the table under their own kind byte; a reset
+ *     (back to the config's cost) is a tombstone the same way.
  *   - meta: the on-disk format number.
  *   - members (gossip): a "members" table, same key/value rules.
  *
@@ -46,9 +47,11 @@
  * canonical text; state/ canonicalises address targets itself).
  *   overrides key:   u8 kind (1 = drain) | u8 len | service | u8 target kind
  *                    (0 service, 1 region, 2 address) | u8 len | target
- *   overrides value: u8 format (1) | u8 flags (bit0 = drained) | u16 0 |
- *                    u64 version | i64 since_s | u8 len | origin |
- *                    u8 len | note
+ *                    or, for a cost: u8 kind (2 = cost) | u8 len | region
+ *   overrides value: u8 format (1) | u8 flags (bit0 = drained, or for a cost
+ *                    set: 0 = reset) | u16 0 | u64 version | i64 since_s |
+ *                    u8 len | origin | u8 len | note (empty for a cost)
+ *                    then, for a cost only: u64 cost (IEEE 754 bits)
  *   observations key:   u8 len | observer | u8 len | endpoint key
  *   observations value: u8 format (1) | u8 status | u16 0 | u32 rise |
  *                    u32 fall | u32 rtt_us | u32 capacity |
@@ -188,6 +191,57 @@ void state_drain_list_free(state_drain_t *list, size_t n);
  */
 int state_drain_merge(state_t *st, const state_drain_t *d) AYA_NONNULL(1, 2) AYA_WUR;
 
+/* ---- region costs (operator overrides of regions[].cost) ---- */
+
+/* Bounds of a cost, the config key's. */
+#define STATE_COST_MIN 0.0
+#define STATE_COST_MAX 1000000.0
+
+typedef struct state_cost {
+	const char *region; /* as configured (the caller resolves names) */
+	double cost;        /* STATE_COST_MIN..MAX; 0 in a reset */
+	bool set;           /* false: a tombstone (reset); only foreach and merge see it */
+	int64_t since_s;    /* unix time of the change */
+	uint64_t version;   /* LWW version, from the same counter as drains */
+	const char *origin; /* node that made the change, "" when unknown */
+} state_cost_t;
+
+/* Is c a cost this store takes (finite, within the bounds)? */
+bool state_cost_valid(double c);
+
+/*
+ * Set a region's cost at runtime; durable when it returns. Returns 1 when
+ * the state changed, 0 when the region already had that cost set (its
+ * since_s is kept), -ERANGE for a cost out of bounds (or not finite),
+ * -EINVAL / -ENAMETOOLONG for a bad name, or another negative errno.
+ * region is not checked against the config: the caller does that.
+ */
+int state_cost_set(state_t *st, const char *region, double cost) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * Back to the config's cost: a tombstone with a newer version, so that an
+ * older value heard from a peer cannot return. 1 when a cost was set, 0 when
+ * none was, or a negative errno.
+ */
+int state_cost_reset(state_t *st, const char *region) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * The active costs (no tombstones), sorted by region. The caller owns *out
+ * and frees it with state_cost_list_free(); *n may be 0 (*out NULL).
+ */
+int state_cost_list(const state_t *st, state_cost_t **out, size_t *n) AYA_NONNULL(1, 2, 3) AYA_WUR;
+void state_cost_list_free(state_cost_t *list, size_t n);
+/*
+ * Merge a cost record heard from a peer (gossip): stored when newer under
+ * the merge rule. 1 stored, 0 ignored, -EINVAL / -ERANGE for a bad record.
+ */
+int state_cost_merge(state_t *st, const state_cost_t *c) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * Every stored cost record (active and tombstones) with its gossip record
+ * (kind STATE_REC_OVR, the store's own key and value); c and rec are
+ * borrowed for the call; a non-zero return stops the walk and is returned.
+ */
+typedef int (*state_cost_fn)(const state_cost_t *c, const uint8_t *rec, size_t len, void *ctx);
+int state_cost_foreach(state_t *st, state_cost_fn fn, void *ctx) AYA_NONNULL(1, 2);
+
 /* ---- observations ---- */
 
 typedef enum state_status {
@@ -262,10 +316,11 @@ size_t state_obs_count(const state_t *st) AYA_NONNULL(1);
 
 /* ---- read view ----
  *
- * A copy of every observation and every active drain taken in one walk (one
- * moment of the state), for readers that look up many endpoints: the policy
- * compiler, the periodic health check, `ayactl backends`. Observations are
- * sorted by (endpoint key, observer); drains are in state_drain_list() order.
+ * A copy of every observation, every active drain and every active cost
+ * override taken in one walk (one moment of the state), for readers that
+ * look up many endpoints: the policy compiler, the periodic health check,
+ * `ayactl backends`. Observations are sorted by (endpoint key, observer);
+ * drains are in state_drain_list() order, costs in state_cost_list()'s.
  * The view owns its strings and does not change when the store does. Free it
  * with state_view_free(); any thread may read a view, one at a time builds it
  * (from the state's thread).
@@ -289,6 +344,13 @@ const state_obs_t *state_view_obs(const state_view_t *v, const char *endpoint, s
 size_t state_view_obs_count(const state_view_t *v) AYA_NONNULL(1);
 /* The active drains, *n of them (borrowed from v); NULL when none. */
 const state_drain_t *state_view_drains(const state_view_t *v, size_t *n) AYA_NONNULL(1, 2);
+/* The active cost overrides, *n of them (borrowed from v); NULL when none. */
+const state_cost_t *state_view_costs(const state_view_t *v, size_t *n) AYA_NONNULL(1, 2);
+/*
+ * Add cost overrides (copied) to a view from state_view_from() (tests, tools).
+ * 0, -ENOMEM or -EINVAL (a record without a region, or added twice).
+ */
+int state_view_add_costs(state_view_t *v, const state_cost_t *costs, size_t n) AYA_NONNULL(1);
 
 /*
  * Forget every observation of one observer (a node that left the cluster):
@@ -306,8 +368,8 @@ uint64_t state_next_version(state_t *st) AYA_NONNULL(1);
 
 /* ---- gossip records ----
  *
- * The unit gossip carries: one observation or one override (drain or its
- * tombstone) in the store's own key/value encodings (or a compact drain,
+ * The unit gossip carries: one observation or one override (drain or cost,
+ * or its tombstone) in the store's own key/value encodings (or a compact drain,
  * kind 0x10-0x1f, see state_drain_pack()):
  *   u8 kind (1 observation, 2 override) | u16 key length | key |
  *   u16 value length | value
@@ -340,7 +402,7 @@ int state_drain_pack(const state_drain_t *d, uint8_t *out, size_t cap) AYA_NONNU
 int state_obs_pack(const state_obs_t *obs, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;
 
 /*
- * Every stored override (active drains and tombstones) with its record;
+ * Every stored drain (active and tombstones; costs: state_cost_foreach) with its record;
  * d and rec are borrowed for the call; a non-zero return stops the walk.
  */
 typedef int (*state_ovr_fn)(const state_drain_t *d, const uint8_t *rec, size_t len, void *ctx);

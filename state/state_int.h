@@ -14,6 +14,7 @@
 #include "state/state.h"
 
 #define OVR_KIND_DRAIN 1
+#define OVR_KIND_COST 2
 #define OBS_VALUE_LEN 44 /* the base record; extension fields follow */
 #define OBS_VALUE_MAX (OBS_VALUE_LEN + 17 + STATE_ERROR_MAX)
 #define OVR_VALUE_MIN 22 /* both strings empty */
@@ -93,6 +94,14 @@ int state_ovr_value_decode(const uint8_t *in, size_t len, state_drain_t *d, char
 /* Merge rule: >0 when (va, a) beats (vb, b). */
 int state_lww_cmp(uint64_t va, const uint8_t *a, size_t alen, uint64_t vb, const uint8_t *b,
                   size_t blen);
+
+/* ---- gossip framing (wire.c) and cost records (cost.c) ---- */
+
+/* kind | u16 klen | key | u16 vlen | value into out (5 + klen + vlen bytes); the length. */
+size_t state_rec_frame(uint8_t *out, state_rec_kind_t kind, const uint8_t *k, size_t klen,
+                       const uint8_t *v, size_t vlen);
+/* A peer's cost record (key kind OVR_KIND_COST): 1 stored, 0 old news, -EBADMSG junk. */
+int state_cost_merge_kv(state_t *st, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen);
 
 /* ---- hot map (obs.c) ---- */
 void state_obs_map_free(state_t *st);

@@ -1,5 +1,5 @@
 /*
- * A read view of the state: every observation and every active drain,
+ * A read view of the state: every observation, active drain and cost override,
  * copied in one walk into one arena, so that a reader (the policy compiler,
  * the periodic health check, `ayactl backends`) sees one consistent moment
  * and pays a binary search per endpoint instead of a walk of the store.
@@ -23,6 +23,8 @@ struct state_view {
 	size_t n_obs, cap_obs;
 	state_drain_t *drains;
 	size_t n_drains;
+	state_cost_t *costs;
+	size_t n_costs;
 };
 
 static int view_new(size_t n_obs, size_t n_drains, state_view_t **out)
@@ -95,6 +97,53 @@ static void sort_obs(state_view_t *v)
 	}
 }
 
+int state_view_add_costs(state_view_t *v, const state_cost_t *c, size_t n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	state_cost_t *all = aya_arena_alloc(v->arena, (v->n_costs + n) * sizeof(*all));
+	if (all == NULL) {
+		return -ENOMEM;
+	}
+	if (v->n_costs > 0) {
+		memcpy(all, v->costs, v->n_costs * sizeof(*all));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].region == NULL) {
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < v->n_costs + i; j++) {
+			if (strcmp(all[j].region, c[i].region) == 0) {
+				return -EINVAL;
+			}
+		}
+		state_cost_t *x = &all[v->n_costs + i];
+		*x = c[i];
+		x->region = aya_arena_strdup(v->arena, c[i].region);
+		x->origin = aya_arena_strdup(v->arena, c[i].origin != NULL ? c[i].origin : "");
+		if (x->region == NULL || x->origin == NULL) {
+			return -ENOMEM;
+		}
+	}
+	v->costs = all;
+	v->n_costs += n;
+	return 0;
+}
+
+/* The store's active costs into v. */
+static int add_stored_costs(const state_t *st, state_view_t *v)
+{
+	state_cost_t *list = NULL;
+	size_t n = 0;
+	int rc = state_cost_list(st, &list, &n);
+	if (rc == 0) {
+		rc = state_view_add_costs(v, list, n);
+	}
+	state_cost_list_free(list, n);
+	return rc;
+}
+
 int state_view_build(const state_t *st, state_view_t **out)
 {
 	state_drain_t *list = NULL;
@@ -113,6 +162,9 @@ int state_view_build(const state_t *st, state_view_t **out)
 		rc = add_drains(v, list, n);
 	}
 	state_drain_list_free(list, n);
+	if (rc == 0) {
+		rc = add_stored_costs(st, v);
+	}
 	if (rc < 0) {
 		state_view_free(v);
 		return rc;
@@ -185,4 +237,10 @@ const state_drain_t *state_view_drains(const state_view_t *v, size_t *n)
 {
 	*n = v->n_drains;
 	return v->n_drains > 0 ? v->drains : NULL;
+}
+
+const state_cost_t *state_view_costs(const state_view_t *v, size_t *n)
+{
+	*n = v->n_costs;
+	return v->n_costs > 0 ? v->costs : NULL;
 }

@@ -19,8 +19,8 @@
 #define BLOB_FORMAT 1
 #define BLOB_HDR 5
 
-static size_t frame(uint8_t *out, state_rec_kind_t kind, const uint8_t *k, size_t klen,
-                    const uint8_t *v, size_t vlen)
+size_t state_rec_frame(uint8_t *out, state_rec_kind_t kind, const uint8_t *k, size_t klen,
+                       const uint8_t *v, size_t vlen)
 {
 	uint8_t *p = out;
 	*p++ = (uint8_t)kind;
@@ -47,7 +47,7 @@ int state_obs_pack(const state_obs_t *obs, uint8_t *out, size_t cap)
 	if (5 + klen + vlen > cap) {
 		return -ENOSPC;
 	}
-	return (int)frame(out, STATE_REC_OBS, kb, klen, vb, vlen);
+	return (int)state_rec_frame(out, STATE_REC_OBS, kb, klen, vb, vlen);
 }
 
 /* Split a record into kind, key and value; -EBADMSG unless exactly len bytes. */
@@ -260,6 +260,9 @@ int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_
 	case STATE_REC_OBS:
 		return merge_obs(st, k, klen, v, vlen);
 	case STATE_REC_OVR:
+		if (klen > 0 && k[0] == OVR_KIND_COST) {
+			return state_cost_merge_kv(st, k, klen, v, vlen);
+		}
 		return merge_ovr(st, k, klen, v, vlen);
 	default:
 		/* A kind from a newer node: not ours to judge, and not an error. */
@@ -281,12 +284,13 @@ static int ovr_rec(const MDB_val *k, const MDB_val *v, void *arg)
 	state_drain_t d;
 	if (state_ovr_key_decode(k->mv_data, k->mv_size, &okind, service, &d.kind, target) < 0 ||
 	    state_ovr_value_decode(v->mv_data, v->mv_size, &d, origin, note) < 0 ||
-	    5 + k->mv_size + v->mv_size > sizeof(rec)) {
-		return 0; /* counted at load */
+	    okind != OVR_KIND_DRAIN || 5 + k->mv_size + v->mv_size > sizeof(rec)) {
+		return 0; /* counted at load, or a cost (state_cost_foreach) */
 	}
 	d.service = service;
 	d.target = target[0] != '\0' ? target : NULL;
-	size_t len = frame(rec, STATE_REC_OVR, k->mv_data, k->mv_size, v->mv_data, v->mv_size);
+	size_t len =
+	        state_rec_frame(rec, STATE_REC_OVR, k->mv_data, k->mv_size, v->mv_data, v->mv_size);
 	return w->fn(&d, rec, len, w->ctx);
 }
 
@@ -333,6 +337,12 @@ static int add_ovr(const state_drain_t *d, const uint8_t *rec, size_t len, void 
 	return blob_add(ctx, rec, len);
 }
 
+static int add_cost(const state_cost_t *c, const uint8_t *rec, size_t len, void *ctx)
+{
+	(void)c;
+	return blob_add(ctx, rec, len);
+}
+
 int state_pack_all(state_t *st, uint8_t **out, size_t *len)
 {
 	struct blob b = {0};
@@ -343,6 +353,9 @@ int state_pack_all(state_t *st, uint8_t **out, size_t *len)
 	}
 	if (rc == 0) {
 		rc = state_ovr_foreach(st, add_ovr, &b);
+	}
+	if (rc == 0) {
+		rc = state_cost_foreach(st, add_cost, &b);
 	}
 	if (rc != 0) {
 		free(b.buf);

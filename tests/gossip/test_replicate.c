@@ -344,6 +344,58 @@ static void test_drain_once_everywhere(void **state)
 	cluster_free(c);
 }
 
+/* Node i's cost override of region r1 (set by node `from`): its value, or -1 when none. */
+static double cost_of(cluster_t *c, size_t i, const char *from)
+{
+	state_cost_t *l = NULL;
+	size_t n = 0;
+	double v = -1;
+	assert_int_equal(state_cost_list(c->n[i].st, &l, &n), 0);
+	for (size_t k = 0; k < n; k++) {
+		assert_string_equal(l[k].region, "r1");
+		v = l[k].cost;
+		assert_string_equal(l[k].origin, from);
+	}
+	state_cost_list_free(l, n);
+	return v;
+}
+
+/* A cost set on one node reaches every other, once; a later reset wins everywhere. */
+static void test_cost_once_everywhere(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(5, 11, NULL);
+	uint64_t merged[5], out = gsp_repl_stats(c->n[0].r).records_out;
+	for (size_t i = 0; i < 5; i++) {
+		merged[i] = gsp_repl_stats(c->n[i].r).records_merged;
+	}
+	unsigned rebuilds = c->n[3].rebuilds_soon;
+	assert_int_equal(state_cost_set(c->n[0].st, "r1", 10), 1);
+	run(c, 3 * SEC);
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(cost_of(c, i, "n0") == 10);
+		if (i != 0) {
+			assert_int_equal(gsp_repl_stats(c->n[i].r).records_merged, merged[i] + 1);
+		}
+	}
+	/* A merged cost asks the node for a rebuild, as a drain does. */
+	assert_true(c->n[3].rebuilds_soon > rebuilds);
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out + 1);
+	/* Another node changes it, then the first resets it: the reset is the newest. */
+	assert_int_equal(state_cost_set(c->n[2].st, "r1", 3), 1);
+	run(c, 3 * SEC);
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(cost_of(c, i, "n2") == 3);
+	}
+	assert_int_equal(state_cost_reset(c->n[0].st, "r1"), 1);
+	run(c, 3 * SEC);
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(cost_of(c, i, "n0") == -1);
+	}
+	assert_int_equal(gsp_repl_stats(c->n[0].r).records_out, out + 2);
+	cluster_free(c);
+}
+
 static bool all_see_dead(sim_t *s, void *arg)
 {
 	return sim_all_see_dead(s, arg);
@@ -601,6 +653,7 @@ int main(void)
 	        cmocka_unit_test(test_observation_reaches_peers),
 	        cmocka_unit_test(test_change_now_refresh_later),
 	        cmocka_unit_test(test_drain_once_everywhere),
+	        cmocka_unit_test(test_cost_once_everywhere),
 	        cmocka_unit_test(test_dead_member_dropped_after_grace),
 	        cmocka_unit_test(test_observer_filter),
 	        cmocka_unit_test(test_config_hash_spreads),
