@@ -183,6 +183,9 @@ typedef enum cfg_filter_arg {
 
 #define CFG_FILTER_COUNT_MAX 65535u
 
+/* latency's argument: probe RTTs this many milliseconds apart count as equal. */
+#define CFG_LATENCY_TOLERANCE_MS 20u
+
 /* What a filter does and what its result depends on. */
 enum cfg_filter_flag {
 	/* Depends on the snapshot only (health, drains, weights), or with GEO_ORDER also on
@@ -212,7 +215,9 @@ enum cfg_filter_flag {
 	X(HASH,     hash,     CFG_FILTER_ARG_NONE,  0, CFG_FILTER_F_ORDERS)                       \
 	X(FIRST_N,  first_n,  CFG_FILTER_ARG_COUNT, 1, CFG_FILTER_F_DROPS | CFG_FILTER_F_FIRST_N)  \
 	X(LOAD,     load,     CFG_FILTER_ARG_NONE,  0,                                            \
-	  CFG_FILTER_F_DRAWS | CFG_FILTER_F_ORDERS | CFG_FILTER_F_DROPS)
+	  CFG_FILTER_F_DRAWS | CFG_FILTER_F_ORDERS | CFG_FILTER_F_DROPS)                         \
+	X(LATENCY,  latency,  CFG_FILTER_ARG_COUNT, CFG_LATENCY_TOLERANCE_MS,                     \
+	  CFG_FILTER_F_STATIC | CFG_FILTER_F_ORDERS)
 /* clang-format on */
 
 #define CFG_FILTER_ENUM_(ID, name, arg, dflt, flags) CFG_FILTER_##ID,
@@ -238,7 +243,7 @@ extern const cfg_filter_info_t cfg_filter_info[CFG_FILTER_COUNT];
 /* One filter of a service's chain. */
 typedef struct cfg_filter {
 	cfg_filter_kind_t kind;
-	unsigned n; /* the argument (first_n's N); 0 = the filter's default */
+	unsigned n; /* the argument (first_n's N, latency's ms); 0 = the filter's default */
 	cfg_loc_t loc;
 } cfg_filter_t;
 

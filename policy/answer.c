@@ -264,12 +264,17 @@ STEP_FN(geo)
 	return POL_OK;
 }
 
+/*
+ * mode 0: weight x capacity share x headroom; 1: weight x capacity share;
+ * 2: uniform. A pool without capacities has shares of exactly 1, so its
+ * products are bit for bit today's weight x headroom.
+ */
 static double eff_weight(const pol_endpoint_t *e, int mode)
 {
 	if (mode == 0) {
-		return (double)e->weight * e->headroom;
+		return (double)e->weight * e->cap_share * e->headroom;
 	}
-	return mode == 1 ? (double)e->weight : 1.0;
+	return mode == 1 ? (double)e->weight * e->cap_share : 1.0;
 }
 
 /*
@@ -283,7 +288,7 @@ static void weighted_run(const pol_service_t *svc, struct work *w, unsigned a, u
 	if (b - a < 2) {
 		return; /* one candidate: no draw, nothing to order */
 	}
-	/* mode 0: weight x headroom; if that is all zero, weight; then uniform. */
+	/* mode 0: weight x share x headroom; if that is all zero, weight x share; then uniform. */
 	int mode = 0;
 	double total = 0.0;
 	for (; mode < 3; mode++) {
@@ -401,6 +406,66 @@ STEP_FN(hash)
 	for (unsigned a = 0, b; a < w->n && a < lim; a = b) {
 		b = tier_end(w, a);
 		hash_run(q->svc, w, a, b, key);
+	}
+	trace_order(q->t, step, w);
+	return POL_OK;
+}
+
+/*
+ * latency's step of an endpoint: 0 for RTTs less than tol_us above the
+ * tier's best, 1 for the next tol_us, ...; unknown RTTs after every known one.
+ */
+static uint32_t rtt_step(uint32_t rtt_us, uint32_t best_us, uint32_t tol_us)
+{
+	if (rtt_us == 0) {
+		return UINT32_MAX;
+	}
+	return (rtt_us - best_us) / tol_us;
+}
+
+/* Stable insertion sort of w->ep[a..b) by RTT step from the tier's best. */
+static void latency_run(const pol_service_t *svc, struct work *w, unsigned a, unsigned b,
+                        uint32_t tol_us)
+{
+	uint32_t best = 0;
+	for (unsigned i = a; i < b; i++) {
+		uint32_t r = svc->endpoints[w->ep[i]].rtt_us;
+		if (r != 0 && (best == 0 || r < best)) {
+			best = r;
+		}
+	}
+	if (best == 0) {
+		return; /* nothing known: the order stays */
+	}
+	uint32_t key[POL_MAX_ENDPOINTS];
+	for (unsigned i = a; i < b; i++) {
+		key[i] = rtt_step(svc->endpoints[w->ep[i]].rtt_us, best, tol_us);
+	}
+	for (unsigned i = a + 1; i < b; i++) {
+		uint32_t k = key[i];
+		uint16_t ep = w->ep[i];
+		unsigned j = i;
+		while (j > a && key[j - 1] > k) {
+			key[j] = key[j - 1];
+			w->ep[j] = w->ep[j - 1];
+			j--;
+		}
+		key[j] = k;
+		w->ep[j] = ep;
+	}
+}
+
+/*
+ * Probe RTT order inside each tier, in steps of the tolerance (policy.h).
+ * It reads the snapshot only (STATIC), so it may sit in the fast path's
+ * prefix. Tiers that start at `lim` or later are not read and stay as they are.
+ */
+STEP_FN(latency)
+{
+	uint32_t tol_us = cfg_filter_arg(f) * 1000u;
+	for (unsigned a = 0, b; a < w->n && a < lim; a = b) {
+		b = tier_end(w, a);
+		latency_run(q->svc, w, a, b, tol_us);
 	}
 	trace_order(q->t, step, w);
 	return POL_OK;

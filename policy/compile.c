@@ -38,6 +38,40 @@ static uint64_t owner_hash(const uint8_t *d)
 	return h ^ (h >> 31);
 }
 
+/* The tolerance of the service's latency filter in microseconds; 0 without one. */
+static uint32_t latency_tolerance_us(const pol_service_t *ps)
+{
+	for (size_t i = 0; i < ps->n_filters; i++) {
+		if (ps->filters[i].kind == CFG_FILTER_LATENCY) {
+			return cfg_filter_arg(&ps->filters[i]) * 1000u;
+		}
+	}
+	return 0;
+}
+
+/*
+ * weighted's capacity shares of one pool's endpoints: capacity over the
+ * mean of the pool's known capacities, an unknown one counting as the mean
+ * (share 1); every share 1 when none is known, so such a pool draws by
+ * weight x headroom exactly as before capacities counted.
+ */
+static void capacity_shares(pol_endpoint_t *e, size_t n)
+{
+	double sum = 0;
+	size_t known = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].capacity > 0) {
+			sum += (double)e[i].capacity;
+			known++;
+		}
+	}
+	double mean = known > 0 ? sum / (double)known : 0;
+	for (size_t i = 0; i < n; i++) {
+		e[i].cap_share =
+		        known > 0 && e[i].capacity > 0 ? (double)e[i].capacity / mean : 1.0;
+	}
+}
+
 static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, size_t pi,
                      pol_service_t *ps, pol_endpoint_t *eps, uint16_t *next, const pol_inputs_t *in,
                      char *err, size_t errlen)
@@ -56,8 +90,8 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 	pp->admit = 1.0;
 	pp->closed = false;
 	pp->utilization = pp->forecast = NAN;
-	pp->target = cp->target;
-	pp->limit = cp->limit;
+	pp->target = cp->target > 0 ? cp->target : 0.8; /* a cfg_t built by hand: the defaults */
+	pp->limit = cp->limit > 0 ? cp->limit : 0.95;
 	pp->cost = r->cost;
 	for (size_t c = 0; in != NULL && c < in->n_costs; c++) {
 		if (in->costs[c].region != NULL && strcmp(in->costs[c].region, r->name) == 0) {
@@ -86,9 +120,8 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 			return -ENOMEM;
 		}
 		e->weight = ce->weight;
-		e->capacity = ce->capacity;
 		e->pool = (uint16_t)pi;
-		int rc = pol_health_fill(s, cfg, cp, ce, in, e);
+		int rc = pol_health_fill(s, cfg, cp, ce, in, latency_tolerance_us(ps), e);
 		if (rc != 0) {
 			return rc;
 		}
@@ -96,6 +129,7 @@ static int fill_pool(pol_snap_t *s, const cfg_t *cfg, const cfg_service_t *cs, s
 		v6 |= ce->family == AF_INET6;
 	}
 	pp->count = (uint16_t)cp->n_endpoints;
+	capacity_shares(eps + pp->first, pp->count);
 	ps->pools_v4 = (uint16_t)(ps->pools_v4 + v4);
 	ps->pools_v6 = (uint16_t)(ps->pools_v6 + v6);
 	return 0;

@@ -25,6 +25,14 @@ pol_health_rule_t pol_health_rule_of(const cfg_pool_t *pool)
 	                           .unobserved_up = pool->unobserved != CFG_UNOBSERVED_DOWN};
 }
 
+double pol_endpoint_capacity(const cfg_endpoint_t *ep, const pol_ep_health_t *h)
+{
+	if (h != NULL && h->capacity > 0) {
+		return (double)h->capacity;
+	}
+	return (double)ep->capacity;
+}
+
 static bool quorum_healthy(pol_health_rule_t rule, unsigned fresh, unsigned down)
 {
 	unsigned up = fresh - down;
@@ -45,7 +53,7 @@ void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t
                      uint32_t slow_start_ms, pol_health_rule_t rule, pol_ep_health_t *out)
 {
 	*out = (pol_ep_health_t){.utilization = NAN};
-	uint64_t util_at = 0;
+	uint64_t util_at = 0, cap_at = 0;
 	bool util_known = false;
 	for (size_t i = 0; i < n; i++) {
 		const state_obs_t *o = &obs[i];
@@ -66,6 +74,14 @@ void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t
 			out->utilization = o->utilization;
 			util_at = o->observed_at_ms;
 			util_known = true;
+		}
+		if (o->capacity > 0 && (out->capacity == 0 || o->observed_at_ms > cap_at)) {
+			out->capacity = o->capacity;
+			cap_at = o->observed_at_ms;
+		}
+		/* The nearest observer's: the backend's own time plus the least network. */
+		if (o->rtt_us > 0 && (out->rtt_us == 0 || o->rtt_us < out->rtt_us)) {
+			out->rtt_us = o->rtt_us;
 		}
 	}
 	out->healthy = quorum_healthy(rule, out->n_fresh, out->n_down);
@@ -120,11 +136,13 @@ bool pol_health_endpoint(const cfg_t *cfg, const cfg_pool_t *pool, const cfg_end
 }
 
 int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const cfg_endpoint_t *ce,
-                    const pol_inputs_t *in, pol_endpoint_t *e)
+                    const pol_inputs_t *in, uint32_t rtt_tol_us, pol_endpoint_t *e)
 {
 	e->healthy = true;
 	e->headroom = 1.0;
 	e->utilization = -1.0;
+	e->capacity = ce->capacity;
+	e->rtt_us = 0;
 	if (in == NULL || in->view == NULL) {
 		return 0;
 	}
@@ -136,6 +154,8 @@ int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const
 	e->healthy = h.healthy;
 	e->headroom = h.headroom < 0.0 ? 0.0 : (h.headroom > 1.0 ? 1.0 : h.headroom);
 	e->utilization = isnan(h.utilization) ? -1.0 : h.utilization;
+	e->capacity = (uint32_t)pol_endpoint_capacity(ce, &h);
+	e->rtt_us = h.rtt_us;
 	/* Room was reserved for every endpoint of a monitored pool. */
 	AYA_BUG_ON(s->n_verdicts >= s->cap_verdicts);
 	const cfg_monitor_t *m = &cfg->monitors[cp->monitor_idx];
@@ -145,7 +165,10 @@ int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const
 	                     .slow_start_ms = m->slow_start_ms,
 	                     .rule = pol_health_rule_of(cp),
 	                     .healthy = h.healthy,
-	                     .headroom = h.headroom};
+	                     .headroom = h.headroom,
+	                     .capacity = h.capacity,
+	                     .rtt_us = h.rtt_us,
+	                     .rtt_tol_us = rtt_tol_us};
 	if (v->key == NULL) {
 		return -ENOMEM;
 	}
@@ -163,6 +186,28 @@ size_t pol_snap_monitored(const pol_snap_t *s)
 	return s->n_verdicts;
 }
 
+/* A reported capacity that changes weighted's shares enough to rebuild for. */
+static bool capacity_moved(uint32_t was, uint32_t now)
+{
+	if (was == 0 || now == 0) {
+		return was != now; /* became known or unknown */
+	}
+	return fabs((double)now - (double)was) >= POL_CAPACITY_STEP * (double)was;
+}
+
+/* An RTT that may have moved across a step of `latency` (tol_us 0: no latency filter). */
+static bool rtt_moved(uint32_t was, uint32_t now, uint32_t tol_us)
+{
+	if (tol_us == 0) {
+		return false;
+	}
+	if (was == 0 || now == 0) {
+		return was != now;
+	}
+	uint32_t d = now > was ? now - was : was - now;
+	return 2ull * d >= tol_us;
+}
+
 bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t now_ms)
 {
 	for (size_t i = 0; i < s->n_verdicts; i++) {
@@ -173,7 +218,9 @@ bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t no
 		eval_grace(obs, n, now_ms, s->started_ms, v->stale_ms, v->slow_start_ms, v->rule,
 		           &e);
 		if (e.healthy != v->healthy ||
-		    fabs(e.headroom - v->headroom) >= POL_HEADROOM_STEP) {
+		    fabs(e.headroom - v->headroom) >= POL_HEADROOM_STEP ||
+		    capacity_moved(v->capacity, e.capacity) ||
+		    rtt_moved(v->rtt_us, e.rtt_us, v->rtt_tol_us)) {
 			return false;
 		}
 	}

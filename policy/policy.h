@@ -26,10 +26,24 @@
  *    become tiers: later filters work within a tier. Without geo, all pools
  *    form one tier (config order).
  *  - weighted orders each tier by weighted random sampling without
- *    replacement, weight = endpoint weight x headroom (rand from the caller).
+ *    replacement, weight = endpoint weight x capacity share x headroom (rand
+ *    from the caller). The capacity share (pol_endpoint_t.cap_share) divides
+ *    a pool's part among its endpoints by capacity: an endpoint's effective
+ *    capacity (pol_endpoint_capacity) over the mean of its pool's known
+ *    ones, an unknown one counting as that mean; 1 for every endpoint of a
+ *    pool where none is known (weight x headroom, as before capacities).
  *  - hash orders each tier by rendezvous (HRW) hash of the client subnet
  *    (/24 IPv4, /56 IPv6, shortened to the source prefix) and the endpoint
  *    address: the same subnet keeps the same endpoint while it is up.
+ *  - latency T orders each tier by probe RTT (pol_endpoint_t.rtt_us, the
+ *    lowest of the fresh observers' EWMAs) in steps of T ms from the tier's
+ *    best: RTTs less than T ms above the best are equal, the next T ms the
+ *    next step, and so on; unknown RTTs come after every known one. The sort
+ *    is stable, so endpoints of one step keep the order they came in (put it
+ *    after weighted or hash to pick among the fastest at random or by
+ *    client). Tiers (pools, in geo's or load's order) are not reordered:
+ *    the RTT is measured from the observers, not from the client. Without
+ *    geo every pool is in one tier, so pools are compared too.
  *  - first_n N keeps the first N candidates in tier order: it takes from
  *    the first tier and spills into the next ones when a tier has fewer than
  *    N. Without first_n every remaining candidate is answered (up to
@@ -70,10 +84,12 @@ typedef struct pol_endpoint {
 	uint8_t addr[16]; /* network order, 4 or 16 bytes used */
 	const char *text; /* as written in the config */
 	uint32_t weight;
-	uint32_t capacity;  /* 0 = unknown */
-	bool healthy;       /* from the health input; default true */
-	bool drained;       /* drained by address, or its pool is */
-	double headroom;    /* 0..1 of capacity left; default 1.0 */
+	uint32_t capacity; /* pol_endpoint_capacity(): reported, else configured; 0 = unknown */
+	uint32_t rtt_us;   /* probe RTT, lowest fresh observer's EWMA (pol_ep_health_t); 0 = none */
+	double cap_share;  /* capacity / its pool's mean known capacity; 1 when none is known */
+	bool healthy;      /* from the health input; default true */
+	bool drained;      /* drained by address, or its pool is */
+	double headroom;   /* 0..1 of capacity left; default 1.0 */
 	double utilization; /* 0..1, negative = unknown (default) */
 	uint16_t pool;      /* index into the service's pools */
 } pol_endpoint_t;
@@ -202,7 +218,13 @@ const geo_tree_t *pol_snap_geo(const pol_snap_t *s) AYA_NONNULL(1);
  *    nothing must not take a service down; `when_all_down` still applies)
  *    or `down` (fail closed);
  *  - utilization: the most recent fresh observation that knows it, else
- *    unknown (NAN; the snapshot gets -1, not 0);
+ *    unknown (NAN; the snapshot gets -1, not 0); capacity the same (0 =
+ *    unknown); both from observations that do not say DOWN;
+ *  - rtt_us: the lowest RTT EWMA of the fresh observations that do not say
+ *    DOWN (0 = none known). The lowest, not the median: observers sit in
+ *    different regions (`observers: k` picks one elsewhere), and the
+ *    nearest one's RTT is the backend's own response time plus the least
+ *    network; a slow backend is slow for every observer, the nearest too;
  *  - headroom = (1 - utilization, or 1 when unknown) x slow-start factor,
  *    the factor ramping over the monitor's slow_start from the latest fresh
  *    up_since (agent_slow_start_factor); 0 when unhealthy;
@@ -211,6 +233,8 @@ const geo_tree_t *pol_snap_geo(const pol_snap_t *s) AYA_NONNULL(1);
 
 /* A rebuild is due when time moved an endpoint's headroom by at least this much. */
 #define POL_HEADROOM_STEP 0.02
+/* ... or its reported capacity by this share of the one built with. */
+#define POL_CAPACITY_STEP 0.05
 
 /* One endpoint's aggregated view. */
 typedef struct pol_ep_health {
@@ -220,6 +244,8 @@ typedef struct pol_ep_health {
 	unsigned n_stale;     /* ignored */
 	uint64_t up_since_ms; /* slow start from (0 = not ramping) */
 	double utilization;   /* 0..1, NAN = unknown */
+	uint32_t capacity;    /* reported by the backend, 0 = unknown */
+	uint32_t rtt_us;      /* lowest fresh RTT EWMA, 0 = unknown */
 	double slow_start;    /* weight factor, AGENT_SLOW_START_FLOOR..1 */
 	double headroom;      /* 0..1 */
 	bool stored;          /* judged by stored observations (restart grace, pol_inputs_t) */
@@ -233,6 +259,13 @@ typedef struct pol_health_rule {
 
 /* The rule of a pool. */
 pol_health_rule_t pol_health_rule_of(const cfg_pool_t *pool) AYA_NONNULL(1);
+
+/*
+ * The capacity an endpoint is sized by (weighted's shares, the load loop's
+ * pool utilization): what the backend reports (h->capacity, h NULL = no
+ * observation), else the configured endpoints[].capacity; 0 = unknown. Pure.
+ */
+double pol_endpoint_capacity(const cfg_endpoint_t *ep, const pol_ep_health_t *h) AYA_NONNULL(1);
 
 /* Aggregate n observations of one endpoint (any observers) at now_ms. Pure: any thread. */
 void pol_health_eval(const state_obs_t *obs, size_t n, uint64_t now_ms, uint64_t stale_ms,
@@ -259,7 +292,10 @@ size_t pol_snap_monitored(const pol_snap_t *s) AYA_NONNULL(1);
  * Would a build from view at now_ms give the same health verdicts? False
  * when an endpoint's healthy flag would change, or its headroom would move
  * by POL_HEADROOM_STEP or more (an observation went stale, a slow start
- * ramped). Control thread.
+ * ramped), or its reported capacity changed by POL_CAPACITY_STEP or more
+ * (or became known or unknown), or, in a service with `latency`, its RTT
+ * moved by half the filter's tolerance or more (or became known or
+ * unknown). Control thread.
  */
 bool pol_snap_current(const pol_snap_t *s, const state_view_t *view, uint64_t now_ms)
         AYA_NONNULL(1, 2);
@@ -363,10 +399,11 @@ const char *pol_reason_str(pol_reason_t r);
  *  - pressure ρ = u / ā: what the pool would carry admitting everything;
  *    its damped linear trend gives the forecast ρ̂ half a TTL plus one
  *    probe interval ahead (the mean age of the answers being handed out);
- *  - wanted a* = min(1, target / max(ρ, ρ̂));
- *  - the fraction moves toward a* by interval/TTL of the gap per sample,
- *    twice that when shedding; the caches cannot follow faster;
- *  - it sheds only while another open pool of the service is under its
+ *  - wanted a* = min(1, target / ρ̂) (target / ρ with the forecast off);
+ *  - below the fraction, the fraction drops to a* at once (ρ already
+ *    accounts for what the caches hold, so this does not over-shed); above,
+ *    it moves 15 x interval / TTL of the gap per sample;
+ *  - it sheds only while another open pool of the service is under 95% of its
  *    target or of unknown load (room): when every pool is over target there
  *    is nowhere to send the excess, and cutting further would only wind the
  *    fractions down (anti-windup);
@@ -404,7 +441,7 @@ typedef struct pol_steer_pool {
 	bool closed;         /* utilization above limit */
 	bool owned;          /* computed here at the last update, else adopted */
 	double utilization;  /* last sample, NAN = unknown */
-	double capacity;     /* sum of endpoint capacities (or endpoint count) */
+	double capacity;     /* sum of pol_endpoint_capacity() (1 for an unknown one) */
 	double pressure;     /* u / ā, NAN = unknown */
 	double forecast;     /* ρ̂, NAN = unknown */
 	double level, trend; /* damped trend of the pressure (per second) */

@@ -20,6 +20,9 @@ typedef struct pol_verdict {
 	pol_health_rule_t rule;
 	bool healthy;
 	double headroom;
+	uint32_t capacity;   /* reported, 0 = unknown */
+	uint32_t rtt_us;     /* 0 = unknown */
+	uint32_t rtt_tol_us; /* the service's latency tolerance; 0 = no latency filter */
 } pol_verdict_t;
 
 struct pol_snap {
@@ -65,11 +68,14 @@ struct pol_fast {
 
 /*
  * Health of one compiled endpoint e (of config pool cp) from in's view, its
- * verdict kept in s (room for it reserved in cap_verdicts). Without a view
- * or a monitor e keeps the defaults. 0 or -ENOMEM.
+ * verdict kept in s (room for it reserved in cap_verdicts): healthy,
+ * headroom, utilization, capacity (pol_endpoint_capacity) and rtt_us.
+ * Without a view or a monitor e keeps the defaults (capacity the
+ * configured one). rtt_tol_us: the service's latency tolerance (0 = no
+ * latency filter), for pol_snap_current. 0 or -ENOMEM.
  */
 int pol_health_fill(pol_snap_t *s, const cfg_t *cfg, const cfg_pool_t *cp, const cfg_endpoint_t *ce,
-                    const pol_inputs_t *in, pol_endpoint_t *e);
+                    const pol_inputs_t *in, uint32_t rtt_tol_us, pol_endpoint_t *e);
 
 /* Precompute svc->fast once health and drains are in (skipped when too large). */
 int pol_fast_build(pol_snap_t *s, pol_service_t *ps);

@@ -434,7 +434,6 @@ static double pool_utilization(const cfg_t *cfg, const cfg_pool_t *cp, const sta
 	double sum = 0, weight = 0, total = 0;
 	for (size_t e = 0; e < cp->n_endpoints; e++) {
 		const cfg_endpoint_t *ce = &cp->endpoints[e];
-		double cap = ce->capacity > 0 ? (double)ce->capacity : 1.0;
 		pol_ep_health_t h;
 		char key[STATE_NAME_MAX + 1];
 		/* Without a monitor: healthy, load unknown. */
@@ -442,6 +441,8 @@ static double pool_utilization(const cfg_t *cfg, const cfg_pool_t *cp, const sta
 		if (watched && !h.healthy) {
 			continue;
 		}
+		double cap = pol_endpoint_capacity(ce, &h); /* reported, else configured */
+		cap = cap > 0 ? cap : 1.0;
 		total += cap;
 		if (watched && !isnan(h.utilization)) {
 			sum += cap * h.utilization;

@@ -122,6 +122,16 @@ static void put_load(struct out *o, const pol_trace_t *t)
 	}
 }
 
+/* An endpoint's probe RTT at the latency step. */
+static void put_rtt(struct out *o, uint32_t rtt_us)
+{
+	if (rtt_us == 0) {
+		put(o, " rtt unknown");
+	} else {
+		put(o, " rtt %.1f ms", rtt_us / 1000.0);
+	}
+}
+
 static bool kept_reason(unsigned r)
 {
 	return r == POL_R_KEPT || r == POL_R_ORDERED || r == POL_R_ADMITTED || r == POL_R_SPILLED;
@@ -139,6 +149,12 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 		if (f->kind == CFG_FILTER_LOAD) {
 			put_load(o, t);
 		}
+		if (f->kind == CFG_FILTER_LATENCY) {
+			put(o,
+			    "  probe RTTs less than %u ms above their tier's best count as equal, "
+			    "unknown ones last\n",
+			    cfg_filter_arg(f));
+		}
 		for (; e < t->n_ev && t->ev[e].step == step; e++) {
 			const pol_trace_event_t *ev = &t->ev[e];
 			if (ev->endpoint == UINT16_MAX) {
@@ -146,9 +162,15 @@ static void put_steps(struct out *o, const pol_trace_t *t)
 				continue;
 			}
 			const pol_endpoint_t *ep = &svc->endpoints[ev->endpoint];
-			put(o, "  %-8s %s (%s, tier %u)\n",
-			    kept_reason(ev->reason) ? "keep" : "drop", ep->text,
-			    svc->pools[ep->pool].region, ev->tier);
+			put(o, "  %-8s %s (%s, tier %u)", kept_reason(ev->reason) ? "keep" : "drop",
+			    ep->text, svc->pools[ep->pool].region, ev->tier);
+			if (f->kind == CFG_FILTER_LATENCY) {
+				put_rtt(o, ep->rtt_us);
+			}
+			if (f->kind == CFG_FILTER_WEIGHTED && ep->capacity > 0) {
+				put(o, " capacity %u (share %.2f)", ep->capacity, ep->cap_share);
+			}
+			put(o, "\n");
 			if (ev->reason != POL_R_KEPT && ev->reason != POL_R_ORDERED) {
 				put(o, "           reason: %s\n", pol_reason_str(ev->reason));
 			}

@@ -134,12 +134,19 @@ struct err_case {
 /* The lists in these messages come from the table; the text is the one operators know. */
 static const struct err_case err_cases[] = {
         {"unknown filter", "[healthy, nearest]",
-         "unknown filter 'nearest' (expected healthy, drain, geo, weighted, hash, first_n or "
-         "load)"},
-        {"two keys", "[{ first_n: 1, geo: 2 }]", "policy: expected { first_n: N }"},
+         "unknown filter 'nearest' (expected healthy, drain, geo, weighted, hash, first_n, load "
+         "or latency)"},
+        {"two keys", "[{ first_n: 1, geo: 2 }]",
+         "policy: expected { first_n: N } or { latency: N }"},
         {"count zero", "[{ first_n: 0 }]", "policy: first_n must be 1..65535, got '0'"},
         {"count too big", "[{ first_n: 65536 }]", "policy: first_n must be 1..65535, got '65536'"},
         {"count not a number", "[{ first_n: two }]", "policy: first_n must be 1..65535, got 'two'"},
+        {"latency zero", "[{ latency: 0 }]", "policy: latency must be 1..65535, got '0'"},
+        {"latency too big", "[{ latency: 65536 }]",
+         "policy: latency must be 1..65535, got '65536'"},
+        {"latency in a unit", "[{ latency: 20ms }]",
+         "policy: latency must be 1..65535, got '20ms'"},
+        {"latency negative", "[{ latency: -5 }]", "policy: latency must be 1..65535, got '-5'"},
         {"duplicate", "[hash, first_n, hash]", "policy: filter 'hash' appears twice"},
         {"empty", "[]", "service.policy: empty filter chain"},
 };
@@ -168,6 +175,43 @@ static void test_errors(void **state)
 		}
 	}
 	cfg_diag_fini(&d);
+}
+
+/*
+ * latency: a count in milliseconds (default CFG_LATENCY_TOLERANCE_MS), static
+ * and ordering (it reads the snapshot's RTTs only), and it goes in a chain.
+ */
+static void test_latency(void **state)
+{
+	(void)state;
+	const cfg_filter_info_t *fi = cfg_filter_find("latency");
+	assert_non_null(fi);
+	assert_int_equal(fi->kind, CFG_FILTER_LATENCY);
+	assert_int_equal(fi->arg, CFG_FILTER_ARG_COUNT);
+	assert_int_equal(fi->arg_dflt, 20);
+	assert_int_equal(fi->flags, CFG_FILTER_F_STATIC | CFG_FILTER_F_ORDERS);
+	static const struct {
+		const char *policy;
+		unsigned ms;
+	} ok[] = {{"[latency]", 20},
+	          {"[{ latency: 30 }]", 30},
+	          {"[{ latency: 1 }]", 1},
+	          {"[{ latency: 65535 }]", 65535},
+	          {"[healthy, geo, weighted, { latency: 5 }, { first_n: 2 }]", 5}};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(ok); i++) {
+		cfg_t *cfg;
+		cfg_diag_t d = {0};
+		assert_int_equal(load(ok[i].policy, &cfg, &d), 0);
+		const cfg_service_t *svc = service(cfg);
+		const cfg_filter_t *lat = NULL;
+		for (size_t k = 0; k < svc->n_policy; k++) {
+			lat = svc->policy[k].kind == CFG_FILTER_LATENCY ? &svc->policy[k] : lat;
+		}
+		assert_non_null(lat);
+		assert_int_equal(cfg_filter_arg(lat), ok[i].ms);
+		cfg_free(cfg);
+		cfg_diag_fini(&d);
+	}
 }
 
 /* No policy: the static default chain, which is what the documented default text loads to. */
@@ -205,6 +249,8 @@ static const struct text_case text_cases[] = {
         {{.kind = CFG_FILTER_GEO}, "geo"},
         {{.kind = CFG_FILTER_FIRST_N}, "first_n 1"},
         {{.kind = CFG_FILTER_FIRST_N, .n = 3}, "first_n 3"},
+        {{.kind = CFG_FILTER_LATENCY}, "latency 20"},
+        {{.kind = CFG_FILTER_LATENCY, .n = 30}, "latency 30"},
         {{.kind = (cfg_filter_kind_t)CFG_FILTER_COUNT}, "?"},
 };
 
@@ -227,7 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_table),  cmocka_unit_test(test_parse_each),
 	        cmocka_unit_test(test_errors), cmocka_unit_test(test_default_chain),
-	        cmocka_unit_test(test_text),
+	        cmocka_unit_test(test_text),   cmocka_unit_test(test_latency),
 	};
 	return cmocka_run_group_tests_name("config filters", tests, NULL, NULL);
 }
