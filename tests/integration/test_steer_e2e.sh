@@ -35,9 +35,9 @@ BURST_CAP=$((CAP * 5))      # the burst pool's
 RESOLVERS=${STEER_RESOLVERS:-1000}
 LOW=$((CAP / 2))            # 0.5x
 HIGH=$((CAP * 2))           # 2x
-T_UP=14                     # s: demand LOW -> HIGH
-T_DOWN=46                   # s: HIGH -> LOW
-DURATION=70
+T_UP=16                     # s: demand LOW -> HIGH
+T_DOWN=48                   # s: HIGH -> LOW
+DURATION=72
 INTERVAL_MS=${STEER_INTERVAL_MS:-250} # monitor interval
 WINDOW=${STEER_WINDOW:-0.5} # s: the backends measure their load over this
 TARGET=0.8
@@ -148,7 +148,7 @@ for r in rows:
         r[k] = float(r[k])
 def win(a, b):
     return [r for r in rows if a <= r["t"] < b]
-low1 = win(5, t_up)
+low1 = win(t_up / 2, t_up)  # after the start's ramp (0 -> 0.5 in a second)
 high_all = win(t_up, t_down)
 high_ok = win(t_up + math.ceil(settle), t_down)
 low2 = win(t_down + 4 * ttl, dur - 1)
