@@ -339,7 +339,10 @@ typedef struct cfg_dns {
 	unsigned threads;             /* UDP workers per listen address; 0 in YAML = one per core */
 	unsigned tcp_idle_timeout_ms; /* RFC 7766 idle timeout, default 10000 */
 	unsigned tcp_max_connections; /* default 1000 */
-	unsigned tcp_max_per_client;  /* default 50 */
+	unsigned tcp_max_per_client;  /* per client prefix (below), default 50 */
+	unsigned tcp_message_timeout_ms; /* whole query in / reply out, default 2000 */
+	unsigned tcp_client_ipv4_prefix; /* client prefix of tcp_max_per_client, default 24 */
+	unsigned tcp_client_ipv6_prefix; /* default 56 */
 	uint16_t max_udp_payload;  /* largest UDP reply, default 1232 (RFC 9715 / flag day 2020) */
 	const char *nsid;          /* NSID and id.server; default node name; "" disables NSID */
 	bool cookies;              /* RFC 7873/9018 cookies, default true */

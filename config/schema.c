@@ -54,13 +54,34 @@ static const item_t dns_items[] = {
          .min = 1,
          .max = 1000000,
          .dflt = "1000"},
-        /* open TCP connections from one address */
+        /* open TCP connections from one client prefix (tcp_client_ipv4/6_prefix) */
         {.name = "tcp_max_per_client",
          .type = IT_UINT,
          D(tcp_max_per_client),
          .min = 1,
          .max = 1000000,
          .dflt = "50"},
+        /* a query must arrive whole, and a reply be taken, within this */
+        {.name = "tcp_message_timeout",
+         .type = IT_DURATION,
+         D(tcp_message_timeout_ms),
+         .min = 100,
+         .max = 600000,
+         .dflt = "2s"},
+        /* the IPv4 prefix length tcp_max_per_client counts by */
+        {.name = "tcp_client_ipv4_prefix",
+         .type = IT_UINT,
+         D(tcp_client_ipv4_prefix),
+         .min = 0,
+         .max = 32,
+         .dflt = "24"},
+        /* the IPv6 prefix length tcp_max_per_client counts by */
+        {.name = "tcp_client_ipv6_prefix",
+         .type = IT_UINT,
+         D(tcp_client_ipv6_prefix),
+         .min = 0,
+         .max = 128,
+         .dflt = "56"},
         /* largest UDP response */
         {.name = "max_udp_payload",
          .type = IT_UINT,

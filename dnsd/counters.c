@@ -82,6 +82,9 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(nsid);
 	ADD(axfr_refused);
 	ADD(send_errors);
+	ADD(tcp_refused);
+	ADD(tcp_evicted);
+	ADD(tcp_timeouts);
 	ADD(services);
 	ADD(ecs);
 }
@@ -116,6 +119,12 @@ static const aya_stat_t rows[] = {
         ROW(axfr_refused, "Zone transfer requests refused", "aya_dns_axfr_refused_total", NULL, 0),
         ROW(send_errors, "DNS responses not sent: sendmmsg or write failed",
             "aya_dns_send_errors_total", NULL, 0),
+        ROW(tcp_refused, "DNS TCP connections refused: client prefix at its limit or table full",
+            "aya_dns_tcp_refused_total", NULL, 0),
+        ROW(tcp_evicted, "Idle DNS TCP connections closed to make room for a new one",
+            "aya_dns_tcp_evicted_total", NULL, 0),
+        ROW(tcp_timeouts, "DNS TCP connections closed: a query or reply not through in time",
+            "aya_dns_tcp_timeouts_total", NULL, 0),
         ROW(services, "DNS queries answered by the service policy", "aya_dns_service_queries_total",
             NULL, AYA_STAT_NOLIST),
         ROW(ecs, "DNS queries with a valid EDNS Client Subnet option", "aya_dns_ecs_queries_total",

@@ -91,6 +91,11 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t send_errors; /* sendmmsg/write failures */
 	_Atomic uint64_t services;    /* queries answered by policy/ (pol_answer called) */
 	_Atomic uint64_t ecs;         /* queries with a valid EDNS Client Subnet option */
+
+	/* The TCP connection table (tcp.c). */
+	_Atomic uint64_t tcp_refused;  /* refused: client prefix at its limit, or table full */
+	_Atomic uint64_t tcp_evicted;  /* idle connections closed to admit a new one */
+	_Atomic uint64_t tcp_timeouts; /* closed: a query or a reply not through in time */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */
@@ -98,6 +103,7 @@ typedef struct dnsd_stats {
 	uint64_t queries, udp, tcp, noerror, nxdomain, refused, formerr, servfail, notimp, badvers,
 	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
 	        services, ecs;
+	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
 } dnsd_stats_t;
 
 /*

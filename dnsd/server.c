@@ -142,9 +142,6 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
 	srv->views[0].pol = pol;
 	srv->view = &srv->views[0];
 	atomic_init(&srv->stop, false);
-	srv->tcp_idle_timeout_ms = cfg->dns.tcp_idle_timeout_ms;
-	srv->tcp_max_connections = cfg->dns.tcp_max_connections;
-	srv->tcp_max_per_client = cfg->dns.tcp_max_per_client;
 
 	int rc = udp_open(srv, cfg);
 	if (rc < 0) {

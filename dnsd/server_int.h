@@ -48,10 +48,7 @@ struct dnsd_server {
 	atomic_bool stop;
 	dnsd_udp_worker_t *udp;
 	size_t n_udp;
-	dnsd_tcp_t *tcp;
-	unsigned tcp_idle_timeout_ms;
-	unsigned tcp_max_connections;
-	unsigned tcp_max_per_client;
+	dnsd_tcp_t *tcp; /* reads its settings from cfg at start */
 };
 
 /*

@@ -3,14 +3,26 @@
  *
  * Every message has a 2-byte length prefix (RFC 1035 4.2.2). A read answers
  * every complete message in the input, in order (pipelining, RFC 7766 6.2.1),
- * then waits for more. A connection is closed after tcp_idle_timeout_ms
- * without traffic (RFC 7766 6.2.3), on a length below a DNS header, on EOF
- * once its replies are flushed, and refused beyond tcp_max_connections in
- * total or tcp_max_per_client from one address. When a client does not read
- * its replies the output grows past OUT_HIGH_WATER: we stop reading it until
- * the output drains below OUT_LOW_WATER. When accept() fails (EMFILE: out of
- * descriptors) the listeners pause with a back-off (common/listen.h)
- * instead of spinning on a listen queue they cannot empty.
+ * then waits for more. A connection is closed on a length below a DNS
+ * header, on EOF once its replies are flushed, and by its deadlines (one
+ * timer per connection, re-armed lazily: a deadline that moved later is
+ * found when the timer fires):
+ *  - idle (nothing arriving, nothing to send) for tcp_idle_timeout since its
+ *    last message (RFC 7766 6.2.3); bytes of a message in progress do not
+ *    extend it;
+ *  - a query whose first byte arrived but not its last within
+ *    tcp_message_timeout (per message, not per byte: a client trickling
+ *    bytes cannot keep a slot);
+ *  - a reply not taken by the client within tcp_message_timeout: the output
+ *    queued at a check must be flushed by the next (the write deadline).
+ * Admission (tcp_int.h): at most tcp_max_per_client connections per client
+ * prefix (/24, /56); when the table (tcp_max_connections) is full a new
+ * connection evicts the one idle the longest, or is refused when every
+ * connection is busy. When a client does not read its replies the output
+ * grows past OUT_HIGH_WATER: we stop reading it until the output drains
+ * below OUT_LOW_WATER. When accept() fails (EMFILE: out of descriptors) the
+ * listeners pause with a back-off (common/listen.h) instead of spinning on a
+ * listen queue they cannot empty.
  *
  * RCU: the thread is registered and stays offline except while it answers
  * the messages of one read callback.
@@ -26,12 +38,15 @@
 #include <event2/thread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/time.h"
+#include "dnsd/tcp_int.h"
 
 #define DNS_HEADER_LEN 12
 #define OUT_HIGH_WATER (256 * 1024)
@@ -39,11 +54,21 @@
 
 typedef struct tcp_conn tcp_conn_t;
 struct tcp_conn {
+	dnsd_tcp_slot_t slot; /* first: the table's slot is its connection */
 	dnsd_tcp_t *t;
 	struct bufferevent *bev;
+	struct event *timer; /* the nearest deadline */
 	struct sockaddr_storage peer;
 	bool closing; /* EOF seen: close once the output is flushed */
-	tcp_conn_t *prev, *next;
+	bool in_msg;  /* part of a query has arrived, since msg_start_ms */
+	bool writing; /* output pending, watched by the write deadline */
+	bool armed;   /* timer pending, for armed_ms */
+	uint64_t armed_ms;
+	uint64_t msg_start_ms;
+	uint64_t queued; /* bytes ever added to the output */
+	uint64_t
+	        w_mark; /* output up to this byte must be flushed by w_since_ms + message timeout */
+	uint64_t w_since_ms;
 };
 
 struct dnsd_tcp {
@@ -55,9 +80,10 @@ struct dnsd_tcp {
 	pthread_t tid;
 	bool started;
 	dnsd_ctx_t *ctx;
-	dnsd_counters_t io; /* refused connections are counted as dropped */
-	tcp_conn_t *conns;
-	unsigned n_conns;
+	dnsd_counters_t io; /* connection-level counters (refused, evicted, timeouts) */
+	dnsd_tcp_table_t table;
+	uint64_t idle_ms, msg_ms;  /* dns.tcp_idle_timeout, dns.tcp_message_timeout */
+	unsigned v4_bits, v6_bits; /* dns.tcp_client_ipv4_prefix, dns.tcp_client_ipv6_prefix */
 	uint8_t msg[DNSD_MAX_MSG];
 	uint8_t out[2 + DNSD_MAX_MSG];
 };
@@ -68,46 +94,120 @@ static void count(_Atomic uint64_t *c)
 	                      memory_order_relaxed);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family) {
-		return false;
-	}
-	if (a->ss_family == AF_INET) {
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	}
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	              &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
-
 static void conn_close(tcp_conn_t *c)
 {
-	dnsd_tcp_t *t = c->t;
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		t->conns = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	t->n_conns--;
+	dnsd_tcp_table_remove(&c->t->table, &c->slot);
+	event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* Make the timer fire by `deadline` (it may fire earlier; never later). */
+static void conn_arm(tcp_conn_t *c, uint64_t deadline, uint64_t now)
+{
+	if (c->armed && c->armed_ms <= deadline) {
+		return;
+	}
+	/* +1: the clock is read in whole ms, so never wake just before it is due. */
+	uint64_t d = (deadline > now ? deadline - now : 0) + 1;
+	struct timeval tv = {.tv_sec = (time_t)(d / 1000),
+	                     .tv_usec = (suseconds_t)(d % 1000) * 1000};
+	evtimer_add(c->timer, &tv);
+	c->armed = true;
+	c->armed_ms = deadline;
+}
+
+/*
+ * After a read or a write: start the write deadline when output appears,
+ * and move the connection between the idle and busy lists.
+ */
+static void conn_update(tcp_conn_t *c, uint64_t now)
+{
+	dnsd_tcp_t *t = c->t;
+	size_t ilen = evbuffer_get_length(bufferevent_get_input(c->bev));
+	size_t olen = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (olen == 0) {
+		c->writing = false;
+	} else if (!c->writing) {
+		c->writing = true;
+		c->w_since_ms = now;
+		c->w_mark = c->queued;
+		conn_arm(c, now + t->msg_ms, now);
+	}
+	if (ilen == 0 && olen == 0 && !c->closing) {
+		if (c->slot.busy) {
+			dnsd_tcp_table_idle(&t->table, &c->slot, now);
+		}
+		conn_arm(c, c->slot.idle_since_ms + t->idle_ms, now);
+	} else {
+		dnsd_tcp_table_busy(&t->table, &c->slot);
+	}
+}
+
+/* The nearest deadline is due (or moved): close the connection or re-arm. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tcp_conn_t *c = arg;
+	dnsd_tcp_t *t = c->t;
+	c->armed = false;
+	uint64_t now = aya_mono_ms();
+	uint64_t next = UINT64_MAX;
+	size_t olen = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (olen == 0) {
+		c->writing = false;
+	}
+	if (c->writing) {
+		if (c->queued - olen >= c->w_mark) {
+			/* What was pending at the last check has left: watch what is pending now.
+			 */
+			c->w_mark = c->queued;
+			c->w_since_ms = now;
+		} else if (now >= c->w_since_ms + t->msg_ms) {
+			count(&t->io.tcp_timeouts);
+			conn_close(c);
+			return;
+		}
+		next = c->w_since_ms + t->msg_ms;
+	}
+	/* While reading is paused (client not reading) the write deadline rules. */
+	if (c->in_msg && (bufferevent_get_enabled(c->bev) & EV_READ)) {
+		if (now >= c->msg_start_ms + t->msg_ms) {
+			count(&t->io.tcp_timeouts);
+			conn_close(c);
+			return;
+		}
+		if (c->msg_start_ms + t->msg_ms < next) {
+			next = c->msg_start_ms + t->msg_ms;
+		}
+	}
+	if (!c->slot.busy) {
+		if (now >= c->slot.idle_since_ms + t->idle_ms) {
+			conn_close(c); /* RFC 7766 idle timeout: normal, not counted */
+			return;
+		}
+		if (c->slot.idle_since_ms + t->idle_ms < next) {
+			next = c->slot.idle_since_ms + t->idle_ms;
+		}
+	}
+	if (next != UINT64_MAX) {
+		conn_arm(c, next, now);
+	}
 }
 
 /*
  * Answer every complete message in the input. Returns false when the
  * connection must be closed (malformed length).
  */
-static bool drain_input(tcp_conn_t *c)
+static bool drain_input(tcp_conn_t *c, uint64_t now)
 {
 	dnsd_tcp_t *t = c->t;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	bool ok = true;
 	bool online = false;
+	bool consumed = false;
 	const dnsd_view_t *view = NULL;
 	while (evbuffer_get_length(out) < OUT_HIGH_WATER) {
 		uint8_t pfx[2];
@@ -124,6 +224,7 @@ static bool drain_input(tcp_conn_t *c)
 		}
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, t->msg, len);
+		consumed = true;
 		if (!online) {
 			rcu_thread_online();
 			view = rcu_dereference(t->srv->view);
@@ -142,9 +243,18 @@ static bool drain_input(tcp_conn_t *c)
 			ok = false;
 			break;
 		}
+		c->queued += rlen + 2;
 	}
 	if (online) {
 		rcu_thread_offline();
+	}
+	if (evbuffer_get_length(in) == 0) {
+		c->in_msg = false;
+	} else if (consumed || !c->in_msg) {
+		/* The next message started in this read: its deadline runs from now. */
+		c->in_msg = true;
+		c->msg_start_ms = now;
+		conn_arm(c, now + t->msg_ms, now);
 	}
 	if (ok && evbuffer_get_length(out) >= OUT_HIGH_WATER) {
 		/* The client is not reading: stop reading it until it does. */
@@ -157,9 +267,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	tcp_conn_t *c = arg;
-	if (!drain_input(c)) {
+	uint64_t now = aya_mono_ms();
+	if (!drain_input(c, now)) {
 		conn_close(c);
+		return;
 	}
+	conn_update(c, now);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -170,9 +283,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 		conn_close(c);
 		return;
 	}
+	uint64_t now = aya_mono_ms();
 	if (!(bufferevent_get_enabled(bev) & EV_READ) && !c->closing) {
 		/* Drained below the low-water mark: answer what is queued, read again. */
-		if (!drain_input(c)) {
+		if (!drain_input(c, now)) {
 			conn_close(c);
 			return;
 		}
@@ -180,6 +294,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 			bufferevent_enable(bev, EV_READ);
 		}
 	}
+	conn_update(c, now);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -187,35 +302,18 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	tcp_conn_t *c = arg;
 	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
 		/* Half-close: answer what arrived, flush, then close (RFC 7766 6.2.4). */
-		if (!drain_input(c) || evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		uint64_t now = aya_mono_ms();
+		if (!drain_input(c, now) || evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 			conn_close(c);
 			return;
 		}
 		c->closing = true;
+		c->in_msg = false; /* nothing more can arrive */
 		bufferevent_disable(bev, EV_READ);
+		conn_update(c, now);
 		return;
 	}
 	conn_close(c);
-}
-
-static bool admit(dnsd_tcp_t *t, const struct sockaddr_storage *peer)
-{
-	/* 0 means no limit. */
-	unsigned max_total = t->srv->tcp_max_connections;
-	unsigned max_client = t->srv->tcp_max_per_client;
-	if (max_total > 0 && t->n_conns >= max_total) {
-		return false;
-	}
-	if (max_client == 0) {
-		return true;
-	}
-	unsigned same = 0;
-	for (const tcp_conn_t *c = t->conns; c != NULL; c = c->next) {
-		if (same_addr(&c->peer, peer) && ++same >= max_client) {
-			return false;
-		}
-	}
-	return true;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -226,36 +324,52 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	aya_listen_guard_ok(t->guard);
 	struct sockaddr_storage peer = {0};
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen : sizeof(peer));
-	if (!admit(t, &peer)) {
-		count(&t->io.dropped);
+	dnsd_tcp_key_t key;
+	dnsd_tcp_key((const struct sockaddr *)&peer, t->v4_bits, t->v6_bits, &key);
+	dnsd_tcp_slot_t *victim = NULL;
+	switch (dnsd_tcp_table_admit(&t->table, &key, &victim)) {
+	case DNSD_TCP_ADMIT:
+		break;
+	case DNSD_TCP_EVICT:
+		count(&t->io.tcp_evicted);
+		conn_close((tcp_conn_t *)victim);
+		break;
+	case DNSD_TCP_REFUSE_FULL:
+		log_ratelimited(AYA_LOG_WARN,
+		                "dnsd: tcp: %u connections, none idle: new connection refused",
+		                t->table.n);
+		/* fallthrough */
+	case DNSD_TCP_REFUSE_CLIENT:
+		count(&t->io.tcp_refused);
 		evutil_closesocket(fd);
 		return;
 	}
 	tcp_conn_t *c = calloc(1, sizeof(*c));
 	struct bufferevent *bev =
 	        c == NULL ? NULL : bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	struct event *timer = bev == NULL ? NULL : evtimer_new(t->base, on_timer, c);
+	if (timer == NULL) {
 		log_ratelimited(AYA_LOG_WARN, "dnsd: tcp: out of memory, connection closed");
+		if (bev != NULL) {
+			bufferevent_free(bev); /* closes fd */
+		} else {
+			evutil_closesocket(fd);
+		}
 		free(c);
-		evutil_closesocket(fd);
 		return;
 	}
+	uint64_t now = aya_mono_ms();
 	c->t = t;
 	c->bev = bev;
+	c->timer = timer;
 	c->peer = peer;
-	c->next = t->conns;
-	if (t->conns != NULL) {
-		t->conns->prev = c;
-	}
-	t->conns = c;
-	t->n_conns++;
-	struct timeval idle = {.tv_sec = t->srv->tcp_idle_timeout_ms / 1000,
-	                       .tv_usec = (t->srv->tcp_idle_timeout_ms % 1000) * 1000};
-	bufferevent_set_timeouts(bev, &idle, &idle);
+	c->slot.key = key;
+	dnsd_tcp_table_add(&t->table, &c->slot, now);
 	bufferevent_setwatermark(bev, EV_READ, 0, 2 + DNSD_MAX_MSG);
 	bufferevent_setwatermark(bev, EV_WRITE, OUT_LOW_WATER, 0);
 	bufferevent_setcb(bev, on_read, on_write, on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	conn_arm(c, now + t->idle_ms, now);
 }
 
 /* EMFILE and friends: pause every listener of this thread (the limit is the process's). */
@@ -272,8 +386,10 @@ static void *tcp_main(void *arg)
 	rcu_register_thread();
 	rcu_thread_offline();
 	event_base_dispatch(t->base);
-	while (t->conns != NULL) {
-		conn_close(t->conns);
+	while (t->table.idle_head != NULL || t->table.busy_head != NULL) {
+		dnsd_tcp_slot_t *s =
+		        t->table.idle_head != NULL ? t->table.idle_head : t->table.busy_head;
+		conn_close((tcp_conn_t *)s);
 	}
 	rcu_thread_online();
 	rcu_unregister_thread();
@@ -297,6 +413,19 @@ int dnsd_tcp_start(dnsd_server_t *srv, const cfg_t *cfg, dnsd_tcp_t **out)
 	}
 	int rc = -ENOMEM;
 	t->srv = srv;
+	t->idle_ms = cfg->dns.tcp_idle_timeout_ms;
+	t->msg_ms = cfg->dns.tcp_message_timeout_ms;
+	t->v4_bits = cfg->dns.tcp_client_ipv4_prefix;
+	t->v6_bits = cfg->dns.tcp_client_ipv6_prefix;
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+		seed = aya_mono_us() ^ (uint64_t)(uintptr_t)t;
+	}
+	if (dnsd_tcp_table_init(&t->table, cfg->dns.tcp_max_connections,
+	                        cfg->dns.tcp_max_per_client, seed) < 0) {
+		free(t);
+		return -ENOMEM;
+	}
 	t->base = event_base_new();
 	t->ctx = dnsd_ctx_new();
 	t->listeners = calloc(cfg->dns.n_listen, sizeof(*t->listeners));
@@ -358,6 +487,7 @@ void dnsd_tcp_stop(dnsd_tcp_t *t)
 		event_base_free(t->base);
 	}
 	dnsd_ctx_free(t->ctx);
+	dnsd_tcp_table_fini(&t->table);
 	free(t);
 }
 

@@ -314,6 +314,35 @@ long gsp_open(const gsp_keyring_t *kr, const uint8_t *in, size_t len, uint8_t *o
 	return -EBADMSG;
 }
 
+long gsp_open_precheck(const gsp_keyring_t *kr, const uint8_t *in, size_t len, size_t total)
+{
+	bool keyed = kr != NULL && kr->n > 0;
+	if (len < 1 || total < 1) {
+		return total < 1 ? -EPROTO : 0;
+	}
+	if (in[0] == GSP_ENV_PLAIN) {
+		return keyed ? -EPERM : 0;
+	}
+	if (in[0] != GSP_ENV_GCM) {
+		return -EBADMSG;
+	}
+	if (!keyed) {
+		return -EACCES;
+	}
+	if (total < GSP_ENV_OVERHEAD) {
+		return -EPROTO;
+	}
+	if (len < 1 + GSP_KEYID_LEN) {
+		return 0;
+	}
+	for (size_t i = 0; i < kr->n; i++) {
+		if (memcmp(kr->ids[i], in + 1, GSP_KEYID_LEN) == 0) {
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
 /* ---- replay window ---- */
 
 int gsp_replay_init(replay_t *r, size_t max_senders)

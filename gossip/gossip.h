@@ -172,6 +172,9 @@ typedef struct gsp_stats {
 	uint64_t tx_errors;
 	uint64_t probes, probe_failures, indirect_probes, refutes;
 	uint64_t pushpull_ok, pushpull_fail;
+	/* Accepted push/pull streams closed before their reply: no whole frame by the
+	 * deadline, evicted for a newcomer from a full table, or refused at accept. */
+	uint64_t tcp_deadline, tcp_evicted, tcp_refused;
 	uint64_t broadcasts_dropped; /* queue overflow */
 } gsp_stats_t;
 

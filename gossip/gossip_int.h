@@ -46,6 +46,16 @@ long gsp_open(const gsp_keyring_t *kr, const uint8_t *in, size_t len, uint8_t *o
         AYA_NONNULL(2, 4);
 
 /*
+ * What gsp_open() would say of a sealed buffer of `total` bytes from its
+ * first len bytes (GSP_ENV_PRECHECK_LEN are enough for a verdict): 0 when it
+ * may open, else gsp_open()'s error (an unknown key id is -EBADMSG). For
+ * streams, so that a frame no key opens is refused before it is read.
+ */
+#define GSP_ENV_PRECHECK_LEN (1 + GSP_KEYID_LEN)
+long gsp_open_precheck(const gsp_keyring_t *kr, const uint8_t *in, size_t len, size_t total)
+        AYA_NONNULL(2);
+
+/*
  * Replay window: per sender the highest sequence seen and a bitmap of the
  * REPLAY_BITS below it. A sequence above the window slides it; one inside is
  * accepted once; one below is refused.
@@ -287,6 +297,12 @@ int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, u
                        size_t *len) AYA_NONNULL(1, 4, 5);
 /* Merge a push/pull message. */
 void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1, 2);
+/*
+ * Count (gsp_stats_t, by reason) and log (rate-limited) a packet or frame
+ * from `from` (NULL: unknown) dropped with err: gsp_open()'s errors,
+ * -EMSGSIZE for oversized.
+ */
+void gsp_count_drop(gsp_t *g, const gsp_addr_t *from, long err) AYA_NONNULL(1);
 /* Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped. */
 /* from: the sender for drop warnings, NULL when unknown (TCP replies). */
 Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,

@@ -98,6 +98,47 @@ static const char *from_str(const gsp_addr_t *from, char *buf, size_t len)
  * per reason, logged at warning: a node with the wrong key must not fail
  * silently.
  */
+void gsp_count_drop(gsp_t *g, const gsp_addr_t *from, long err)
+{
+	char who[80];
+	switch (err) {
+	case -EPROTO:
+		g->stats.rx_truncated++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a truncated packet from %s (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_truncated);
+		break;
+	case -EMSGSIZE:
+		g->stats.rx_oversize++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped an oversized packet from %s (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_oversize);
+		break;
+	case -EPERM:
+		g->stats.rx_plain_refused++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a plaintext packet from %s: this node "
+		                "requires encryption (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_plain_refused);
+		break;
+	case -EACCES:
+		g->stats.rx_sealed_refused++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped an encrypted packet from %s: this node "
+		                "runs insecure (plaintext) gossip (%" PRIu64 " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_sealed_refused);
+		break;
+	default:
+		g->stats.rx_bad_auth++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: dropped a packet from %s: no key of "
+		                "this node's keyring opens it (another cluster key?) (%" PRIu64
+		                " so far)",
+		                from_str(from, who, sizeof(who)), g->stats.rx_bad_auth);
+		break;
+	}
+}
+
 Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
                                      size_t len)
 {
@@ -109,38 +150,9 @@ Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uin
 	}
 	Aya__Gossip__Packet *p = NULL;
 	long n = gsp_open(g->kr, buf, len, plain, len);
-	switch (n) {
-	case -EPROTO:
-		g->stats.rx_truncated++;
-		log_ratelimited(AYA_LOG_WARN,
-		                "gossip: dropped a truncated packet from %s (%" PRIu64 " so far)",
-		                from_str(from, who, sizeof(who)), g->stats.rx_truncated);
+	if (n < 0) {
+		gsp_count_drop(g, from, n);
 		goto out;
-	case -EPERM:
-		g->stats.rx_plain_refused++;
-		log_ratelimited(AYA_LOG_WARN,
-		                "gossip: dropped a plaintext packet from %s: this node "
-		                "requires encryption (%" PRIu64 " so far)",
-		                from_str(from, who, sizeof(who)), g->stats.rx_plain_refused);
-		goto out;
-	case -EACCES:
-		g->stats.rx_sealed_refused++;
-		log_ratelimited(AYA_LOG_WARN,
-		                "gossip: dropped an encrypted packet from %s: this node "
-		                "runs insecure (plaintext) gossip (%" PRIu64 " so far)",
-		                from_str(from, who, sizeof(who)), g->stats.rx_sealed_refused);
-		goto out;
-	default:
-		if (n < 0) {
-			g->stats.rx_bad_auth++;
-			log_ratelimited(
-			        AYA_LOG_WARN,
-			        "gossip: dropped a packet from %s: no key of "
-			        "this node's keyring opens it (another cluster key?) (%" PRIu64
-			        " so far)",
-			        from_str(from, who, sizeof(who)), g->stats.rx_bad_auth);
-			goto out;
-		}
 	}
 	p = aya__gossip__packet__unpack(NULL, (size_t)n, plain);
 	if (p == NULL || !name_ok(p->from)) {
@@ -604,6 +616,8 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
 #define H_DROP "Gossip packets received and dropped, by reason"
 #define F_DROP "aya_gossip_rx_dropped_total"
 #define H_PUSHPULL "TCP push/pull anti-entropy exchanges, by result"
+#define H_TCP "Accepted gossip TCP streams closed before their reply, by reason"
+#define F_TCP "aya_gossip_tcp_closed_total"
 
 static const aya_stat_t stat_rows[] = {
         ROW(tx_packets, H_PACKETS, "aya_gossip_packets_total", "direction=\"tx\""),
@@ -628,6 +642,9 @@ static const aya_stat_t stat_rows[] = {
             "aya_gossip_refutes_total", NULL),
         ROW(pushpull_ok, H_PUSHPULL, "aya_gossip_pushpull_total", "result=\"ok\""),
         ROW(pushpull_fail, H_PUSHPULL, "aya_gossip_pushpull_total", "result=\"failed\""),
+        ROW(tcp_deadline, H_TCP, F_TCP, "reason=\"deadline\""),
+        ROW(tcp_evicted, H_TCP, F_TCP, "reason=\"evicted\""),
+        ROW(tcp_refused, H_TCP, F_TCP, "reason=\"refused\""),
         ROW(broadcasts_dropped, "Broadcasts dropped from the full queue before being sent",
             "aya_gossip_broadcasts_dropped_total", NULL),
 };

@@ -4,17 +4,31 @@
  *
  * TCP push/pull: a stream carries one request frame and one reply frame,
  * each a 4-byte big-endian length and a sealed envelope (at most
- * GSP_MAX_FRAME); then the server closes. Streams time out after
- * STREAM_TIMEOUT_S; at most MAX_STREAMS accepted streams are open at once
- * (more are closed at accept), so a flood cannot exhaust descriptors. When
+ * GSP_MAX_FRAME); then the server closes. Nothing on a stream waits without
+ * a deadline, and no deadline restarts on a byte (a trickle of one byte
+ * every few seconds must not hold a slot):
+ *   - an accepted stream must deliver its whole request frame within
+ *     FRAME_DEADLINE_MS of the accept, then get its reply written within
+ *     FRAME_DEADLINE_MS more;
+ *   - a request (connect, request, reply) must be done within
+ *     REQUEST_DEADLINE_MS.
+ * With a keyring, a request frame whose envelope names no installed key
+ * (or the wrong mode) is refused once its first bytes are in, and counted
+ * as a drop by reason (gsp_count_drop). At most MAX_STREAMS accepted streams
+ * are open at once (so a flood cannot exhaust descriptors), shared as
+ * gossip/tcpslots_int.h says: a full table evicts its oldest stream that has
+ * not delivered an authenticated frame, RESERVED_STREAMS slots are kept for
+ * seeds and members, and one source holds at most STREAMS_PER_ADDR. When
  * accept() fails all the same (EMFILE: the process is out of them), the
  * listener pauses with a back-off (common/listen.h) instead of spinning.
  */
 #include "gossip/gossip_int.h"
+#include "gossip/tcpslots_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,8 +43,13 @@
 #include "common/log.h"
 #include "common/time.h"
 
-#define STREAM_TIMEOUT_S 5
+#define FRAME_DEADLINE_MS 5000u /* a whole request frame in, then the reply out */
+#define REQUEST_DEADLINE_MS (2 * FRAME_DEADLINE_MS)
 #define MAX_STREAMS 64
+#define RESERVED_STREAMS (MAX_STREAMS / 4) /* for seeds and members */
+#define STREAMS_PER_ADDR 4
+
+typedef struct stream stream_t;
 
 struct gsp_transport_ev {
 	struct event_base *base;
@@ -39,17 +58,25 @@ struct gsp_transport_ev {
 	struct event *udp_ev, *timer;
 	struct evconnlistener *lst;
 	aya_listen_guard_t *guard; /* pauses lst after a failed accept */
-	unsigned n_streams;
+	stream_t *all;             /* every stream, accepted or ours */
+	stream_t *accepted[MAX_STREAMS];
+	gsp_slot_t slots[MAX_STREAMS]; /* accepted[i]'s place in the table */
+	uint64_t accept_seq;
 };
 
-typedef struct stream {
+struct stream {
 	gsp_transport_ev_t *t;
+	stream_t *prev, *next; /* in t->all */
 	struct bufferevent *bev;
+	struct event *deadline;
+	uint64_t opened_ms;
 	bool client;
 	bool replied;
+	bool checked; /* accepted: the request's envelope passed gsp_open_precheck */
+	int slot;     /* accepted: index in t->slots; -1 for ours */
 	uint64_t req_id;
 	gsp_addr_t peer;
-} stream_t;
+};
 
 static uint64_t ev_now_ms(void *ctx)
 {
@@ -117,8 +144,21 @@ static void stream_free(stream_t *s)
 	if (s == NULL) {
 		return;
 	}
-	if (!s->client) {
-		s->t->n_streams--;
+	gsp_transport_ev_t *t = s->t;
+	if (s->slot >= 0) {
+		t->slots[s->slot].used = false;
+		t->accepted[s->slot] = NULL;
+	}
+	if (s->prev != NULL) {
+		s->prev->next = s->next;
+	} else {
+		t->all = s->next;
+	}
+	if (s->next != NULL) {
+		s->next->prev = s->prev;
+	}
+	if (s->deadline != NULL) {
+		event_free(s->deadline);
 	}
 	bufferevent_free(s->bev);
 	free(s);
@@ -131,6 +171,31 @@ static void stream_fail(stream_t *s)
 		gsp_tcp_response(s->t->g, s->req_id, NULL, 0);
 	}
 	stream_free(s);
+}
+
+static void arm_deadline(stream_t *s, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(s->deadline, &tv);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_t *s = arg;
+	gsp_transport_ev_t *t = s->t;
+	if (!s->client && t->g != NULL) {
+		char who[80];
+		t->g->stats.tcp_deadline++;
+		log_ratelimited(AYA_LOG_WARN,
+		                "gossip: closed a push/pull stream from %s: %s not done within "
+		                "%u ms (%" PRIu64 " so far)",
+		                gsp_addr_str(&s->peer, who, sizeof(who)),
+		                s->replied ? "the reply was" : "the request frame was",
+		                FRAME_DEADLINE_MS, t->g->stats.tcp_deadline);
+	}
+	stream_fail(s);
 }
 
 /* A whole frame in the input buffer: its bytes (malloc'd) or NULL; *bad on a bad length. */
@@ -180,11 +245,48 @@ static void on_stream_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * Accepted streams: judge the request by its first bytes (length, envelope
+ * mode, key id). false: the stream was closed (and the drop counted).
+ */
+static bool precheck(stream_t *s, struct evbuffer *in)
+{
+	uint8_t hdr[4 + GSP_ENV_PRECHECK_LEN];
+	size_t have = evbuffer_get_length(in);
+	if (have < 4) {
+		return true;
+	}
+	evbuffer_copyout(in, hdr, have < sizeof(hdr) ? have : sizeof(hdr));
+	uint32_t n =
+	        (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	size_t want = n < GSP_ENV_PRECHECK_LEN ? n : GSP_ENV_PRECHECK_LEN;
+	long rc = 0;
+	if (n > GSP_MAX_FRAME) {
+		rc = -EMSGSIZE;
+	} else if (have - 4 < want) {
+		return true;
+	} else {
+		rc = gsp_open_precheck(s->t->g != NULL ? s->t->g->kr : NULL, hdr + 4, want, n);
+	}
+	if (rc < 0 || s->t->g == NULL) {
+		if (s->t->g != NULL) {
+			gsp_count_drop(s->t->g, &s->peer, rc);
+		}
+		stream_free(s);
+		return false;
+	}
+	s->checked = true;
+	return true;
+}
+
 static void on_stream_read(struct bufferevent *bev, void *arg)
 {
 	stream_t *s = arg;
 	size_t len = 0;
 	bool bad;
+	if (!s->client && !s->checked && !precheck(s, bufferevent_get_input(bev))) {
+		return;
+	}
 	uint8_t *buf = take_frame(bufferevent_get_input(bev), &len, &bad);
 	if (buf == NULL) {
 		if (bad) {
@@ -212,7 +314,10 @@ static void on_stream_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	free(reply);
+	/* Authenticated: no longer evictable; the reply gets its own deadline. */
+	s->t->slots[s->slot].authed = true;
 	s->replied = true;
+	arm_deadline(s, FRAME_DEADLINE_MS);
 	bufferevent_disable(bev, EV_READ);
 }
 
@@ -226,32 +331,53 @@ static void on_stream_event(struct bufferevent *bev, short what, void *arg)
 	stream_fail(s);
 }
 
-static void stream_setup(stream_t *s)
+/* A stream on fd (-1: ours, to connect), linked in t->all; NULL when out of memory. */
+static stream_t *stream_new(gsp_transport_ev_t *t, evutil_socket_t fd, const gsp_addr_t *peer)
 {
-	struct timeval tv = {.tv_sec = STREAM_TIMEOUT_S};
+	stream_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return NULL;
+	}
+	s->t = t;
+	s->slot = -1;
+	s->peer = *peer;
+	s->opened_ms = aya_mono_ms();
+	s->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->deadline = s->bev != NULL ? evtimer_new(t->base, on_deadline, s) : NULL;
+	if (s->deadline == NULL) {
+		if (s->bev != NULL) {
+			bufferevent_free(s->bev); /* closes fd */
+		} else if (fd >= 0) {
+			close(fd);
+		}
+		free(s);
+		return NULL;
+	}
+	s->next = t->all;
+	if (t->all != NULL) {
+		t->all->prev = s;
+	}
+	t->all = s;
+	/* No bufferevent timeouts: they restart on every byte. The deadline does not. */
 	bufferevent_setcb(s->bev, on_stream_read, on_stream_write, on_stream_event, s);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return s;
 }
 
 static int ev_tcp_request(void *ctx, const gsp_addr_t *to, const uint8_t *buf, size_t len,
                           uint64_t req_id)
 {
 	gsp_transport_ev_t *t = ctx;
-	stream_t *s = calloc(1, sizeof(*s));
+	stream_t *s = stream_new(t, -1, to);
 	if (s == NULL) {
 		return -ENOMEM;
 	}
-	s->t = t;
 	s->client = true;
 	s->req_id = req_id;
-	s->peer = *to;
-	s->bev = bufferevent_socket_new(t->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
-		free(s);
-		return -ENOMEM;
-	}
-	stream_setup(s);
+	arm_deadline(s, REQUEST_DEADLINE_MS);
 	if (put_frame(s->bev, buf, len) != 0 ||
 	    bufferevent_socket_connect(s->bev, (const struct sockaddr *)&to->ss, (int)to->len) !=
 	            0) {
@@ -268,27 +394,57 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	gsp_transport_ev_t *t = arg;
 	aya_listen_guard_ok(t->guard);
-	if (t->n_streams >= MAX_STREAMS) {
+	gsp_addr_t peer = {0};
+	size_t sl = (size_t)salen < sizeof(peer.ss) ? (size_t)salen : sizeof(peer.ss);
+	memcpy(&peer.ss, sa, sl);
+	peer.len = (socklen_t)sl;
+	bool known = t->g != NULL && gsp_peer_known(t->g, &peer);
+	uint8_t key[GSP_SLOT_KEY_LEN];
+	gsp_slot_key(&peer, known, key);
+	size_t ix = 0;
+	char who[80];
+	switch (gsp_slot_admit(t->slots, MAX_STREAMS, RESERVED_STREAMS, STREAMS_PER_ADDR, key,
+	                       known, &ix)) {
+	case GSP_SLOT_REFUSE:
+		if (t->g != NULL) {
+			t->g->stats.tcp_refused++;
+			log_ratelimited(
+			        AYA_LOG_WARN,
+			        "gossip: refused a push/pull stream from %s: its share of the "
+			        "stream table is busy with authenticated streams (%" PRIu64
+			        " so far)",
+			        gsp_addr_str(&peer, who, sizeof(who)), t->g->stats.tcp_refused);
+		}
 		close(fd);
 		return;
+	case GSP_SLOT_EVICT: {
+		stream_t *old = t->accepted[ix];
+		if (t->g != NULL) {
+			char whom[80];
+			t->g->stats.tcp_evicted++;
+			log_ratelimited(AYA_LOG_WARN,
+			                "gossip: closed the push/pull stream of %s (no frame after "
+			                "%" PRIu64 " ms) to make room for %s (%" PRIu64 " so far)",
+			                gsp_addr_str(&old->peer, whom, sizeof(whom)),
+			                aya_mono_ms() - old->opened_ms,
+			                gsp_addr_str(&peer, who, sizeof(who)),
+			                t->g->stats.tcp_evicted);
+		}
+		stream_free(old);
+		break;
 	}
-	stream_t *s = calloc(1, sizeof(*s));
+	case GSP_SLOT_TAKE:
+		break;
+	}
+	stream_t *s = stream_new(t, fd, &peer);
 	if (s == NULL) {
-		close(fd);
-		return;
+		return; /* out of memory; stream_new closed fd */
 	}
-	s->t = t;
-	size_t sl = (size_t)salen < sizeof(s->peer.ss) ? (size_t)salen : sizeof(s->peer.ss);
-	memcpy(&s->peer.ss, sa, sl);
-	s->peer.len = (socklen_t)sl;
-	s->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
-		close(fd);
-		free(s);
-		return;
-	}
-	t->n_streams++;
-	stream_setup(s);
+	s->slot = (int)ix;
+	t->accepted[ix] = s;
+	t->slots[ix] = (gsp_slot_t){.seq = ++t->accept_seq, .used = true, .known = known};
+	memcpy(t->slots[ix].key, key, sizeof(key));
+	arm_deadline(s, FRAME_DEADLINE_MS);
 }
 
 /* The queued connection stays queued: pause rather than be woken for it at once. */
@@ -346,6 +502,11 @@ void gsp_transport_ev_free(gsp_transport_ev_t *t)
 {
 	if (t == NULL) {
 		return;
+	}
+	/* Pending streams end without a word: the gsp_t may be gone already. */
+	t->g = NULL;
+	for (int i = 0; i < 1 << 16 && t->all != NULL; i++) {
+		stream_free(t->all);
 	}
 	if (t->lst != NULL) {
 		evconnlistener_free(t->lst);

@@ -125,9 +125,10 @@ static void test_status_order(void **state)
 {
 	(void)state;
 	static const char *const dnsd_names[] = {
-	        "udp",      "tcp",     "noerror", "nxdomain",     "refused",     "formerr",
-	        "servfail", "notimp",  "badvers", "badcookie",    "dropped",     "truncated",
-	        "edns",     "cookies", "nsid",    "axfr_refused", "send_errors",
+	        "udp",          "tcp",         "noerror",     "nxdomain",    "refused",
+	        "formerr",      "servfail",    "notimp",      "badvers",     "badcookie",
+	        "dropped",      "truncated",   "edns",        "cookies",     "nsid",
+	        "axfr_refused", "send_errors", "tcp_refused", "tcp_evicted", "tcp_timeouts",
 	};
 	static const char *const agent_names[] = {
 	        "probe_targets",  "probes_sent",    "probes_ok",

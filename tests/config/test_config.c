@@ -255,6 +255,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dns.tcp_idle_timeout_ms, 10000);
 	assert_int_equal(cfg->dns.tcp_max_connections, 1000);
 	assert_int_equal(cfg->dns.tcp_max_per_client, 50);
+	assert_int_equal(cfg->dns.tcp_message_timeout_ms, 2000);
+	assert_int_equal(cfg->dns.tcp_client_ipv4_prefix, 24);
+	assert_int_equal(cfg->dns.tcp_client_ipv6_prefix, 56);
 	assert_int_equal(cfg->dns.max_udp_payload, 1232);
 	assert_string_equal(cfg->dns.nsid, "n1");
 	assert_true(cfg->dns.cookies);
@@ -280,6 +283,9 @@ static void test_explicit_values(void **state)
 	              "dns:\n"
 	              "  listen: [\"::1\"]\n"
 	              "  tcp_idle_timeout: 500ms\n"
+	              "  tcp_message_timeout: 750ms\n"
+	              "  tcp_client_ipv4_prefix: 32\n"
+	              "  tcp_client_ipv6_prefix: 64\n"
 	              "  max_udp_payload: 4096\n"
 	              "  nsid: \"\"\n"
 	              "  cookies: false\n"
@@ -320,6 +326,9 @@ static void test_explicit_values(void **state)
 	}
 	assert_string_equal(cfg->dns.listen[0].text, "[::1]:53");
 	assert_int_equal(cfg->dns.tcp_idle_timeout_ms, 500);
+	assert_int_equal(cfg->dns.tcp_message_timeout_ms, 750);
+	assert_int_equal(cfg->dns.tcp_client_ipv4_prefix, 32);
+	assert_int_equal(cfg->dns.tcp_client_ipv6_prefix, 64);
 	assert_int_equal(cfg->dns.max_udp_payload, 4096);
 	assert_string_equal(cfg->dns.nsid, "");
 	assert_false(cfg->dns.cookies);
@@ -417,6 +426,10 @@ static const struct bad_case {
          "dns.tcp_idle_timeout: bad duration '5x'"},
         {"duration out of range", NODE "dns:\n  tcp_idle_timeout: 2h\n", "3:21",
          "dns.tcp_idle_timeout: 2h is out of range 100ms..3600000ms"},
+        {"message timeout out of range", NODE "dns:\n  tcp_message_timeout: 50ms\n", "3:24",
+         "dns.tcp_message_timeout: 50ms is out of range 100ms..600000ms"},
+        {"client prefix out of range", NODE "dns:\n  tcp_client_ipv4_prefix: 33\n", "3:27",
+         "dns.tcp_client_ipv4_prefix"},
         {"threads out of range", NODE "dns:\n  threads: 5000\n", "3:12",
          "dns.threads: 5000 is out of range 0..1024"},
         {"negative threads", NODE "dns:\n  threads: -1\n", "3:12",
