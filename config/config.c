@@ -523,6 +523,9 @@ static void finish(loader_t *ld)
 {
 	cfg_t *cfg = ld->cfg;
 	cfg_resolve_regions(ld);
+	if (ld->d->errors == 0) {
+		cfg_check_steering(ld);
+	}
 	if (!ld->nsid_set && cfg->node.name != NULL) {
 		cfg->dns.nsid = cfg->node.name;
 	}

@@ -74,6 +74,9 @@ typedef struct cfg_endpoint {
 	cfg_loc_t loc;
 } cfg_endpoint_t;
 
+#define CFG_POOL_TARGET_DEFAULT 0.8 /* pools[].target (the schema's default text too) */
+#define CFG_POOL_LIMIT_DEFAULT 0.95 /* pools[].limit */
+
 typedef struct cfg_pool {
 	const char *region; /* name, resolved to region_idx at load */
 	size_t region_idx;  /* index into cfg_t.regions */
@@ -85,7 +88,7 @@ typedef struct cfg_pool {
 	int observers;      /* cfg_observers_t: who probes it; default CFG_OBSERVERS_K */
 	int quorum;         /* cfg_quorum_t: how the fresh observers' verdicts combine */
 	int unobserved;     /* cfg_unobserved_t: an endpoint no fresh observer reports on */
-	double target;      /* utilization the load loop steers to, 0..1, default 0.8 */
+	double target;      /* utilization the load loop steers to, 0..1, CFG_POOL_TARGET_DEFAULT */
 	double limit;       /* utilization over which the pool takes no new answers, default 0.95 */
 } cfg_pool_t;
 

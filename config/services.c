@@ -560,6 +560,75 @@ void cfg_check_services(loader_t *ld, cfg_zone_t *z)
 	}
 }
 
+static bool has_filter(const cfg_service_t *svc, cfg_filter_kind_t k)
+{
+	for (size_t i = 0; i < svc->n_policy; i++) {
+		if (svc->policy[i].kind == k) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Settings of the load loop that would change nothing, said at the pool
+ * (warnings: the config still loads): a target or limit other than the
+ * defaults on a pool whose load nobody reports or whose chain has no
+ * `load`, and a burst region in a service that orders by neither geo nor
+ * load. After the monitors and regions are resolved, without errors.
+ */
+void cfg_check_steering(loader_t *ld)
+{
+	const cfg_t *cfg = ld->cfg;
+	for (size_t z = 0; z < cfg->n_zones; z++) {
+		for (size_t s = 0; s < cfg->zones[z].n_services; s++) {
+			const cfg_service_t *svc = &cfg->zones[z].services[s];
+			bool load = has_filter(svc, CFG_FILTER_LOAD);
+			bool geo = has_filter(svc, CFG_FILTER_GEO);
+			for (size_t p = 0; p < svc->n_pools; p++) {
+				const cfg_pool_t *pool = &svc->pools[p];
+				bool t = pool->target != CFG_POOL_TARGET_DEFAULT;
+				bool l = pool->limit != CFG_POOL_LIMIT_DEFAULT;
+				const char *what = t && l ? "target and limit have"
+				                   : t    ? "target has"
+				                          : "limit has";
+				const cfg_monitor_t *m =
+				        pool->monitor != NULL && pool->monitor_idx < cfg->n_monitors
+				                ? &cfg->monitors[pool->monitor_idx]
+				                : NULL;
+				if (!t && !l) {
+					/* nothing asked */
+				} else if (!load) {
+					cfg_y_warn_at(
+					        ld, pool->loc,
+					        "pool %s: %s no effect: the policy of service %s "
+					        "has no load filter",
+					        pool->region, what, svc->name);
+				} else if (m == NULL) {
+					cfg_y_warn_at(
+					        ld, pool->loc,
+					        "pool %s: %s no effect: the pool has no monitor "
+					        "to report its load",
+					        pool->region, what);
+				} else if (m->load.kind == CFG_LOAD_NONE) {
+					cfg_y_warn_at(
+					        ld, pool->loc,
+					        "pool %s: %s no effect: monitor %s reports no "
+					        "load (it has no load: source)",
+					        pool->region, what, m->name);
+				}
+				if (pool->region_idx < cfg->n_regions &&
+				    cfg->regions[pool->region_idx].burst && !geo && !load) {
+					cfg_y_warn_at(ld, pool->loc,
+					              "pool %s: burst has no effect: the policy of "
+					              "service %s has neither geo nor load",
+					              pool->region, svc->name);
+				}
+			}
+		}
+	}
+}
+
 void cfg_resolve_regions(loader_t *ld)
 {
 	cfg_t *cfg = ld->cfg;

@@ -69,6 +69,14 @@ static Aya__Ctl__Pool *pool_to_pb(aya_arena_t *a, const ctl_pool_t *p)
 	m->cost_overridden = p->cost_overridden;
 	m->burst = p->burst;
 	m->drained = p->drained;
+	m->utilization = p->utilization;
+	m->forecast = p->forecast;
+	m->target = p->target;
+	m->limit = p->limit;
+	m->admit = p->admit;
+	m->closed = p->closed;
+	m->owner = ctl_pstr(p->owner);
+	m->share = p->share;
 	for (size_t i = 0; i < p->n_endpoints; i++) {
 		const ctl_endpoint_t *e = &p->endpoints[i];
 		aya__ctl__endpoint__init(&eps[i]);
@@ -149,6 +157,14 @@ static void pool_from_pb(aya_arena_t *a, const Aya__Ctl__Pool *m, ctl_pool_t *p,
 	p->cost_overridden = m->cost_overridden;
 	p->burst = m->burst;
 	p->drained = m->drained;
+	p->utilization = m->utilization;
+	p->forecast = m->forecast;
+	p->target = m->target;
+	p->limit = m->limit;
+	p->admit = m->admit;
+	p->closed = m->closed;
+	p->owner = ctl_dup(a, m->owner, oom);
+	p->share = m->share;
 	ctl_endpoint_t *eps = arr(a, m->n_endpoints, sizeof(*eps));
 	if (eps == NULL) {
 		*oom = true;
@@ -297,8 +313,22 @@ Aya__Ctl__ExplainReply *ctl_explain_to_pb(aya_arena_t *a, const ctl_explain_t *e
 	m->scope = e->scope;
 	m->text = ctl_pstr(e->text);
 	m->attribution = ctl_pstr(e->attribution);
+	m->load_draw = e->load_draw;
+	Aya__Ctl__ExplainLoad *lm = arr(a, e->n_load, sizeof(*lm));
+	Aya__Ctl__ExplainLoad **lv = arr(a, e->n_load, sizeof(*lv));
+	for (size_t i = 0; lm != NULL && lv != NULL && i < e->n_load; i++) {
+		aya__ctl__explain_load__init(&lm[i]);
+		lm[i].region = ctl_pstr(e->load[i].region);
+		lm[i].admit = e->load[i].admit;
+		lm[i].closed = e->load[i].closed;
+		lm[i].utilization = e->load[i].utilization;
+		lm[i].forecast = e->load[i].forecast;
+		lv[i] = &lm[i];
+	}
+	m->load = lv;
+	m->n_load = e->n_load;
 	bool ok = m->pool_order != NULL && m->filters != NULL && m->events != NULL &&
-	          m->answer != NULL;
+	          m->answer != NULL && lm != NULL && lv != NULL;
 	return ok ? m : NULL;
 }
 
@@ -331,6 +361,22 @@ void ctl_explain_from_pb(aya_arena_t *a, const Aya__Ctl__ExplainReply *p, ctl_ex
 	e->scope = p->scope;
 	e->text = ctl_dup(a, p->text, oom);
 	e->attribution = ctl_dup(a, p->attribution, oom);
+	e->load_draw = p->load_draw;
+	ctl_explain_load_t *load = arr(a, p->n_load, sizeof(*load));
+	if (load == NULL) {
+		*oom = true;
+		return;
+	}
+	for (size_t i = 0; i < p->n_load; i++) {
+		const Aya__Ctl__ExplainLoad *l = p->load[i];
+		load[i] = (ctl_explain_load_t){.region = ctl_dup(a, l->region, oom),
+		                               .admit = l->admit,
+		                               .closed = l->closed,
+		                               .utilization = l->utilization,
+		                               .forecast = l->forecast};
+	}
+	e->load = load;
+	e->n_load = p->n_load;
 	ctl_explain_event_t *ev = arr(a, p->n_events, sizeof(*ev));
 	if (ev == NULL) {
 		*oom = true;

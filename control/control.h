@@ -144,6 +144,12 @@ typedef struct ctl_pool {
 	bool drained;
 	const ctl_endpoint_t *endpoints;
 	size_t n_endpoints;
+	/* The load loop, from the snapshot (NAN = unknown): */
+	double utilization, forecast, target, limit, admit;
+	bool closed;
+	/* From the daemon (ctl_services_pool_info): */
+	const char *owner; /* node computing admit, "" = no loop */
+	double share;      /* percent of the service's answers over the last seconds, NAN = none */
 } ctl_pool_t;
 
 typedef struct ctl_service {
@@ -209,6 +215,14 @@ typedef struct ctl_explain_event {
 	bool kept;
 } ctl_explain_event_t;
 
+/* explain: one pool as the load filter saw it */
+typedef struct ctl_explain_load {
+	const char *region;
+	double admit;
+	bool closed;
+	double utilization, forecast; /* NAN = unknown */
+} ctl_explain_load_t;
+
 typedef struct ctl_explain {
 	const char *service;
 	const char *qtype; /* "A", "AAAA" */
@@ -237,6 +251,9 @@ typedef struct ctl_explain {
 	uint32_t scope;
 	const char *text;        /* pol_trace_format's text */
 	const char *attribution; /* "" unless the geo database decided */
+	double load_draw;        /* the load filter's draw in [0, 1), NAN when it did not run */
+	const ctl_explain_load_t *load; /* every pool, in pool_order */
+	size_t n_load;
 } ctl_explain_t;
 
 /* backends: one node's observation of an endpoint */
@@ -413,6 +430,16 @@ void ctl_reply_error(ctl_reply_t *r, const char *msg) AYA_NONNULL(1);
 void ctl_reply_errorf(ctl_reply_t *r, aya_arena_t *a, const char *fmt, ...) AYA_PRINTF(3, 4)
         AYA_NONNULL(1, 2, 3);
 
+/*
+ * Per-pool figures only the daemon has, for pool `pool` of pol's service
+ * `svc`: fn sets p->owner (a string in a, or a static one) and p->share, and
+ * may refresh the load loop's figures from the live controller (those of
+ * the snapshot are as of its build).
+ */
+typedef void (*ctl_pool_info_fn)(void *ctx, size_t svc, size_t pool, ctl_pool_t *p, aya_arena_t *a);
+/* Call fn for every pool of s (from ctl_services_fill). */
+void ctl_services_pool_info(ctl_services_t *s, aya_arena_t *a, ctl_pool_info_fn fn, void *ctx)
+        AYA_NONNULL(1, 2, 3);
 /* `services`: every service of pol, and the stored drains (copied). 0 or -ENOMEM. */
 int ctl_services_fill(const struct pol_snap *pol, const struct state_drain *drains, size_t n_drains,
                       aya_arena_t *a, ctl_services_t *out) AYA_NONNULL(1, 4, 5) AYA_WUR;

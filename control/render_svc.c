@@ -7,6 +7,8 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +24,30 @@ static int max_address_width(const ctl_service_t *s)
 		}
 	}
 	return w;
+}
+
+/* "0.72", or "-" when unknown. */
+static const char *num(char *buf, size_t len, double v, int prec)
+{
+	if (isnan(v)) {
+		return "-";
+	}
+	snprintf(buf, len, "%.*f", prec, v);
+	return buf;
+}
+
+/* The load loop of a pool: one line under its header. */
+static void write_load(FILE *f, const ctl_pool_t *p)
+{
+	char u[32], fc[32], t[32], l[32], a[32], sh[32];
+	fprintf(f,
+	        "    load  utilization %s  forecast %s  target %s  limit %s  admit %s  %s  "
+	        "owner %s  share %s%s\n",
+	        num(u, sizeof(u), p->utilization, 2), num(fc, sizeof(fc), p->forecast, 2),
+	        num(t, sizeof(t), p->target, 2), num(l, sizeof(l), p->limit, 2),
+	        num(a, sizeof(a), p->admit, 3), p->closed ? "CLOSED" : "open",
+	        p->owner != NULL && p->owner[0] != '\0' ? p->owner : "-",
+	        num(sh, sizeof(sh), p->share, 1), isnan(p->share) ? "" : "%");
 }
 
 static void write_service(FILE *f, const ctl_service_t *s)
@@ -41,6 +67,7 @@ static void write_service(FILE *f, const ctl_service_t *s)
 		}
 		fprintf(f, "  pool %s  cost %g%s%s%s\n", pool->region, pool->cost, set,
 		        pool->burst ? "  burst" : "", pool->drained ? "  DRAINED" : "");
+		write_load(f, pool);
 		for (size_t i = 0; i < pool->n_endpoints; i++) {
 			const ctl_endpoint_t *e = &pool->endpoints[i];
 			fprintf(f, "    %-*s  weight %-4" PRIu32 "  %-9s  %s\n", w, e->address,
@@ -124,6 +151,12 @@ static json_t *strs_json(const char *const *v, size_t n)
 	return a;
 }
 
+/* A number, or null when unknown (JSON has no NaN). */
+static json_t *jnum(double v)
+{
+	return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
 static json_t *pool_json(const ctl_pool_t *p)
 {
 	json_t *eps = json_array();
@@ -140,11 +173,15 @@ static json_t *pool_json(const ctl_pool_t *p)
 	if (eps == NULL) {
 		return NULL;
 	}
-	/* "o" steals eps, also when the pack fails. */
-	return json_pack("{s:s, s:f, s:f, s:b, s:b, s:b, s:o}", "region", p->region, "cost",
-	                 p->cost, "config_cost", p->config_cost, "cost_overridden",
-	                 p->cost_overridden, "burst", p->burst, "drained", p->drained, "endpoints",
-	                 eps);
+	/* "o" steals eps (and the numbers), also when the pack fails; NAN is null. */
+	return json_pack("{s:s, s:f, s:f, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:s, "
+	                 "s:o}",
+	                 "region", p->region, "cost", p->cost, "config_cost", p->config_cost,
+	                 "cost_overridden", p->cost_overridden, "burst", p->burst, "drained",
+	                 p->drained, "endpoints", eps, "utilization", jnum(p->utilization),
+	                 "forecast", jnum(p->forecast), "target", jnum(p->target), "limit",
+	                 jnum(p->limit), "admit", jnum(p->admit), "closed", p->closed, "owner",
+	                 p->owner != NULL ? p->owner : "", "share", jnum(p->share));
 }
 
 static json_t *service_json(const ctl_service_t *s)
@@ -220,6 +257,24 @@ static json_t *events_json(const ctl_explain_t *e)
 	return a;
 }
 
+/* The load filter: its draw and every pool's admit, closed, utilization and forecast. */
+static json_t *load_json(const ctl_explain_t *e)
+{
+	json_t *pools = json_array();
+	for (size_t i = 0; pools != NULL && i < e->n_load; i++) {
+		const ctl_explain_load_t *l = &e->load[i];
+		json_t *j = json_pack("{s:s, s:o, s:b, s:o, s:o}", "region", l->region, "admit",
+		                      jnum(l->admit), "closed", l->closed, "utilization",
+		                      jnum(l->utilization), "forecast", jnum(l->forecast));
+		if (j == NULL || json_array_append_new(pools, j) != 0) {
+			json_decref(pools);
+			return NULL;
+		}
+	}
+	return pools != NULL ? json_pack("{s:o, s:o}", "draw", jnum(e->load_draw), "pools", pools)
+	                     : NULL;
+}
+
 int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 {
 	json_t *client = json_pack("{s:s, s:I, s:b}", "address", e->client, "source_prefix",
@@ -244,6 +299,7 @@ int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 	rc |= json_object_set_new(o, "pool_order", strs_json(e->pool_order, e->n_pool_order));
 	rc |= json_object_set_new(o, "filters", strs_json(e->filters, e->n_filters));
 	rc |= json_object_set_new(o, "events", events_json(e));
+	rc |= json_object_set_new(o, "load", load_json(e));
 	rc |= json_object_set_new(o, "answer", answer);
 	rc |= json_object_set_new(o, "text", json_string(e->text));
 	if (e->attribution[0] != '\0') {

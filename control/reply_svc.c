@@ -12,8 +12,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -93,7 +95,15 @@ static int service_reply(aya_arena_t *a, const pol_service_t *ps, ctl_service_t 
 		                        .burst = pp->burst,
 		                        .drained = pp->drained,
 		                        .endpoints = eps + pp->first,
-		                        .n_endpoints = pp->count};
+		                        .n_endpoints = pp->count,
+		                        .utilization = pp->utilization,
+		                        .forecast = pp->forecast,
+		                        .target = pp->target,
+		                        .limit = pp->limit,
+		                        .admit = pp->admit,
+		                        .closed = pp->closed,
+		                        .owner = "",
+		                        .share = NAN};
 	}
 	*out = (ctl_service_t){.name = ps->name,
 	                       .ttl_s = ps->ttl_s,
@@ -150,6 +160,17 @@ int ctl_services_fill(const pol_snap_t *pol, const state_drain_t *drains, size_t
 	out->services = sv;
 	out->n_services = n;
 	return drains_reply(drains, n_drains, a, out);
+}
+
+void ctl_services_pool_info(ctl_services_t *s, aya_arena_t *a, ctl_pool_info_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->n_services; i++) {
+		/* Ours: allocated in the arena by ctl_services_fill. */
+		ctl_pool_t *pools = (ctl_pool_t *)(uintptr_t)s->services[i].pools;
+		for (size_t p = 0; p < s->services[i].n_pools; p++) {
+			fn(ctx, i, p, &pools[p], a);
+		}
+	}
 }
 
 /* ---- finding a service by full or short name, and a drain target ---- */
@@ -341,6 +362,21 @@ static int trace_fill(aya_arena_t *a, const pol_trace_t *t, ctl_explain_t *e)
 	e->geo_used = t->geo_used;
 	e->geo_scope = t->geo_scope;
 	e->n_pool_order = t->n_pool_order;
+	e->load_draw = t->load_draw;
+	ctl_explain_load_t *load = aya_arena_alloc(a, (t->n_pool_order + 1u) * sizeof(*load));
+	if (load == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_pool_order; i++) {
+		const pol_pool_t *pp = &svc->pools[t->pool_order[i]];
+		load[i] = (ctl_explain_load_t){.region = pp->region,
+		                               .admit = pp->admit,
+		                               .closed = pp->closed,
+		                               .utilization = pp->utilization,
+		                               .forecast = pp->forecast};
+	}
+	e->load = load;
+	e->n_load = t->n_pool_order;
 	e->filters = filters;
 	e->n_filters = svc->n_filters;
 	e->n_events = t->n_ev;

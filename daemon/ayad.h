@@ -40,6 +40,10 @@ typedef struct ayad {
 	/* Keeps in t[0..n) the endpoints this node probes (main.c: the gossip observers'). */
 	size_t (*probe_filter)(struct ayad *d, struct agent_target *t, size_t n);
 	struct ayad_gossip *gossip; /* cluster membership (daemon/gossip.c); NULL without gossip */
+	struct ayad_steer *steer;   /* the load loop's timers (daemon/steer.c) */
+	pol_steer_t *pol_steer;     /* its controllers; every policy build reads them */
+	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
+	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
@@ -182,6 +186,48 @@ uint64_t ayad_gossip_config_hash(const ayad_t *d) AYA_NONNULL(1);
 void ayad_gossip_stats(const ayad_t *d, gsp_repl_stats_t *out) AYA_NONNULL(1, 2);
 /* The gossip clock (monotonic ms, the clock of gsp_member_t times); 0 without gossip. */
 uint64_t ayad_gossip_now_ms(const ayad_t *d) AYA_NONNULL(1);
+
+/*
+ * Load steering, one writer per pool: the owner of (service, region) into
+ * owner (GSP_NAME_MAX + 1 bytes); true when it is this node (always without
+ * gossip).
+ */
+bool ayad_gossip_steer_owner(ayad_t *d, const char *service, const char *region, char *owner,
+                             size_t len) AYA_NONNULL(1, 2, 3, 4);
+/* An owned pool's fraction: stored and gossiped when changed (1), 0 unchanged or no gossip. */
+int ayad_gossip_steer_publish(ayad_t *d, const char *service, const char *region, double admit,
+                              bool closed) AYA_NONNULL(1, 2, 3);
+
+/* ---- load steering (daemon/steer.c) ---- */
+
+typedef struct ayad_steer ayad_steer_t;
+
+/* Period of the load loop's check (each pool steps at its monitor's interval). */
+#define AYAD_STEER_TICK_MS 250u
+/* The share of answers per pool is over this many seconds, sampled every second. */
+#define AYAD_SHARE_WINDOW_S 10u
+
+/* d->pol_steer for d->cfg (forecast on), and the timers. 0 or a negative errno (logged). */
+int ayad_steer_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+/* After a reload was published: follow cfg's pools (history kept), rebuild soon. */
+int ayad_steer_reload(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2);
+void ayad_steer_stop(ayad_t *d) AYA_NONNULL(1);
+/* A peer's record of a pool (d->steer_heard): its fraction is adopted, a rebuild follows. */
+void ayad_steer_heard(ayad_t *d, const state_steer_t *s) AYA_NONNULL(1, 2);
+/*
+ * For `ayactl services`, pool `pool` of d->pol's service `svc`: the node that
+ * computes its fraction ("" when it has no controller) and its share of the
+ * service's address answers over the last AYAD_SHARE_WINDOW_S seconds, in
+ * percent (NAN: no answers yet). Returns its controller (NULL: none).
+ */
+const pol_steer_pool_t *ayad_steer_pool_info(ayad_t *d, size_t svc, size_t pool, char *owner,
+                                             size_t len, double *share) AYA_NONNULL(1, 4, 6);
+typedef struct ayad_steer_stats {
+	uint64_t updates, changes, sent, heard, adopted;
+	uint64_t pools_closed; /* gauge */
+} ayad_steer_stats_t;
+extern const aya_stat_table_t ayad_steer_stats_table;
+void ayad_steer_stats(const ayad_t *d, ayad_steer_stats_t *out) AYA_NONNULL(1, 2);
 
 /* The control handlers (daemon/ctl.c), indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

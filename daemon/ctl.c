@@ -63,10 +63,14 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ayad_probes_stats(d, &ag);
 	ayad_rebuild_stats_t rb;
 	ayad_rebuild_stats(d, &rb);
-	/* The registry's rows in this order: dnsd, the agent's probes, the policy rebuilds. */
+	ayad_steer_stats_t sr;
+	ayad_steer_stats(d, &sr);
+	/* The registry's rows in this order: dnsd, the agent's probes, the policy rebuilds, the
+	 * load loop. */
 	const aya_stat_source_t src[] = {{&dnsd_stats_table, &st},
 	                                 {&agent_stats_table, &ag},
-	                                 {&ayad_rebuild_stats_table, &rb}};
+	                                 {&ayad_rebuild_stats_table, &rb},
+	                                 {&ayad_steer_stats_table, &sr}};
 	size_t n = 0;
 	for (size_t i = 0; i < AYA_ARRAY_LEN(src); i++) {
 		n += aya_stats_count(src[i].table, AYA_STAT_NOLIST);
@@ -138,6 +142,24 @@ static void on_reload(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	}
 }
 
+/* Owner, share of answers and the live load loop of one pool (daemon/steer.c). */
+static void pool_info(void *ctx, size_t svc, size_t pool, ctl_pool_t *p, aya_arena_t *a)
+{
+	char owner[GSP_NAME_MAX + 1];
+	const pol_steer_pool_t *sp =
+	        ayad_steer_pool_info(ctx, svc, pool, owner, sizeof(owner), &p->share);
+	if (owner[0] != '\0') {
+		const char *o = aya_arena_strdup(a, owner);
+		p->owner = o != NULL ? o : "";
+	}
+	if (sp != NULL) {
+		p->utilization = sp->utilization;
+		p->forecast = sp->forecast;
+		p->admit = sp->admit;
+		p->closed = sp->closed;
+	}
+}
+
 static void on_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
 {
 	(void)req;
@@ -151,6 +173,8 @@ static void on_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya
 	}
 	if (ctl_services_fill(d->pol, list, n, a, &r->services) < 0) {
 		ctl_reply_error(r, NULL);
+	} else {
+		ctl_services_pool_info(&r->services, a, pool_info, d);
 	}
 	state_drain_list_free(list, n);
 	state_cost_t *costs = NULL;

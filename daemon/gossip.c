@@ -16,6 +16,7 @@
 #include "daemon/ayad.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,14 @@ static void on_rebuild(void *ctx, unsigned within_ms)
 		ayad_schedule_rebuild_within(d, within_ms);
 	} else {
 		ayad_schedule_rebuild(d);
+	}
+}
+
+static void on_steer(void *ctx, const state_steer_t *s)
+{
+	ayad_t *d = ctx;
+	if (d->steer_heard != NULL) {
+		d->steer_heard(d, s);
 	}
 }
 
@@ -113,8 +122,10 @@ int ayad_gossip_start(ayad_t *d)
 		goto fail;
 	}
 	d->gossip = gs;
-	gsp_repl_hooks_t hooks = {
-	        .ctx = d, .rebuild = on_rebuild, .members_changed = on_members_changed};
+	gsp_repl_hooks_t hooks = {.ctx = d,
+	                          .rebuild = on_rebuild,
+	                          .members_changed = on_members_changed,
+	                          .steer = on_steer};
 	if ((gs->repl = gsp_repl_new(cfg, d->state, &hooks)) == NULL) {
 		goto fail;
 	}
@@ -219,6 +230,25 @@ void ayad_gossip_stop(ayad_t *d)
 	gsp_repl_free(gs->repl);
 	free(gs);
 	d->gossip = NULL;
+}
+
+bool ayad_gossip_steer_owner(ayad_t *d, const char *service, const char *region, char *owner,
+                             size_t len)
+{
+	if (d->gossip == NULL || d->gossip->repl == NULL) {
+		snprintf(owner, len, "%s", d->cfg->node.name);
+		return true;
+	}
+	return gsp_repl_steer_owner(d->gossip->repl, service, region, owner, len);
+}
+
+int ayad_gossip_steer_publish(ayad_t *d, const char *service, const char *region, double admit,
+                              bool closed)
+{
+	if (d->gossip == NULL || d->gossip->repl == NULL) {
+		return 0;
+	}
+	return gsp_repl_steer_publish(d->gossip->repl, service, region, admit, closed);
 }
 
 gsp_t *ayad_gossip_node(const ayad_t *d)

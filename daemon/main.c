@@ -195,7 +195,7 @@ static int start(ayad_t *d)
 		return rc;
 	}
 	rc = ayad_store_timer(d);
-	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 ||
+	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
 	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0) {
 		return rc;
 	}
@@ -208,6 +208,7 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 	ayad_gossip_stop(d);
 	/* The agent writes to the state store: stop it first. */
 	ayad_probes_stop(d);
+	ayad_steer_stop(d);
 	ayad_rebuild_stop(d);
 	dnsd_server_stop(d->srv);
 	d->snap = NULL;
@@ -237,7 +238,8 @@ static int run(const char *path)
 	struct event *sigs[AYA_ARRAY_LEN(signals)] = {0};
 	ayad_t d = {.config_path = path,
 	            .started = time(NULL),
-	            .probe_filter = ayad_gossip_filter_targets};
+	            .probe_filter = ayad_gossip_filter_targets,
+	            .steer_heard = ayad_steer_heard};
 	int ret = 1;
 	signal(SIGPIPE, SIG_IGN);
 	/* The DNS TCP thread's base is woken from this thread. */

@@ -231,6 +231,8 @@ int ayad_reload(ayad_t *d, char **diag)
 	d->cfg = cfg;
 	/* Probes that stay keep their state; the agent copied what it needs. */
 	ayad_probes_set_targets(d, cfg);
+	/* The load loop follows the new pools (a rebuild then applies their fractions). */
+	(void)ayad_steer_reload(d, cfg);
 	aya_log_set_level((enum aya_log_level)cfg->log_level);
 	char sum[400];
 	summarize(snap, pol, sum, sizeof(sum));

@@ -153,7 +153,8 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 	                   .now_ms = now_ms,
 	                   .started_ms = (uint64_t)d->started * 1000u,
 	                   .costs = costs,
-	                   .n_costs = n_costs};
+	                   .n_costs = n_costs,
+	                   .steer = d->pol_steer};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);

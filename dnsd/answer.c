@@ -446,6 +446,10 @@ static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, co
 	}
 	INC(&ctx->counters, services);
 	if (rc == POL_OK) {
+		uint32_t slot = node->pool_slot + res.ep[0]->pool;
+		if (AYA_LIKELY(slot < DNSD_POOL_SLOTS)) {
+			INC(ctx, pool_answers[slot]);
+		}
 		put_endpoints(r, &res, owner_off);
 		/* pol caps the scope at the source prefix; source 0 must get 0 (RFC 7871 7.2.1). */
 		q->ecs.scope = client.ecs ? res.scope : 0;

@@ -60,6 +60,13 @@ const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx)
 	return &ctx->counters;
 }
 
+void dnsd_ctx_pool_answers_add(const dnsd_ctx_t *ctx, uint64_t *out, size_t n)
+{
+	for (size_t i = 0; i < n && i < DNSD_POOL_SLOTS; i++) {
+		out[i] += atomic_load_explicit(&ctx->pool_answers[i], memory_order_relaxed);
+	}
+}
+
 #define ADD(f) out->f += atomic_load_explicit(&c->f, memory_order_relaxed)
 
 void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)

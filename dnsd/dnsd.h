@@ -115,6 +115,16 @@ extern const aya_stat_table_t dnsd_stats_table;
 /* out += c (relaxed loads). */
 void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c) AYA_NONNULL(1, 2);
 
+/*
+ * Address answers per pool, for the share of answers each pool gets: each
+ * worker counts the answers whose first address is in a pool, by slot =
+ * the pools of the services before it (policy snapshot order, which is
+ * config order) + the pool's index in its service. One writer per counter
+ * (the worker), relaxed atomics, no lock; pools past the last slot are
+ * not counted. dnsd_server_pool_answers() sums them.
+ */
+#define DNSD_POOL_SLOTS 2048u
+
 /* ------------------------------------------------------------------ answers */
 
 typedef enum dnsd_transport {
@@ -131,6 +141,8 @@ dnsd_ctx_t *dnsd_ctx_new(void) AYA_WUR;
 void dnsd_ctx_free(dnsd_ctx_t *ctx);
 /* The context's counters (borrowed; readable from any thread). */
 const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
+/* out[i] += the context's answers from pool slot i, for i < n (relaxed loads; any thread). */
+void dnsd_ctx_pool_answers_add(const dnsd_ctx_t *ctx, uint64_t *out, size_t n) AYA_NONNULL(1, 2);
 
 /*
  * Answer one query. `q`/`qlen` is the message (for TCP without the length
@@ -170,6 +182,8 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
 void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol) AYA_NONNULL(1);
 /* Sum of all workers' counters. Any thread. */
 void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out) AYA_NONNULL(1, 2);
+/* out[i] = every worker's answers from pool slot i, for i < n (<= DNSD_POOL_SLOTS). Any thread. */
+void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n) AYA_NONNULL(1, 2);
 /* Listen addresses and worker count, for status. */
 unsigned dnsd_server_workers(const dnsd_server_t *srv) AYA_NONNULL(1);
 /* Stop the threads, close the sockets, free the current snapshot. NULL is a no-op. */

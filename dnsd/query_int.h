@@ -84,6 +84,8 @@ typedef struct dnsd_query {
 
 struct dnsd_ctx {
 	dnsd_counters_t counters;
+	/* Address answers by (service, pool of the first address): see DNSD_POOL_SLOTS. */
+	_Atomic uint64_t pool_answers[DNSD_POOL_SLOTS];
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
 	aya_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */

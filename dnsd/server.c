@@ -207,6 +207,19 @@ void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
 	}
 }
 
+void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n)
+{
+	memset(out, 0, n * sizeof(*out));
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		if (srv->udp[i].ctx != NULL) {
+			dnsd_ctx_pool_answers_add(srv->udp[i].ctx, out, n);
+		}
+	}
+	if (srv->tcp != NULL) {
+		dnsd_tcp_pool_answers(srv->tcp, out, n);
+	}
+}
+
 unsigned dnsd_server_workers(const dnsd_server_t *srv)
 {
 	return (unsigned)srv->n_udp;

@@ -70,3 +70,5 @@ int dnsd_tcp_start(struct dnsd_server *srv, const cfg_t *cfg, dnsd_tcp_t **out);
 void dnsd_tcp_stop(dnsd_tcp_t *t);
 /* Sum of the TCP thread's counters into out. */
 void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out);
+/* out[i] += the TCP thread's answers from pool slot i (dnsd_server_pool_answers). */
+void dnsd_tcp_pool_answers(const dnsd_tcp_t *t, uint64_t *out, size_t n);

@@ -30,7 +30,8 @@
 struct zbuild {
 	aya_arena_t *a;
 	const cfg_zone_t *cz;
-	size_t svc_base; /* config index of the zone's first service (zones before it, in order) */
+	size_t svc_base;  /* config index of the zone's first service (zones before it, in order) */
+	size_t pool_base; /* answer counter slot of its first service's first pool */
 	dnsd_zone_t *z;
 	dnsd_node_t *nodes;
 	size_t n_nodes;
@@ -299,6 +300,8 @@ static int services_add(struct zbuild *b)
 		}
 		node->flags |= DNSD_NODE_SERVICE;
 		node->svc_idx = (uint32_t)(b->svc_base + i);
+		node->pool_slot = (uint32_t)b->pool_base;
+		b->pool_base += svc->n_pools;
 	}
 	return 0;
 }
@@ -432,11 +435,16 @@ static int neg_soa_build(struct zbuild *b)
 	return 0;
 }
 
-static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, dnsd_zone_t *z,
-                      char *err, size_t errlen)
+static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, size_t pool_base,
+                      dnsd_zone_t *z, char *err, size_t errlen)
 {
-	struct zbuild b = {
-	        .a = a, .cz = cz, .svc_base = svc_base, .z = z, .err = err, .errlen = errlen};
+	struct zbuild b = {.a = a,
+	                   .cz = cz,
+	                   .svc_base = svc_base,
+	                   .pool_base = pool_base,
+	                   .z = z,
+	                   .err = err,
+	                   .errlen = errlen};
 	size_t apex_len = aya_dname_len(cz->apex);
 	z->name = aya_arena_strdup(a, cz->name);
 	uint8_t *apex = aya_arena_memdup(a, cz->apex, apex_len);
@@ -587,12 +595,15 @@ int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t 
 	if (zones == NULL) {
 		goto fail;
 	}
-	for (size_t i = 0, svc_base = 0; i < cfg->n_zones; i++) {
-		rc = zone_build(a, &cfg->zones[i], svc_base, &zones[i], err, errlen);
+	for (size_t i = 0, svc_base = 0, pool_base = 0; i < cfg->n_zones; i++) {
+		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base, &zones[i], err, errlen);
 		if (rc != 0) {
 			goto fail;
 		}
 		svc_base += cfg->zones[i].n_services;
+		for (size_t k = 0; k < cfg->zones[i].n_services; k++) {
+			pool_base += cfg->zones[i].services[k].n_pools;
+		}
 	}
 	s->zones = zones;
 	s->n_zones = cfg->n_zones;

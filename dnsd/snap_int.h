@@ -90,6 +90,9 @@ struct dnsd_node {
 	uint8_t any_idx; /* RRset answered to qtype ANY (RFC 8482): the smallest */
 	uint16_t n_rrsets;
 	uint32_t svc_idx; /* DNSD_NODE_SERVICE: the service's config index (pol_service_at) */
+	/* DNSD_NODE_SERVICE: its first pool's slot in the per-pool answer counters (the pools of
+	 * the services before it, in config order) */
+	uint32_t pool_slot;
 	const dnsd_rrset_t *rrsets;
 	const dnsd_node_t *cut;  /* delegation point above, or NULL */
 	const dnsd_node_t *wild; /* "*." child, or NULL (RFC 4592 source of synthesis) */

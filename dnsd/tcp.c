@@ -491,6 +491,13 @@ void dnsd_tcp_stop(dnsd_tcp_t *t)
 	free(t);
 }
 
+void dnsd_tcp_pool_answers(const dnsd_tcp_t *t, uint64_t *out, size_t n)
+{
+	if (t->ctx != NULL) {
+		dnsd_ctx_pool_answers_add(t->ctx, out, n);
+	}
+}
+
 void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out)
 {
 	dnsd_counters_add(out, dnsd_ctx_counters(t->ctx));

@@ -316,6 +316,7 @@ size_t gsp_observers(const gsp_member_t *members, size_t n, const char *endpoint
 
 struct cfg;
 struct state;
+struct state_steer;
 struct agent_target;
 
 #define GSP_REPL_DEAD_GRACE_MS 60000u /* a gone member's observations are dropped after */
@@ -332,6 +333,8 @@ typedef struct gsp_repl_hooks {
 	void (*rebuild)(void *ctx, unsigned within_ms);
 	/* The live member set changed: recompute the probed endpoints; < 0 = retry next scan. */
 	int (*members_changed)(void *ctx);
+	/* A peer's steering record was stored (a pool of our config): adopt its fraction. */
+	void (*steer)(void *ctx, const struct state_steer *s);
 } gsp_repl_hooks_t;
 
 typedef struct gsp_repl_stats {
@@ -394,6 +397,29 @@ int gsp_repl_reload(gsp_repl_t *r, const struct cfg *cfg, char **notes) AYA_NONN
 /* The hash we advertise (cfg_hash() of the current cfg). */
 uint64_t gsp_repl_config_hash(const gsp_repl_t *r) AYA_NONNULL(1);
 gsp_repl_stats_t gsp_repl_stats(const gsp_repl_t *r) AYA_NONNULL(1);
+
+/*
+ * Load steering, one writer per pool: the controller of (service, region)
+ * is the first of gsp_observers(live members, "steer:<service>/<region>",
+ * region, k = 1): a member of the pool's region when one is live, else
+ * the rendezvous winner of the others; every node with the same members
+ * picks the same one. Not attached (no gossip): this node. Its name into
+ * out (GSP_NAME_MAX + 1 bytes); true when it is this node.
+ */
+bool gsp_repl_steer_owner(const gsp_repl_t *r, const char *service, const char *region, char *out,
+                          size_t outlen) AYA_NONNULL(1, 2, 3, 4);
+/*
+ * This node computed the fraction of a pool it owns: stored as a steering
+ * record (state_steer_set) and, when it changed, gossiped: at once when
+ * `closed` flipped, else with the next round (a newer one replaces a
+ * queued older one). Peers' records arrive through hooks.steer and by
+ * push/pull; records of pools not in the config are not stored. A pool
+ * that admits everything and never had a record gets none (no traffic for
+ * pools without load). 1 when sent (or stored, not attached), 0 unchanged,
+ * or a negative errno.
+ */
+int gsp_repl_steer_publish(gsp_repl_t *r, const char *service, const char *region, double admit,
+                           bool closed) AYA_NONNULL(1, 2, 3);
 
 /* ---- the libevent transport and clock used by ayad ---- */
 

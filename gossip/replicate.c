@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "common/dname.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -82,6 +83,8 @@ static const char *self_name(const gsp_repl_t *r)
 	return r->cfg->node.name;
 }
 
+static void send_rec(gsp_repl_t *r, const char *key, const uint8_t *rec, size_t len, bool now);
+
 /* ---- incoming state ---- */
 
 static bool on_state(void *ctx, const char *key, const uint8_t *data, size_t len)
@@ -129,6 +132,96 @@ static void merge_remote(void *ctx, const uint8_t *data, size_t len)
 	if (changed > 0) {
 		rebuild(r, 0);
 	}
+}
+
+/* ---- steering records ---- */
+
+/* Is (service, region) a pool of our config? Records of others are not stored. */
+static bool steer_accept(const char *service, const char *region, void *ctx)
+{
+	const gsp_repl_t *r = ctx;
+	uint8_t owner[AYA_DNAME_MAX];
+	if (aya_dname_from_str(service, owner) < 0) {
+		return false;
+	}
+	aya_dname_lower(owner);
+	for (size_t z = 0; z < r->cfg->n_zones; z++) {
+		const cfg_zone_t *zone = &r->cfg->zones[z];
+		for (size_t i = 0; i < zone->n_services; i++) {
+			const cfg_service_t *svc = &zone->services[i];
+			if (!aya_dname_equal(svc->owner, owner)) {
+				continue;
+			}
+			for (size_t p = 0; p < svc->n_pools; p++) {
+				if (strcmp(svc->pools[p].region, region) == 0) {
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static void steer_changed(const state_steer_t *s, void *ctx)
+{
+	gsp_repl_t *r = ctx;
+	if (r->h.steer != NULL) {
+		r->h.steer(r->h.ctx, s);
+	}
+}
+
+bool gsp_repl_steer_owner(const gsp_repl_t *r, const char *service, const char *region, char *out,
+                          size_t outlen)
+{
+	snprintf(out, outlen, "%s", self_name(r));
+	if (r->g == NULL) {
+		return true;
+	}
+	size_t nm = gsp_member_count(r->g), live = 0, idx[1];
+	gsp_member_t mem[64], *m = nm <= 64 ? mem : calloc(nm, sizeof(*m));
+	if (m == NULL) {
+		return true; /* two writers for a while beats none */
+	}
+	for (size_t i = 0; i < nm; i++) {
+		const gsp_member_t *x = gsp_member_get(r->g, i);
+		if (x->state == GSP_ST_ALIVE || x->state == GSP_ST_SUSPECT) {
+			m[live++] = *x;
+		}
+	}
+	char key[2 * STATE_NAME_MAX + 16];
+	snprintf(key, sizeof(key), "steer:%s/%s", service, region);
+	if (live > 0 && gsp_observers(m, live, key, region, 1, idx) == 1) {
+		snprintf(out, outlen, "%s", m[idx[0]].name);
+	}
+	if (m != mem) {
+		free(m);
+	}
+	return strcmp(out, self_name(r)) == 0;
+}
+
+int gsp_repl_steer_publish(gsp_repl_t *r, const char *service, const char *region, double admit,
+                           bool closed)
+{
+	state_steer_t old, now;
+	bool had = state_steer_find(r->st, service, region, &old) == 0;
+	bool was_closed = had && old.closed;
+	if (!had && state_steer_quantize(admit) == STATE_STEER_ONE && !closed) {
+		return 0; /* admitting everything, as every node does without news: nothing to say
+		           */
+	}
+	int rc = state_steer_set(r->st, service, region, admit, closed, &now);
+	if (rc <= 0 || r->g == NULL) {
+		return rc;
+	}
+	uint8_t rec[STATE_REC_MAX];
+	int n = state_steer_pack(&now, rec, sizeof(rec));
+	if (n < 0) {
+		return n;
+	}
+	char key[2 * STATE_NAME_MAX + 8];
+	snprintf(key, sizeof(key), "s:%s/%s", service, region);
+	send_rec(r, key, rec, (size_t)n, !had || was_closed != closed);
+	return 1;
 }
 
 /* ---- members ---- */
@@ -484,6 +577,7 @@ gsp_repl_t *gsp_repl_new(const cfg_t *cfg, state_t *st, const gsp_repl_hooks_t *
 	/* Drains and costs already stored travel by push/pull, not as fresh broadcasts. */
 	state_ovr_foreach(st, max_ovr, &r->ovr_version);
 	state_cost_foreach(st, max_cost, &r->ovr_version);
+	state_steer_watch(st, steer_accept, steer_changed, r);
 	return r;
 }
 
@@ -492,6 +586,7 @@ void gsp_repl_free(gsp_repl_t *r)
 	if (r == NULL) {
 		return;
 	}
+	state_steer_watch(r->st, NULL, NULL, NULL);
 	free(r->sent);
 	free(r->gone);
 	free(r);

@@ -435,6 +435,68 @@ int state_merge_all(state_t *st, const uint8_t *buf, size_t len, size_t *changed
 int state_pack_delta(state_t *st, const uint8_t *peer, size_t peer_len, uint8_t **out, size_t *len)
         AYA_NONNULL(1, 4, 5) AYA_WUR;
 
+/* ---- steering records: one pool's admit fraction, from its controller ----
+ *
+ * The load loop (policy/, pol_steer_t) of one (service, pool) runs on one
+ * node, the pool's owner; its admit fraction and closed flag reach every
+ * other node as these records, merged last-writer-wins by version (the
+ * same rule as every table). They travel as override records of kind 3:
+ *   key:   u8 3 | u8 len | service | u8 1 (region) | u8 len | region
+ *   value: u8 format (1) | u8 flags (bit0 = closed) | u16 admit x 10^4 |
+ *          u64 version | u64 at_ms (unix ms computed) | u8 len | origin
+ * framed as STATE_REC_OVR (u8 2 | u16 klen | key | u16 vlen | value), in
+ * broadcasts and in push/pull blobs. Memory only (not in LMDB): they change
+ * every probe interval; a restarted node takes them back from its peers.
+ * An older node counts them as bad records and drops them.
+ */
+#define STATE_STEER_ONE 10000u /* admit 1.0 on the wire */
+#define STATE_STEER_MAX 4096u  /* records kept; more are dropped (one per pool) */
+
+typedef struct state_steer {
+	const char *service; /* full name, no trailing dot, lower-case */
+	const char *region;
+	double admit; /* 0..1, carried to 10^-4 */
+	bool closed;
+	const char *origin; /* the node that computed it */
+	uint64_t version;   /* LWW */
+	uint64_t at_ms;     /* unix ms it was computed */
+} state_steer_t;
+
+/* admit 0..1 as carried (x 10^4, rounded; NaN and below 0: 0, above 1: 1). */
+uint16_t state_steer_quantize(double admit);
+/*
+ * This node's own fraction of (service, region): stored with a fresh
+ * version past the stored one and origin = the node, unless the stored
+ * record is already ours with the same quantized admit and closed. 1 when
+ * stored, 0 when unchanged, -EINVAL, -ENOMEM. *out (may be NULL) gets the
+ * stored record (strings borrowed until the next change).
+ */
+int state_steer_set(state_t *st, const char *service, const char *region, double admit, bool closed,
+                    state_steer_t *out) AYA_NONNULL(1, 2, 3) AYA_WUR;
+/*
+ * A peer's record: 1 when it won the merge rule and was stored (the watch's
+ * changed callback ran), 0 when old news or not accepted, -EINVAL.
+ */
+int state_steer_merge(state_t *st, const state_steer_t *s) AYA_NONNULL(1, 2) AYA_WUR;
+/* The stored record (strings borrowed until the next change); -ENOENT. */
+int state_steer_find(const state_t *st, const char *service, const char *region, state_steer_t *out)
+        AYA_NONNULL(1, 2, 3, 4) AYA_WUR;
+size_t state_steer_count(const state_t *st) AYA_NONNULL(1);
+/* Every record (borrowed for the call); a non-zero return stops the walk. */
+typedef int (*state_steer_fn)(const state_steer_t *s, void *ctx);
+int state_steer_foreach(const state_t *st, state_steer_fn fn, void *ctx) AYA_NONNULL(1, 2);
+/* One record framed for gossip; the length, or -EINVAL / -ENOSPC. */
+int state_steer_pack(const state_steer_t *s, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * Who reads peers' records: accept (may be NULL: all) says whether
+ * (service, region) is a pool of this node's config (others are dropped,
+ * not stored); changed (may be NULL) runs for every peer's record stored.
+ */
+typedef bool (*state_steer_accept_fn)(const char *service, const char *region, void *ctx);
+typedef void (*state_steer_changed_fn)(const state_steer_t *s, void *ctx);
+void state_steer_watch(state_t *st, state_steer_accept_fn accept, state_steer_changed_fn changed,
+                       void *ctx) AYA_NONNULL(1);
+
 /* ---- gossip members: the last known peers, to rejoin through ---- */
 
 typedef struct state_member {

@@ -15,6 +15,7 @@
 
 #define OVR_KIND_DRAIN 1
 #define OVR_KIND_COST 2
+#define OVR_KIND_STEER 3 /* load-steering records (steer.c): wire only, never on disk */
 #define OBS_VALUE_LEN 44 /* the base record; extension fields follow */
 #define OBS_VALUE_MAX (OBS_VALUE_LEN + 17 + STATE_ERROR_MAX)
 #define OVR_VALUE_MIN 22 /* both strings empty */
@@ -48,7 +49,8 @@ struct state {
 	struct obs_entry **dirty;
 	size_t n_dirty, cap_dirty;
 
-	uint64_t last_version; /* highest version issued or seen on disk */
+	struct state_steer_tab *steer; /* load-steering records (steer.c), memory only */
+	uint64_t last_version;         /* highest version issued or seen on disk */
 	uint64_t generation;
 	uint64_t flushes, flush_errors, bad_records, last_flush_ms;
 	bool recovered;
@@ -102,6 +104,10 @@ size_t state_rec_frame(uint8_t *out, state_rec_kind_t kind, const uint8_t *k, si
                        const uint8_t *v, size_t vlen);
 /* A peer's cost record (key kind OVR_KIND_COST): 1 stored, 0 old news, -EBADMSG junk. */
 int state_cost_merge_kv(state_t *st, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen);
+/* ---- steering records (steer.c) ---- */
+void state_steer_free(state_t *st);
+/* A framed override record's key and value of kind OVR_KIND_STEER: as state_rec_merge. */
+int state_steer_merge_kv(state_t *st, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen);
 
 /* ---- hot map (obs.c) ---- */
 void state_obs_map_free(state_t *st);

@@ -506,6 +506,7 @@ void state_close(state_t *st)
 		        st->n_dirty, strerror(-rc));
 	}
 	env_close(st);
+	state_steer_free(st);
 	free(st->dirty);
 	close(st->lock_fd);
 	free(st->dir);

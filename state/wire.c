@@ -263,6 +263,9 @@ int state_rec_merge(state_t *st, const uint8_t *rec, size_t len, state_rec_kind_
 		if (klen > 0 && k[0] == OVR_KIND_COST) {
 			return state_cost_merge_kv(st, k, klen, v, vlen);
 		}
+		if (klen > 0 && k[0] == OVR_KIND_STEER) {
+			return state_steer_merge_kv(st, k, klen, v, vlen);
+		}
 		return merge_ovr(st, k, klen, v, vlen);
 	default:
 		/* A kind from a newer node: not ours to judge, and not an error. */
@@ -343,6 +346,13 @@ static int add_cost(const state_cost_t *c, const uint8_t *rec, size_t len, void 
 	return blob_add(ctx, rec, len);
 }
 
+static int add_steer(const state_steer_t *s, void *ctx)
+{
+	uint8_t rec[STATE_REC_MAX];
+	int n = state_steer_pack(s, rec, sizeof(rec));
+	return n < 0 ? 0 : blob_add(ctx, rec, (size_t)n);
+}
+
 int state_pack_all(state_t *st, uint8_t **out, size_t *len)
 {
 	struct blob b = {0};
@@ -356,6 +366,9 @@ int state_pack_all(state_t *st, uint8_t **out, size_t *len)
 	}
 	if (rc == 0) {
 		rc = state_cost_foreach(st, add_cost, &b);
+	}
+	if (rc == 0) {
+		rc = state_steer_foreach(st, add_steer, &b);
 	}
 	if (rc != 0) {
 		free(b.buf);

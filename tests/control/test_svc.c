@@ -5,6 +5,7 @@
  * rely on.
  */
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,13 +28,31 @@ static const ctl_endpoint_t us_eps[] = {
         {.address = "198.51.100.10", .weight = 1, .healthy = true, .drained = true},
 };
 static const ctl_pool_t pools[] = {
-        {.region = "eu-west", .cost = 1, .endpoints = eu_eps, .n_endpoints = 2},
+        {.region = "eu-west",
+         .cost = 1,
+         .endpoints = eu_eps,
+         .n_endpoints = 2,
+         .utilization = 0.72,
+         .forecast = 0.9,
+         .target = 0.8,
+         .limit = 0.95,
+         .admit = 0.613,
+         .owner = "ams-1",
+         .share = 61.25},
         {.region = "us-east",
          .cost = 2.5,
          .burst = true,
          .drained = true,
          .endpoints = us_eps,
-         .n_endpoints = 1},
+         .n_endpoints = 1,
+         .utilization = NAN,
+         .forecast = NAN,
+         .target = 0.8,
+         .limit = 0.95,
+         .admit = 0,
+         .closed = true,
+         .owner = "",
+         .share = NAN},
 };
 static const char *const policy[] = {"healthy", "drain", "geo", "weighted", "first_n 1"};
 static const ctl_service_t services[] = {
@@ -86,6 +105,11 @@ static const ctl_explain_event_t events[] = {
          .kept = true},
 };
 
+static const ctl_explain_load_t explain_load[] = {
+        {.region = "eu-west", .admit = 0.5, .closed = false, .utilization = 0.9, .forecast = 1.1},
+        {.region = "us-east", .admit = 1, .closed = true, .utilization = NAN, .forecast = NAN},
+};
+
 static ctl_reply_t explain_reply(const char *attribution)
 {
 	ctl_reply_t r = {.cmd = CTL_CMD_EXPLAIN, .ok = true};
@@ -107,6 +131,9 @@ static ctl_reply_t explain_reply(const char *attribution)
 	        .geo_scope = 18,
 	        .pool_order = pool_order,
 	        .n_pool_order = 2,
+	        .load_draw = 0.25,
+	        .load = explain_load,
+	        .n_load = 2,
 	        .filters = policy,
 	        .n_filters = 5,
 	        .events = events,
@@ -206,6 +233,13 @@ static void test_services_roundtrip(void **state)
 	assert_int_equal(e->capacity, 500);
 	assert_false(e->healthy);
 	assert_true(us->endpoints[0].drained);
+	const ctl_pool_t *eu = &s->services[0].pools[0];
+	assert_true(eu->utilization == 0.72 && eu->forecast == 0.9 && eu->admit == 0.613);
+	assert_true(eu->target == 0.8 && eu->limit == 0.95 && eu->share == 61.25);
+	assert_false(eu->closed);
+	assert_string_equal(eu->owner, "ams-1");
+	assert_true(us->closed && isnan(us->utilization) && isnan(us->share));
+	assert_string_equal(us->owner, "");
 	assert_int_equal(s->n_drains, 2);
 	assert_string_equal(s->drains[0].target, "us-east");
 	assert_int_equal(s->drains[0].since_s, 1700000000);
@@ -230,6 +264,16 @@ static const jcase_t services_json[] = {
         {"services/0/pools/1/burst", 'b', NULL, 1},
         {"services/0/pools/1/drained", 'b', NULL, 1},
         {"services/0/pools/1/endpoints/0/drained", 'b', NULL, 1},
+        {"services/0/pools/0/utilization", 'r', NULL, 0.72},
+        {"services/0/pools/0/forecast", 'r', NULL, 0.9},
+        {"services/0/pools/0/target", 'r', NULL, 0.8},
+        {"services/0/pools/0/limit", 'r', NULL, 0.95},
+        {"services/0/pools/0/admit", 'r', NULL, 0.613},
+        {"services/0/pools/0/closed", 'b', NULL, 0},
+        {"services/0/pools/0/owner", 's', "ams-1", 0},
+        {"services/0/pools/0/share", 'r', NULL, 61.25},
+        {"services/0/pools/1/closed", 'b', NULL, 1},
+        {"services/0/pools/1/admit", 'r', NULL, 0},
         {"services/1/name", 's', "api.svc.example.com", 0},
         {"drains/0/kind", 's', "region", 0},
         {"drains/0/target", 's', "us-east", 0},
@@ -244,14 +288,22 @@ static void test_services_render(void **state)
 	json_t *j = json_of(&r);
 	check_json(j, services_json, sizeof(services_json) / sizeof(services_json[0]));
 	assert_int_equal(json_array_size(walk(j, "services/1/pools")), 1);
+	/* Unknown figures are null, not NaN (which JSON does not have). */
+	assert_true(json_is_null(walk(j, "services/0/pools/1/utilization")));
+	assert_true(json_is_null(walk(j, "services/0/pools/1/share")));
 	json_decref(j);
 	static const char *const lines[] = {
 	        "www.svc.example.com  ttl 30s  when all down: answer_all\n",
 	        "  policy healthy, drain, geo, weighted, first_n 1\n",
 	        "  pool eu-west  cost 1\n",
+	        "    load  utilization 0.72  forecast 0.90  target 0.80  limit 0.95  admit 0.613  "
+	        "open  owner ams-1  share 61.2%\n",
 	        "    192.0.2.10     weight 2     healthy    active\n",
 	        "    2001:db8::10   weight 1     UNHEALTHY  active\n",
 	        "  pool us-east  cost 2.5  burst  DRAINED\n",
+	        "    load  utilization -  forecast -  target 0.80  limit 0.95  admit 0.000  CLOSED "
+	        " "
+	        "owner -  share -\n",
 	        "    198.51.100.10  weight 1     healthy    drained\n",
 	        "\ndrains\n",
 	        "  www.svc.example.com  region us-east  since 2023-11-14T22:13:20Z by ams-1\n",
@@ -345,6 +397,12 @@ static void test_explain_roundtrip(void **state)
 	assert_int_equal(e->scope, 18);
 	assert_string_equal(e->text, in.explain.text);
 	assert_string_equal(e->attribution, "IP geolocation by DB-IP");
+	assert_true(e->load_draw == 0.25);
+	assert_int_equal(e->n_load, 2);
+	assert_string_equal(e->load[0].region, "eu-west");
+	assert_true(e->load[0].admit == 0.5 && e->load[0].utilization == 0.9);
+	assert_true(e->load[0].forecast == 1.1 && !e->load[0].closed);
+	assert_true(e->load[1].closed && isnan(e->load[1].utilization));
 	ctl_reply_free(r);
 }
 
@@ -374,6 +432,12 @@ static const jcase_t explain_json[] = {
         {"answer/ttl", 'i', NULL, 30},
         {"answer/scope", 'i', NULL, 18},
         {"attribution", 's', "DB-IP notice", 0},
+        {"load/draw", 'r', NULL, 0.25},
+        {"load/pools/0/region", 's', "eu-west", 0},
+        {"load/pools/0/admit", 'r', NULL, 0.5},
+        {"load/pools/0/utilization", 'r', NULL, 0.9},
+        {"load/pools/0/forecast", 'r', NULL, 1.1},
+        {"load/pools/1/closed", 'b', NULL, 1},
 };
 
 static void test_explain_render(void **state)

@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@ typedef struct rnode {
 	state_t *st;
 	cfg_t *cfg;
 	gsp_repl_t *r;
-	unsigned rebuilds, rebuilds_soon, member_calls;
+	unsigned rebuilds, rebuilds_soon, member_calls, steer_heard;
 } rnode_t;
 
 typedef struct cluster {
@@ -113,6 +115,12 @@ static int on_members(void *ctx)
 	return 0;
 }
 
+static void on_steer(void *ctx, const struct state_steer *s)
+{
+	(void)s;
+	((rnode_t *)ctx)->steer_heard++;
+}
+
 static void app_delegate(void *arg, sim_node_t *sn, gsp_delegate_t *dg)
 {
 	cluster_t *c = arg;
@@ -139,7 +147,8 @@ static void rnode_init(cluster_t *c, size_t i, const char *gossip)
 	gsp_repl_hooks_t h = {.ctx = r,
 	                      .wall_ms = sim_wall,
 	                      .rebuild = on_rebuild,
-	                      .members_changed = on_members};
+	                      .members_changed = on_members,
+	                      .steer = on_steer};
 	r->r = gsp_repl_new(r->cfg, r->st, &h);
 	assert_non_null(r->r);
 }
@@ -647,6 +656,101 @@ static void test_empty_record_dropped(void **state)
 	free(c.n);
 }
 
+#define SVC "www.svc.example.com"
+
+/* Node i's record of SVC's pool in region, -ENOENT when none. */
+static int steer_of(cluster_t *c, size_t i, const char *region, state_steer_t *out)
+{
+	return state_steer_find(c->n[i].st, SVC, region, out);
+}
+
+static void test_steer_one_writer(void **state)
+{
+	(void)state;
+	cluster_t *c = cluster_new(4, 11, NULL);
+	/* Every node names the same owner, one of the pool's region (r0: n0, n2). */
+	char owner[GSP_NAME_MAX + 1] = "", name[GSP_NAME_MAX + 1];
+	size_t owners = 0, own = 0;
+	for (size_t i = 0; i < c->count; i++) {
+		bool mine = gsp_repl_steer_owner(c->n[i].r, SVC, "r0", name, sizeof(name));
+		if (i == 0) {
+			memcpy(owner, name, sizeof(name));
+		}
+		assert_string_equal(name, owner);
+		owners += mine;
+		own = mine ? i : own;
+	}
+	assert_int_equal(owners, 1);
+	assert_true(strcmp(owner, "n0") == 0 || strcmp(owner, "n2") == 0);
+	/* A late joiner: n1 (region r1, not an owner) is down while the fractions change. */
+	size_t late = 1;
+	sim_kill(c->s, late);
+	/* Admitting everything with no record yet: nothing to say. */
+	assert_int_equal(gsp_repl_steer_publish(c->n[own].r, SVC, "r1", 1.0, false), 0);
+	assert_int_equal(gsp_repl_steer_publish(c->n[own].r, SVC, "r0", 0.42, false), 1);
+	assert_int_equal(gsp_repl_steer_publish(c->n[own].r, SVC, "r0", 0.42, false), 0);
+	run(c, SEC);
+	for (size_t i = 0; i < c->count; i++) {
+		state_steer_t s;
+		if (i == late) {
+			assert_int_equal(steer_of(c, i, "r0", &s), -ENOENT);
+			continue;
+		}
+		assert_int_equal(steer_of(c, i, "r0", &s), 0);
+		assert_true(fabs(s.admit - 0.42) < 1e-9);
+		assert_false(s.closed);
+		assert_string_equal(s.origin, owner);
+		if (i != own) {
+			assert_int_equal(c->n[i].steer_heard, 1);
+		}
+	}
+	/* A newer fraction wins everywhere; the older one heard again changes nothing. */
+	state_steer_t old;
+	assert_int_equal(steer_of(c, own, "r0", &old), 0);
+	uint8_t rec[STATE_REC_MAX];
+	int n = state_steer_pack(&old, rec, sizeof(rec));
+	assert_true(n > 0);
+	assert_int_equal(gsp_repl_steer_publish(c->n[own].r, SVC, "r0", 0.3, true), 1);
+	run(c, SEC);
+	for (size_t i = 0; i < c->count; i++) {
+		state_steer_t s;
+		if (i == late) {
+			continue;
+		}
+		assert_int_equal(steer_of(c, i, "r0", &s), 0);
+		assert_true(fabs(s.admit - 0.3) < 1e-9);
+		assert_true(s.closed);
+		assert_int_equal(state_rec_merge(c->n[i].st, rec, (size_t)n, NULL), 0);
+	}
+	/* A pool nobody serves is not stored by the peers. */
+	assert_int_equal(
+	        gsp_repl_steer_publish(c->n[own].r, "nope.svc.example.com", "r0", 0.5, false), 1);
+	run(c, SEC);
+	for (size_t i = 0; i < c->count; i++) {
+		state_steer_t s;
+		if (i != own) {
+			assert_int_equal(
+			        state_steer_find(c->n[i].st, "nope.svc.example.com", "r0", &s),
+			        -ENOENT);
+		}
+	}
+	/* The late joiner gets the current fraction by the join's push/pull. */
+	sim_restart(c->s, late);
+	assert_true(sim_run_until_pred(c->s, sim_converged, NULL, 50, sim_now(c->s) + 30 * SEC) !=
+	            0);
+	run(c, SEC);
+	state_steer_t s;
+	assert_int_equal(steer_of(c, late, "r0", &s), 0);
+	assert_true(fabs(s.admit - 0.3) < 1e-9);
+	assert_true(s.closed);
+	assert_string_equal(s.origin, owner);
+	assert_true(c->n[late].steer_heard >= 1);
+	/* It agrees on the owner. */
+	gsp_repl_steer_owner(c->n[late].r, SVC, "r0", name, sizeof(name));
+	assert_string_equal(name, owner);
+	cluster_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +764,7 @@ int main(void)
 	        cmocka_unit_test(test_reload),
 	        cmocka_unit_test(test_reload_keyring),
 	        cmocka_unit_test(test_empty_record_dropped),
+	        cmocka_unit_test(test_steer_one_writer),
 	};
 	return cmocka_run_group_tests_name("gossip/replicate", tests, NULL, NULL);
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A tiny HTTP backend for the health tests, loopback only.
 
-    health_backend.py [--mode ok|500|hang] [--load X] ADDR:PORT [ADDR:PORT ...]
+    health_backend.py [--mode ok|500|hang] [--load X] [--load-file F] ADDR:PORT [...]
 
 Listens on every ADDR:PORT given (each must be a 127.0.0.0/8 or ::1
 address) and answers every request:
-  ok    200 "ok" (with "X-Load: X" when --load is given)
+  ok    200 "ok" (with "X-Load: X" when --load is given; with --load-file,
+        X is the file's first line, read at every request, none when the
+        file is absent or empty: the test changes the load by rewriting it)
   500   500 "broken"
   hang  accepts the connection and never answers (the client times out)
 Runs until killed; the caller keeps its PID and stops it by that PID.
@@ -38,10 +40,19 @@ def response(mode, load):
     return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
 
 
+def read_load(path):
+    try:
+        with open(path) as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["ok", "500", "hang"], default="ok")
     ap.add_argument("--load", default=None)
+    ap.add_argument("--load-file", default=None)
     ap.add_argument("listen", nargs="+")
     args = ap.parse_args()
     sel = selectors.DefaultSelector()
@@ -76,6 +87,8 @@ def main():
                 except OSError:
                     data = b""
                 if data:
+                    if args.load_file is not None:
+                        reply = response(args.mode, read_load(args.load_file))
                     try:
                         sock.sendall(reply)
                     except OSError:
