@@ -12,11 +12,12 @@
 # 0.5x, the burst share returns to about 0. The measured figures are printed
 # as "# figures: ..." lines. About 80 s.
 # The loop is sampled and measured late: the backend's window (half of it
-# on average) plus the probe interval, against a TTL of a few seconds. A
-# 0.5 s window and a 250 ms interval keep that delay a small part of the
-# 3 s TTL, as it is at production TTLs (30 s and more).
+# on average) plus the probe interval and ayad's 250 ms loop tick, against
+# a TTL of a few seconds. A 0.25 s window and 100 ms probes keep that delay
+# a small part of the 3 s TTL, as it is at production TTLs (30 s and more);
+# with 0.5 s and 250 ms the loop took 8 TTLs to settle, with these about 5.
 # Env: STEER_TTL (3), STEER_CAP (400), STEER_RESOLVERS (1000), STEER_WINDOW
-# (backends' load window, 0.5 s), STEER_INTERVAL_MS (monitor, 250), STEER_KEEP=1
+# (backends' load window, 0.25 s), STEER_INTERVAL_MS (monitor, 100), STEER_KEEP=1
 # (print the per-second table).
 . "$(dirname "$0")/lib.sh"
 
@@ -38,8 +39,8 @@ HIGH=$((CAP * 2))           # 2x
 T_UP=16                     # s: demand LOW -> HIGH
 T_DOWN=48                   # s: HIGH -> LOW
 DURATION=72
-INTERVAL_MS=${STEER_INTERVAL_MS:-250} # monitor interval
-WINDOW=${STEER_WINDOW:-0.5} # s: the backends measure their load over this
+INTERVAL_MS=${STEER_INTERVAL_MS:-100} # monitor interval
+WINDOW=${STEER_WINDOW:-0.25} # s: the backends measure their load over this
 TARGET=0.8
 CHEAP=127.0.0.61
 CLOUD=127.0.0.62
