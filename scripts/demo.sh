@@ -133,7 +133,7 @@ done
 LOADB=$ROOT/tests/integration/load_backend.py
 LPORT=18090
 SHOP_CAP=500
-python3 "$LOADB" --http-port $LPORT --udp-port $((LPORT + 1)) --pidfile "$RUN/load-backends.pid" \
+python3 "$LOADB" --window 0.5 --http-port $LPORT --udp-port $((LPORT + 1)) --pidfile "$RUN/load-backends.pid" \
 	127.0.0.51=$SHOP_CAP 127.0.0.52=$((SHOP_CAP * 10)) 2>>"$RUN/load-backends.log" &
 echo $! >"$RUN/load-backends.pid"
 PIDFILES+=("$RUN/load-backends.pid")
