@@ -29,6 +29,7 @@ CLIENT=86.128.7.1 # one of the resolvers' clients (86.128.0.0/13 is GB in DB-IP)
 
 RUN=${1:-}
 if [ -z "$RUN" ]; then
+	# shellcheck disable=SC2045 # newest first; mktemp names have no spaces
 	for d in $(ls -dt /tmp/aya-demo.* 2>/dev/null); do
 		if [ -s "$d/demo-1/ayad.pid" ] && kill -0 "$(cat "$d/demo-1/ayad.pid")" 2>/dev/null; then
 			RUN=$d
