@@ -5,6 +5,7 @@
 #   make test SANITIZE=1 the same under ASan + UBSan (build/san/)
 #   make bench           ayad against NSD, Knot, gdnsd; failover; gossip; steering (BENCH_PARTS)
 #   make demo            a local cluster on loopback
+#   make demo-load       cloud bursting: simulated resolvers against a running demo
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make check-format    clang-format --dry-run on every source
 #   make check-layers    module order, public headers, symbol prefixes, no daemon cycle
@@ -139,6 +140,9 @@ demo: all
 	$(Q)scripts/deps.sh demo
 	$(Q)B=$(B) scripts/demo.sh
 
+demo-load:
+	$(Q)B=$(B) scripts/demo-load.sh
+
 FUZZ_CC ?= clang
 fuzz:
 	$(Q)B=$(B) FUZZ_CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
@@ -156,5 +160,5 @@ check-layers: all
 clean:
 	rm -rf build
 
-.PHONY: all test bench demo fuzz check-format check-layers format clean
+.PHONY: all test bench demo demo-load fuzz check-format check-layers format clean
 -include $(ALL_OBJS:.o=.d)

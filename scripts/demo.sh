@@ -7,7 +7,11 @@
 # has pools in the three regions, answered by the EDNS Client Subnet located
 # with the real DB-IP country database (../shared/geo). The "app" service is
 # health-checked: python3 HTTP backends on 127.0.0.41-44:18080 (/health),
-# probed by every node.
+# probed by every node. The "shop" service is load-steered: a cheap eu-west
+# pool (127.0.0.51, 500 requests/s) and a costly burst pool (cloud-burst,
+# 127.0.0.52); tests/integration/load_backend.py reports each one's
+# utilization (X-Load) from the traffic sent to it, and `make demo-load`
+# (scripts/demo-load.sh) drives eu-west past its capacity and back.
 # Prints working dig and ayactl commands and runs once: the members list,
 # the same geo answers from every node, a backend kill that leaves every
 # node's answers (timed), its return, and a drain on node 1 seen on node 3.
@@ -124,6 +128,15 @@ start_backend() { # N: 127.0.0.N:HPORT, PID file in RUN
 for n in 41 42 43 44; do
 	start_backend "$n"
 done
+# Load-reporting backends of the "shop" service (monitor "load"): health with
+# X-Load on LPORT, traffic (UDP datagrams from scripts/demo-load.sh) on LPORT+1.
+LOADB=$ROOT/tests/integration/load_backend.py
+LPORT=18090
+SHOP_CAP=500
+python3 "$LOADB" --window 0.5 --http-port $LPORT --udp-port $((LPORT + 1)) --pidfile "$RUN/load-backends.pid" \
+	127.0.0.51=$SHOP_CAP 127.0.0.52=$((SHOP_CAP * 10)) 2>>"$RUN/load-backends.log" &
+echo $! >"$RUN/load-backends.pid"
+PIDFILES+=("$RUN/load-backends.pid")
 T0=$(date +%s%3N)
 for i in "${NODES[@]}"; do
 	start_node "$i" || exit 1
@@ -204,6 +217,9 @@ svc.example.com: www has pools in eu-west, us-east and ap-south, and clients
 get the nearest one by the EDNS Client Subnet they send (DB-IP country data).
 The app service has health-checked backends 127.0.0.41, .42 (eu-west), .43
 (us-east) and .44 (ap-south) on port $HPORT, probed by every node.
+The shop service bursts into the cloud: eu-west (127.0.0.51, $SHOP_CAP requests/s)
+takes everything up to 80 % utilization, the rest spills into cloud-burst
+(127.0.0.52, burst: true, cost 5). The backends report their load (X-Load).
 
 Try (any node answers the same; change 127.0.0.1 to .2 or .3):
   $DIG1 www.svc.example.com +subnet=$EU +short     # Europe (GB) -> eu-west
@@ -218,6 +234,9 @@ Try (any node answers the same; change 127.0.0.1 to .2 or .3):
   $CTL3 undrain www eu-west    # from any node
   kill \$(cat $RUN/backend-41.pid)   # a backend crashes: every node drops .41
   python3 $BACKEND 127.0.0.41:$HPORT &   # and comes back (slow start)
+  $DIG1 shop.svc.example.com +subnet=86.128.7.0/24 +short   # GB -> eu-west (.51)
+  $CTL1 backends shop          # LOAD: what each backend reports
+  make demo-load               # another terminal: eu-west past capacity and back
 
 Once, to show it works:
 EOT
@@ -297,7 +316,25 @@ else
 	fail "127.0.0.41 did not come back within 10 s"
 fi
 
-# 4. A drain on node 1 is seen by node 3.
+# 4. shop: the cheap region answers while it has room.
+shop_cheap() {
+	local i
+	for i in "${NODES[@]}"; do
+		[ "$(ctl "$i" backends shop 2>/dev/null | grep -c '/load  *up ')" = 2 ] || return 1
+		[ "$(dig_at "$i" shop.svc.example.com +subnet=86.128.7.0/24 +short)" = 127.0.0.51 ] ||
+			return 1
+	done
+}
+echo
+if wait_ms 10000 shop_cheap >/dev/null; then
+	echo "# shop from Great Britain: every node answers eu-west's 127.0.0.51 (cheap,"
+	echo "# idle); cloud-burst (127.0.0.52) is ordered last, for overflow only"
+else
+	fail "shop was not answered from eu-west (127.0.0.51) by every node within 10 s"
+fi
+run $CTL1 backends shop
+
+# 5. A drain on node 1 is seen by node 3.
 echo
 eu_region_at() { region_of "$(www_at "$1" $EU)"; }
 eu_moved() { [ "$(eu_region_at 3)" = us-east ]; }
@@ -326,7 +363,22 @@ if [ "$FAILED" != 0 ]; then
 	stop
 	exit 1
 fi
-echo "Ctrl-C stops the demo."
+cat <<EOT
+Cloud bursting: in another terminal, run
+
+  make demo-load      # or: scripts/demo-load.sh $RUN
+
+200 simulated caching resolvers in Great Britain ask node 1 for shop and send
+their clients' requests to the answer: 250/s, 1,000/s (2x eu-west's capacity)
+from 20 s to 65 s, then 250/s. It prints every second the share of the traffic
+each region gets and the utilization each backend reports. Meanwhile:
+
+  $CTL1 services       # shop's pools
+  $CTL1 explain shop.svc.example.com 86.128.7.1 --subnet 24   # the load step
+  $CTL1 backends shop  # the load each node reads
+
+Ctrl-C stops the demo.
+EOT
 
 nodes_up() {
 	local f
