@@ -18,7 +18,7 @@
 #define DUE_SHARE 0.75
 /* Pressure is not estimated below this mean fraction (a pool closed for long). */
 #define MIN_MEAN_ADMIT 0.02
-/* Damped trend: smoothing of level and trend (per sample), damping per second. */
+/* Damped trend: smoothing of level and trend, and damping, per second. */
 #define TREND_ALPHA 0.5
 #define TREND_BETA 0.3
 #define TREND_PHI 0.98
@@ -224,11 +224,15 @@ static void trend_feed(pol_steer_pool_t *p, double rho, double dt)
 		p->trend = 0;
 		return;
 	}
+	/* The smoothing is per second, not per sample: fast probes must not turn one step of the
+	 * pressure into a steep trend. */
 	double damp = pow(TREND_PHI, dt);
+	double alpha = 1 - pow(1 - TREND_ALPHA, dt);
+	double beta = 1 - pow(1 - TREND_BETA, dt);
 	double prev = p->level;
-	p->level = TREND_ALPHA * rho + (1 - TREND_ALPHA) * (prev + p->trend * damp * dt);
+	p->level = alpha * rho + (1 - alpha) * (prev + p->trend * damp * dt);
 	double slope = dt > 0 ? (p->level - prev) / dt : 0;
-	p->trend = TREND_BETA * slope + (1 - TREND_BETA) * damp * p->trend;
+	p->trend = beta * slope + (1 - beta) * damp * p->trend;
 }
 
 /* The trend's forecast h seconds ahead: level + trend x (sum of the damping). */
