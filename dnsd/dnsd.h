@@ -96,6 +96,10 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t tcp_refused;  /* refused: client prefix at its limit, or table full */
 	_Atomic uint64_t tcp_evicted;  /* idle connections closed to admit a new one */
 	_Atomic uint64_t tcp_timeouts; /* closed: a query or a reply not through in time */
+
+	/* Response rate limiting (rrl.c), UDP only. */
+	_Atomic uint64_t rrl_dropped; /* over the limit, not sent */
+	_Atomic uint64_t rrl_slipped; /* over the limit, sent with TC=1 (also in truncated) */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */
@@ -104,6 +108,8 @@ typedef struct dnsd_stats {
 	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
 	        services, ecs;
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
+	uint64_t rrl_dropped, rrl_slipped;
+	uint64_t rrl_keys; /* gauge: RRL table entries used within the window */
 } dnsd_stats_t;
 
 /*
