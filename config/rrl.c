@@ -15,9 +15,10 @@ CFG_FN(cfg_fn_rrl)
 	}
 	r->loc = cfg_y_loc(ld, val);
 	if (cfg_y_is_null(val)) {
-		cfg_y_err(ld, val,
-		          "dns.rrl: expected a mapping with responses_per_second (omit rrl: to turn "
-		          "rate limiting off)");
+		cfg_y_err(
+		        ld, val,
+		        "dns.rrl: expected a mapping with responses_per_second (omit rrl: to turn "
+		        "rate limiting off)");
 		return;
 	}
 	if (cfg_parse_map(ld, val, &cfg_sec_rrl, r)) {

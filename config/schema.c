@@ -111,12 +111,18 @@ static const item_t rrl_items[] = {
          .min = 1,
          .max = 100000,
          .required = true},
-        /* every slip-th limited response is sent truncated (TC=1); 0 = drop all, 1 = none dropped */
+        /* every slip-th limited response is sent truncated (TC=1); 0 = drop all, 1 = none dropped
+         */
         {.name = "slip", .type = IT_UINT, RL(slip), .min = 0, .max = 10, .dflt = "2"},
         /* seconds over which a key's rate is averaged: its debt is capped at this many seconds */
         {.name = "window", .type = IT_UINT, RL(window_s), .min = 1, .max = 3600, .dflt = "15"},
         /* IPv4 prefix length of a key's client */
-        {.name = "ipv4_prefix", .type = IT_UINT, RL(ipv4_prefix), .min = 0, .max = 32, .dflt = "24"},
+        {.name = "ipv4_prefix",
+         .type = IT_UINT,
+         RL(ipv4_prefix),
+         .min = 0,
+         .max = 32,
+         .dflt = "24"},
         /* IPv6 prefix length of a key's client */
         {.name = "ipv6_prefix",
          .type = IT_UINT,

@@ -852,7 +852,8 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 			INC(c, rrl_dropped);
 			return 0;
 		}
-		if (v == DNSD_RRL_SLIP) { /* as a reply too big for UDP: the client retries over TCP */
+		if (v ==
+		    DNSD_RRL_SLIP) { /* as a reply too big for UDP: the client retries over TCP */
 			INC(c, rrl_slipped);
 			dnsd_wr_rewind(&r.w, r.qend);
 			r.an = r.ns = r.ar = 0;

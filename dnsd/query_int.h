@@ -88,7 +88,7 @@ struct dnsd_ctx {
 	dnsd_counters_t counters;
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
-	aya_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
+	aya_rng_t rng;   /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
 	dnsd_rrl_t *rrl; /* the server's shared RRL table (UDP workers); NULL: never limit */
 	dnsd_query_t q;
 };

@@ -168,7 +168,8 @@ static const uint8_t *client_addr(const struct sockaddr *src, int *family)
 		return (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
 	}
 	if (src->sa_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)src)->sin6_addr.s6_addr;
+		const uint8_t *a =
+		        ((const struct sockaddr_in6 *)(const void *)src)->sin6_addr.s6_addr;
 		if (aya_addr_is_v4mapped(a)) {
 			*family = AF_INET;
 			return a + 12;
@@ -231,7 +232,8 @@ uint64_t dnsd_rrl_key(const dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, const struc
 	}
 	uint64_t w[2];
 	memcpy(w, pfx, sizeof(w));
-	uint64_t h = mix(t->seed, (uint64_t)kind | (uint64_t)(unsigned)family << 8 | (uint64_t)bits << 24);
+	uint64_t h = mix(t->seed,
+	                 (uint64_t)kind | (uint64_t)(unsigned)family << 8 | (uint64_t)bits << 24);
 	h = mix(h, w[0]);
 	h = mix(h, w[1]);
 	if (name != NULL) {
@@ -273,10 +275,11 @@ dnsd_rrl_verdict_t dnsd_rrl_account(dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, uin
 				break;
 			}
 			/* The slot to take if the key is new: empty, else the most credit. */
-			int64_t score = slot_tag(v[i]) == 0
-			                        ? INT64_MAX
-			                        : refill(slot_balance(v[i]),
-			                                 (uint16_t)(stamp - slot_stamp(v[i])), rate);
+			int64_t score =
+			        slot_tag(v[i]) == 0
+			                ? INT64_MAX
+			                : refill(slot_balance(v[i]),
+			                         (uint16_t)(stamp - slot_stamp(v[i])), rate);
 			if (score > best) {
 				best = score;
 				victim = i;
@@ -285,7 +288,8 @@ dnsd_rrl_verdict_t dnsd_rrl_account(dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, uin
 		int64_t bal;
 		unsigned slip;
 		if (at < DNSD_RRL_WAYS) {
-			bal = refill(slot_balance(v[at]), (uint16_t)(stamp - slot_stamp(v[at])), rate);
+			bal = refill(slot_balance(v[at]), (uint16_t)(stamp - slot_stamp(v[at])),
+			             rate);
 			slip = slot_slip(v[at]);
 		} else {
 			at = victim;

@@ -52,9 +52,9 @@ typedef struct dnsd_rrl {
 	_Atomic uint64_t *slot; /* 64-byte aligned, groups of DNSD_RRL_WAYS */
 	void *mem;              /* the allocation slot points into */
 	uint32_t group_mask;
-	uint64_t seed;            /* random: keys cannot be aimed at one slot */
-	uint32_t (*clock)(void);  /* seconds; NULL = CLOCK_MONOTONIC_COARSE (tests inject one) */
-	_Atomic uint32_t window;  /* of the current snapshot, for dnsd_rrl_keys(); 0 = off */
+	uint64_t seed;           /* random: keys cannot be aimed at one slot */
+	uint32_t (*clock)(void); /* seconds; NULL = CLOCK_MONOTONIC_COARSE (tests inject one) */
+	_Atomic uint32_t window; /* of the current snapshot, for dnsd_rrl_keys(); 0 = off */
 } dnsd_rrl_t;
 
 /* A table of 2^slots_log2 slots (at least DNSD_RRL_WAYS), or NULL. Start-up only. */
