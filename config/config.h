@@ -339,7 +339,7 @@ typedef struct cfg_zone {
  */
 typedef struct cfg_rrl {
 	bool enabled;
-	unsigned responses_per_second; /* per key (client prefix, kind, name), 1..100000 */
+	unsigned responses_per_second; /* per key (client prefix, kind, name), 1..1000000 */
 	unsigned slip;                 /* every slip-th limited reply goes out TC=1; 0 = none */
 	unsigned window_s;             /* debt is kept for at most this, default 15 */
 	unsigned ipv4_prefix;          /* client prefix of a key, default 24 */

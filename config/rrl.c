@@ -1,6 +1,6 @@
 /*
  * dns.rrl: response rate limiting. The schema rows are in schema.c (ranges:
- * responses_per_second 1..100000, slip 0..10, window 1..3600 s, prefixes
+ * responses_per_second 1..1000000, slip 0..10, window 1..3600 s, prefixes
  * 0..32 and 0..128); here the section itself (absent or null: off) and the
  * exempt list. What the settings mean is dnsd/rrl.c's comment.
  */

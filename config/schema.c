@@ -109,7 +109,7 @@ static const item_t rrl_items[] = {
          .type = IT_UINT,
          RL(responses_per_second),
          .min = 1,
-         .max = 100000,
+         .max = 1000000,
          .required = true},
         /* every slip-th limited response is sent truncated (TC=1); 0 = drop all, 1 = none dropped
          */

@@ -450,7 +450,7 @@ static const struct bad_case {
         {"udp payload too small", NODE "dns:\n  max_udp_payload: 511\n", "3:20",
          "dns.max_udp_payload: 511 is out of range 512..4096"},
         {"rrl: rate 0", NODE "dns:\n  rrl: { responses_per_second: 0 }\n", "3:32",
-         "dns.rrl.responses_per_second: 0 is out of range 1..100000"},
+         "dns.rrl.responses_per_second: 0 is out of range 1..1000000"},
         {"rrl: rate missing", NODE "dns:\n  rrl: { slip: 1 }\n", "3:8",
          "missing required key 'responses_per_second' in dns.rrl"},
         {"rrl: slip over 10", NODE "dns:\n  rrl: { responses_per_second: 5, slip: 11 }\n", "3:41",

@@ -46,22 +46,22 @@ start_ayad "$D" || {
 }
 ok "ayad starts with dns.rrl"
 
-out=$(client udp "$PORT" 127.0.1.1 ns1.$ZONE $N)
+out=$(client udp "$PORT" 127.0.1.1 "ns1.$ZONE" $N)
 limited "one source, one port" "$out"
-out=$(client udp "$PORT" 127.0.3.1 ns1.$ZONE $N 20)
+out=$(client udp "$PORT" 127.0.3.1 "ns1.$ZONE" $N 20)
 limited "one source, 20 ports (both workers)" "$out"
-out=$(client udp "$PORT" 127.0.5.1 $ZONE $N 1 nxrandom)
+out=$(client udp "$PORT" 127.0.5.1 "$ZONE" $N 1 nxrandom)
 limited "random NXDOMAIN names, one zone" "$out"
 
-out=$(client udp "$PORT" 127.0.1.1 mail.$ZONE 5)
+out=$(client udp "$PORT" 127.0.1.1 "mail.$ZONE" 5)
 check "limited source: another name is answered ($(val full "$out") of 5)" \
 	test "$(val full "$out")" -eq 5
-out=$(client udp "$PORT" 127.0.2.1 ns1.$ZONE $N)
+out=$(client udp "$PORT" 127.0.2.1 "ns1.$ZONE" $N)
 check "exempt prefix: all $N answered in full ($(val full "$out"))" test "$(val full "$out")" -eq $N
-out=$(client udp "$PORT" 127.0.4.1 ns1.$ZONE $N 1 cookie)
+out=$(client udp "$PORT" 127.0.4.1 "ns1.$ZONE" $N 1 cookie)
 check "valid server cookie: all $N answered in full ($(val full "$out"))" \
 	test "$(val full "$out")" -eq $N
-out=$(client tcp "$PORT" 127.0.1.1 ns1.$ZONE 50)
+out=$(client tcp "$PORT" 127.0.1.1 "ns1.$ZONE" 50)
 check "TCP from the limited source: all 50 answered ($(val tcp "$out"))" \
 	test "$(val tcp "$out")" -eq 50
 
@@ -75,7 +75,7 @@ check "status: rrl_keys in use (${n:-none})" test "${n:-0}" -ge 3
 # Reload without rrl: a new source is no longer limited.
 write_config "$D" "$PORT"
 "$AYACTL" -s "$D/ayad.sock" reload >/dev/null
-out=$(client udp "$PORT" 127.0.6.1 ns1.$ZONE $N)
+out=$(client udp "$PORT" 127.0.6.1 "ns1.$ZONE" $N)
 check "after a reload without rrl: all $N answered ($(val full "$out"))" test "$(val full "$out")" -eq $N
 stop_ayad "$D"
 
@@ -87,7 +87,7 @@ start_ayad "$D" || {
 	not_ok "ayad starts without rrl"
 	finish
 }
-out=$(client udp "$PORT" 127.0.1.1 ns1.$ZONE $N)
+out=$(client udp "$PORT" 127.0.1.1 "ns1.$ZONE" $N)
 check "no rrl: all $N answered in full ($(val full "$out"))" test "$(val full "$out")" -eq $N
 n=$(status_count rrl_dropped)
 check "no rrl: rrl_dropped 0 (${n:-none})" test "${n:-x}" = 0
