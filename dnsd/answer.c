@@ -742,7 +742,7 @@ static dnsd_rrl_verdict_t rrl_verdict(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, 
                                       const struct sockaddr *src)
 {
 	const dnsd_query_t *q = &ctx->q;
-	if (q->cookie_ok || dnsd_rrl_exempt(&snap->rrl, src)) {
+	if (q->cookie_ok || (snap->rrl.n_exempt > 0 && dnsd_rrl_exempt(&snap->rrl, src))) {
 		return DNSD_RRL_PASS;
 	}
 	dnsd_rrl_kind_t kind = DNSD_RRL_ERROR;

@@ -58,6 +58,7 @@
  */
 #include "dnsd/rrl_int.h"
 
+#include <endian.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,38 +215,52 @@ static uint64_t mix(uint64_t h, uint64_t w)
 	return h ^ (h >> 32);
 }
 
+/* The first `bits` of a big-endian word kept: a mask in memory order. */
+static uint64_t mask64(unsigned bits)
+{
+	uint64_t m = bits == 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits);
+	return htobe64(m);
+}
+
 uint64_t dnsd_rrl_key(const dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, const struct sockaddr *src,
                       dnsd_rrl_kind_t kind, const uint8_t *name, size_t name_len)
 {
 	int family = 0;
-	uint8_t pfx[16] = {0};
 	const uint8_t *addr = client_addr(src, &family);
+	uint64_t hi = 0, lo = 0;
 	unsigned bits = 0;
-	if (addr != NULL) {
-		unsigned alen = family == AF_INET ? 4u : 16u;
-		bits = family == AF_INET ? c->v4_prefix : c->v6_prefix;
-		bits = bits > alen * 8u ? alen * 8u : bits;
-		memcpy(pfx, addr, bits / 8u);
-		if (bits % 8u != 0) {
-			pfx[bits / 8u] = (uint8_t)(addr[bits / 8u] & (0xffu << (8 - bits % 8u)));
-		}
+	if (family == AF_INET) {
+		uint32_t a4;
+		memcpy(&a4, addr, sizeof(a4));
+		bits = c->v4_prefix > 32 ? 32 : c->v4_prefix;
+		hi = a4 & htobe32(bits == 0 ? 0 : ~0u << (32 - bits));
+	} else if (family == AF_INET6) {
+		memcpy(&hi, addr, sizeof(hi));
+		memcpy(&lo, addr + 8, sizeof(lo));
+		bits = c->v6_prefix > 128 ? 128 : c->v6_prefix;
+		hi &= mask64(bits);
+		lo &= bits > 64 ? mask64(bits - 64) : 0;
 	}
-	uint64_t w[2];
-	memcpy(w, pfx, sizeof(w));
 	uint64_t h = mix(t->seed,
 	                 (uint64_t)kind | (uint64_t)(unsigned)family << 8 | (uint64_t)bits << 24);
-	h = mix(h, w[0]);
-	h = mix(h, w[1]);
-	if (name != NULL) {
+	h = mix(h, hi);
+	h = mix(h, lo);
+	if (name != NULL && name_len > 0) {
 		size_t i = 0;
+		uint64_t x;
 		for (; i + 8 <= name_len; i += 8) {
-			uint64_t x;
 			memcpy(&x, name + i, sizeof(x));
 			h = mix(h, dnsd_lower8(x));
 		}
-		if (i < name_len) {
-			uint64_t x = 0;
-			memcpy(&x, name + i, name_len - i);
+		if (i < name_len && name_len >= 8) {
+			/* The last 8 bytes, overlapping the word before: no read past the name. */
+			memcpy(&x, name + name_len - 8, sizeof(x));
+			h = mix(h, dnsd_lower8(x));
+		} else if (i < name_len) {
+			x = 0;
+			for (size_t k = 0; k < name_len; k++) {
+				x |= (uint64_t)name[k] << (8 * k);
+			}
 			h = mix(h, dnsd_lower8(x));
 		}
 		h = mix(h, name_len);
@@ -266,23 +281,12 @@ dnsd_rrl_verdict_t dnsd_rrl_account(dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, uin
 
 	for (int attempt = 0; attempt < CAS_TRIES; attempt++) {
 		uint64_t v[DNSD_RRL_WAYS];
-		unsigned at = DNSD_RRL_WAYS, victim = 0;
-		int64_t best = INT64_MIN;
+		unsigned at = DNSD_RRL_WAYS;
 		for (unsigned i = 0; i < DNSD_RRL_WAYS; i++) {
 			v[i] = atomic_load_explicit(&g[i], memory_order_relaxed);
 			if (slot_tag(v[i]) == tag) {
 				at = i;
 				break;
-			}
-			/* The slot to take if the key is new: empty, else the most credit. */
-			int64_t score =
-			        slot_tag(v[i]) == 0
-			                ? INT64_MAX
-			                : refill(slot_balance(v[i]),
-			                         (uint16_t)(stamp - slot_stamp(v[i])), rate);
-			if (score > best) {
-				best = score;
-				victim = i;
 			}
 		}
 		int64_t bal;
@@ -292,7 +296,20 @@ dnsd_rrl_verdict_t dnsd_rrl_account(dnsd_rrl_t *t, const dnsd_rrl_conf_t *c, uin
 			             rate);
 			slip = slot_slip(v[at]);
 		} else {
-			at = victim;
+			/* A new key: an empty slot, else the one whose key has the most credit. */
+			int64_t best = INT64_MIN;
+			for (unsigned i = 0; i < DNSD_RRL_WAYS && best != INT64_MAX; i++) {
+				int64_t score =
+				        slot_tag(v[i]) == 0
+				                ? INT64_MAX
+				                : refill(slot_balance(v[i]),
+				                         (uint16_t)(stamp - slot_stamp(v[i])),
+				                         rate);
+				if (score > best) {
+					best = score;
+					at = i;
+				}
+			}
 			bal = rate;
 			slip = 0;
 		}
