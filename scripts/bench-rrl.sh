@@ -7,13 +7,14 @@
 #   pass   RRL on with a limit the bench never reaches: every query pays
 #          the key hash and the bucket update, none is limited (60,000/s per
 #          key: Knot 3.2 keeps tokens in 16 bits, so 65,535 is its ceiling;
-#          the query set has 5 names, so each key gets a fifth of the load)
+#          the query set spreads the load over 50 names, so one key gets a
+#          50th of it)
 #   slip   RRL on, 10/s and slip 1: after the first 10, every reply is a
 #          truncated TC=1 (the limited path that still answers)
 #   drop   RRL on, 10/s and slip 0: every reply after the first 10 dropped
 #
-# The load generator comes from one source (127.0.0.1) asking 9 queries
-# (A/AAAA of 5 names), so it is 5 keys at most for the three servers. off, pass and slip are measured at
+# The load generator comes from one source (127.0.0.1) asking for h1..h50
+# A, 50 names added to the bench zone: 50 keys for each of the servers. off, pass and slip are measured at
 # saturation (q/s, server CPU per reply); drop cannot be (nothing comes
 # back), so off and drop are also run at a fixed rate and compared by the
 # server's CPU time per query received. Servers pinned to one CPU, the load
@@ -42,7 +43,7 @@ SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOADGEN_CPU:-1}
 OUT=${BENCH_OUT:-$B/bench}
 VARIANTS="off pass slip drop"
-QNAMES="ns1 A|ns1 AAAA|ns2 A|ns2 AAAA|mail A|mail AAAA|api A|api AAAA|sip A"
+NAMES=50
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CONF=$TOP/tests/bench/conf
 case "$B" in /*) BDIR=$B ;; *) BDIR=$TOP/$B ;; esac
@@ -63,7 +64,11 @@ RES=$TMP/results.txt
 : >"$RES"
 PIDS=""
 UP=""
-echo "$QNAMES" | tr '|' '\n' | awk '{ print $1 ".svc.example.com " $2 }' >"$TMP/queries.txt"
+seq "$NAMES" | awk '{ print "h" $1 ".svc.example.com A" }' >"$TMP/queries.txt"
+{
+	cat "$ZONE"
+	seq "$NAMES" | awk '{ print "h" $1 " IN A 192.0.2." $1 }'
+} >"$TMP/zone"
 cleanup() {
 	local pid
 	for pid in $PIDS; do kill -TERM "$pid" 2>/dev/null; done
@@ -114,7 +119,7 @@ launch() { # dir cmd...
 start() { # server variant dir port
 	local s=$1 v=$2 d=$3 port=$4 rate slip
 	read -r rate slip <<<"$(limits "$v")"
-	cp "$ZONE" "$d/svc.example.com.zone"
+	cp "$TMP/zone" "$d/svc.example.com.zone"
 	case "$s" in
 	ayad)
 		mkdir -p "$d/state"
@@ -237,7 +242,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 {
-	echo "### Response rate limiting: one source, 9 queries (A/AAAA of ns1 ns2 mail api sip); medians over $ROUNDS rounds of $SECS s"
+	echo "### Response rate limiting: one source, $NAMES names (h1..h$NAMES.svc.example.com A); medians over $ROUNDS rounds of $SECS s"
 	echo
 	echo "| server | RRL off q/s | RRL on, not limited q/s (vs off; share limited) | limited, slip 1: all TC q/s (vs off) | TC share | CPU µs/reply off · on · slip | CPU µs/query at $RATE q/s: off · drop (vs off) | dropped share |"
 	echo "|---|---:|---:|---:|---:|---|---|---:|"
