@@ -10,7 +10,8 @@
  *    caller's buffers. No allocation, lock, log or syscall.
  *  - the server (dnsd_server_t): UDP workers (one SO_REUSEPORT socket per
  *    worker per listen address, recvmmsg/sendmmsg) and a TCP thread (libevent,
- *    RFC 7766), all reading the current snapshot.
+ *    RFC 7766), all reading the current snapshot; the UDP workers share one
+ *    lock-free response rate limiting table (rrl.c, dns.rrl).
  *
  * dnsd knows nothing of health or regions: a service name (a node compiled
  * from cfg_service_t) is answered by asking policy/ (pol_answer) for the
@@ -146,8 +147,10 @@ const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
  * payload (capped by the snapshot's max_udp_payload), with TC=1 when the
  * answer does not fit; for TCP the limit is outmax. `src` is the client's
  * address (cookies, AXFR ACLs, geo when the query has no ECS option). `pol`
- * answers service names; NULL (no services) makes them SERVFAIL. No
- * allocation, lock or syscall.
+ * answers service names; NULL (no services) makes them SERVFAIL. Over UDP,
+ * when the snapshot has dns.rrl on and the context a rate-limiting table
+ * (the UDP workers' contexts have the server's), a response over its limit
+ * is dropped (0) or sent truncated (rrl.c). No allocation, lock or syscall.
  */
 size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
                    const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
