@@ -3,7 +3,7 @@
 #   make                 ayad and ayactl in build/rel/
 #   make test            unit, integration and fuzz-corpus tests
 #   make test SANITIZE=1 the same under ASan + UBSan (build/san/)
-#   make bench           ayad against NSD, Knot, gdnsd; failover; gossip; steering (BENCH_PARTS)
+#   make bench           ayad against NSD, Knot, gdnsd; failover; gossip; steering; RRL (BENCH_PARTS)
 #   make demo            a local cluster on loopback
 #   make demo-load       cloud bursting: simulated resolvers against a running demo
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
@@ -127,14 +127,16 @@ test: all $(TEST_BINS) $(TEST_EXTRA)
 
 # BENCH_PARTS picks the benchmarks: dns (static and geo answers against NSD,
 # Knot, gdnsd, PowerDNS), failover (single-node probes), gossip (cluster),
-# steer (the load-steering scenarios, simulated: docs/steering.md).
-BENCH_PARTS ?= dns failover $(if $(wildcard scripts/bench-gossip.sh),gossip) steer
+# steer (the load-steering scenarios, simulated: docs/steering.md), rrl (the
+# cost of response rate limiting against NSD and Knot with theirs).
+BENCH_PARTS ?= dns failover $(if $(wildcard scripts/bench-gossip.sh),gossip) steer rrl
 bench: all $(BENCH_EXTRA)
 	$(Q)scripts/deps.sh bench
 	$(Q)$(if $(filter dns,$(BENCH_PARTS)),B=$(B) scripts/bench.sh)
 	$(Q)$(if $(filter failover,$(BENCH_PARTS)),B=$(B) scripts/bench-failover.sh)
 	$(Q)$(if $(filter gossip,$(BENCH_PARTS)),B=$(B) scripts/bench-gossip.sh)
 	$(Q)$(if $(filter steer,$(BENCH_PARTS)),B=$(B) scripts/bench-steer.sh)
+	$(Q)$(if $(filter rrl,$(BENCH_PARTS)),B=$(B) scripts/bench-rrl.sh)
 
 demo: all
 	$(Q)scripts/deps.sh demo

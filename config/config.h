@@ -336,6 +336,22 @@ typedef struct cfg_zone {
 	cfg_loc_t loc;
 } cfg_zone_t;
 
+/*
+ * dns.rrl: response rate limiting (dnsd/rrl.c). Absent: enabled == false and
+ * nothing is limited.
+ */
+typedef struct cfg_rrl {
+	bool enabled;
+	unsigned responses_per_second; /* per key (client prefix, kind, name), 1..1000000 */
+	unsigned slip;                 /* every slip-th limited reply goes out TC=1; 0 = none */
+	unsigned window_s;             /* debt is kept for at most this, default 15 */
+	unsigned ipv4_prefix;          /* client prefix of a key, default 24 */
+	unsigned ipv6_prefix;          /* default 56 */
+	const cfg_prefix_t *exempt;    /* never limited */
+	size_t n_exempt;
+	cfg_loc_t loc;
+} cfg_rrl_t;
+
 typedef struct cfg_dns {
 	const cfg_sockaddr_t *listen; /* default 0.0.0.0:53 and [::]:53 */
 	size_t n_listen;
@@ -351,6 +367,7 @@ typedef struct cfg_dns {
 	bool cookies;              /* RFC 7873/9018 cookies, default true */
 	bool cookie_secret_set;    /* false: ayad uses state_dir/cookie.secret */
 	uint8_t cookie_secret[16]; /* SipHash-2-4 key shared by nodes behind one anycast name */
+	cfg_rrl_t rrl;             /* response rate limiting; off unless dns.rrl is present */
 } cfg_dns_t;
 
 typedef struct cfg_node {

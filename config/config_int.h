@@ -154,6 +154,10 @@ CFG_FN(cfg_fn_endpoints);
 CFG_FN(cfg_fn_endpoint_address);
 CFG_FN(cfg_fn_policy);
 
+/* rrl.c */
+CFG_FN(cfg_fn_rrl);
+CFG_FN(cfg_fn_rrl_exempt);
+
 /* gossip.c */
 CFG_FN(cfg_fn_gossip);
 CFG_FN(cfg_fn_gossip_bind);
@@ -184,7 +188,7 @@ void cfg_check_steering(loader_t *ld) AYA_NONNULL(1);
 /* schema.c: every table of the configuration schema. */
 extern const section_t cfg_sec_top, cfg_sec_node, cfg_sec_dns, cfg_sec_zone, cfg_sec_control,
         cfg_sec_log, cfg_sec_geo, cfg_sec_geo_map, cfg_sec_region, cfg_sec_service, cfg_sec_pool,
-        cfg_sec_endpoint, cfg_sec_monitor, cfg_sec_load, cfg_sec_gossip;
+        cfg_sec_endpoint, cfg_sec_monitor, cfg_sec_load, cfg_sec_gossip, cfg_sec_rrl;
 
 /* ---- zone.c ---- */
 

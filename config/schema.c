@@ -95,9 +95,46 @@ static const item_t dns_items[] = {
         {.name = "cookies", .type = IT_BOOL, D(cookies), .dflt = "true"},
         /* 32 hex digits shared by the nodes behind one address */
         {.name = "cookie_secret", .type = IT_FUNC, .fn = cfg_fn_cookie_secret},
+        /* response rate limiting over UDP; absent = off */
+        {.name = "rrl", .type = IT_FUNC, .fn = cfg_fn_rrl},
 };
 #undef D
 SEC(cfg_sec_dns, "dns", dns_items);
+
+/* ---- dns.rrl (config/rrl.c) ---- */
+#define RL(f) .offset = offsetof(cfg_rrl_t, f), .size = SIZE_OF(cfg_rrl_t, f)
+static const item_t rrl_items[] = {
+        /* responses per second to one key (client prefix, response kind, name) */
+        {.name = "responses_per_second",
+         .type = IT_UINT,
+         RL(responses_per_second),
+         .min = 1,
+         .max = 1000000,
+         .required = true},
+        /* every slip-th limited response is sent truncated (TC=1); 0 = drop all, 1 = none dropped
+         */
+        {.name = "slip", .type = IT_UINT, RL(slip), .min = 0, .max = 10, .dflt = "2"},
+        /* seconds over which a key's rate is averaged: its debt is capped at this many seconds */
+        {.name = "window", .type = IT_UINT, RL(window_s), .min = 1, .max = 3600, .dflt = "15"},
+        /* IPv4 prefix length of a key's client */
+        {.name = "ipv4_prefix",
+         .type = IT_UINT,
+         RL(ipv4_prefix),
+         .min = 0,
+         .max = 32,
+         .dflt = "24"},
+        /* IPv6 prefix length of a key's client */
+        {.name = "ipv6_prefix",
+         .type = IT_UINT,
+         RL(ipv6_prefix),
+         .min = 0,
+         .max = 128,
+         .dflt = "56"},
+        /* prefixes never limited */
+        {.name = "exempt", .type = IT_FUNC, .fn = cfg_fn_rrl_exempt},
+};
+#undef RL
+SEC(cfg_sec_rrl, "dns.rrl", rrl_items);
 
 /* ---- zones[] ---- */
 static const item_t zone_items[] = {

@@ -97,6 +97,8 @@ typedef struct resp {
 		const dnsd_node_t *node;
 		uint16_t off;
 	} add[ADD_MAX];
+	const dnsd_zone_t *zone; /* the zone answering, for the RRL key of NXDOMAIN */
+	const dnsd_node_t *cut;  /* the delegation of a referral, for its RRL key */
 } resp_t;
 
 /*
@@ -108,21 +110,6 @@ typedef struct resp {
 	atomic_store_explicit(&(c)->f, atomic_load_explicit(&(c)->f, memory_order_relaxed) + 1,    \
 	                      memory_order_relaxed)
 
-/*
- * ASCII lower case of 8 bytes at once: a byte gets 0x20 when it is in
- * 'A'..'Z' (label length bytes are <= 63, never letters; bytes >= 0x80 are
- * left alone like aya_dname_lower does).
- */
-static inline uint64_t lower8(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	uint64_t low7 = w & ~high;
-	uint64_t ge_a = low7 + (0x80 - 'A') * ones; /* high bit: byte >= 'A' */
-	uint64_t gt_z = low7 + (0x7f - 'Z') * ones; /* high bit: byte > 'Z' */
-	uint64_t upper = (ge_a ^ gt_z) & ~w & high;
-	return w | upper >> 2;
-}
-
 /* `wire` is a valid uncompressed name of `len` bytes (checked by the parser or the snapshot). */
 static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
 {
@@ -131,7 +118,7 @@ static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
 	for (size_t i = 0; i < len; i += 8) {
 		uint64_t w;
 		memcpy(&w, n->name + i, sizeof(w));
-		w = lower8(w);
+		w = dnsd_lower8(w);
 		memcpy(n->name + i, &w, sizeof(w));
 	}
 	n->len = (uint8_t)len;
@@ -474,6 +461,7 @@ static void put_referral(resp_t *r, const dnsd_node_t *cut, const lname_t *n, si
 {
 	size_t owner_off = cur_off + n->off[n->labels - cut->labels];
 	r->glue = true;
+	r->cut = cut;
 	put_rrset(r, dnsd_node_rrset(cut, DNSD_T_NS), owner_off, &r->ns);
 }
 
@@ -503,6 +491,7 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 		return;
 	}
 	r->apex_off = 12 + n.off[skip];
+	r->zone = z;
 	if (q->qtype == DNSD_T_AXFR || q->qtype == DNSD_T_IXFR) {
 		answer_xfr(ctx, r, z, skip == 0, src, transport);
 		return;
@@ -736,7 +725,7 @@ static int early_rcode(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, int parsed,
 		return DNSD_RCODE_BADVERS; /* RFC 6891 6.1.3 */
 	}
 	if (q->cookie && snap->cookies) {
-		(void)dnsd_cookie_process(ctx, snap, src, now_s());
+		q->cookie_ok = dnsd_cookie_process(ctx, snap, src, now_s());
 	}
 	if (!q->has_q) {
 		/* RFC 7873 5.4: a question-less query just fetches a server cookie. */
@@ -746,6 +735,43 @@ static int early_rcode(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, int parsed,
 		return DNSD_RCODE_REFUSED;
 	}
 	return -1;
+}
+
+/*
+ * Response rate limiting (rrl.c) of a finished UDP response: its kind and
+ * name, then the shared bucket. Queries with a valid server cookie and
+ * exempt clients are never limited.
+ */
+static dnsd_rrl_verdict_t rrl_verdict(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const resp_t *r,
+                                      const struct sockaddr *src)
+{
+	const dnsd_query_t *q = &ctx->q;
+	if (q->cookie_ok || (snap->rrl.n_exempt > 0 && dnsd_rrl_exempt(&snap->rrl, src))) {
+		return DNSD_RRL_PASS;
+	}
+	dnsd_rrl_kind_t kind = DNSD_RRL_ERROR;
+	const uint8_t *name = NULL;
+	size_t len = 0;
+	if (r->rcode == DNSD_RCODE_NXDOMAIN) {
+		kind = DNSD_RRL_NXDOMAIN;
+		if (r->zone != NULL) {
+			name = r->zone->apex;
+			len = r->zone->apex_len;
+		}
+	} else if (r->rcode == DNSD_RCODE_NOERROR) {
+		kind = r->an > 0 || r->tc ? DNSD_RRL_ANSWER
+		       : r->cut != NULL   ? DNSD_RRL_REFERRAL
+		                          : DNSD_RRL_NODATA;
+		if (kind == DNSD_RRL_REFERRAL) {
+			name = r->cut->name;
+			len = r->cut->name_len;
+		} else if (q->has_q) {
+			name = q->qname;
+			len = q->qname_len;
+		}
+	}
+	uint64_t key = dnsd_rrl_key(ctx->rrl, &snap->rrl, src, kind, name, len);
+	return dnsd_rrl_account(ctx->rrl, &snap->rrl, key, dnsd_rrl_now(ctx->rrl));
 }
 
 size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
@@ -783,6 +809,8 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 	r.aa = r.tc = r.glue = false;
 	r.n_add = 0;
 	r.apex_off = 12;
+	r.zone = NULL;
+	r.cut = NULL;
 	int early = early_rcode(ctx, snap, parsed, src);
 	r.rcode = early >= 0 ? (unsigned)early : DNSD_RCODE_NOERROR;
 	/* Error replies caused by the query itself carry a bare OPT. */
@@ -820,6 +848,21 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		} else {
 			r.aa = false;
 			r.rcode = DNSD_RCODE_SERVFAIL;
+		}
+	}
+	if (transport == DNSD_UDP && snap->rrl.on && ctx->rrl != NULL) {
+		dnsd_rrl_verdict_t v = rrl_verdict(ctx, snap, &r, src);
+		if (v == DNSD_RRL_DROP) {
+			INC(c, rrl_dropped);
+			return 0;
+		}
+		if (v ==
+		    DNSD_RRL_SLIP) { /* as a reply too big for UDP: the client retries over TCP */
+			INC(c, rrl_slipped);
+			dnsd_wr_rewind(&r.w, r.qend);
+			r.an = r.ns = r.ar = 0;
+			qs->ecs.scope = 0;
+			r.tc = true;
 		}
 	}
 	dnsd_wr_limit(&r.w, lim);

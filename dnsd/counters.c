@@ -55,6 +55,11 @@ void dnsd_ctx_seed(dnsd_ctx_t *ctx, uint64_t seed)
 	aya_rng_seed(&ctx->rng, seed);
 }
 
+void dnsd_ctx_set_rrl(dnsd_ctx_t *ctx, dnsd_rrl_t *t)
+{
+	ctx->rrl = t;
+}
+
 const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx)
 {
 	return &ctx->counters;
@@ -94,6 +99,8 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(tcp_timeouts);
 	ADD(services);
 	ADD(ecs);
+	ADD(rrl_dropped);
+	ADD(rrl_slipped);
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -132,6 +139,14 @@ static const aya_stat_t rows[] = {
             "aya_dns_tcp_evicted_total", NULL, 0),
         ROW(tcp_timeouts, "DNS TCP connections closed: a query or reply not through in time",
             "aya_dns_tcp_timeouts_total", NULL, 0),
+        ROW(rrl_dropped, "DNS responses not sent: over the response rate limit (dns.rrl)",
+            "aya_dns_rrl_dropped_total", NULL, 0),
+        ROW(rrl_slipped,
+            "DNS responses over the rate limit sent truncated (TC=1) instead of dropped",
+            "aya_dns_rrl_slipped_total", NULL, 0),
+        AYA_STAT_ROW(dnsd_stats_t, rrl_keys, "rrl_keys",
+                     "Response rate limiting keys seen within the window (dns.rrl)",
+                     "aya_dns_rrl_keys", NULL, AYA_STAT_GAUGE, 0),
         ROW(services, "DNS queries answered by the service policy", "aya_dns_service_queries_total",
             NULL, AYA_STAT_NOLIST),
         ROW(ecs, "DNS queries with a valid EDNS Client Subnet option", "aya_dns_ecs_queries_total",

@@ -10,7 +10,8 @@
  *    caller's buffers. No allocation, lock, log or syscall.
  *  - the server (dnsd_server_t): UDP workers (one SO_REUSEPORT socket per
  *    worker per listen address, recvmmsg/sendmmsg) and a TCP thread (libevent,
- *    RFC 7766), all reading the current snapshot.
+ *    RFC 7766), all reading the current snapshot; the UDP workers share one
+ *    lock-free response rate limiting table (rrl.c, dns.rrl).
  *
  * dnsd knows nothing of health or regions: a service name (a node compiled
  * from cfg_service_t) is answered by asking policy/ (pol_answer) for the
@@ -96,6 +97,10 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t tcp_refused;  /* refused: client prefix at its limit, or table full */
 	_Atomic uint64_t tcp_evicted;  /* idle connections closed to admit a new one */
 	_Atomic uint64_t tcp_timeouts; /* closed: a query or a reply not through in time */
+
+	/* Response rate limiting (rrl.c), UDP only. */
+	_Atomic uint64_t rrl_dropped; /* over the limit, not sent */
+	_Atomic uint64_t rrl_slipped; /* over the limit, sent with TC=1 (also in truncated) */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */
@@ -104,6 +109,8 @@ typedef struct dnsd_stats {
 	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
 	        services, ecs;
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
+	uint64_t rrl_dropped, rrl_slipped;
+	uint64_t rrl_keys; /* gauge: RRL table entries used within the window */
 } dnsd_stats_t;
 
 /*
@@ -152,8 +159,10 @@ void dnsd_ctx_pool_answers_add(const dnsd_ctx_t *ctx, uint64_t *out, size_t n) A
  * payload (capped by the snapshot's max_udp_payload), with TC=1 when the
  * answer does not fit; for TCP the limit is outmax. `src` is the client's
  * address (cookies, AXFR ACLs, geo when the query has no ECS option). `pol`
- * answers service names; NULL (no services) makes them SERVFAIL. No
- * allocation, lock or syscall.
+ * answers service names; NULL (no services) makes them SERVFAIL. Over UDP,
+ * when the snapshot has dns.rrl on and the context a rate-limiting table
+ * (the UDP workers' contexts have the server's), a response over its limit
+ * is dropped (0) or sent truncated (rrl.c). No allocation, lock or syscall.
  */
 size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
                    const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,

@@ -18,6 +18,7 @@
 #include "common/dname.h"
 #include "common/rng.h"
 #include "dnsd/dnsd.h"
+#include "dnsd/rrl_int.h"
 #include "dnsd/wire_int.h"
 
 #define DNSD_RCODE_NOERROR 0
@@ -71,6 +72,7 @@ typedef struct dnsd_query {
 	bool nsid;
 	/* COOKIE (RFC 7873): the client's option and the server cookie we send */
 	bool cookie;
+	bool cookie_ok; /* its server cookie was valid (exempts the query from RRL) */
 	dnsd_ecs_t ecs;
 	/*
 	 * From here on, fields are only read when `cookie` is set, and written
@@ -88,7 +90,8 @@ struct dnsd_ctx {
 	_Atomic uint64_t pool_answers[DNSD_POOL_SLOTS];
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
-	aya_rng_t rng; /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
+	aya_rng_t rng;   /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
+	dnsd_rrl_t *rrl; /* the server's shared RRL table (UDP workers); NULL: never limit */
 	dnsd_query_t q;
 };
 

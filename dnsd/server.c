@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "common/log.h"
+#include "dnsd/snap_int.h"
 
 bool dnsd_sa_is_wildcard(const struct sockaddr_storage *ss)
 {
@@ -142,6 +143,13 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
 	srv->views[0].pol = pol;
 	srv->view = &srv->views[0];
 	atomic_init(&srv->stop, false);
+	/* Always there (its pages stay untouched while RRL is off), so a reload can turn it on. */
+	srv->rrl = dnsd_rrl_new(DNSD_RRL_SLOTS_LOG2);
+	if (srv->rrl == NULL) {
+		dnsd_server_stop(srv);
+		return -ENOMEM;
+	}
+	dnsd_rrl_configure(srv->rrl, &snap->rrl);
 
 	int rc = udp_open(srv, cfg);
 	if (rc < 0) {
@@ -179,6 +187,9 @@ void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol)
 	dnsd_view_t *next = cur == &srv->views[0] ? &srv->views[1] : &srv->views[0];
 	next->snap = snap != NULL ? snap : cur->snap;
 	next->pol = pol != NULL ? pol : cur->pol;
+	if (snap != NULL) {
+		dnsd_rrl_configure(srv->rrl, &snap->rrl);
+	}
 	dnsd_view_t *old = rcu_xchg_pointer(&srv->view, next);
 	/* Every worker passes a quiescent state at least once per batch. */
 	synchronize_rcu();
@@ -204,6 +215,9 @@ void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
 	}
 	if (srv->tcp != NULL) {
 		dnsd_tcp_stats(srv->tcp, out);
+	}
+	if (srv->rrl != NULL) {
+		out->rrl_keys = dnsd_rrl_keys(srv->rrl);
 	}
 }
 
@@ -241,6 +255,8 @@ void dnsd_server_stop(dnsd_server_t *srv)
 	srv->tcp = NULL;
 	free(srv->udp);
 	srv->udp = NULL;
+	dnsd_rrl_free(srv->rrl); /* after the workers: they hold it */
+	srv->rrl = NULL;
 	/* No reader is left: the threads are joined. */
 	if (srv->view != NULL) {
 		dnsd_snap_free(srv->view->snap);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "dnsd/dnsd.h"
+#include "dnsd/rrl_int.h"
 
 /* Datagrams per recvmmsg/sendmmsg batch. */
 #define DNSD_UDP_BATCH 32
@@ -49,6 +50,7 @@ struct dnsd_server {
 	dnsd_udp_worker_t *udp;
 	size_t n_udp;
 	dnsd_tcp_t *tcp; /* reads its settings from cfg at start */
+	dnsd_rrl_t *rrl; /* response rate limiting, shared by the UDP workers (rrl.c) */
 };
 
 /*

@@ -538,6 +538,26 @@ static const uint8_t *txt_dup(aya_arena_t *a, const char *s, uint8_t *len)
 	return aya_arena_memdup(a, s, n > 0 ? *len : 1);
 }
 
+/* dns.rrl into the snapshot; the exempt prefixes copied into its arena. */
+static int rrl_build(dnsd_snap_t *s, const cfg_rrl_t *c)
+{
+	dnsd_rrl_conf_t *r = &s->rrl;
+	r->on = c->enabled && c->responses_per_second > 0;
+	r->rate = c->responses_per_second;
+	r->slip = c->slip;
+	r->window = c->window_s > 0 ? c->window_s : 15;
+	r->v4_prefix = (uint8_t)(c->ipv4_prefix > 32 ? 32 : c->ipv4_prefix);
+	r->v6_prefix = (uint8_t)(c->ipv6_prefix > 128 ? 128 : c->ipv6_prefix);
+	if (c->n_exempt > 0) {
+		r->exempt = aya_arena_memdup(s->arena, c->exempt, c->n_exempt * sizeof(*c->exempt));
+		if (r->exempt == NULL) {
+			return -ENOMEM;
+		}
+		r->n_exempt = c->n_exempt;
+	}
+	return 0;
+}
+
 static int settings_build(dnsd_snap_t *s, const cfg_t *cfg, const uint8_t *secret, char *err,
                           size_t errlen)
 {
@@ -566,7 +586,7 @@ static int settings_build(dnsd_snap_t *s, const cfg_t *cfg, const uint8_t *secre
 	} else if (s->cookies) {
 		return fail(err, errlen, "dns: cookies enabled but no cookie secret");
 	}
-	return 0;
+	return rrl_build(s, &cfg->dns.rrl);
 }
 
 int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,

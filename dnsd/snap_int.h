@@ -26,6 +26,7 @@
 #include "common/dname.h"
 #include "config/config.h"
 #include "dnsd/dnsd.h"
+#include "dnsd/rrl_int.h"
 
 #define DNSD_T_A 1
 #define DNSD_T_NS 2
@@ -139,6 +140,7 @@ struct dnsd_snap {
 	uint8_t host_len;
 	bool cookies;
 	uint8_t cookie_secret[16];
+	dnsd_rrl_conf_t rrl; /* dns.rrl; rrl.on false: nothing limited */
 };
 
 /*

@@ -217,6 +217,7 @@ static void *udp_main(void *arg)
 		free(b);
 		return NULL;
 	}
+	dnsd_ctx_set_rrl(w->ctx, w->srv->rrl); /* limits follow the snapshot's dns.rrl */
 	st->rc = 0;
 	sem_post(&st->ready); /* st is gone after this */
 

@@ -18,6 +18,21 @@
 
 #include "common/dname.h"
 
+/*
+ * ASCII lower case of 8 bytes at once: a byte gets 0x20 when it is in
+ * 'A'..'Z' (label length bytes are <= 63, never letters; bytes >= 0x80 are
+ * left alone like aya_dname_lower does).
+ */
+static inline uint64_t dnsd_lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t low7 = w & ~high;
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones; /* high bit: byte >= 'A' */
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones; /* high bit: byte > 'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~w & high;
+	return w | upper >> 2;
+}
+
 /* ------------------------------------------------------------------ read */
 
 typedef struct dnsd_rd {

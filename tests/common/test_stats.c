@@ -129,6 +129,7 @@ static void test_status_order(void **state)
 	        "formerr",      "servfail",    "notimp",      "badvers",     "badcookie",
 	        "dropped",      "truncated",   "edns",        "cookies",     "nsid",
 	        "axfr_refused", "send_errors", "tcp_refused", "tcp_evicted", "tcp_timeouts",
+	        "rrl_dropped",  "rrl_slipped", "rrl_keys",
 	};
 	static const char *const agent_names[] = {
 	        "probe_targets",  "probes_sent",    "probes_ok",

@@ -259,6 +259,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dns.tcp_client_ipv4_prefix, 24);
 	assert_int_equal(cfg->dns.tcp_client_ipv6_prefix, 56);
 	assert_int_equal(cfg->dns.max_udp_payload, 1232);
+	assert_false(cfg->dns.rrl.enabled); /* no rrl: nothing limited */
 	assert_string_equal(cfg->dns.nsid, "n1");
 	assert_true(cfg->dns.cookies);
 	assert_false(cfg->dns.cookie_secret_set);
@@ -290,6 +291,9 @@ static void test_explicit_values(void **state)
 	              "  nsid: \"\"\n"
 	              "  cookies: false\n"
 	              "  cookie_secret: 000102030405060708090a0b0c0d0E0f\n"
+	              "  rrl:\n"
+	              "    responses_per_second: 20\n"
+	              "    exempt: [192.0.2.0/24, \"2001:db8::/32\"]\n"
 	              "log: { level: debug }\n"
 	              "state_dir: state\n"
 	              "monitors:\n"
@@ -330,6 +334,15 @@ static void test_explicit_values(void **state)
 	assert_int_equal(cfg->dns.tcp_client_ipv4_prefix, 32);
 	assert_int_equal(cfg->dns.tcp_client_ipv6_prefix, 64);
 	assert_int_equal(cfg->dns.max_udp_payload, 4096);
+	assert_true(cfg->dns.rrl.enabled);
+	assert_int_equal(cfg->dns.rrl.responses_per_second, 20);
+	assert_int_equal(cfg->dns.rrl.slip, 2); /* defaults */
+	assert_int_equal(cfg->dns.rrl.window_s, 15);
+	assert_int_equal(cfg->dns.rrl.ipv4_prefix, 24);
+	assert_int_equal(cfg->dns.rrl.ipv6_prefix, 56);
+	assert_int_equal(cfg->dns.rrl.n_exempt, 2);
+	assert_int_equal(cfg->dns.rrl.exempt[1].family, AF_INET6);
+	assert_int_equal(cfg->dns.rrl.exempt[1].len, 32);
 	assert_string_equal(cfg->dns.nsid, "");
 	assert_false(cfg->dns.cookies);
 	assert_true(cfg->dns.cookie_secret_set);
@@ -436,6 +449,21 @@ static const struct bad_case {
          "dns.threads: expected an integer, got '-1'"},
         {"udp payload too small", NODE "dns:\n  max_udp_payload: 511\n", "3:20",
          "dns.max_udp_payload: 511 is out of range 512..4096"},
+        {"rrl: rate 0", NODE "dns:\n  rrl: { responses_per_second: 0 }\n", "3:32",
+         "dns.rrl.responses_per_second: 0 is out of range 1..1000000"},
+        {"rrl: rate missing", NODE "dns:\n  rrl: { slip: 1 }\n", "3:8",
+         "missing required key 'responses_per_second' in dns.rrl"},
+        {"rrl: slip over 10", NODE "dns:\n  rrl: { responses_per_second: 5, slip: 11 }\n", "3:41",
+         "dns.rrl.slip: 11 is out of range 0..10"},
+        {"rrl: window 0", NODE "dns:\n  rrl:\n    responses_per_second: 5\n    window: 0\n", "5:13",
+         "dns.rrl.window: 0 is out of range 1..3600"},
+        {"rrl: ipv6 prefix", NODE "dns:\n  rrl: { responses_per_second: 5, ipv6_prefix: 129 }\n",
+         "3:48", "dns.rrl.ipv6_prefix: 129 is out of range 0..128"},
+        {"rrl: bad exempt", NODE "dns:\n  rrl: { responses_per_second: 5, exempt: [10.0.0.1/8] }\n",
+         "3:44", "dns.rrl.exempt: bad prefix '10.0.0.1/8'"},
+        {"rrl: null", NODE "dns:\n  rrl:\n", "3:7", "dns.rrl: expected a mapping"},
+        {"rrl: unknown key", NODE "dns:\n  rrl: { responses_per_second: 5, burst: 3 }\n", "3:35",
+         "unknown key 'burst' in dns.rrl"},
         {"bad cookie secret", NODE "dns:\n  cookie_secret: abc\n", "3:18",
          "dns.cookie_secret: expected 32 hex digits"},
         {"bad log level", NODE "log:\n  level: loud\n", "3:10",

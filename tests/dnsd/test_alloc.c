@@ -3,7 +3,8 @@
  * are wrapped here, forwarding to glibc's __libc_* entry points, and counted
  * while a mix of queries (positive, negative, referral, cookies, NSID, ECS,
  * TC, AXFR, errors, and service answers through policy/ with and without
- * ECS, IPv4 and IPv6, geo and weighted) is answered. Skipped under ASan,
+ * ECS, IPv4 and IPv6, geo and weighted) is answered, then again with
+ * response rate limiting dropping and slipping. Skipped under ASan,
  * which owns malloc.
  */
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include "common/dname.h"
 #include "dnsd/dnsd.h"
+#include "dnsd/rrl_int.h"
 #include "geo/geo.h"
 #include "policy/policy.h"
 #include "tests/dnsd/fixture.h"
@@ -222,6 +224,41 @@ static void test_no_allocation(void **state)
 	dnsd_stats_t st = {0};
 	dnsd_counters_add(&st, dnsd_ctx_counters(ctx));
 	assert_int_equal(st.services, 3 * 7);
+
+	/* The same with response rate limiting on, 2/s: answers, drops and slips, all without
+	 * allocating (the table is made beforehand, as the server does at start). */
+	cfg_prefix_t ex;
+	assert_int_equal(cfg_parse_prefix("192.0.2.0/24", &ex), 0);
+	fx.cfg.dns.rrl = (cfg_rrl_t){.enabled = true,
+	                             .responses_per_second = 2,
+	                             .slip = 2,
+	                             .window_s = 15,
+	                             .ipv4_prefix = 24,
+	                             .ipv6_prefix = 56,
+	                             .exempt = &ex,
+	                             .n_exempt = 1};
+	dnsd_snap_t *limited = NULL;
+	assert_int_equal(dnsd_snap_build(&fx.cfg, NULL, &limited, NULL, 0), 0);
+	dnsd_rrl_t *rrl = dnsd_rrl_new(DNSD_RRL_SLOTS_LOG2);
+	assert_non_null(rrl);
+	dnsd_ctx_set_rrl(ctx, rrl);
+	for (size_t i = 0; i < AYA_ARRAY_LEN(qs); i++) {
+		size_t qlen = fx_query(&qs[i], qbuf, sizeof(qbuf));
+		for (int k = 0; k < 8; k++) {
+			const struct sockaddr *sa = k % 2 == 0 ? (const struct sockaddr *)&src
+			                                       : (const struct sockaddr *)&src6;
+			unsigned long before = allocs;
+			(void)dnsd_answer(ctx, limited, pol, qbuf, qlen, out, sizeof(out), sa,
+			                  DNSD_UDP);
+			assert_int_equal(allocs - before, 0);
+		}
+	}
+	memset(&st, 0, sizeof(st));
+	dnsd_counters_add(&st, dnsd_ctx_counters(ctx));
+	assert_true(st.rrl_dropped > 0);
+	assert_true(st.rrl_slipped > 0);
+	dnsd_rrl_free(rrl);
+	dnsd_snap_free(limited);
 	dnsd_ctx_free(ctx);
 	dnsd_snap_free(snap);
 	pol_snap_free(pol);
