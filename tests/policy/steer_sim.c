@@ -415,7 +415,8 @@ static bool unforeseeable(const ss_scenario_t *sc, double w_s)
 {
 	for (size_t e = 0; e < sc->n_events; e++) {
 		const ss_event_t *ev = &sc->events[e];
-		bool step = (ev->cap_mult > 0 && ev->cap_mult < 1) || ev->down;
+		bool step = (ev->cap_mult > 0 && ev->cap_mult < 1) || ev->down ||
+		            (ev->demand_mult > 1 && ev->ramp_s == 0);
 		if (step && w_s >= ev->at_s && w_s < ev->at_s + sc->ttl_s + 2 * sc->probe_s) {
 			return true;
 		}

@@ -76,7 +76,17 @@ static int teardown(void **state)
 	.cost = {1, 1, 5}, .burst = {false, false, true}, .resolvers_per_pool = 1000, .ttl_s = 30, \
 	.probe_s = 1, .duration_s = 600, .target = 0.8, .limit = 0.95
 
-enum { SC_STEADY, SC_FLASH, SC_HALF, SC_COST, SC_BURST, SC_BURST_DOWN, SC_PARTITION, SC_COUNT };
+enum {
+	SC_STEADY,
+	SC_FLASH,
+	SC_HALF,
+	SC_COST,
+	SC_BURST,
+	SC_BURST_STEP,
+	SC_BURST_DOWN,
+	SC_PARTITION,
+	SC_COUNT
+};
 static const ss_scenario_t scenarios[SC_COUNT] = {
         [SC_STEADY] = {.name = "steady 0.5", BASE, .demand = {500, 1000, 1000}},
         /* eu's demand grows from 0.5 to 3x its capacity over a minute; the three together
@@ -117,6 +127,25 @@ static const ss_scenario_t scenarios[SC_COUNT] = {
                       .events = {{.at_s = 60, .pool = 0, .demand_mult = 2, .ramp_s = 30},
                                  {.at_s = 300, .pool = 0, .demand_mult = 0.5, .ramp_s = 30}},
                       .n_events = 2},
+        /* The end-to-end test's shape: one cheap pool of 400 q/s and a burst pool; the demand
+         * steps at once from half to twice the cheap pool's capacity. */
+        [SC_BURST_STEP] = {.name = "burst, 4x step",
+                           .n_pools = 2,
+                           .region = {R_EU_WEST, R_AP_SOUTHEAST},
+                           .addr = {"10.0.1.1", "10.0.4.1"},
+                           .client = {"192.0.2.0", "203.0.113.0"},
+                           .capacity = {400, 2000},
+                           .demand = {200, 0},
+                           .cost = {1, 5},
+                           .burst = {false, true},
+                           .resolvers_per_pool = 1000,
+                           .ttl_s = 30,
+                           .probe_s = 1,
+                           .duration_s = 600,
+                           .target = 0.8,
+                           .limit = 0.95,
+                           .events = {{.at_s = 60, .pool = 0, .demand_mult = 4}},
+                           .n_events = 1},
         /* Overflow into the burst pool, which then fails: the cheap pools take it back, up to
          * 0.825, under their limit. */
         [SC_BURST_DOWN] = {.name = "burst pool fails",
