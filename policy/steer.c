@@ -32,8 +32,6 @@
 #define RECOVER 15.0
 /* Another pool has room when its smoothed utilization is under this share of its target. */
 #define ROOM_SHARE 0.95
-/* A reported utilization this high is saturated: the backend cannot say more. */
-#define SATURATED 0.999
 /* admit changes smaller than this do not bump the version (nor ask for a rebuild). */
 #define ADMIT_EPS 0.001
 
@@ -286,16 +284,7 @@ static bool loop_step(pol_steer_pool_t *p, double u, uint64_t now_ms, bool apply
 	}
 	double rho = u / mean;
 	p->pressure = rho;
-	if (u >= SATURATED || p->closed) {
-		/* A saturated backend reports 1 whatever it is sent, and while the pool is closed
-		 * the fraction in the caches falls by the second: the pressure is only a lower
-		 * bound then. The trend would read the falling fraction as rising demand and
-		 * over-shed on reopening: hold it, start again from here. */
-		p->level = isnan(p->level) || rho > p->level ? rho : p->level;
-		p->trend = 0;
-	} else {
-		trend_feed(p, rho, dt_ms / 1000.0);
-	}
+	trend_feed(p, rho, dt_ms / 1000.0);
 	double use = rho;
 	if (pa->forecast) {
 		p->forecast = trend_ahead(p, (ttl / 2 + (double)pa->interval_ms) / 1000.0);
