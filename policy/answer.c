@@ -509,6 +509,10 @@ STEP_FN(load)
 	if (t != NULL) {
 		t->load_draw = NAN;
 	}
+	if (!svc->steered) {
+		trace_order(t, step, w); /* every pool admits everything: no draw, no change */
+		return POL_OK;
+	}
 	unsigned open = 0;
 	bool partial = false;
 	for (unsigned i = 0; i < w->n; i++) {

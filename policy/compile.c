@@ -232,6 +232,9 @@ static int build_service(pol_snap_t *s, const cfg_t *cfg, const cfg_zone_t *z,
 	for (size_t i = 0; i < n_filters; i++) {
 		ps->load_hash |= ps->filters[i].kind == CFG_FILTER_HASH;
 	}
+	for (size_t i = 0; i < ps->n_pools; i++) {
+		ps->steered |= ps->pools[i].admit < 1.0 || ps->pools[i].closed;
+	}
 	return pool_nearness(s, cfg, cs, ps);
 }
 

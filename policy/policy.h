@@ -134,6 +134,7 @@ typedef struct pol_service {
 	bool reorder;
 	const uint64_t *near;
 	bool load_hash; /* the chain has `hash`: load draws from the client subnet */
+	bool steered;   /* a pool admits less than everything or is closed: `load` has work */
 } pol_service_t;
 
 typedef struct pol_snap pol_snap_t;
