@@ -431,29 +431,6 @@ CFG_FN(cfg_fn_zone_name)
 	z->name = cfg_strdup(ld, text);
 }
 
-CFG_FN(cfg_fn_allow_transfer)
-{
-	(void)it;
-	cfg_zone_t *z = base;
-	long n = 0;
-	cfg_prefix_t *out = cfg_y_seq_alloc(ld, val, "zone.allow_transfer", sizeof(*out), &n);
-	if (out == NULL) {
-		return;
-	}
-	size_t k = 0;
-	for (long i = 0; i < n; i++) {
-		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
-		const char *s = cfg_y_scalar(ld, item, "zone.allow_transfer");
-		if (s != NULL && cfg_parse_prefix(s, &out[k]) != 0) {
-			cfg_y_err(ld, item, "zone.allow_transfer: bad prefix '%s'", s);
-		} else if (s != NULL) {
-			k++;
-		}
-	}
-	z->xfr_allow = out;
-	z->n_xfr_allow = k;
-}
-
 CFG_FN(cfg_fn_zones)
 {
 	(void)it;
@@ -523,6 +500,7 @@ static void finish(loader_t *ld)
 {
 	cfg_t *cfg = ld->cfg;
 	cfg_resolve_regions(ld);
+	cfg_resolve_keys(ld);
 	if (ld->d->errors == 0) {
 		cfg_check_steering(ld);
 	}

@@ -322,6 +322,46 @@ typedef struct cfg_geo {
 	cfg_loc_t loc;
 } cfg_geo_t;
 
+/*
+ * TSIG (RFC 8945) HMAC algorithms, in the order of cfg_tsig_alg_names[] and
+ * of the algorithm names on the wire (dnsd/tsig.c).
+ */
+typedef enum cfg_tsig_alg {
+	CFG_TSIG_HMAC_SHA256 = 0, /* the default */
+	CFG_TSIG_HMAC_SHA1,
+	CFG_TSIG_HMAC_SHA224,
+	CFG_TSIG_HMAC_SHA384,
+	CFG_TSIG_HMAC_SHA512,
+	CFG_TSIG_HMAC_MD5,
+	CFG_TSIG_N_ALGS,
+} cfg_tsig_alg_t;
+/* "hmac-sha256", ... (config spelling; CFG_TSIG_N_ALGS entries then NULL). */
+extern const char *const cfg_tsig_alg_names[];
+
+/* keys[]: a TSIG key. Names unique (compared as domain names). */
+typedef struct cfg_key {
+	const char *name;             /* presentation, lower-case, with the trailing dot */
+	uint8_t owner[AYA_DNAME_MAX]; /* wire, lower-case */
+	cfg_tsig_alg_t alg;
+	const uint8_t *secret; /* decoded base64, 1..128 bytes */
+	size_t secret_len;
+	cfg_loc_t loc;
+} cfg_key_t;
+
+#define CFG_NO_KEY ((size_t)-1)
+
+/*
+ * allow_transfer entry that is a mapping: {key: NAME} (any address with that
+ * key), {prefix: P, key: NAME} (both), {prefix: P} (the same as the plain
+ * string). Plain prefix strings go to cfg_zone_t.xfr_allow.
+ */
+typedef struct cfg_xfr_acl {
+	size_t key; /* index into cfg_t.keys; CFG_NO_KEY = no key required */
+	bool any_addr;
+	cfg_prefix_t prefix; /* when !any_addr */
+	cfg_loc_t loc;
+} cfg_xfr_acl_t;
+
 typedef struct cfg_zone {
 	const char *name;            /* presentation, lower-case, no trailing dot */
 	uint8_t apex[AYA_DNAME_MAX]; /* wire, lower-case */
@@ -331,6 +371,11 @@ typedef struct cfg_zone {
 	uint32_t serial;               /* from the SOA */
 	const cfg_prefix_t *xfr_allow; /* AXFR/IXFR allowed from these; none = refused */
 	size_t n_xfr_allow;
+	const cfg_xfr_acl_t *xfr_acl; /* mapping entries of allow_transfer (keys) */
+	size_t n_xfr_acl;
+	const cfg_sockaddr_t *notify; /* secondaries to NOTIFY when the serial changes */
+	size_t n_notify;
+	size_t notify_key; /* index into cfg_t.keys; CFG_NO_KEY = unsigned NOTIFY */
 	const cfg_service_t *services;
 	size_t n_services;
 	cfg_loc_t loc;
@@ -410,6 +455,8 @@ typedef struct cfg {
 	cfg_dns_t dns;
 	const cfg_zone_t *zones;
 	size_t n_zones;
+	const cfg_key_t *keys; /* TSIG keys (keys:), names unique */
+	size_t n_keys;
 	const cfg_region_t *regions;
 	size_t n_regions;
 	cfg_geo_t geo;

@@ -38,6 +38,9 @@ typedef struct loader {
 	/* Pools' monitor names, resolved after parsing (arena storage). */
 	region_ref_t *mon_refs;
 	size_t n_mon_refs, cap_mon_refs;
+	/* TSIG key names used by zones (tsig.c), resolved after parsing (arena storage). */
+	struct key_ref *key_refs;
+	size_t n_key_refs, cap_key_refs;
 } loader_t;
 
 /* ---- yaml.c: document walk helpers ---- */
@@ -137,7 +140,11 @@ CFG_FN(cfg_fn_nsid);
 CFG_FN(cfg_fn_cookie_secret);
 CFG_FN(cfg_fn_zones);
 CFG_FN(cfg_fn_zone_name);
+/* tsig.c */
+CFG_FN(cfg_fn_keys);
 CFG_FN(cfg_fn_allow_transfer);
+CFG_FN(cfg_fn_notify);
+CFG_FN(cfg_fn_notify_key);
 /* services.c */
 CFG_FN(cfg_fn_regions);
 CFG_FN(cfg_fn_region_location);
@@ -182,6 +189,8 @@ void cfg_resolve_monitors(loader_t *ld) AYA_NONNULL(1);
 void cfg_check_services(loader_t *ld, cfg_zone_t *z) AYA_NONNULL(1, 2);
 /* Resolve every region reference; check node.region. */
 void cfg_resolve_regions(loader_t *ld) AYA_NONNULL(1);
+/* tsig.c: key names of allow_transfer and notify_key to indexes; warn on unused keys. */
+void cfg_resolve_keys(loader_t *ld) AYA_NONNULL(1);
 /* Warnings for load-loop settings that change nothing (services.c); after the resolves. */
 void cfg_check_steering(loader_t *ld) AYA_NONNULL(1);
 

@@ -174,6 +174,23 @@ static uint64_t h_zone(uint64_t h, const cfg_zone_t *z)
 		h = aya_fnv1a(h, p->addr, sizeof(p->addr));
 		h = h_u64(h, p->len);
 	}
+	/* Only when used: configs without TSIG or NOTIFY keep their hash. */
+	if (z->n_xfr_acl > 0 || z->n_notify > 0) {
+		h = h_u64(h, z->n_xfr_acl);
+		for (size_t i = 0; i < z->n_xfr_acl; i++) {
+			const cfg_xfr_acl_t *a = &z->xfr_acl[i];
+			h = h_u64(h, a->key);
+			h = h_u64(h, a->any_addr);
+			h = h_u64(h, (uint64_t)a->prefix.family);
+			h = aya_fnv1a(h, a->prefix.addr, sizeof(a->prefix.addr));
+			h = h_u64(h, a->prefix.len);
+		}
+		h = h_u64(h, z->n_notify);
+		for (size_t i = 0; i < z->n_notify; i++) {
+			h = h_str(h, z->notify[i].text);
+		}
+		h = h_u64(h, z->notify_key);
+	}
 	h = h_u64(h, z->n_services);
 	for (size_t i = 0; i < z->n_services; i++) {
 		h = h_service(h, &z->services[i]);
@@ -197,6 +214,11 @@ uint64_t cfg_hash(const cfg_t *cfg)
 	h = h_u64(h, cfg->n_zones);
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		h = h_zone(h, &cfg->zones[i]);
+	}
+	/* Key names and algorithms, never the secrets (the hash is gossiped). */
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		h = h_str(h, cfg->keys[i].name);
+		h = h_u64(h, cfg->keys[i].alg);
 	}
 	return h;
 }

@@ -142,8 +142,12 @@ static const item_t zone_items[] = {
         {.name = "name", .type = IT_FUNC, .fn = cfg_fn_zone_name, .required = true},
         /* RFC 1035 master file, relative to the config file */
         {.name = "file", .type = IT_PATH, .offset = offsetof(cfg_zone_t, file), .required = true},
-        /* prefixes allowed AXFR/IXFR; default none */
+        /* prefixes and/or TSIG keys allowed AXFR/IXFR; default none */
         {.name = "allow_transfer", .type = IT_FUNC, .fn = cfg_fn_allow_transfer},
+        /* secondaries sent a NOTIFY when the SOA serial changes */
+        {.name = "notify", .type = IT_FUNC, .fn = cfg_fn_notify},
+        /* TSIG key signing those NOTIFYs; default unsigned */
+        {.name = "notify_key", .type = IT_FUNC, .fn = cfg_fn_notify_key, .dflt = "none"},
         /* names answered from pools of endpoints */
         {.name = "services", .type = IT_FUNC, .fn = cfg_fn_services},
 };
@@ -471,6 +475,8 @@ static const item_t top_items[] = {
          .required = true},
         /* the DNS server */
         {.name = "dns", .type = IT_SECTION, .offset = offsetof(cfg_t, dns), .sub = &cfg_sec_dns},
+        /* TSIG keys (RFC 8945) for allow_transfer and notify_key */
+        {.name = "keys", .type = IT_FUNC, .fn = cfg_fn_keys},
         /* authoritative zones */
         {.name = "zones", .type = IT_FUNC, .fn = cfg_fn_zones},
         /* the ayactl socket */
