@@ -15,11 +15,17 @@
  *    at a CNAME node, the CNAME (not followed).
  *  - CNAMEs are followed inside the zone of the query only, at most
  *    CNAME_MAX hops; a loop ends the chain.
- *  - AXFR/IXFR: REFUSED unless the client matches the zone's xfr_allow and
- *    the qname is the apex. Over TCP: AXFR (and IXFR, answered as a full
- *    transfer, RFC 1995 4) in one message, REFUSED when it does not fit.
- *    Over UDP: AXFR is FORMERR (RFC 5936 4.2 defines none), IXFR gets the
- *    SOA alone (RFC 1995 2: "the server's current version").
+ *  - AXFR/IXFR: REFUSED unless the client matches the zone's xfr_allow (an
+ *    address prefix), or an xfr_acl entry (its key signed the query, see
+ *    tsig.c, and its prefix, if any, matches), and the qname is the apex. Over TCP: AXFR (and IXFR,
+ * answered as a full transfer, RFC 1995 4) in one message, REFUSED when it does not fit. Over UDP:
+ * AXFR is FORMERR (RFC 5936 4.2 defines none), IXFR gets the SOA alone (RFC 1995 2: "the server's
+ * current version").
+ *  - TSIG (tsig.c): a query whose last record is a TSIG RR takes the slow
+ *    path: verified before anything else, its reply (whatever the rcode)
+ *    signed or, for BADKEY/BADSIG, carrying an unsigned TSIG RR. Room for
+ *    that RR is reserved like the OPT record's. Queries without TSIG pay
+ *    one pointer test.
  *  - A UDP response that does not fit gets TC=1 with header, question and
  *    OPT only; over TCP, SERVFAIL. Additional A/AAAA for NS/MX/SRV targets
  *    are dropped when they do not fit, except referral glue (RFC 9471).
@@ -269,8 +275,12 @@ static bool prefix_match(const uint8_t *addr, const cfg_prefix_t *p)
 	return bits == 0 || (addr[bytes] & mask) == (p->addr[bytes] & mask);
 }
 
-/* Is the client allowed to transfer the zone? IPv4-mapped IPv6 counts as IPv4. */
-static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src)
+/*
+ * Is the client allowed to transfer the zone? IPv4-mapped IPv6 counts as
+ * IPv4. `key`: the key that signed the query (verified), or NULL.
+ */
+static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src,
+                        const dnsd_tsig_key_t *key)
 {
 	const uint8_t *addr;
 	int family = src->sa_family;
@@ -289,6 +299,18 @@ static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src)
 		const cfg_prefix_t *p = &z->xfr_allow[i];
 		if (p->family == family && p->len <= (family == AF_INET ? 32 : 128) &&
 		    prefix_match(addr, p)) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < z->n_xfr_acl; i++) {
+		const dnsd_xfr_acl_t *a = &z->xfr_acl[i];
+		const cfg_prefix_t *p = &a->prefix;
+		if (a->key != NULL && a->key != key) {
+			continue;
+		}
+		if (a->any_addr ||
+		    (p->family == family && p->len <= (family == AF_INET ? 32 : 128) &&
+		     prefix_match(addr, p))) {
 			return true;
 		}
 	}
@@ -321,7 +343,7 @@ static void put_axfr(resp_t *r, const dnsd_zone_t *z)
 static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at_apex,
                        const struct sockaddr *src, dnsd_transport_t transport)
 {
-	if (!at_apex || !xfr_allowed(z, src)) {
+	if (!at_apex || !xfr_allowed(z, src, ctx->q.tsig_reply ? dnsd_tsig_query_key(ctx) : NULL)) {
 		r->rcode = DNSD_RCODE_REFUSED;
 		INC(&ctx->counters, axfr_refused);
 		return;
@@ -630,6 +652,12 @@ static int query_parse(dnsd_query_t *q, const uint8_t *msg, size_t len)
 		uint16_t rdlen = dnsd_rd_u16(&rd);
 		const uint8_t *rdata = dnsd_rd_take(&rd, rdlen);
 		if (rd.err || type != DNSD_T_OPT) {
+			if (AYA_UNLIKELY(type == DNSD_T_TSIG) && !rd.err) {
+				if (i + 1u != ar) {
+					return -EBADMSG; /* RFC 8945 5.1: TSIG is the last record */
+				}
+				q->tsig = owner;
+			}
 			continue;
 		}
 		if (owner[0] != 0 || q->edns) { /* RFC 6891 6.1.1 */
@@ -656,6 +684,19 @@ static uint32_t now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts); /* vDSO: no syscall */
 	return (uint32_t)ts.tv_sec;
+}
+
+/*
+ * The slow path of a signed query (tsig.c): -1 to go on answering, or the
+ * rcode of a TSIG error. Sets q->tsig_reply when the reply gets a TSIG RR.
+ */
+static AYA_COLD int tsig_early(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const uint8_t *msg,
+                               size_t len)
+{
+	dnsd_query_t *q = &ctx->q;
+	int rc = dnsd_tsig_verify(ctx, snap, msg, len, q->tsig, now_s());
+	q->tsig_reply = rc != DNSD_RCODE_FORMERR;
+	return rc;
 }
 
 static void count_rcode(dnsd_counters_t *c, const resp_t *r)
@@ -811,15 +852,24 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 	r.apex_off = 12;
 	r.zone = NULL;
 	r.cut = NULL;
-	int early = early_rcode(ctx, snap, parsed, src);
+	int early = -1;
+	if (AYA_UNLIKELY(qs->tsig != NULL) && parsed == 0) {
+		early = tsig_early(ctx, snap, q, qlen);
+	}
+	if (early < 0) {
+		early = early_rcode(ctx, snap, parsed, src);
+	}
 	r.rcode = early >= 0 ? (unsigned)early : DNSD_RCODE_NOERROR;
 	/* Error replies caused by the query itself carry a bare OPT. */
 	bool full = early != DNSD_RCODE_NOTIMP && early != DNSD_RCODE_FORMERR &&
-	            early != DNSD_RCODE_BADVERS;
+	            early != DNSD_RCODE_BADVERS && early != DNSD_RCODE_NOTAUTH;
 	size_t lim = transport == DNSD_TCP ? (outmax < DNSD_MAX_MSG ? outmax : DNSD_MAX_MSG)
 	                                   : udp_limit(qs, snap, outmax);
 	size_t opt_len = qs->edns ? dnsd_edns_len(qs, snap, full) : 0;
-	dnsd_wr_init(&r.w, out, lim - opt_len);
+	if (AYA_UNLIKELY(qs->tsig_reply)) {
+		opt_len += dnsd_tsig_reply_len(ctx); /* RR after the OPT, reserved with it */
+	}
+	dnsd_wr_init(&r.w, out, lim > opt_len ? lim - opt_len : 0);
 	(void)dnsd_wr_take(&r.w, 12);
 	if (qs->has_q) {
 		dnsd_wr_bytes(&r.w, qs->qname, qs->qname_len);
@@ -870,6 +920,9 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		dnsd_edns_write(&r.w, qs, snap, r.rcode, full);
 	}
 	put_header(&r, qs, qs->edns);
+	if (AYA_UNLIKELY(qs->tsig_reply)) {
+		dnsd_tsig_sign(ctx, &r.w, now_s());
+	}
 	count_rcode(c, &r);
 	return dnsd_wr_off(&r.w);
 }

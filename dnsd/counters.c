@@ -34,7 +34,9 @@ dnsd_ctx_t *dnsd_ctx_new(void)
 		return NULL;
 	}
 	aya_rng_seed(&ctx->rng, fresh_seed(ctx));
-	if (dnsd_cookie_init(ctx) != 0) {
+	ctx->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	ctx->hmac_ctx = ctx->hmac != NULL ? EVP_MAC_CTX_new(ctx->hmac) : NULL;
+	if (ctx->hmac_ctx == NULL || dnsd_cookie_init(ctx) != 0) {
 		dnsd_ctx_free(ctx);
 		return NULL;
 	}
@@ -47,6 +49,8 @@ void dnsd_ctx_free(dnsd_ctx_t *ctx)
 		return;
 	}
 	dnsd_cookie_fini(ctx);
+	EVP_MAC_CTX_free(ctx->hmac_ctx);
+	EVP_MAC_free(ctx->hmac);
 	free(ctx);
 }
 
@@ -101,6 +105,11 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(ecs);
 	ADD(rrl_dropped);
 	ADD(rrl_slipped);
+	ADD(tsig_ok);
+	ADD(tsig_badkey);
+	ADD(tsig_badsig);
+	ADD(tsig_badtime);
+	ADD(tsig_formerr);
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -109,6 +118,7 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	AYA_STAT_ROW(dnsd_stats_t, f, #f, help, family, labels, AYA_STAT_COUNTER, flags)
 #define H_QUERIES "DNS queries received, by transport"
 #define H_RCODE "DNS responses sent, by rcode"
+#define H_TSIG "TSIG-signed DNS queries, by verification result (RFC 8945)"
 
 static const aya_stat_t rows[] = {
         /* status shows queries on its own line; /metrics has it as the sum by transport */
@@ -144,6 +154,11 @@ static const aya_stat_t rows[] = {
         ROW(rrl_slipped,
             "DNS responses over the rate limit sent truncated (TC=1) instead of dropped",
             "aya_dns_rrl_slipped_total", NULL, 0),
+        ROW(tsig_ok, H_TSIG, "aya_dns_tsig_total", "result=\"ok\"", 0),
+        ROW(tsig_badkey, H_TSIG, "aya_dns_tsig_total", "result=\"badkey\"", 0),
+        ROW(tsig_badsig, H_TSIG, "aya_dns_tsig_total", "result=\"badsig\"", 0),
+        ROW(tsig_badtime, H_TSIG, "aya_dns_tsig_total", "result=\"badtime\"", 0),
+        ROW(tsig_formerr, H_TSIG, "aya_dns_tsig_total", "result=\"formerr\"", 0),
         AYA_STAT_ROW(dnsd_stats_t, rrl_keys, "rrl_keys",
                      "Response rate limiting keys seen within the window (dns.rrl)",
                      "aya_dns_rrl_keys", NULL, AYA_STAT_GAUGE, 0),

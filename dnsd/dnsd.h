@@ -101,6 +101,13 @@ typedef struct dnsd_counters {
 	/* Response rate limiting (rrl.c), UDP only. */
 	_Atomic uint64_t rrl_dropped; /* over the limit, not sent */
 	_Atomic uint64_t rrl_slipped; /* over the limit, sent with TC=1 (also in truncated) */
+
+	/* TSIG (tsig.c): signed queries by verification result. */
+	_Atomic uint64_t tsig_ok;
+	_Atomic uint64_t tsig_badkey;  /* unknown key name or algorithm */
+	_Atomic uint64_t tsig_badsig;  /* wrong MAC */
+	_Atomic uint64_t tsig_badtime; /* outside Time Signed +- Fudge */
+	_Atomic uint64_t tsig_formerr; /* malformed TSIG RR or forbidden MAC size */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */
@@ -110,6 +117,7 @@ typedef struct dnsd_stats {
 	        services, ecs;
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;
+	uint64_t tsig_ok, tsig_badkey, tsig_badsig, tsig_badtime, tsig_formerr;
 	uint64_t rrl_keys; /* gauge: RRL table entries used within the window */
 } dnsd_stats_t;
 

@@ -19,6 +19,7 @@
 #include "common/rng.h"
 #include "dnsd/dnsd.h"
 #include "dnsd/rrl_int.h"
+#include "dnsd/tsig_int.h"
 #include "dnsd/wire_int.h"
 
 #define DNSD_RCODE_NOERROR 0
@@ -74,6 +75,9 @@ typedef struct dnsd_query {
 	bool cookie;
 	bool cookie_ok; /* its server cookie was valid (exempts the query from RRL) */
 	dnsd_ecs_t ecs;
+	/* TSIG RR (RFC 8945), the last record: its owner in the message, NULL when absent */
+	const uint8_t *tsig;
+	bool tsig_reply; /* a TSIG RR goes in the reply (dnsd_tsig_verify said so) */
 	/*
 	 * From here on, fields are only read when `cookie` is set, and written
 	 * before: dnsd_answer() clears the query up to `cc` only.
@@ -90,8 +94,11 @@ struct dnsd_ctx {
 	_Atomic uint64_t pool_answers[DNSD_POOL_SLOTS];
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mac_ctx;
-	aya_rng_t rng;   /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
-	dnsd_rrl_t *rrl; /* the server's shared RRL table (UDP workers); NULL: never limit */
+	EVP_MAC *hmac; /* TSIG (tsig.c): keyed per signed query */
+	EVP_MAC_CTX *hmac_ctx;
+	dnsd_tsig_state_t tsig; /* the signed query being answered; read only when q.tsig_reply */
+	aya_rng_t rng;          /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
+	dnsd_rrl_t *rrl;        /* the server's shared RRL table (UDP workers); NULL: never limit */
 	dnsd_query_t q;
 };
 

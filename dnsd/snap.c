@@ -589,6 +589,55 @@ static int settings_build(dnsd_snap_t *s, const cfg_t *cfg, const uint8_t *secre
 	return rrl_build(s, &cfg->dns.rrl);
 }
 
+/* TSIG keys, secrets copied into the snapshot's arena. */
+static int keys_build(dnsd_snap_t *s, const cfg_t *cfg)
+{
+	if (cfg->n_keys == 0) {
+		return 0;
+	}
+	dnsd_tsig_key_t *keys = aya_arena_alloc(s->arena, cfg->n_keys * sizeof(*keys));
+	if (keys == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		const cfg_key_t *ck = &cfg->keys[i];
+		size_t len = aya_dname_len(ck->owner);
+		keys[i].name = aya_arena_memdup(s->arena, ck->owner, len);
+		keys[i].name_len = (uint8_t)len;
+		keys[i].alg = ck->alg;
+		keys[i].secret = aya_arena_memdup(s->arena, ck->secret, ck->secret_len);
+		keys[i].secret_len = ck->secret_len;
+		if (keys[i].name == NULL || keys[i].secret == NULL) {
+			return -ENOMEM;
+		}
+	}
+	s->keys = keys;
+	s->n_keys = cfg->n_keys;
+	return 0;
+}
+
+/* allow_transfer entries naming keys, pointing at the snapshot's copies of the keys. */
+static int acl_build(dnsd_snap_t *s, const cfg_zone_t *cz, dnsd_zone_t *z)
+{
+	if (cz->n_xfr_acl == 0) {
+		return 0;
+	}
+	dnsd_xfr_acl_t *acl = aya_arena_alloc(s->arena, cz->n_xfr_acl * sizeof(*acl));
+	if (acl == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cz->n_xfr_acl; i++) {
+		const cfg_xfr_acl_t *c = &cz->xfr_acl[i];
+		AYA_BUG_ON(c->key != CFG_NO_KEY && c->key >= s->n_keys);
+		acl[i].key = c->key != CFG_NO_KEY ? &s->keys[c->key] : NULL;
+		acl[i].any_addr = c->any_addr;
+		acl[i].prefix = c->prefix;
+	}
+	z->xfr_acl = acl;
+	z->n_xfr_acl = cz->n_xfr_acl;
+	return 0;
+}
+
 int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,
                     size_t errlen)
 {
@@ -610,6 +659,10 @@ int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t 
 	if (rc != 0) {
 		goto fail;
 	}
+	rc = keys_build(s, cfg);
+	if (rc != 0) {
+		goto fail;
+	}
 	rc = -ENOMEM;
 	zones = aya_arena_alloc(a, (cfg->n_zones + 1) * sizeof(*zones));
 	if (zones == NULL) {
@@ -617,6 +670,9 @@ int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t 
 	}
 	for (size_t i = 0, svc_base = 0, pool_base = 0; i < cfg->n_zones; i++) {
 		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base, &zones[i], err, errlen);
+		if (rc == 0) {
+			rc = acl_build(s, &cfg->zones[i], &zones[i]);
+		}
 		if (rc != 0) {
 			goto fail;
 		}

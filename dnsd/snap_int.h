@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "dnsd/dnsd.h"
 #include "dnsd/rrl_int.h"
+#include "dnsd/tsig_int.h"
 
 #define DNSD_T_A 1
 #define DNSD_T_NS 2
@@ -106,6 +107,13 @@ typedef struct dnsd_htab {
 	uint32_t mask;
 } dnsd_htab_t;
 
+/* An allow_transfer mapping entry: the key it requires (NULL: none) and/or a prefix. */
+typedef struct dnsd_xfr_acl {
+	const dnsd_tsig_key_t *key;
+	bool any_addr;
+	cfg_prefix_t prefix;
+} dnsd_xfr_acl_t;
+
 typedef struct dnsd_zone {
 	const char *name;
 	const uint8_t *apex; /* lower-case wire */
@@ -119,8 +127,10 @@ typedef struct dnsd_zone {
 	const dnsd_node_t *nodes;    /* every node, apex first (AXFR order) */
 	size_t n_nodes;
 	dnsd_htab_t names;
-	const cfg_prefix_t *xfr_allow;
+	const cfg_prefix_t *xfr_allow; /* address-only entries */
 	size_t n_xfr_allow;
+	const dnsd_xfr_acl_t *xfr_acl; /* entries that name a key (or a prefix alone) */
+	size_t n_xfr_acl;
 } dnsd_zone_t;
 
 struct dnsd_snap {
@@ -140,7 +150,9 @@ struct dnsd_snap {
 	uint8_t host_len;
 	bool cookies;
 	uint8_t cookie_secret[16];
-	dnsd_rrl_conf_t rrl; /* dns.rrl; rrl.on false: nothing limited */
+	dnsd_rrl_conf_t rrl;         /* dns.rrl; rrl.on false: nothing limited */
+	const dnsd_tsig_key_t *keys; /* TSIG keys (keys:), config order */
+	size_t n_keys;
 };
 
 /*
