@@ -45,6 +45,7 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
+	struct ayad_notify *notify; /* pending NOTIFYs (daemon/notify.c) */
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
 	bool file_secret_loaded;
@@ -130,6 +131,18 @@ typedef struct ayad_rebuild_stats {
 extern const aya_stat_table_t ayad_rebuild_stats_table;
 /* A copy of the counters; zeros before ayad_rebuild_start(). */
 void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(1, 2);
+
+/* ---- NOTIFY (daemon/notify.c) ---- */
+
+typedef struct ayad_notify ayad_notify_t;
+/*
+ * After a reload: NOTIFY the secondaries of every zone of cfg whose SOA
+ * serial differs from old's (zones new in cfg are not notified). Retries
+ * run on d->base; failures are logged.
+ */
+void ayad_notify_changed(ayad_t *d, const cfg_t *old, const cfg_t *cfg) AYA_NONNULL(1, 2, 3);
+/* Drop every pending NOTIFY (shutdown). */
+void ayad_notify_stop(ayad_t *d) AYA_NONNULL(1);
 
 /* ---- probes (daemon/probes.c) ---- */
 

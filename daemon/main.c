@@ -205,6 +205,7 @@ static int start(ayad_t *d)
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ctl_server_free(d->ctl);
+	ayad_notify_stop(d);
 	ayad_gossip_stop(d);
 	/* The agent writes to the state store: stop it first. */
 	ayad_probes_stop(d);

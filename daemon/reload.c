@@ -223,6 +223,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	/* The old policy snapshot still points into the old cfg: publish (which frees it
 	 * after the grace period) before freeing that. */
 	dnsd_server_publish(d->srv, snap, pol);
+	ayad_notify_changed(d, d->cfg, cfg); /* once the new serials are served */
 	d->snap = snap;
 	d->pol = pol;
 	geo_tree_unref(d->geo);

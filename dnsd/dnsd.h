@@ -177,6 +177,23 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
                    const struct sockaddr *src, dnsd_transport_t transport)
         AYA_NONNULL(1, 2, 4, 6, 8) AYA_HOT;
 
+/* ------------------------------------------------------------------ NOTIFY */
+
+/*
+ * A NOTIFY (RFC 1996: opcode 4, AA, the SOA question of the zone `apex`,
+ * lower-case wire) with message ID id into out[0..outmax), signed with key
+ * (RFC 8945, time now_s) when not NULL. Returns its length, 0 when it does
+ * not fit or the MAC failed. Any thread (allocates).
+ */
+size_t dnsd_notify_build(const uint8_t *apex, const cfg_key_t *key, uint16_t id, uint64_t now_s,
+                         uint8_t *out, size_t outmax) AYA_NONNULL(1, 5);
+/*
+ * Is msg the answer to our NOTIFY id? Its rcode (0 = the secondary took
+ * it), or -EBADMSG when it is not a NOTIFY response with that ID. The
+ * reply's TSIG, if any, is not checked: the answer only ends the retries.
+ */
+int dnsd_notify_reply(const uint8_t *msg, size_t len, uint16_t id) AYA_NONNULL(1);
+
 /* ------------------------------------------------------------------ server */
 
 typedef struct dnsd_server dnsd_server_t;
