@@ -6,8 +6,8 @@ set -eu
 build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-dev
  protobuf-c-compiler libmaxminddb-dev liblmdb-dev libssl-dev libyaml-dev
  liburcu-dev libjansson-dev libcmocka-dev xz-utils"
-test="dnsutils knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3"
-bench="nsd knot gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"
+test="dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3"
+bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"
 
 want=""
 [ $# -eq 0 ] && set -- build
@@ -33,7 +33,7 @@ echo "deps.sh: installing:$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 # Server packages (nsd, knot, gdnsd) must not start system services: the bench
-# runs its own instances on loopback ports.
+# and test_tsig.sh run their own instances on loopback ports.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
 	$SUDO chmod +x /usr/sbin/policy-rc.d
