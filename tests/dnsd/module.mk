@@ -3,7 +3,8 @@
 # to those binaries' link line here.
 DNSD_FIXTURE := $(B)/obj/tests/dnsd/fixture.o
 DNSD_FIXTURE_USERS := $(B)/tests/dnsd/test_answer $(B)/tests/dnsd/test_wire \
-	$(B)/tests/dnsd/test_alloc $(B)/tests/dnsd/test_service $(B)/tests/dnsd/test_rrl
+	$(B)/tests/dnsd/test_alloc $(B)/tests/dnsd/test_service $(B)/tests/dnsd/test_rrl \
+	$(B)/tests/dnsd/test_tsig
 $(DNSD_FIXTURE_USERS): $(DNSD_FIXTURE)
 $(DNSD_FIXTURE_USERS): LDFLAGS += $(DNSD_FIXTURE)
 ALL_OBJS += $(DNSD_FIXTURE)
