@@ -117,9 +117,27 @@ static int services_init(void)
 	return rc;
 }
 
+/* A TSIG key (bytes 0..31) so signed seeds reach the MAC and signing code. */
+static uint8_t key_secret[32];
+static cfg_key_t keys[1];
+
+static int keys_init(void)
+{
+	for (size_t i = 0; i < sizeof(key_secret); i++) {
+		key_secret[i] = (uint8_t)i;
+	}
+	keys[0].name = "xfr-key.";
+	keys[0].alg = CFG_TSIG_HMAC_SHA256;
+	keys[0].secret = key_secret;
+	keys[0].secret_len = sizeof(key_secret);
+	fx.cfg.keys = keys;
+	fx.cfg.n_keys = 1;
+	return aya_dname_from_str("xfr-key.", keys[0].owner) > 0 ? 0 : -1;
+}
+
 static void init(void)
 {
-	if (fx_init(&fx) != 0 ||
+	if (fx_init(&fx) != 0 || keys_init() != 0 ||
 	    fx_add_zone(&fx, "example.com.", zone, sizeof(zone) / sizeof(*zone)) ||
 	    fx_allow_xfr(&fx, 0, "127.0.0.0/8") != 0 || services_init() != 0 ||
 	    dnsd_snap_build(&fx.cfg, NULL, &snap, NULL, 0) != 0 || (ctx = dnsd_ctx_new()) == NULL) {
