@@ -15,12 +15,14 @@
  *    at a CNAME node, the CNAME (not followed).
  *  - CNAMEs are followed inside the zone of the query only, at most
  *    CNAME_MAX hops; a loop ends the chain.
- *  - AXFR/IXFR: REFUSED unless the client matches the zone's xfr_allow (an
- *    address prefix), or an xfr_acl entry (its key signed the query, see
- *    tsig.c, and its prefix, if any, matches), and the qname is the apex. Over TCP: AXFR (and IXFR,
- * answered as a full transfer, RFC 1995 4) in one message, REFUSED when it does not fit. Over UDP:
- * AXFR is FORMERR (RFC 5936 4.2 defines none), IXFR gets the SOA alone (RFC 1995 2: "the server's
- * current version").
+ *  - AXFR/IXFR: REFUSED unless the qname is the apex and the client
+ *    matches the zone's xfr_allow (an address prefix) or an xfr_acl entry
+ *    (its key signed the query, see tsig.c, and its prefix, if any,
+ *    matches). Over TCP: AXFR (and IXFR, answered as a full transfer, RFC
+ *    1995 4) in as many messages as needed (dnsd_answer_more; each repeats
+ *    the question and, for a signed query, is signed, RFC 8945 5.3.1).
+ *    Over UDP: AXFR is FORMERR (RFC 5936 4.2 defines none), IXFR gets the
+ *    SOA alone (RFC 1995 2: "the server's current version").
  *  - TSIG (tsig.c): a query whose last record is a TSIG RR takes the slow
  *    path: verified before anything else, its reply (whatever the rcode)
  *    signed or, for BADKEY/BADSIG, carrying an unsigned TSIG RR. Room for
@@ -317,27 +319,76 @@ static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src,
 	return false;
 }
 
-/* AXFR in one message: SOA, every other record, SOA (RFC 5936 2.2). */
-static void put_axfr(resp_t *r, const dnsd_zone_t *z)
+/*
+ * The next record of a transfer (SOA, every other record, SOA: RFC 5936
+ * 2.2), or false when it is done. Moves the cursor past it.
+ */
+static bool xfr_next(dnsd_xfr_t *x, const dnsd_node_t **node, const dnsd_rrset_t **set,
+                     uint16_t *rec)
 {
-	put_rrset(r, z->soa, r->apex_off, &r->an);
-	for (size_t i = 0; i < z->n_nodes && !r->w.err; i++) {
-		const dnsd_node_t *n = &z->nodes[i];
-		for (uint16_t s = 0; s < n->n_rrsets; s++) {
-			const dnsd_rrset_t *set = &n->rrsets[s];
-			if (set == z->soa) {
-				continue;
-			}
-			for (uint16_t k = 0; k < set->count; k++) {
-				dnsd_wr_bytes(&r->w, n->name, n->name_len - z->apex_len);
-				dnsd_wr_ptr(&r->w, r->apex_off);
-				put_body(r, set, &set->rec[k]);
-				r->an++;
-			}
+	const dnsd_zone_t *z = x->zone;
+	for (;;) {
+		if (x->phase == 0 || x->phase == 2) {
+			*node = z->apex_node;
+			*set = z->soa;
+			*rec = 0;
+			x->phase++;
+			return true;
 		}
+		if (x->phase == 3) {
+			return false;
+		}
+		if (x->node == z->n_nodes) {
+			x->phase = 2;
+			continue;
+		}
+		const dnsd_node_t *n = &z->nodes[x->node];
+		if (x->set == n->n_rrsets) {
+			x->node++;
+			x->set = x->rec = 0;
+			continue;
+		}
+		const dnsd_rrset_t *s = &n->rrsets[x->set];
+		if (s == z->soa || x->rec == s->count) {
+			x->set++;
+			x->rec = 0;
+			continue;
+		}
+		*node = n;
+		*set = s;
+		*rec = x->rec++;
+		return true;
 	}
-	put_rrset(r, z->soa, r->apex_off, &r->an);
-	r->n_add = 0;
+}
+
+/*
+ * As many records of the transfer as fit in the message (owners compressed
+ * against the apex, the qname at r->apex_off). Returns true when the
+ * transfer is complete; the record that did not fit is written first in
+ * the next message.
+ */
+static bool put_xfr(resp_t *r, dnsd_xfr_t *x)
+{
+	const dnsd_zone_t *z = x->zone;
+	for (;;) {
+		dnsd_xfr_t before = *x;
+		const dnsd_node_t *n;
+		const dnsd_rrset_t *set;
+		uint16_t k;
+		if (!xfr_next(x, &n, &set, &k)) {
+			return true;
+		}
+		size_t mark = dnsd_wr_off(&r->w);
+		dnsd_wr_bytes(&r->w, n->name, n->name_len - z->apex_len);
+		dnsd_wr_ptr(&r->w, r->apex_off);
+		put_body(r, set, &set->rec[k]);
+		if (r->w.err) {
+			dnsd_wr_rewind(&r->w, mark);
+			*x = before;
+			return false;
+		}
+		r->an++;
+	}
 }
 
 static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at_apex,
@@ -358,10 +409,12 @@ static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at
 		return;
 	}
 	r->aa = true;
-	put_axfr(r, z);
-	if (r->w.err) {
-		dnsd_wr_rewind(&r->w, r->qend);
-		r->an = 0;
+	r->n_add = 0;
+	ctx->xfr = (dnsd_xfr_t){.zone = z};
+	if (put_xfr(r, &ctx->xfr)) {
+		ctx->xfr.zone = NULL; /* all in this message */
+	} else if (r->an == 0) {
+		ctx->xfr.zone = NULL; /* not even the SOA fits */
 		r->aa = false;
 		r->rcode = DNSD_RCODE_REFUSED;
 		INC(&ctx->counters, axfr_refused);
@@ -832,6 +885,7 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		return 0;
 	}
 	memset(qs, 0, offsetof(dnsd_query_t, cc)); /* the rest is written before it is read */
+	ctx->xfr.zone = NULL;
 	int parsed = query_parse(qs, q, qlen);
 	if (qs->edns) {
 		INC(c, edns);
@@ -924,5 +978,43 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		dnsd_tsig_sign(ctx, &r.w, now_s());
 	}
 	count_rcode(c, &r);
+	return dnsd_wr_off(&r.w);
+}
+
+size_t dnsd_answer_more(dnsd_ctx_t *ctx, uint8_t *out, size_t outmax)
+{
+	dnsd_xfr_t *x = &ctx->xfr;
+	const dnsd_query_t *q = &ctx->q;
+	if (x->zone == NULL) {
+		return 0;
+	}
+	resp_t r;
+	r.an = r.ns = r.ar = 0;
+	r.aa = true;
+	r.tc = r.glue = false;
+	r.rcode = DNSD_RCODE_NOERROR;
+	r.n_add = 0;
+	r.apex_off = 12; /* the question is the apex (answer_xfr checked) */
+	size_t lim = outmax < DNSD_MAX_MSG ? outmax : DNSD_MAX_MSG;
+	size_t tsig_len = q->tsig_reply ? dnsd_tsig_reply_len(ctx) : 0;
+	dnsd_wr_init(&r.w, out, lim > tsig_len ? lim - tsig_len : 0);
+	(void)dnsd_wr_take(&r.w, 12);
+	/* The question again: RFC 5936 2.2.1 allows it, and owners point into it. */
+	dnsd_wr_bytes(&r.w, q->qname, q->qname_len);
+	dnsd_wr_u16(&r.w, q->qtype);
+	dnsd_wr_u16(&r.w, q->qclass);
+	bool done = !r.w.err && put_xfr(&r, x);
+	if (done || r.an == 0) {
+		x->zone = NULL; /* complete, or a record that fits no message: stop */
+	}
+	if (r.an == 0) {
+		return 0;
+	}
+	dnsd_wr_limit(&r.w, lim);
+	put_header(&r, q, false);
+	if (q->tsig_reply) {
+		dnsd_tsig_sign_next(ctx, &r.w, now_s());
+	}
+	INC(&ctx->counters, noerror);
 	return dnsd_wr_off(&r.w);
 }

@@ -194,6 +194,17 @@ size_t dnsd_notify_build(const uint8_t *apex, const cfg_key_t *key, uint16_t id,
  */
 int dnsd_notify_reply(const uint8_t *msg, size_t len, uint16_t id) AYA_NONNULL(1);
 
+/*
+ * The next message of a zone transfer the last dnsd_answer() on this
+ * context started over TCP (RFC 5936 2.2: AXFR, and IXFR answered in full,
+ * go in as many messages as the zone needs), into out[0..outmax); each is
+ * TSIG-signed when the query was (RFC 8945 5.3.1). Returns its length, 0
+ * when the transfer is complete (or there is none). Call it until it
+ * returns 0 right after dnsd_answer(), on the same thread, with the query
+ * buffer and the snapshot still valid. No allocation, lock or syscall.
+ */
+size_t dnsd_answer_more(dnsd_ctx_t *ctx, uint8_t *out, size_t outmax) AYA_NONNULL(1, 2);
+
 /* ------------------------------------------------------------------ server */
 
 typedef struct dnsd_server dnsd_server_t;

@@ -88,6 +88,20 @@ typedef struct dnsd_query {
 	uint8_t out_sc[DNSD_COOKIE_SERVER];
 } dnsd_query_t;
 
+/*
+ * A zone transfer being written over several messages (answer.c): where the
+ * next record is. zone NULL: none in progress. Points into the snapshot, so
+ * only valid inside the RCU read section of the dnsd_answer() call that
+ * started it (the TCP thread calls dnsd_answer_more() right after).
+ */
+typedef struct dnsd_xfr {
+	const struct dnsd_zone *zone;
+	size_t node;   /* index into zone->nodes */
+	uint16_t set;  /* RRset of that node */
+	uint16_t rec;  /* record of that RRset */
+	uint8_t phase; /* 0: opening SOA, 1: nodes, 2: closing SOA, 3: done */
+} dnsd_xfr_t;
+
 struct dnsd_ctx {
 	dnsd_counters_t counters;
 	/* Address answers by (service, pool of the first address): see DNSD_POOL_SLOTS. */
@@ -100,6 +114,7 @@ struct dnsd_ctx {
 	aya_rng_t rng;          /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
 	dnsd_rrl_t *rrl;        /* the server's shared RRL table (UDP workers); NULL: never limit */
 	dnsd_query_t q;
+	dnsd_xfr_t xfr;
 };
 
 /* Re-seed the context's RNG: reproducible service answers (tests, benchmarks). */

@@ -233,17 +233,20 @@ static bool drain_input(tcp_conn_t *c, uint64_t now)
 		size_t rlen =
 		        dnsd_answer(t->ctx, view->snap, view->pol, t->msg, len, t->out + 2,
 		                    DNSD_MAX_MSG, (const struct sockaddr *)&c->peer, DNSD_TCP);
-		if (rlen == 0) {
-			continue;
+		/* A zone transfer may take more messages: all queued now, while online. */
+		for (; rlen > 0 && ok; rlen = dnsd_answer_more(t->ctx, t->out + 2, DNSD_MAX_MSG)) {
+			t->out[0] = (uint8_t)(rlen >> 8);
+			t->out[1] = (uint8_t)rlen;
+			if (evbuffer_add(out, t->out, rlen + 2) != 0) {
+				count(&t->io.send_errors);
+				ok = false;
+			} else {
+				c->queued += rlen + 2;
+			}
 		}
-		t->out[0] = (uint8_t)(rlen >> 8);
-		t->out[1] = (uint8_t)rlen;
-		if (evbuffer_add(out, t->out, rlen + 2) != 0) {
-			count(&t->io.send_errors);
-			ok = false;
+		if (!ok) {
 			break;
 		}
-		c->queued += rlen + 2;
 	}
 	if (online) {
 		rcu_thread_offline();

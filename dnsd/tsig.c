@@ -235,6 +235,40 @@ size_t dnsd_tsig_reply_len(const dnsd_ctx_t *ctx)
 	       algs[ts->key->alg].mac_size + (ts->error == DNSD_TSIG_BADTIME ? 6u : 0u);
 }
 
+/* Append v and count it in ARCOUNT. */
+static void put_rr(dnsd_wr_t *w, const dnsd_tsig_rr_t *v)
+{
+	dnsd_tsig_rr_write(w, v);
+	if (!w->err) {
+		dnsd_put16(w->base + 10, (uint16_t)(dnsd_get16(w->base + 10) + 1));
+	}
+}
+
+void dnsd_tsig_sign_next(dnsd_ctx_t *ctx, dnsd_wr_t *w, uint64_t now_s)
+{
+	dnsd_tsig_state_t *ts = &ctx->tsig;
+	const dnsd_tsig_key_t *key = ts->key;
+	if (key == NULL || ts->error != 0) {
+		return;
+	}
+	size_t mac_len = algs[key->alg].mac_size;
+	dnsd_tsig_rr_t v = {.name = key->name,
+	                    .name_len = key->name_len,
+	                    .time_signed = now_s,
+	                    .fudge = DNSD_TSIG_FUDGE_S,
+	                    .orig_id = ts->rr.orig_id};
+	v.alg = dnsd_tsig_alg_wire(key->alg, &v.alg_len);
+	uint8_t mac[DNSD_TSIG_MAC_MAX];
+	if (dnsd_tsig_mac(ctx->hmac_ctx, key, ts->mac, mac_len, w->base, dnsd_wr_off(w), v.orig_id,
+	                  dnsd_get16(w->base + 10), &v, true, mac) != 0) {
+		return;
+	}
+	memcpy(ts->mac, mac, mac_len); /* the next message chains on this one */
+	v.mac = ts->mac;
+	v.mac_len = (uint16_t)mac_len;
+	put_rr(w, &v);
+}
+
 void dnsd_tsig_sign(dnsd_ctx_t *ctx, dnsd_wr_t *w, uint64_t now_s)
 {
 	dnsd_tsig_state_t *ts = &ctx->tsig;
@@ -263,8 +297,5 @@ void dnsd_tsig_sign(dnsd_ctx_t *ctx, dnsd_wr_t *w, uint64_t now_s)
 		v.mac = ts->mac;
 		v.mac_len = (uint16_t)algs[key->alg].mac_size;
 	}
-	dnsd_tsig_rr_write(w, &v);
-	if (!w->err) {
-		dnsd_put16(w->base + 10, (uint16_t)(dnsd_get16(w->base + 10) + 1));
-	}
+	put_rr(w, &v);
 }

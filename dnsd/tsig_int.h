@@ -127,3 +127,9 @@ size_t dnsd_tsig_reply_len(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
  * (5.3.2).
  */
 void dnsd_tsig_sign(dnsd_ctx_t *ctx, dnsd_wr_t *w, uint64_t now_s) AYA_NONNULL(1, 2);
+/*
+ * The same for a later message of a transfer (RFC 8945 5.3.1): the MAC
+ * covers our previous message's MAC, this message and the timers only.
+ * Signs nothing unless the query verified.
+ */
+void dnsd_tsig_sign_next(dnsd_ctx_t *ctx, dnsd_wr_t *w, uint64_t now_s) AYA_NONNULL(1, 2);

@@ -38,6 +38,10 @@ static const char *const zone_com[] = {
 #define SECRET_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 static uint8_t secret[32];
 
+#define BIG_N 3000 /* TXT records of big.test: about 190 KB, three messages */
+static char big_text[BIG_N + 1][96];
+static const char *big_rrs[BIG_N + 1];
+
 static fx_t fx;
 static dnsd_snap_t *snap;
 static dnsd_ctx_t *ctx;
@@ -61,7 +65,17 @@ static int setup(void **state)
 	for (size_t i = 0; i < sizeof(secret); i++) {
 		secret[i] = (uint8_t)i;
 	}
-	if (fx_init(&fx) != 0 || fx_add_zone(&fx, "example.com.", zone_com, 4) != 0) {
+	snprintf(big_text[0], sizeof(big_text[0]),
+	         "big.test. 3600 IN SOA ns.big.test. h.big.test. 7 3600 600 86400 60");
+	for (size_t i = 1; i <= BIG_N; i++) {
+		snprintf(big_text[i], sizeof(big_text[i]),
+		         "r%zu 300 IN TXT \"record %zu, padded to make the zone big\"", i, i);
+	}
+	for (size_t i = 0; i <= BIG_N; i++) {
+		big_rrs[i] = big_text[i];
+	}
+	if (fx_init(&fx) != 0 || fx_add_zone(&fx, "example.com.", zone_com, 4) != 0 ||
+	    fx_add_zone(&fx, "big.test.", big_rrs, BIG_N + 1) != 0) {
 		return -1;
 	}
 	key_set(&keys[0], "xfr-key.", CFG_TSIG_HMAC_SHA256);
@@ -71,6 +85,8 @@ static int setup(void **state)
 	acl = (cfg_xfr_acl_t){.key = 0, .any_addr = true};
 	fx.zones[0].xfr_acl = &acl;
 	fx.zones[0].n_xfr_acl = 1;
+	fx.zones[1].xfr_acl = &acl;
+	fx.zones[1].n_xfr_acl = 1;
 	if (dnsd_snap_build(&fx.cfg, NULL, &snap, err, sizeof(err)) != 0) {
 		fprintf(stderr, "snap: %s\n", err);
 		return -1;
@@ -252,6 +268,76 @@ static void test_round_trip(void **state)
 	}
 }
 
+/*
+ * A zone over 64 KB goes in several messages (RFC 5936 2.2): SOA first and
+ * last, every record once; signed, each later message verifies with ldns
+ * as the next of a chain (RFC 8945 5.3.1: previous MAC, timers only).
+ */
+static void test_multi_message_axfr(void **state)
+{
+	(void)state;
+	for (int sign = 0; sign < 2; sign++) {
+		static uint8_t r[65535];
+		uint8_t q[1024];
+		ldns_rdf *mac = NULL;
+		size_t qlen = ldns_signed("big.test.", LDNS_RR_TYPE_AXFR, 321, "xfr-key.",
+		                          "hmac-sha256.", SECRET_B64, q, sizeof(q), &mac);
+		if (!sign) {
+			qlen = fx_query(&(fx_q_t){.name = "big.test.", .type = 252, .id = 321}, q,
+			                sizeof(q));
+			acl.any_addr = false; /* the key's entry does not match: use an address */
+			fx_allow_xfr(&fx, 1, "198.51.100.0/24");
+		}
+		dnsd_snap_t *s = snap;
+		char err[128];
+		if (!sign) {
+			assert_int_equal(dnsd_snap_build(&fx.cfg, NULL, &s, err, sizeof(err)), 0);
+		}
+		size_t rlen = dnsd_answer(ctx, s, NULL, q, qlen, r, sizeof(r),
+		                          (const struct sockaddr *)&client4, DNSD_TCP);
+		unsigned msgs = 0, records = 0, soas = 0;
+		for (; rlen > 0; rlen = dnsd_answer_more(ctx, r, sizeof(r))) {
+			ldns_pkt *p = reply(r, rlen);
+			assert_int_equal(FX_RCODE(r), 0);
+			assert_int_equal(fx_u16(r), 321);
+			bool ok = !sign ||
+			          (msgs == 0 ? ldns_pkt_tsig_verify(p, r, rlen, "xfr-key.",
+			                                            SECRET_B64, mac)
+			                     : ldns_pkt_tsig_verify_next(p, r, rlen, "xfr-key.",
+			                                                 SECRET_B64, mac, 1));
+			if (!ok) {
+				fail_msg("message %u: TSIG does not verify", msgs);
+			}
+			if (sign) {
+				ldns_rdf_deep_free(mac);
+				mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(p), 3));
+			} else {
+				assert_null(ldns_pkt_tsig(p));
+			}
+			ldns_rr_list *an = ldns_pkt_answer(p);
+			for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+				ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(an, i));
+				soas += t == LDNS_RR_TYPE_SOA;
+				if (t == LDNS_RR_TYPE_SOA) {
+					/* first record of all, or last */
+					assert_true(records == 0 || records == BIG_N + 1);
+				}
+				records++;
+			}
+			ldns_pkt_free(p);
+			msgs++;
+		}
+		ldns_rdf_deep_free(mac);
+		assert_int_equal(records, BIG_N + 2);
+		assert_int_equal(soas, 2);
+		assert_int_equal(msgs, 3);
+		if (!sign) {
+			dnsd_snap_free(s);
+		}
+	}
+	acl.any_addr = true;
+}
+
 static void test_unsigned_axfr_refused(void **state)
 {
 	(void)state;
@@ -392,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_vectors),
 	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_multi_message_axfr),
 	        cmocka_unit_test(test_unsigned_axfr_refused),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_counters),
