@@ -156,11 +156,15 @@ void dnsd_tsig_rr_write(dnsd_wr_t *w, const dnsd_tsig_rr_t *v)
 	}
 	dnsd_wr_u16(w, v->fudge);
 	dnsd_wr_u16(w, v->mac_len);
-	dnsd_wr_bytes(w, v->mac, v->mac_len);
+	if (v->mac_len > 0) { /* no MAC (BADKEY, BADSIG): v->mac may be NULL */
+		dnsd_wr_bytes(w, v->mac, v->mac_len);
+	}
 	dnsd_wr_u16(w, v->orig_id);
 	dnsd_wr_u16(w, v->error);
 	dnsd_wr_u16(w, v->other_len);
-	dnsd_wr_bytes(w, v->other, v->other_len);
+	if (v->other_len > 0) {
+		dnsd_wr_bytes(w, v->other, v->other_len);
+	}
 }
 
 /* ------------------------------------------------------------------ slow path */
