@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "common/log.h"
 
@@ -36,6 +37,10 @@ struct ayad_notify {
 	char target[64];
 	size_t len;
 	uint8_t msg[512];
+	/* notify_key, copied (checks the answer's TSIG); its secret is wiped at free. */
+	bool has_key;
+	cfg_key_t key;
+	uint8_t secret[128];
 };
 
 static void job_free(ayad_notify_t *j)
@@ -53,6 +58,7 @@ static void job_free(ayad_notify_t *j)
 	if (j->fd >= 0) {
 		close(j->fd);
 	}
+	OPENSSL_cleanse(j->secret, sizeof(j->secret));
 	free(j);
 }
 
@@ -73,7 +79,10 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_READ) {
 		uint8_t buf[4096];
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		int rc = n > 0 ? dnsd_notify_reply(buf, (size_t)n, j->id) : -EBADMSG;
+		int rc =
+		        n > 0 ? dnsd_notify_reply(j->msg, j->len, buf, (size_t)n,
+		                                  j->has_key ? &j->key : NULL, (uint64_t)time(NULL))
+		              : -EBADMSG;
 		if (rc == 0) {
 			log_info("notify: zone %s serial %u: %s acknowledged", j->zone,
 			         (unsigned)j->serial, j->target);
@@ -85,6 +94,10 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 			         (unsigned)j->serial, j->target, rc);
 			job_free(j);
 			return;
+		}
+		if (rc == -EACCES) {
+			log_debug("notify: zone %s: %s answered without a valid TSIG, ignored",
+			          j->zone, j->target);
 		}
 		return; /* not our answer (or ICMP refused): the timeout stays armed */
 	}
@@ -119,9 +132,19 @@ static int job_start(ayad_t *d, const cfg_t *cfg, const cfg_zone_t *z, const cfg
 		j->id = (uint16_t)(time(NULL) ^ (uintptr_t)j);
 	}
 	const cfg_key_t *key = z->notify_key != CFG_NO_KEY ? &cfg->keys[z->notify_key] : NULL;
+	int rc = -EINVAL;
+	if (key != NULL) {
+		if (key->secret_len > sizeof(j->secret)) {
+			goto fail;
+		}
+		j->has_key = true;
+		j->key = *key;
+		j->key.name = NULL; /* borrowed from cfg: not kept */
+		memcpy(j->secret, key->secret, key->secret_len);
+		j->key.secret = j->secret;
+	}
 	j->len = dnsd_notify_build(z->apex, key, j->id, (uint64_t)time(NULL), j->msg,
 	                           sizeof(j->msg));
-	int rc = -EINVAL;
 	if (j->len == 0) {
 		goto fail;
 	}
@@ -144,6 +167,7 @@ fail:
 	if (j->fd >= 0) {
 		close(j->fd);
 	}
+	OPENSSL_cleanse(j->secret, sizeof(j->secret));
 	free(j);
 	return rc;
 }

@@ -188,11 +188,15 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 size_t dnsd_notify_build(const uint8_t *apex, const cfg_key_t *key, uint16_t id, uint64_t now_s,
                          uint8_t *out, size_t outmax) AYA_NONNULL(1, 5);
 /*
- * Is msg the answer to our NOTIFY id? Its rcode (0 = the secondary took
- * it), or -EBADMSG when it is not a NOTIFY response with that ID. The
- * reply's TSIG, if any, is not checked: the answer only ends the retries.
+ * Is msg the answer to our NOTIFY req[0..req_len) (built by
+ * dnsd_notify_build)? Its rcode (0 = the secondary took it), -EBADMSG when
+ * it is not a NOTIFY response with that ID, -EACCES when req was signed
+ * with key and the answer is not signed with it over req's MAC (RFC 8945
+ * 5.3; a TSIG error answer, unsigned, gives its rcode). now_s: the time
+ * check. Any thread (allocates when key is not NULL).
  */
-int dnsd_notify_reply(const uint8_t *msg, size_t len, uint16_t id) AYA_NONNULL(1);
+int dnsd_notify_reply(const uint8_t *req, size_t req_len, const uint8_t *msg, size_t len,
+                      const cfg_key_t *key, uint64_t now_s) AYA_NONNULL(1, 3);
 
 /*
  * The next message of a zone transfer the last dnsd_answer() on this

@@ -444,12 +444,43 @@ static void test_counters(void **state)
 }
 
 /* NOTIFY: opcode 4, AA, SOA question; signed with the key, verified by ldns. */
+/* A NOTIFY answer made by ldns: QR, the request's ID, signed over req_mac when key is set. */
+static size_t notify_answer(uint16_t id, const char *key, const ldns_rdf *req_mac, uint8_t *out,
+                            size_t cap)
+{
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "example.com.", LDNS_RR_TYPE_SOA,
+	                                            LDNS_RR_CLASS_IN, LDNS_AA),
+	                 LDNS_STATUS_OK);
+	ldns_pkt_set_id(p, id);
+	ldns_pkt_set_opcode(p, LDNS_PACKET_NOTIFY);
+	ldns_pkt_set_qr(p, true);
+	if (key != NULL) {
+		assert_int_equal(
+		        ldns_pkt_tsig_sign(p, key, SECRET_B64, 300, "hmac-sha256.", req_mac),
+		        LDNS_STATUS_OK);
+	}
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	assert_true(len <= cap);
+	memcpy(out, wire, len);
+	free(wire);
+	ldns_pkt_free(p);
+	return len;
+}
+
+/*
+ * NOTIFY: opcode 4, AA, SOA question; signed with the key and verified by
+ * ldns; the answer must match the ID and, for a signed NOTIFY, be signed
+ * over its MAC.
+ */
 static void test_notify(void **state)
 {
 	(void)state;
-	uint8_t m[512];
-	size_t n = dnsd_notify_build(snap->zones[0].apex, &keys[0], 4242, (uint64_t)time(NULL), m,
-	                             sizeof(m));
+	uint8_t m[512], a[512];
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n = dnsd_notify_build(snap->zones[0].apex, &keys[0], 4242, now, m, sizeof(m));
 	assert_true(n > 12);
 	assert_int_equal(FX_OPCODE(m), 4);
 	assert_true(FX_AA(m));
@@ -460,17 +491,32 @@ static void test_notify(void **state)
 	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(p), 0)),
 	                 LDNS_RR_TYPE_SOA);
 	assert_true(ldns_pkt_tsig_verify(p, m, n, "xfr-key.", SECRET_B64, NULL));
+	ldns_rdf *req_mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(p), 3));
 	ldns_pkt_free(p);
+
+	size_t al = notify_answer(4242, "xfr-key.", req_mac, a, sizeof(a));
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, &keys[0], now), 0);
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, &keys[0], now + 301), -EACCES);
+	a[al - 20] ^= 1; /* inside the MAC */
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, &keys[0], now), -EACCES);
+	al = notify_answer(4242, "sha1-key.", req_mac, a, sizeof(a));
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, &keys[0], now), -EACCES);
+	al = notify_answer(4242, NULL, NULL, a, sizeof(a));
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, &keys[0], now), -EACCES);
+	ldns_rdf_deep_free(req_mac);
+
+	/* Unsigned: ours when ID, QR and opcode match; the rcode is passed on. */
 	n = dnsd_notify_build(snap->zones[0].apex, NULL, 4243, 0, m, sizeof(m));
 	assert_int_equal(FX_AR(m), 0);
-	/* Replies: ours when ID, QR and opcode match. */
-	m[2] |= 0x80;
-	assert_int_equal(dnsd_notify_reply(m, n, 4243), 0);
-	assert_int_equal(dnsd_notify_reply(m, n, 4244), -EBADMSG);
-	m[3] = DNSD_RCODE_NOTAUTH;
-	assert_int_equal(dnsd_notify_reply(m, n, 4243), DNSD_RCODE_NOTAUTH);
-	m[2] &= (uint8_t)~0x80;
-	assert_int_equal(dnsd_notify_reply(m, n, 4243), -EBADMSG);
+	al = notify_answer(4243, NULL, NULL, a, sizeof(a));
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, NULL, now), 0);
+	a[1] ^= 1;
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, NULL, now), -EBADMSG);
+	a[1] ^= 1;
+	a[3] = DNSD_RCODE_NOTAUTH;
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, NULL, now), DNSD_RCODE_NOTAUTH);
+	a[2] &= (uint8_t)~0x80;
+	assert_int_equal(dnsd_notify_reply(m, n, a, al, NULL, now), -EBADMSG);
 }
 
 int main(void)
