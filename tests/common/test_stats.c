@@ -125,11 +125,12 @@ static void test_status_order(void **state)
 {
 	(void)state;
 	static const char *const dnsd_names[] = {
-	        "udp",          "tcp",         "noerror",     "nxdomain",    "refused",
-	        "formerr",      "servfail",    "notimp",      "badvers",     "badcookie",
-	        "dropped",      "truncated",   "edns",        "cookies",     "nsid",
-	        "axfr_refused", "send_errors", "tcp_refused", "tcp_evicted", "tcp_timeouts",
-	        "rrl_dropped",  "rrl_slipped", "rrl_keys",
+	        "udp",          "tcp",          "noerror",      "nxdomain",    "refused",
+	        "formerr",      "servfail",     "notimp",       "badvers",     "badcookie",
+	        "dropped",      "truncated",    "edns",         "cookies",     "nsid",
+	        "axfr_refused", "send_errors",  "tcp_refused",  "tcp_evicted", "tcp_timeouts",
+	        "rrl_dropped",  "rrl_slipped",  "rrl_keys",     "tsig_ok",     "tsig_badkey",
+	        "tsig_badsig",  "tsig_badtime", "tsig_formerr",
 	};
 	static const char *const agent_names[] = {
 	        "probe_targets",  "probes_sent",    "probes_ok",
