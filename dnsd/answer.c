@@ -72,14 +72,13 @@
 #include <time.h>
 
 #include "common/dname.h"
+#include "dnsd/answer_int.h"
 #include "dnsd/query_int.h"
 #include "dnsd/snap_int.h"
 #include "dnsd/wire_int.h"
 #include "common/addr.h"
 
 #define CNAME_MAX 8
-#define ADD_MAX 16
-#define PTR_MAX 0x3fff
 
 /*
  * A name being looked up: lower-case copy (padded for dnsd_hash_label), the
@@ -92,31 +91,6 @@ typedef struct lname {
 	uint8_t off[AYA_DNAME_MAX / 2 + 1];   /* off[i]: suffix without i labels */
 	uint32_t hash[AYA_DNAME_MAX / 2 + 1]; /* hash[i]: dnsd_name_hash of that suffix */
 } lname_t;
-
-typedef struct resp {
-	dnsd_wr_t w;
-	size_t qend; /* end of the question */
-	uint16_t an, ns, ar;
-	bool aa, tc, glue;
-	unsigned rcode;
-	size_t apex_off; /* where the zone apex is written (inside the qname) */
-	unsigned n_add;
-	struct {
-		const dnsd_node_t *node;
-		uint16_t off;
-	} add[ADD_MAX];
-	const dnsd_zone_t *zone; /* the zone answering, for the RRL key of NXDOMAIN */
-	const dnsd_node_t *cut;  /* the delegation of a referral, for its RRL key */
-} resp_t;
-
-/*
- * Counters have one writer (the context's thread): a relaxed load and store,
- * not a locked read-modify-write, keeps readers untorn at the cost of a
- * plain add.
- */
-#define INC(c, f)                                                                                  \
-	atomic_store_explicit(&(c)->f, atomic_load_explicit(&(c)->f, memory_order_relaxed) + 1,    \
-	                      memory_order_relaxed)
 
 /* `wire` is a valid uncompressed name of `len` bytes (checked by the parser or the snapshot). */
 static void lname_set(lname_t *n, const uint8_t *wire, size_t len)
@@ -184,67 +158,6 @@ static const dnsd_node_t *node_lookup(const dnsd_zone_t *z, const lname_t *n, bo
 	return z->apex_node;
 }
 
-/* TYPE..RDATA of one record, compressing RDATA names against the apex. */
-static void put_body(resp_t *r, const dnsd_rrset_t *set, const dnsd_rec_t *rec)
-{
-	const uint8_t *p = set->wire + rec->off;
-	if (!set->compress || rec->name_off[0] == DNSD_NO_NAME) {
-		dnsd_wr_bytes(&r->w, p, rec->len);
-		return;
-	}
-	const uint8_t *rd = p + 10;
-	size_t rdlen = rec->len - 10u, pos = 0;
-	dnsd_wr_bytes(&r->w, p, 8);
-	size_t len_off = dnsd_wr_off(&r->w);
-	dnsd_wr_u16(&r->w, 0);
-	for (int k = 0; k < 2 && rec->name_off[k] != DNSD_NO_NAME; k++) {
-		size_t at = rec->name_off[k];
-		dnsd_wr_bytes(&r->w, rd + pos, at - pos);
-		size_t nl = aya_dname_len(rd + at);
-		if (rec->name_sfx[k] != DNSD_NO_SFX) {
-			dnsd_wr_bytes(&r->w, rd + at, rec->name_sfx[k]);
-			dnsd_wr_ptr(&r->w, r->apex_off);
-		} else {
-			dnsd_wr_bytes(&r->w, rd + at, nl);
-		}
-		pos = at + nl;
-	}
-	dnsd_wr_bytes(&r->w, rd + pos, rdlen - pos);
-	if (!r->w.err) {
-		dnsd_wr_patch16(&r->w, len_off, (uint16_t)(dnsd_wr_off(&r->w) - len_off - 2));
-	}
-}
-
-static void add_push(resp_t *r, const dnsd_node_t *node, size_t off)
-{
-	if (off > PTR_MAX || r->n_add == ADD_MAX) {
-		return;
-	}
-	for (unsigned i = 0; i < r->n_add; i++) {
-		if (r->add[i].node == node) {
-			return;
-		}
-	}
-	r->add[r->n_add].node = node;
-	r->add[r->n_add].off = (uint16_t)off;
-	r->n_add++;
-}
-
-/* An RRset whose owner is already in the packet at owner_off. */
-static void put_rrset(resp_t *r, const dnsd_rrset_t *set, size_t owner_off, uint16_t *count)
-{
-	for (uint16_t i = 0; i < set->count; i++) {
-		const dnsd_rec_t *rec = &set->rec[i];
-		size_t rd_off = dnsd_wr_off(&r->w) + 12;
-		dnsd_wr_ptr(&r->w, owner_off);
-		put_body(r, set, rec);
-		if (rec->add != NULL) {
-			add_push(r, rec->add, rd_off + rec->add_off);
-		}
-		(*count)++;
-	}
-}
-
 /* A/AAAA of collected targets; optional ones are dropped when they do not fit. */
 static void put_additional(resp_t *r)
 {
@@ -264,160 +177,6 @@ static void put_additional(resp_t *r)
 				return;
 			}
 		}
-	}
-}
-
-static bool prefix_match(const uint8_t *addr, const cfg_prefix_t *p)
-{
-	unsigned bytes = p->len / 8, bits = p->len % 8;
-	if (memcmp(addr, p->addr, bytes) != 0) {
-		return false;
-	}
-	uint8_t mask = (uint8_t)(0xff << (8 - bits));
-	return bits == 0 || (addr[bytes] & mask) == (p->addr[bytes] & mask);
-}
-
-/*
- * Is the client allowed to transfer the zone? IPv4-mapped IPv6 counts as
- * IPv4. `key`: the key that signed the query (verified), or NULL.
- */
-static bool xfr_allowed(const dnsd_zone_t *z, const struct sockaddr *src,
-                        const dnsd_tsig_key_t *key)
-{
-	const uint8_t *addr;
-	int family = src->sa_family;
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
-	} else if (family == AF_INET6) {
-		addr = ((const struct sockaddr_in6 *)(const void *)src)->sin6_addr.s6_addr;
-		if (aya_addr_is_v4mapped(addr)) {
-			addr += 12;
-			family = AF_INET;
-		}
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < z->n_xfr_allow; i++) {
-		const cfg_prefix_t *p = &z->xfr_allow[i];
-		if (p->family == family && p->len <= (family == AF_INET ? 32 : 128) &&
-		    prefix_match(addr, p)) {
-			return true;
-		}
-	}
-	for (size_t i = 0; i < z->n_xfr_acl; i++) {
-		const dnsd_xfr_acl_t *a = &z->xfr_acl[i];
-		const cfg_prefix_t *p = &a->prefix;
-		if (a->key != NULL && a->key != key) {
-			continue;
-		}
-		if (a->any_addr ||
-		    (p->family == family && p->len <= (family == AF_INET ? 32 : 128) &&
-		     prefix_match(addr, p))) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * The next record of a transfer (SOA, every other record, SOA: RFC 5936
- * 2.2), or false when it is done. Moves the cursor past it.
- */
-static bool xfr_next(dnsd_xfr_t *x, const dnsd_node_t **node, const dnsd_rrset_t **set,
-                     uint16_t *rec)
-{
-	const dnsd_zone_t *z = x->zone;
-	for (;;) {
-		if (x->phase == 0 || x->phase == 2) {
-			*node = z->apex_node;
-			*set = z->soa;
-			*rec = 0;
-			x->phase++;
-			return true;
-		}
-		if (x->phase == 3) {
-			return false;
-		}
-		if (x->node == z->n_nodes) {
-			x->phase = 2;
-			continue;
-		}
-		const dnsd_node_t *n = &z->nodes[x->node];
-		if (x->set == n->n_rrsets) {
-			x->node++;
-			x->set = x->rec = 0;
-			continue;
-		}
-		const dnsd_rrset_t *s = &n->rrsets[x->set];
-		if (s == z->soa || x->rec == s->count) {
-			x->set++;
-			x->rec = 0;
-			continue;
-		}
-		*node = n;
-		*set = s;
-		*rec = x->rec++;
-		return true;
-	}
-}
-
-/*
- * As many records of the transfer as fit in the message (owners compressed
- * against the apex, the qname at r->apex_off). Returns true when the
- * transfer is complete; the record that did not fit is written first in
- * the next message.
- */
-static bool put_xfr(resp_t *r, dnsd_xfr_t *x)
-{
-	const dnsd_zone_t *z = x->zone;
-	for (;;) {
-		dnsd_xfr_t before = *x;
-		const dnsd_node_t *n;
-		const dnsd_rrset_t *set;
-		uint16_t k;
-		if (!xfr_next(x, &n, &set, &k)) {
-			return true;
-		}
-		size_t mark = dnsd_wr_off(&r->w);
-		dnsd_wr_bytes(&r->w, n->name, n->name_len - z->apex_len);
-		dnsd_wr_ptr(&r->w, r->apex_off);
-		put_body(r, set, &set->rec[k]);
-		if (r->w.err) {
-			dnsd_wr_rewind(&r->w, mark);
-			*x = before;
-			return false;
-		}
-		r->an++;
-	}
-}
-
-static void answer_xfr(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, bool at_apex,
-                       const struct sockaddr *src, dnsd_transport_t transport)
-{
-	if (!at_apex || !xfr_allowed(z, src, ctx->q.tsig_reply ? dnsd_tsig_query_key(ctx) : NULL)) {
-		r->rcode = DNSD_RCODE_REFUSED;
-		INC(&ctx->counters, axfr_refused);
-		return;
-	}
-	if (transport == DNSD_UDP) {
-		if (ctx->q.qtype == DNSD_T_AXFR) {
-			r->rcode = DNSD_RCODE_FORMERR;
-			return;
-		}
-		r->aa = true;
-		put_rrset(r, z->soa, r->apex_off, &r->an);
-		return;
-	}
-	r->aa = true;
-	r->n_add = 0;
-	ctx->xfr = (dnsd_xfr_t){.zone = z};
-	if (put_xfr(r, &ctx->xfr)) {
-		ctx->xfr.zone = NULL; /* all in this message */
-	} else if (r->an == 0) {
-		ctx->xfr.zone = NULL; /* not even the SOA fits */
-		r->aa = false;
-		r->rcode = DNSD_RCODE_REFUSED;
-		INC(&ctx->counters, axfr_refused);
 	}
 }
 
@@ -568,7 +327,7 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 	r->apex_off = 12 + n.off[skip];
 	r->zone = z;
 	if (q->qtype == DNSD_T_AXFR || q->qtype == DNSD_T_IXFR) {
-		answer_xfr(ctx, r, z, skip == 0, src, transport);
+		dnsd_xfr_answer(ctx, r, z, skip == 0, src, transport);
 		return;
 	}
 	const dnsd_node_t *seen[CNAME_MAX];
@@ -732,13 +491,6 @@ static size_t udp_limit(const dnsd_query_t *q, const dnsd_snap_t *snap, size_t o
 	return lim > outmax ? outmax : lim;
 }
 
-static uint32_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts); /* vDSO: no syscall */
-	return (uint32_t)ts.tv_sec;
-}
-
 /*
  * The slow path of a signed query (tsig.c): -1 to go on answering, or the
  * rcode of a TSIG error. Sets q->tsig_reply when the reply gets a TSIG RR.
@@ -782,26 +534,6 @@ static void count_rcode(dnsd_counters_t *c, const resp_t *r)
 	if (r->tc) {
 		INC(c, truncated);
 	}
-}
-
-/*
- * ID and opcode copied (RFC 1035 4.1.1); RD and CD too, but only for QUERY:
- * they are QUERY's flags (RFC 1035 4.1.1, RFC 4035 3.2.2, RFC 6840 5.9), and
- * another opcode's NOTIMP copies nothing it does not define (RFC 6895 2.1;
- * NSD and Knot do the same). RA, AD, Z clear.
- */
-static void put_header(resp_t *r, const dnsd_query_t *q, bool opt)
-{
-	uint8_t *h = r->w.base;
-	bool query = q->opcode == DNSD_OPCODE_QUERY;
-	dnsd_put16(h, q->id);
-	h[2] = (uint8_t)(0x80 | q->opcode << 3 | (r->aa ? 0x04 : 0) | (r->tc ? 0x02 : 0) |
-	                 (query && q->rd ? 0x01 : 0));
-	h[3] = (uint8_t)((query && q->cd ? 0x10 : 0) | (r->rcode & 0x0f));
-	dnsd_put16(h + 4, q->has_q ? 1 : 0);
-	dnsd_put16(h + 6, r->an);
-	dnsd_put16(h + 8, r->ns);
-	dnsd_put16(h + 10, (uint16_t)(r->ar + (opt ? 1 : 0)));
 }
 
 /* The rcode decided before any lookup, or -1 to go on and answer. */
@@ -978,43 +710,5 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 		dnsd_tsig_sign(ctx, &r.w, now_s());
 	}
 	count_rcode(c, &r);
-	return dnsd_wr_off(&r.w);
-}
-
-size_t dnsd_answer_more(dnsd_ctx_t *ctx, uint8_t *out, size_t outmax)
-{
-	dnsd_xfr_t *x = &ctx->xfr;
-	const dnsd_query_t *q = &ctx->q;
-	if (x->zone == NULL) {
-		return 0;
-	}
-	resp_t r;
-	r.an = r.ns = r.ar = 0;
-	r.aa = true;
-	r.tc = r.glue = false;
-	r.rcode = DNSD_RCODE_NOERROR;
-	r.n_add = 0;
-	r.apex_off = 12; /* the question is the apex (answer_xfr checked) */
-	size_t lim = outmax < DNSD_MAX_MSG ? outmax : DNSD_MAX_MSG;
-	size_t tsig_len = q->tsig_reply ? dnsd_tsig_reply_len(ctx) : 0;
-	dnsd_wr_init(&r.w, out, lim > tsig_len ? lim - tsig_len : 0);
-	(void)dnsd_wr_take(&r.w, 12);
-	/* The question again: RFC 5936 2.2.1 allows it, and owners point into it. */
-	dnsd_wr_bytes(&r.w, q->qname, q->qname_len);
-	dnsd_wr_u16(&r.w, q->qtype);
-	dnsd_wr_u16(&r.w, q->qclass);
-	bool done = !r.w.err && put_xfr(&r, x);
-	if (done || r.an == 0) {
-		x->zone = NULL; /* complete, or a record that fits no message: stop */
-	}
-	if (r.an == 0) {
-		return 0;
-	}
-	dnsd_wr_limit(&r.w, lim);
-	put_header(&r, q, false);
-	if (q->tsig_reply) {
-		dnsd_tsig_sign_next(ctx, &r.w, now_s());
-	}
-	INC(&ctx->counters, noerror);
 	return dnsd_wr_off(&r.w);
 }
