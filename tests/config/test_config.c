@@ -220,6 +220,7 @@ static void test_examples(void **state)
 	} cases[] = {
 	        {"single node", "examples/aya.yaml", 0},
 	        {"services", "examples/services.yaml", 1},
+	        {"transfers with TSIG", "examples/transfers.yaml", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cfg_t *cfg = NULL;
