@@ -403,6 +403,12 @@ typedef struct cfg_gossip {
 	cfg_loc_t loc;
 } cfg_gossip_t;
 
+/* The HTTP listener (/metrics, the status page); no address = none. */
+typedef struct cfg_http {
+	const cfg_sockaddr_t *listen; /* port 8053 when omitted */
+	size_t n_listen;
+} cfg_http_t;
+
 typedef struct cfg {
 	const char *path; /* the config file as given */
 	const char *dir;  /* its directory, for relative paths */
@@ -419,6 +425,7 @@ typedef struct cfg {
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */
 	cfg_gossip_t gossip;
+	cfg_http_t http;
 	struct cfg_priv *priv; /* storage owned by the cfg_t */
 } cfg_t;
 

@@ -45,6 +45,8 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
+	ctl_http_t *http;               /* http.listen (daemon/metrics.c); NULL: none */
+	struct ayad_metrics *metrics;   /* /metrics' answer totals by name */
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
 	bool file_secret_loaded;
@@ -130,6 +132,32 @@ typedef struct ayad_rebuild_stats {
 extern const aya_stat_table_t ayad_rebuild_stats_table;
 /* A copy of the counters; zeros before ayad_rebuild_start(). */
 void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(1, 2);
+
+/* Histograms of the rebuilds (seconds; upper bounds ayad_rebuild_bounds): build time, delay. */
+#define AYAD_REBUILD_BOUNDS 12
+extern const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS];
+void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay) AYA_NONNULL(1, 2, 3);
+
+/* ---- HTTP pages (daemon/metrics.c) ---- */
+
+typedef struct ayad_metrics ayad_metrics_t;
+/* Allocate d->metrics; 0 or -ENOMEM. */
+int ayad_metrics_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+void ayad_metrics_stop(ayad_t *d) AYA_NONNULL(1);
+/*
+ * Add dnsd's pool answer counters since the last fold to the totals by
+ * (service, region) of d->pol: at each scrape, and before a reload publishes
+ * a policy whose pools may be numbered differently.
+ */
+void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
+/*
+ * Listen on cfg's http.listen (none: close the listener). At start old is
+ * NULL; on reload, when the new addresses cannot be bound the old ones
+ * (old's) are bound again and a negative errno returned with err set.
+ */
+int ayad_http_apply(ayad_t *d, const cfg_t *cfg, const cfg_t *old, char *err, size_t errlen)
+        AYA_NONNULL(1, 2, 4) AYA_WUR;
+void ayad_http_stop(ayad_t *d) AYA_NONNULL(1);
 
 /* ---- probes (daemon/probes.c) ---- */
 
