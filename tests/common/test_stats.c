@@ -464,7 +464,8 @@ static void test_prom_exact(void **state)
 	free(text);
 }
 
-/* Ad-hoc families: label values escaped, numbers as Prometheus spells them, histograms cumulative. */
+/* Ad-hoc families: label values escaped, numbers as Prometheus spells them, histograms cumulative.
+ */
 static void test_prom_adhoc(void **state)
 {
 	(void)state;

@@ -647,8 +647,9 @@ static void test_http_listen(void **state)
 			assert_int_equal(d.warnings, 0);
 		} else {
 			assert_int_equal(d.warnings, 1);
-			assert_non_null(strstr(d.text, "3:11: warning: http.listen: 192.0.2.1:8053 is not a "
-			                               "loopback address"));
+			assert_non_null(strstr(
+			        d.text, "3:11: warning: http.listen: 192.0.2.1:8053 is not a "
+			                "loopback address"));
 		}
 		cfg_free(cfg);
 		cfg_diag_fini(&d);
