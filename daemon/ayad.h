@@ -45,8 +45,8 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
-	ctl_http_t *http;               /* http.listen (daemon/metrics.c); NULL: none */
-	struct ayad_metrics *metrics;   /* /metrics' answer totals by name */
+	ctl_http_t *http;             /* http.listen (daemon/metrics.c); NULL: none */
+	struct ayad_metrics *metrics; /* /metrics' answer totals by name */
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
 	bool file_secret_loaded;

@@ -207,11 +207,11 @@ static const aya_stat_t rebuild_rows[] = {
             "Policy rebuilds that failed; the previous snapshot kept serving.",
             "aya_snapshot_rebuild_errors_total"),
         AYA_STAT_ROW(ayad_rebuild_stats_t, last_delay_us, "health_last_delay_us",
-                     "Microseconds from the first change of the last batch to its publish.",
-                     NULL, NULL, AYA_STAT_GAUGE, 0),
+                     "Microseconds from the first change of the last batch to its publish.", NULL,
+                     NULL, AYA_STAT_GAUGE, 0),
         AYA_STAT_ROW(ayad_rebuild_stats_t, max_delay_us, "health_max_delay_us",
-                     "Longest delay from a change to its publish, in microseconds.",
-                     NULL, NULL, AYA_STAT_GAUGE, 0),
+                     "Longest delay from a change to its publish, in microseconds.", NULL, NULL,
+                     AYA_STAT_GAUGE, 0),
 };
 #undef ROW
 const aya_stat_table_t ayad_rebuild_stats_table =
