@@ -504,5 +504,8 @@ bool cfg_country_known(const char *cc) AYA_NONNULL(1);
 /* 0 and the continent ("EU"), latitude and longitude, or -ENOENT. */
 int cfg_country_find(const char *cc, char continent[3], double *lat, double *lon)
         AYA_NONNULL(1, 2, 3, 4);
+/* The table's size, and its i-th country: code, or NULL past the end (the status page's map). */
+size_t cfg_country_count(void);
+const char *cfg_country_at(size_t i, double *lat, double *lon) AYA_NONNULL(2, 3);
 /* True for AF AN AS EU NA OC SA. */
 bool cfg_continent_known(const char *code) AYA_NONNULL(1);

@@ -26,6 +26,13 @@
 	"databases, licensed\nunder CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). "    \
 	"Country data from GeoNames\n(https://www.geonames.org), CC BY 4.0."
 
+/* One recent event of the node (daemon/events.c). */
+#define AYAD_EVENTS 64
+typedef struct ayad_event {
+	uint64_t ms; /* wall clock, unix ms */
+	char text[200];
+} ayad_event_t;
+
 typedef struct ayad {
 	const char *config_path;
 	cfg_t *cfg; /* the config being served */
@@ -53,6 +60,8 @@ typedef struct ayad {
 	char **listen; /* listen addresses the server was started with */
 	size_t n_listen;
 	time_t started;
+	ayad_event_t events[AYAD_EVENTS]; /* a ring: the newest before events_head */
+	size_t events_head, n_events;
 	time_t last_reload; /* 0 = never */
 	bool last_reload_ok;
 	char last_reload_msg[512]; /* summary line, or the first error */
@@ -150,6 +159,10 @@ void ayad_metrics_stop(ayad_t *d) AYA_NONNULL(1);
  * a policy whose pools may be numbered differently.
  */
 void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
+/* Answers of every service whose first address was in region's pool, as of the last fold. */
+uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region) AYA_NONNULL(1, 2);
+/* The status page (daemon/status.c): "/" and "/status.json". */
+extern const ctl_http_page_t ayad_status_pages[2];
 /*
  * Listen on cfg's http.listen (none: close the listener). At start old is
  * NULL; on reload, when the new addresses cannot be bound the old ones
@@ -158,6 +171,18 @@ void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
 int ayad_http_apply(ayad_t *d, const cfg_t *cfg, const cfg_t *old, char *err, size_t errlen)
         AYA_NONNULL(1, 2, 4) AYA_WUR;
 void ayad_http_stop(ayad_t *d) AYA_NONNULL(1);
+
+/* ---- recent events (daemon/events.c) ---- */
+
+/* Add an event to the ring (not logged: the caller logs). */
+void ayad_event(ayad_t *d, const char *fmt, ...) AYA_NONNULL(1, 2) AYA_PRINTF(2, 3);
+/* The newest events first, at most max; pointers into d. */
+size_t ayad_events_get(const ayad_t *d, const ayad_event_t **out, size_t max) AYA_NONNULL(1, 2);
+/*
+ * Before cur replaces old: log and record each endpoint whose cluster verdict
+ * or drain changed (services by name, endpoints by address).
+ */
+void ayad_events_diff(ayad_t *d, const pol_snap_t *old, const pol_snap_t *cur) AYA_NONNULL(1);
 
 /* ---- probes (daemon/probes.c) ---- */
 

@@ -114,6 +114,18 @@ void ayad_metrics_fold(ayad_t *d)
 	memcpy(m->last, m->now, sizeof(m->last));
 }
 
+uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region)
+{
+	const ayad_metrics_t *m = d->metrics;
+	uint64_t n = 0;
+	for (size_t i = 0; m != NULL && i < m->n_rows; i++) {
+		if (strcmp(m->rows[i].region, region) == 0) {
+			n += m->rows[i].total;
+		}
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- process */
 
 static void process_metrics(FILE *f, const ayad_t *d)
@@ -373,13 +385,21 @@ static int page_metrics(void *arg, struct evbuffer *out, const char **type)
 	return rc;
 }
 
-static const ctl_http_page_t pages[] = {
-        {"/metrics", page_metrics},
-};
+/* /metrics, then the status page's. */
+static ctl_http_page_t pages[1 + AYA_ARRAY_LEN(ayad_status_pages)];
+
+static void pages_init(void)
+{
+	pages[0] = (ctl_http_page_t){"/metrics", page_metrics};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(ayad_status_pages); i++) {
+		pages[1 + i] = ayad_status_pages[i];
+	}
+}
 
 int ayad_http_apply(ayad_t *d, const cfg_t *cfg, const cfg_t *old, char *err, size_t errlen)
 {
 	err[0] = '\0';
+	pages_init();
 	if (ctl_http_listens_on(d->http, cfg->http.listen, cfg->http.n_listen)) {
 		return 0;
 	}

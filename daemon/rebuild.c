@@ -59,6 +59,7 @@ static void rebuild(ayad_t *d, const char *why)
 		         err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
+	ayad_events_diff(d, d->pol, pol);
 	dnsd_server_publish(d->srv, NULL, pol);
 	d->pol = pol;
 	r->st.rebuilds++;

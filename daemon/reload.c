@@ -235,6 +235,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	apply_http(d, cfg, diag);
 	/* Answers counted under the old pools' numbering are added to their names' totals. */
 	ayad_metrics_fold(d);
+	ayad_events_diff(d, d->pol, pol);
 	/* The old policy snapshot still points into the old cfg: publish (which frees it
 	 * after the grace period) before freeing that. */
 	dnsd_server_publish(d->srv, snap, pol);

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# /metrics on a real ayad (http.listen): the families the operator's
-# dashboards use, with real values (answers per service and region after
-# real queries, an endpoint whose backend is down at 0, its utilization from
-# the X-Load header), clean under `promtool check metrics`; only GET/HEAD;
-# unknown paths 404; a reload moves the listener, a reload to an address in
-# use keeps the old one and says so. Bounded waits; processes stopped by PID.
+# The HTTP pages of a real ayad (http.listen).
+# /metrics: the families the operator's dashboards use, with real values
+# (answers per service and region after real queries, an endpoint whose
+# backend is down at 0, its utilization from the X-Load header), clean under
+# `promtool check metrics`.
+# The status page: self-contained (no external script, style, font or
+# image), its JSON has the node, regions, members and the recent health
+# changes and drains; rendered in headless Chromium, the DOM shows the node
+# and every region, and a screenshot is kept in $B/test-output/.
+# Only GET/HEAD; unknown paths 404; a reload moves the listener, a reload to
+# an address in use keeps the old one and says so. Bounded waits; processes
+# stopped by PID.
 . "$(dirname "$0")/lib.sh"
 
 BACKEND=$ROOT/tests/integration/health_backend.py
@@ -101,6 +107,64 @@ check "rebuild duration histogram" has '^aya_snapshot_build_duration_seconds_buc
 check "aya_build_info with version and node" has '^aya_build_info\{version="[0-9.]+",node="it-node-1",region="r1"\} 1$'
 check "process metrics" has '^process_resident_memory_bytes [1-9]'
 
+# ---- the status page ----
+"$AYACTL" -s "$D/ayad.sock" drain www r1 >/dev/null
+J=$T/status.json
+curl -sf --max-time 5 "http://127.0.0.1:$HTTP/status.json" >"$J"
+check "status.json answers" test -s "$J"
+python3 - "$J" "$SVC" <<'PY' 2>"$T/err"
+import json, sys
+j = json.load(open(sys.argv[1]))
+svc = sys.argv[2]
+assert j["node"] == "it-node-1" and j["region"] == "r1", j
+r = {x["name"]: x for x in j["regions"]}
+assert set(r) == {"r1", "r2"}, r
+assert (r["r1"]["lat"], r["r1"]["lon"]) == (50.0, 8.0), r["r1"]
+assert r["r1"]["endpoints"] == 1 and r["r1"]["drained"] == 1 and r["r1"]["healthy"] == 0, r["r1"]
+assert r["r2"]["endpoints"] == 1 and r["r2"]["healthy"] == 0, r["r2"]
+assert r["r1"]["answers"] >= 20, r["r1"]
+assert j["members"][0]["name"] == "it-node-1" and j["members"][0]["state"] == "alive", j["members"]
+texts = [e["text"] for e in j["events"]]
+assert f"{svc} r2 127.0.0.32 down" in texts, texts
+assert f"{svc} r1 127.0.0.31 drained" in texts, texts
+assert texts.index(f"{svc} r1 127.0.0.31 drained") < texts.index(f"{svc} r2 127.0.0.32 down"), texts
+assert [p["region"] for p in j["services"][0]["pools"]] == ["r1", "r2"], j["services"]
+PY
+check "status.json: node, regions with location and health, members, events newest first" \
+	test $? -eq 0
+sed 's/^/#   /' "$T/err" | tail -5
+check "the log says the backend went down, at warning" \
+	grep -q "warning: health: $SVC r2 127.0.0.32 is down" "$D/ayad.log"
+H=$T/page.html
+curl -sf --max-time 5 "http://127.0.0.1:$HTTP/" >"$H"
+check "GET / is the status page" grep -q "<title>Aya</title>" "$H"
+check "the page is self-contained (no external script, style, font or image)" \
+	bash -c "! grep -Eiq '<script[^>]+src=|<link|@import|url\\(|<img' '$H'"
+check "the page embeds the map's country points" grep -q "COUNTRIES = \[\[" "$H"
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$CHROME" ]; then
+	OUT=$BDIR/test-output
+	mkdir -p "$OUT"
+	# The page fetches status.json after load: a virtual-time budget lets it run.
+	timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
+		--virtual-time-budget=5000 --dump-dom "http://127.0.0.1:$HTTP/" >"$T/dom.html" 2>"$T/chrome.log"
+	check "chromium: the DOM shows the node" grep -q '<span id="node">it-node-1</span>' "$T/dom.html"
+	for r in r1 r2; do
+		check "chromium: the DOM shows region $r in the table and on the map" \
+			test "$(grep -o "class=\"region\" data-region=\"$r\"\|class=\"region-pin\" data-region=\"$r\"" \
+				"$T/dom.html" | wc -l)" -eq 2
+	done
+	check "chromium: the DOM lists the health change" grep -q "127.0.0.32 down" "$T/dom.html"
+	rm -f "$OUT/status-page.png"
+	timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
+		--hide-scrollbars --window-size=1280,1000 --virtual-time-budget=5000 \
+		--screenshot="$OUT/status-page.png" "http://127.0.0.1:$HTTP/" >>"$T/chrome.log" 2>&1
+	check "chromium: screenshot kept at $OUT/status-page.png" test -s "$OUT/status-page.png"
+else
+	not_ok "chromium installed (scripts/deps.sh test)"
+fi
+"$AYACTL" -s "$D/ayad.sock" undrain www r1 >/dev/null
+
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/nosuch")
 check "unknown path: 404 ($code)" test "$code" = 404
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST -d x "http://127.0.0.1:$HTTP/metrics")
@@ -119,7 +183,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $HTTP)); s.listen(1); time.sleep(30)" &
 echo $! >"$T/hog.pid"
 PIDS+=("$T/hog.pid")
-wait_for 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $HTTP), 0.2)" ||
+wait_for 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $HTTP), 0.2)" 2>/dev/null ||
 	not_ok "the process holding port $HTTP started"
 sed -i "s/127.0.0.1:$HTTP2/127.0.0.1:$HTTP/" "$D/aya.yaml"
 out=$("$AYACTL" -s "$D/ayad.sock" reload 2>&1)
