@@ -161,8 +161,11 @@ void ayad_metrics_stop(ayad_t *d) AYA_NONNULL(1);
 void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
 /* Answers of every service whose first address was in region's pool, as of the last fold. */
 uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region) AYA_NONNULL(1, 2);
-/* The status page (daemon/status.c): "/" and "/status.json". */
-extern const ctl_http_page_t ayad_status_pages[2];
+/* The pages (ctl_http_page_t functions): /metrics (metrics.c), / and /status.json (status.c). */
+struct evbuffer;
+int ayad_page_metrics(void *arg, struct evbuffer *out, const char **type);
+int ayad_page_status_html(void *arg, struct evbuffer *out, const char **type);
+int ayad_page_status_json(void *arg, struct evbuffer *out, const char **type);
 /*
  * Listen on cfg's http.listen (none: close the listener). At start old is
  * NULL; on reload, when the new addresses cannot be bound the old ones

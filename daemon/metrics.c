@@ -1,5 +1,5 @@
 /*
- * ayad's HTTP pages (config `http.listen`, served by control/http.c):
+ * /metrics (daemon/http.c serves it on `http.listen`):
  * /metrics in the Prometheus text format. Everything is read on the control
  * thread at scrape time: the counter registry's tables (dnsd's per-worker
  * counters summed, the agent's, gossip's, the rebuilds', the load loop's),
@@ -365,7 +365,7 @@ static int write_metrics(ayad_t *d, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-static int page_metrics(void *arg, struct evbuffer *out, const char **type)
+int ayad_page_metrics(void *arg, struct evbuffer *out, const char **type)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -383,50 +383,4 @@ static int page_metrics(void *arg, struct evbuffer *out, const char **type)
 	free(text);
 	*type = "text/plain; version=0.0.4; charset=utf-8";
 	return rc;
-}
-
-/* /metrics, then the status page's. */
-static ctl_http_page_t pages[1 + AYA_ARRAY_LEN(ayad_status_pages)];
-
-static void pages_init(void)
-{
-	pages[0] = (ctl_http_page_t){"/metrics", page_metrics};
-	for (size_t i = 0; i < AYA_ARRAY_LEN(ayad_status_pages); i++) {
-		pages[1 + i] = ayad_status_pages[i];
-	}
-}
-
-int ayad_http_apply(ayad_t *d, const cfg_t *cfg, const cfg_t *old, char *err, size_t errlen)
-{
-	err[0] = '\0';
-	pages_init();
-	if (ctl_http_listens_on(d->http, cfg->http.listen, cfg->http.n_listen)) {
-		return 0;
-	}
-	/* The old listeners go first: a reload that keeps one of the addresses binds it again. */
-	ctl_http_free(d->http);
-	d->http = NULL;
-	if (cfg->http.n_listen == 0) {
-		log_info("http: no http.listen, no HTTP listener");
-		return 0;
-	}
-	int rc = ctl_http_new(d->base, cfg->http.listen, cfg->http.n_listen, pages,
-	                      AYA_ARRAY_LEN(pages), d, &d->http, err, errlen);
-	if (rc < 0) {
-		log_err("%s", err);
-		char ignored[256];
-		if (old != NULL && old->http.n_listen > 0 &&
-		    ctl_http_new(d->base, old->http.listen, old->http.n_listen, pages,
-		                 AYA_ARRAY_LEN(pages), d, &d->http, ignored,
-		                 sizeof(ignored)) == 0) {
-			log_warn("http: kept the previous listen addresses");
-		}
-	}
-	return rc;
-}
-
-void ayad_http_stop(ayad_t *d)
-{
-	ctl_http_free(d->http);
-	d->http = NULL;
 }

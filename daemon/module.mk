@@ -1,5 +1,5 @@
 PROGRAMS += ayad
-ayad_SRCS := daemon/main.c daemon/reload.c daemon/ctl.c daemon/store.c daemon/rebuild.c daemon/probes.c daemon/gossip.c daemon/steer.c daemon/metrics.c daemon/events.c daemon/status.c
+ayad_SRCS := daemon/main.c daemon/reload.c daemon/ctl.c daemon/store.c daemon/rebuild.c daemon/probes.c daemon/gossip.c daemon/steer.c daemon/metrics.c daemon/events.c daemon/status.c daemon/http.c
 
 # The status page, built into ayad as a C string (daemon/status.c).
 ayad_SRCS += $(B)/gen/status_html.c

@@ -135,7 +135,7 @@ static json_t *events_json(const ayad_t *d)
 	return arr;
 }
 
-static int page_json(void *arg, struct evbuffer *out, const char **type)
+int ayad_page_status_json(void *arg, struct evbuffer *out, const char **type)
 {
 	ayad_t *d = arg;
 	ayad_metrics_fold(d);
@@ -165,7 +165,7 @@ static int page_json(void *arg, struct evbuffer *out, const char **type)
 }
 
 /* The page, with the country table in place of its COUNTRIES marker. */
-static int page_html(void *arg, struct evbuffer *out, const char **type)
+int ayad_page_status_html(void *arg, struct evbuffer *out, const char **type)
 {
 	(void)arg;
 	static const char marker[] = "/*COUNTRIES*/[]";
@@ -188,8 +188,3 @@ static int page_html(void *arg, struct evbuffer *out, const char **type)
 	*type = "text/html; charset=utf-8";
 	return rc == 0 ? 0 : -ENOMEM;
 }
-
-const ctl_http_page_t ayad_status_pages[2] = {
-        {"/", page_html},
-        {"/status.json", page_json},
-};
