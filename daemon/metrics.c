@@ -1,6 +1,6 @@
 /*
- * /metrics (daemon/http.c serves it on `http.listen`):
- * /metrics in the Prometheus text format. Everything is read on the control
+ * /metrics in the Prometheus text format (served on `http.listen` by
+ * daemon/http.c). Everything is read on the control
  * thread at scrape time: the counter registry's tables (dnsd's per-worker
  * counters summed, the agent's, gossip's, the rebuilds', the load loop's),
  * then the families that have one sample per service, pool, endpoint or
