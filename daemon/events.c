@@ -82,8 +82,9 @@ void ayad_events_diff(ayad_t *d, const pol_snap_t *old, const pol_snap_t *cur)
 				ayad_event(d, "%s %s %s up", svc->name, region, ep->text);
 			}
 			if (oe->drained != ep->drained) {
-				log_info("drain: %s %s %s %s", svc->name, region, ep->text,
-				         ep->drained ? "drained" : "undrained");
+				log_info("drain: endpoint %s service=%s region=%s endpoint=%s",
+				         ep->drained ? "drained" : "undrained", svc->name, region,
+				         ep->text);
 				ayad_event(d, "%s %s %s %s", svc->name, region, ep->text,
 				           ep->drained ? "drained" : "undrained");
 			}

@@ -134,7 +134,7 @@ check "status.json: node, regions with location and health, members, events newe
 	test $? -eq 0
 sed 's/^/#   /' "$T/err" | tail -5
 check "the log says the backend went down, at warning" \
-	grep -q "warning: health: $SVC r2 127.0.0.32 is down" "$D/ayad.log"
+	grep -q "warning: health: endpoint down (cluster verdict) service=$SVC region=r2 endpoint=127.0.0.32$" "$D/ayad.log"
 H=$T/page.html
 curl -sf --max-time 5 "http://127.0.0.1:$HTTP/" >"$H"
 check "GET / is the status page" grep -q "<title>Aya</title>" "$H"
