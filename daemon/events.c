@@ -73,11 +73,13 @@ void ayad_events_diff(ayad_t *d, const pol_snap_t *old, const pol_snap_t *cur)
 				continue;
 			}
 			if (oe->healthy && !ep->healthy) {
-				log_warn("health: %s %s %s is down (cluster verdict)", svc->name,
-				         region, ep->text);
+				log_warn("health: endpoint down (cluster verdict) service=%s "
+				         "region=%s endpoint=%s",
+				         svc->name, region, ep->text);
 				ayad_event(d, "%s %s %s down", svc->name, region, ep->text);
 			} else if (!oe->healthy && ep->healthy) {
-				log_info("health: %s %s %s is up again (cluster verdict)",
+				log_info("health: endpoint up (cluster verdict) service=%s "
+				         "region=%s endpoint=%s",
 				         svc->name, region, ep->text);
 				ayad_event(d, "%s %s %s up", svc->name, region, ep->text);
 			}
