@@ -107,6 +107,30 @@ check "rebuild duration histogram" has '^aya_snapshot_build_duration_seconds_buc
 check "aya_build_info with version and node" has '^aya_build_info\{version="[0-9.]+",node="it-node-1",region="r1"\} 1$'
 check "process metrics" has '^process_resident_memory_bytes [1-9]'
 
+# The example Grafana dashboard: every family it queries is exported, every expression parses.
+python3 - "$ROOT/examples/grafana/aya-dashboard.json" "$M" "$T/rules.yml" <<'PY' 2>"$T/err"
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+scrape = open(sys.argv[2]).read()
+exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+names = set(n for e in exprs for n in re.findall(r"\b(?:aya|process)_[a-z_]+", e))
+with open(sys.argv[3], "w") as f:
+    f.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, e in enumerate(exprs):
+        f.write(f"      - record: aya:dashboard:{i}\n        expr: {json.dumps(e.replace('$instance', '.*'))}\n")
+# A family is exported when it has its TYPE line (some have no sample while a value is unknown).
+fam = lambda n: re.sub(r"_(bucket|sum|count)$", "", n)
+missing = [n for n in sorted(names) if not re.search("^# TYPE " + fam(n) + " ", scrape, re.M)]
+assert not missing, f"not in /metrics: {missing}"
+print(len(exprs), "expressions,", len(names), "families")
+PY
+check "Grafana dashboard: every family it queries is in /metrics" test $? -eq 0
+sed 's/^/#   /' "$T/err" | tail -3
+if command -v promtool >/dev/null; then
+	check "Grafana dashboard: every expression parses (promtool check rules)" \
+		promtool check rules "$T/rules.yml"
+fi
+
 # ---- the status page ----
 "$AYACTL" -s "$D/ayad.sock" drain www r1 >/dev/null
 J=$T/status.json
