@@ -1,13 +1,21 @@
 /*
  * Logging to stderr. Each line is formatted into a stack buffer and written
  * with one write(2), so lines from several threads never interleave.
+ *
+ * Under systemd, when stderr is the journal's stream (JOURNAL_STREAM names
+ * its device and inode, sd-daemon(3)), a line starts with the syslog
+ * priority "<N>" that journald turns into the entry's PRIORITY, and has no
+ * timestamp or ident of its own (journald records both); elsewhere a line
+ * is "2026-12-06T09:00:00.123Z ayad[42]: warning: text".
  */
 #include "common/log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +38,25 @@ void aya_log_set_ident(const char *ident)
 }
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const int level_priority[] = {3, 4, 6, 7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+
+/* -1 unknown yet, 0 plain stderr, 1 the journal's stream. */
+static _Atomic int journal = -1;
+
+bool aya_log_journal(void)
+{
+	int j = atomic_load_explicit(&journal, memory_order_relaxed);
+	if (j < 0) {
+		const char *env = getenv("JOURNAL_STREAM");
+		unsigned long long dev = 0, ino = 0;
+		struct stat st;
+		j = env != NULL && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+		    fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+		    (unsigned long long)st.st_ino == ino;
+		atomic_store_explicit(&journal, j, memory_order_relaxed);
+	}
+	return j == 1;
+}
 
 void aya_log(enum aya_log_level level, const char *fmt, ...)
 {
@@ -37,14 +64,20 @@ void aya_log(enum aya_log_level level, const char *fmt, ...)
 		return;
 	}
 	char line[1024];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ", tm.tm_year + 1900,
-	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                 ts.tv_nsec / 1000000, log_ident, (int)getpid(), level_names[level]);
+	int n;
+	if (aya_log_journal()) {
+		n = snprintf(line, sizeof(line), "<%d>%s: ", level_priority[level],
+		             level_names[level]);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line),
+		             "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ", tm.tm_year + 1900,
+		             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		             ts.tv_nsec / 1000000, log_ident, (int)getpid(), level_names[level]);
+	}
 	if (n < 0) {
 		return;
 	}

@@ -2,6 +2,13 @@
  * Logging: one line per event to stderr (systemd captures it), printf-checked.
  * Thread-safe (one write(2) per line). Workers must not log per packet: use
  * counters, or log_ratelimited() for socket errors.
+ *
+ * Levels mean: error = something the operator asked for failed or the node
+ * is degraded (a rejected reload); warning = the cluster or a backend is
+ * worse than before (an endpoint down, a member suspect or dead, a peer's
+ * packet that does not decrypt); info = state changes back to good and
+ * normal operations; debug = detail. Events that scripts look for end in
+ * key=value fields (e.g. "health: endpoint down service=... region=...").
  */
 #pragma once
 
@@ -22,6 +29,9 @@ void aya_log_set_level(enum aya_log_level level);
 enum aya_log_level aya_log_get_level(void);
 /* Prefix every line with the program name, e.g. "ayad". Borrowed, must outlive logging. */
 void aya_log_set_ident(const char *ident);
+
+/* stderr is systemd's journal stream (JOURNAL_STREAM): lines get a <N> priority, no timestamp. */
+bool aya_log_journal(void);
 
 void aya_log(enum aya_log_level level, const char *fmt, ...) AYA_PRINTF(2, 3);
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -110,4 +111,100 @@ int aya_stats_write_prom(FILE *f, const aya_stat_source_t *src, size_t n)
 		}
 	}
 	return ferror(f) ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------ ad-hoc families */
+
+void aya_prom_head(FILE *f, const char *family, const char *help, const char *type)
+{
+	write_help(f, family, help);
+	fprintf(f, "# TYPE %s %s\n", family, type);
+}
+
+static void write_label_value(FILE *f, const char *v)
+{
+	for (const char *p = v != NULL ? v : ""; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"') {
+			fputc('\\', f);
+			fputc(*p, f);
+		} else if (*p == '\n') {
+			fputs("\\n", f);
+		} else {
+			fputc(*p, f);
+		}
+	}
+}
+
+static void write_value(FILE *f, double v)
+{
+	if (isnan(v)) {
+		fputs("NaN", f);
+	} else if (isinf(v)) {
+		fputs(v > 0 ? "+Inf" : "-Inf", f);
+	} else if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+		fprintf(f, "%.0f", v);
+	} else {
+		fprintf(f, "%.17g", v);
+	}
+}
+
+/* family{labels[,extra="x"]} for a sample; extra may be NULL. */
+static void write_name(FILE *f, const char *family, const char *const *kv, size_t n_labels,
+                       const char *extra_k, const char *extra_v)
+{
+	fputs(family, f);
+	if (n_labels == 0 && extra_k == NULL) {
+		return;
+	}
+	fputc('{', f);
+	for (size_t i = 0; i < n_labels; i++) {
+		fprintf(f, "%s%s=\"", i > 0 ? "," : "", kv[2 * i]);
+		write_label_value(f, kv[2 * i + 1]);
+		fputc('"', f);
+	}
+	if (extra_k != NULL) {
+		fprintf(f, "%s%s=\"%s\"", n_labels > 0 ? "," : "", extra_k, extra_v);
+	}
+	fputc('}', f);
+}
+
+void aya_prom_sample(FILE *f, const char *family, const char *const *kv, size_t n_labels,
+                     double value)
+{
+	write_name(f, family, kv, n_labels, NULL, NULL);
+	fputc(' ', f);
+	write_value(f, value);
+	fputc('\n', f);
+}
+
+void aya_hist_observe(aya_hist_t *h, const double *bounds, size_t n_bounds, double v)
+{
+	size_t i = 0;
+	while (i < n_bounds && i < AYA_HIST_MAX_BOUNDS && v > bounds[i]) {
+		i++;
+	}
+	h->bucket[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void aya_prom_hist(FILE *f, const char *family, const char *const *kv, size_t n_labels,
+                   const double *bounds, size_t n_bounds, const aya_hist_t *h)
+{
+	char name[160];
+	snprintf(name, sizeof(name), "%s_bucket", family);
+	uint64_t cum = 0;
+	for (size_t i = 0; i < n_bounds && i < AYA_HIST_MAX_BOUNDS; i++) {
+		char le[32];
+		cum += h->bucket[i];
+		snprintf(le, sizeof(le), "%g", bounds[i]);
+		write_name(f, name, kv, n_labels, "le", le);
+		fprintf(f, " %" PRIu64 "\n", cum);
+	}
+	write_name(f, name, kv, n_labels, "le", "+Inf");
+	fprintf(f, " %" PRIu64 "\n", h->count);
+	snprintf(name, sizeof(name), "%s_sum", family);
+	aya_prom_sample(f, name, kv, n_labels, h->sum);
+	snprintf(name, sizeof(name), "%s_count", family);
+	aya_prom_sample(f, name, kv, n_labels, (double)h->count);
 }

@@ -108,3 +108,39 @@ typedef struct aya_stat_source {
  * -EIO when writing to f fails.
  */
 int aya_stats_write_prom(FILE *f, const aya_stat_source_t *src, size_t n) AYA_NONNULL(1);
+
+/* ---- Prometheus families outside the tables (/metrics: per service, per endpoint, ...) ---- */
+
+/* "# HELP" (escaped) and "# TYPE" lines; type is "counter", "gauge" or "histogram". */
+void aya_prom_head(FILE *f, const char *family, const char *help, const char *type)
+        AYA_NONNULL(1, 2, 3, 4);
+/*
+ * One sample: family{k0="v0",k1="v1",...} value, with n_labels (name, value)
+ * pairs in kv[0..2*n_labels) (values escaped: backslash, quote, newline).
+ * NaN and infinities are written as Prometheus spells them.
+ */
+void aya_prom_sample(FILE *f, const char *family, const char *const *kv, size_t n_labels,
+                     double value) AYA_NONNULL(1, 2);
+
+/*
+ * A histogram with fixed upper bounds (seconds, ascending; +Inf implied):
+ * bucket[i] counts observations <= bounds[i] and above bounds[i-1];
+ * bucket[n_bounds] those above the last bound. One writer; sum in seconds.
+ */
+#define AYA_HIST_MAX_BOUNDS 16
+typedef struct aya_hist {
+	uint64_t bucket[AYA_HIST_MAX_BOUNDS + 1];
+	uint64_t count;
+	double sum;
+} aya_hist_t;
+
+void aya_hist_observe(aya_hist_t *h, const double *bounds, size_t n_bounds, double v)
+        AYA_NONNULL(1, 2);
+/*
+ * The _bucket (cumulative, with le labels), _sum and _count samples of a
+ * histogram (the head is the caller's), with extra labels kv like
+ * aya_prom_sample.
+ */
+void aya_prom_hist(FILE *f, const char *family, const char *const *kv, size_t n_labels,
+                   const double *bounds, size_t n_bounds, const aya_hist_t *h)
+        AYA_NONNULL(1, 2, 5, 7);

@@ -7,8 +7,10 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,17 +319,25 @@ CFG_FN(cfg_fn_node_region)
 	}
 }
 
-CFG_FN(cfg_fn_listen)
+/*
+ * A list of listen addresses under `key` (e.g. "dns.listen"): parsed with
+ * `port` when a string has none, duplicates refused. n_dflt strings in dflt
+ * when the key is absent; an empty list is an error when `need`.
+ */
+static void parse_listen(loader_t *ld, const yaml_node_t *val, const char *key, uint16_t port,
+                         const char *const *dflt, size_t n_dflt, bool need,
+                         const cfg_sockaddr_t **listen, size_t *n_listen)
 {
-	(void)it;
-	cfg_dns_t *dns = base;
-	static const char *const dflt[] = {"0.0.0.0:53", "[::]:53"};
-	long n = val != NULL ? cfg_y_seq_len(ld, val, "dns.listen") : 2;
+	long n = val != NULL ? cfg_y_seq_len(ld, val, key) : (long)n_dflt;
 	if (n < 0) {
 		return;
 	}
 	if (n == 0) {
-		cfg_y_err(ld, val, "dns.listen: needs at least one address");
+		if (need) {
+			cfg_y_err(ld, val, "%s: needs at least one address", key);
+		}
+		*listen = NULL;
+		*n_listen = 0;
 		return;
 	}
 	cfg_sockaddr_t *out = cfg_alloc(ld, (size_t)n * sizeof(*out));
@@ -337,30 +347,62 @@ CFG_FN(cfg_fn_listen)
 	size_t k = 0;
 	for (long i = 0; i < n; i++) {
 		if (val == NULL) {
-			int rc = cfg_parse_sockaddr(dflt[i], 53, &out[k++]);
+			int rc = cfg_parse_sockaddr(dflt[i], port, &out[k++]);
 			AYA_BUG_ON(rc != 0);
 			continue;
 		}
 		yaml_node_t *item = cfg_y_seq_item(ld, val, i);
-		const char *s = cfg_y_scalar(ld, item, "dns.listen");
+		const char *s = cfg_y_scalar(ld, item, key);
 		if (s == NULL) {
 			continue;
 		}
-		if (cfg_parse_sockaddr(s, 53, &out[k]) != 0) {
-			cfg_y_err(ld, item, "dns.listen: bad address or port '%s'", s);
+		if (cfg_parse_sockaddr(s, port, &out[k]) != 0) {
+			cfg_y_err(ld, item, "%s: bad address or port '%s'", key, s);
 			continue;
 		}
 		for (size_t j = 0; j < k; j++) {
 			if (strcmp(out[j].text, out[k].text) == 0) {
-				cfg_y_err(ld, item, "dns.listen: duplicate address '%s'", s);
+				cfg_y_err(ld, item, "%s: duplicate address '%s'", key, s);
 				k--;
 				break;
 			}
 		}
 		k++;
 	}
-	dns->listen = out;
-	dns->n_listen = k;
+	*listen = out;
+	*n_listen = k;
+}
+
+CFG_FN(cfg_fn_listen)
+{
+	(void)it;
+	cfg_dns_t *dns = base;
+	static const char *const dflt[] = {"0.0.0.0:53", "[::]:53"};
+	parse_listen(ld, val, "dns.listen", 53, dflt, AYA_ARRAY_LEN(dflt), true, &dns->listen,
+	             &dns->n_listen);
+}
+
+CFG_FN(cfg_fn_http_listen)
+{
+	(void)it;
+	cfg_http_t *http = base;
+	parse_listen(ld, val, "http.listen", 8053, NULL, 0, false, &http->listen, &http->n_listen);
+	for (size_t i = 0; i < http->n_listen; i++) {
+		const struct sockaddr_storage *ss = &http->listen[i].ss;
+		bool loop = ss->ss_family == AF_INET
+		                    ? (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+		                       24) == 127
+		                    : IN6_IS_ADDR_LOOPBACK(
+		                              &((const struct sockaddr_in6 *)ss)->sin6_addr);
+		if (!loop) {
+			cfg_y_warn_at(
+			        ld, cfg_y_loc(ld, val),
+			        "http.listen: %s is not a loopback address; the pages have no "
+			        "authentication: expose them only to your monitoring network "
+			        "(docs/config.md#http)",
+			        http->listen[i].text);
+		}
+	}
 }
 
 CFG_FN(cfg_fn_nsid)

@@ -448,6 +448,12 @@ typedef struct cfg_gossip {
 	cfg_loc_t loc;
 } cfg_gossip_t;
 
+/* The HTTP listener (/metrics, the status page); no address = none. */
+typedef struct cfg_http {
+	const cfg_sockaddr_t *listen; /* port 8053 when omitted */
+	size_t n_listen;
+} cfg_http_t;
+
 typedef struct cfg {
 	const char *path; /* the config file as given */
 	const char *dir;  /* its directory, for relative paths */
@@ -466,6 +472,7 @@ typedef struct cfg {
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */
 	cfg_gossip_t gossip;
+	cfg_http_t http;
 	struct cfg_priv *priv; /* storage owned by the cfg_t */
 } cfg_t;
 
@@ -544,5 +551,8 @@ bool cfg_country_known(const char *cc) AYA_NONNULL(1);
 /* 0 and the continent ("EU"), latitude and longitude, or -ENOENT. */
 int cfg_country_find(const char *cc, char continent[3], double *lat, double *lon)
         AYA_NONNULL(1, 2, 3, 4);
+/* The table's size, and its i-th country: code, or NULL past the end (the status page's map). */
+size_t cfg_country_count(void);
+const char *cfg_country_at(size_t i, double *lat, double *lon) AYA_NONNULL(2, 3);
 /* True for AF AN AS EU NA OC SA. */
 bool cfg_continent_known(const char *code) AYA_NONNULL(1);

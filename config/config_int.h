@@ -136,6 +136,7 @@ yaml_node_t *cfg_y_map_get(loader_t *ld, const yaml_node_t *n, const char *key)
 /* config.c */
 CFG_FN(cfg_fn_node_region);
 CFG_FN(cfg_fn_listen);
+CFG_FN(cfg_fn_http_listen);
 CFG_FN(cfg_fn_nsid);
 CFG_FN(cfg_fn_cookie_secret);
 CFG_FN(cfg_fn_zones);

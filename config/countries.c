@@ -139,6 +139,21 @@ int cfg_country_find(const char *cc, char continent[3], double *lat, double *lon
 	return 0;
 }
 
+size_t cfg_country_count(void)
+{
+	return AYA_ARRAY_LEN(countries);
+}
+
+const char *cfg_country_at(size_t i, double *lat, double *lon)
+{
+	if (i >= AYA_ARRAY_LEN(countries)) {
+		return NULL;
+	}
+	*lat = countries[i].lat;
+	*lon = countries[i].lon;
+	return countries[i].cc;
+}
+
 bool cfg_continent_known(const char *code)
 {
 	static const char *const codes[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};

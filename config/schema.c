@@ -465,6 +465,13 @@ static const item_t gossip_items[] = {
 #undef G
 SEC(cfg_sec_gossip, "gossip", gossip_items);
 
+/* ---- http ---- */
+static const item_t http_items[] = {
+        /* addresses of the HTTP listener (/metrics, the status page); port 8053 when omitted */
+        {.name = "listen", .type = IT_FUNC, .fn = cfg_fn_http_listen},
+};
+SEC(cfg_sec_http, "http", http_items);
+
 /* ---- top level ---- */
 static const item_t top_items[] = {
         /* this node */
@@ -496,5 +503,7 @@ static const item_t top_items[] = {
         {.name = "monitors", .type = IT_FUNC, .fn = cfg_fn_monitors},
         /* cluster membership and state sharing; absent = single node */
         {.name = "gossip", .type = IT_FUNC, .fn = cfg_fn_gossip},
+        /* read-only HTTP: /metrics, the status page; absent = no listener */
+        {.name = "http", .type = IT_SECTION, .offset = offsetof(cfg_t, http), .sub = &cfg_sec_http},
 };
 SEC(cfg_sec_top, "config", top_items);

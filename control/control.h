@@ -564,3 +564,31 @@ int ctl_server_new(struct event_base *base, const char *path,
         AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
 /* Close every connection and the socket, unlink its file. NULL is a no-op. */
 void ctl_server_free(ctl_server_t *srv);
+
+/* ------------------------------------------------------------------ http */
+
+struct evbuffer;
+struct cfg_sockaddr;
+typedef struct ctl_http ctl_http_t;
+
+/*
+ * A page of the HTTP listener: fn appends the body to out and may set *type
+ * (default text/plain); 0, or a negative errno for a 500.
+ */
+typedef struct ctl_http_page {
+	const char *path; /* exact, e.g. "/metrics" */
+	int (*fn)(void *arg, struct evbuffer *out, const char **type);
+} ctl_http_page_t;
+
+/*
+ * Serve pages[0..n_pages) (borrowed, with arg) over HTTP on every address of
+ * listen[0..n) on base (the control thread's). Returns 0, or a negative errno
+ * with err set (nothing is left listening).
+ */
+int ctl_http_new(struct event_base *base, const struct cfg_sockaddr *listen, size_t n,
+                 const ctl_http_page_t *pages, size_t n_pages, void *arg, ctl_http_t **out,
+                 char *err, size_t errlen) AYA_NONNULL(1, 4, 7, 8) AYA_WUR;
+/* h listens on exactly listen[0..n) (h NULL: on none). */
+bool ctl_http_listens_on(const ctl_http_t *h, const struct cfg_sockaddr *listen, size_t n);
+/* Close the listeners and connections. NULL is a no-op. */
+void ctl_http_free(ctl_http_t *h);

@@ -26,6 +26,13 @@
 	"databases, licensed\nunder CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). "    \
 	"Country data from GeoNames\n(https://www.geonames.org), CC BY 4.0."
 
+/* One recent event of the node (daemon/events.c). */
+#define AYAD_EVENTS 64
+typedef struct ayad_event {
+	uint64_t ms; /* wall clock, unix ms */
+	char text[200];
+} ayad_event_t;
+
 typedef struct ayad {
 	const char *config_path;
 	cfg_t *cfg; /* the config being served */
@@ -45,13 +52,17 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
-	struct ayad_notify *notify; /* pending NOTIFYs (daemon/notify.c) */
+	struct ayad_notify *notify;   /* pending NOTIFYs (daemon/notify.c) */
+	ctl_http_t *http;             /* http.listen (daemon/metrics.c); NULL: none */
+	struct ayad_metrics *metrics; /* /metrics' answer totals by name */
 	struct event_base *base;
 	uint8_t file_secret[16]; /* <state_dir>/cookie.secret, used when cfg sets none */
 	bool file_secret_loaded;
 	char **listen; /* listen addresses the server was started with */
 	size_t n_listen;
 	time_t started;
+	ayad_event_t events[AYAD_EVENTS]; /* a ring: the newest before events_head */
+	size_t events_head, n_events;
 	time_t last_reload; /* 0 = never */
 	bool last_reload_ok;
 	char last_reload_msg[512]; /* summary line, or the first error */
@@ -143,6 +154,51 @@ typedef struct ayad_notify ayad_notify_t;
 void ayad_notify_changed(ayad_t *d, const cfg_t *old, const cfg_t *cfg) AYA_NONNULL(1, 2, 3);
 /* Drop every pending NOTIFY (shutdown). */
 void ayad_notify_stop(ayad_t *d) AYA_NONNULL(1);
+
+/* Histograms of the rebuilds (seconds; upper bounds ayad_rebuild_bounds): build time, delay. */
+#define AYAD_REBUILD_BOUNDS 12
+extern const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS];
+void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay) AYA_NONNULL(1, 2, 3);
+
+/* ---- HTTP pages (daemon/metrics.c) ---- */
+
+typedef struct ayad_metrics ayad_metrics_t;
+/* Allocate d->metrics; 0 or -ENOMEM. */
+int ayad_metrics_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+void ayad_metrics_stop(ayad_t *d) AYA_NONNULL(1);
+/*
+ * Add dnsd's pool answer counters since the last fold to the totals by
+ * (service, region) of d->pol: at each scrape, and before a reload publishes
+ * a policy whose pools may be numbered differently.
+ */
+void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
+/* Answers of every service whose first address was in region's pool, as of the last fold. */
+uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region) AYA_NONNULL(1, 2);
+/* The pages (ctl_http_page_t functions): /metrics (metrics.c), / and /status.json (status.c). */
+struct evbuffer;
+int ayad_page_metrics(void *arg, struct evbuffer *out, const char **type);
+int ayad_page_status_html(void *arg, struct evbuffer *out, const char **type);
+int ayad_page_status_json(void *arg, struct evbuffer *out, const char **type);
+/*
+ * Listen on cfg's http.listen (none: close the listener). At start old is
+ * NULL; on reload, when the new addresses cannot be bound the old ones
+ * (old's) are bound again and a negative errno returned with err set.
+ */
+int ayad_http_apply(ayad_t *d, const cfg_t *cfg, const cfg_t *old, char *err, size_t errlen)
+        AYA_NONNULL(1, 2, 4) AYA_WUR;
+void ayad_http_stop(ayad_t *d) AYA_NONNULL(1);
+
+/* ---- recent events (daemon/events.c) ---- */
+
+/* Add an event to the ring (not logged: the caller logs). */
+void ayad_event(ayad_t *d, const char *fmt, ...) AYA_NONNULL(1, 2) AYA_PRINTF(2, 3);
+/* The newest events first, at most max; pointers into d. */
+size_t ayad_events_get(const ayad_t *d, const ayad_event_t **out, size_t max) AYA_NONNULL(1, 2);
+/*
+ * Before cur replaces old: log and record each endpoint whose cluster verdict
+ * or drain changed (services by name, endpoints by address).
+ */
+void ayad_events_diff(ayad_t *d, const pol_snap_t *old, const pol_snap_t *cur) AYA_NONNULL(1);
 
 /* ---- probes (daemon/probes.c) ---- */
 

@@ -193,6 +193,7 @@ static int republish(ayad_t *d, char *err, size_t errlen)
 	if (rc < 0) {
 		return rc;
 	}
+	ayad_events_diff(d, d->pol, pol);
 	dnsd_server_publish(d->srv, NULL, pol);
 	d->pol = pol;
 	return 0;

@@ -196,7 +196,11 @@ static int start(ayad_t *d)
 	}
 	rc = ayad_store_timer(d);
 	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
-	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0) {
+	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
+	    (rc = ayad_metrics_start(d)) < 0) {
+		return rc;
+	}
+	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
 		return rc;
 	}
 	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
@@ -206,11 +210,13 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ctl_server_free(d->ctl);
 	ayad_notify_stop(d);
+	ayad_http_stop(d);
 	ayad_gossip_stop(d);
 	/* The agent writes to the state store: stop it first. */
 	ayad_probes_stop(d);
 	ayad_steer_stop(d);
 	ayad_rebuild_stop(d);
+	ayad_metrics_stop(d);
 	dnsd_server_stop(d->srv);
 	d->snap = NULL;
 	d->pol = NULL;

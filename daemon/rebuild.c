@@ -38,7 +38,12 @@ struct ayad_rebuild {
 	uint64_t first_change_us; /* monotonic, of the pending batch */
 	ayad_rebuild_stats_t st;
 	uint64_t last_build_us;
+	aya_hist_t build_hist; /* seconds per build (ayad_rebuild_bounds) */
+	aya_hist_t delay_hist; /* seconds from a batch's first change to its publish */
 };
+
+const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 static void rebuild(ayad_t *d, const char *why)
 {
@@ -54,10 +59,13 @@ static void rebuild(ayad_t *d, const char *why)
 		         err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
+	ayad_events_diff(d, d->pol, pol);
 	dnsd_server_publish(d->srv, NULL, pol);
 	d->pol = pol;
 	r->st.rebuilds++;
 	r->last_build_us = aya_mono_us() - t0;
+	aya_hist_observe(&r->build_hist, ayad_rebuild_bounds, AYAD_REBUILD_BOUNDS,
+	                 (double)r->last_build_us / 1e6);
 	log_debug("health: policy rebuilt (%s) in %.1f ms", why, (double)r->last_build_us / 1e3);
 }
 
@@ -70,6 +78,8 @@ static void on_debounce(evutil_socket_t fd, short what, void *arg)
 	r->pending = false;
 	rebuild(d, "probe results");
 	r->st.last_delay_us = aya_mono_us() - r->first_change_us;
+	aya_hist_observe(&r->delay_hist, ayad_rebuild_bounds, AYAD_REBUILD_BOUNDS,
+	                 (double)r->st.last_delay_us / 1e6);
 	if (r->st.last_delay_us > r->st.max_delay_us) {
 		r->st.max_delay_us = r->st.last_delay_us;
 	}
@@ -161,6 +171,13 @@ int ayad_rebuild_start(ayad_t *d)
 	return 0;
 }
 
+void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay)
+{
+	const ayad_rebuild_t *r = d->rebuild;
+	*build = r != NULL ? r->build_hist : (aya_hist_t){0};
+	*delay = r != NULL ? r->delay_hist : (aya_hist_t){0};
+}
+
 void ayad_rebuild_stop(ayad_t *d)
 {
 	ayad_rebuild_t *r = d->rebuild;
@@ -183,19 +200,19 @@ static const aya_stat_t rebuild_rows[] = {
         ROW(changes, "health_changes", "Probe results and peers' records that asked for a rebuild.",
             "aya_policy_changes_total"),
         ROW(rebuilds, "health_rebuilds", "Policy snapshots rebuilt and published.",
-            "aya_policy_rebuilds_total"),
+            "aya_snapshot_rebuilds_total"),
         ROW(tick_rebuilds, "health_tick_rebuilds",
             "Policy rebuilds for a stale observation or a slow-start step.",
-            "aya_policy_tick_rebuilds_total"),
+            "aya_snapshot_tick_rebuilds_total"),
         ROW(rebuild_errors, "health_rebuild_errors",
             "Policy rebuilds that failed; the previous snapshot kept serving.",
-            "aya_policy_rebuild_errors_total"),
+            "aya_snapshot_rebuild_errors_total"),
         AYA_STAT_ROW(ayad_rebuild_stats_t, last_delay_us, "health_last_delay_us",
-                     "Microseconds from the first change of the last batch to its publish.",
-                     "aya_policy_last_delay_microseconds", NULL, AYA_STAT_GAUGE, 0),
+                     "Microseconds from the first change of the last batch to its publish.", NULL,
+                     NULL, AYA_STAT_GAUGE, 0),
         AYA_STAT_ROW(ayad_rebuild_stats_t, max_delay_us, "health_max_delay_us",
-                     "Longest delay from a change to its publish, in microseconds.",
-                     "aya_policy_max_delay_microseconds", NULL, AYA_STAT_GAUGE, 0),
+                     "Longest delay from a change to its publish, in microseconds.", NULL, NULL,
+                     AYA_STAT_GAUGE, 0),
 };
 #undef ROW
 const aya_stat_table_t ayad_rebuild_stats_table =

@@ -146,6 +146,18 @@ static void apply_gossip(ayad_t *d, const cfg_t *cfg, char **diag)
 	free(notes);
 }
 
+/* A listener that cannot move stays where it was; the reload itself goes on. */
+static void apply_http(ayad_t *d, const cfg_t *cfg, char **diag)
+{
+	char err[256];
+	if (ayad_http_apply(d, cfg, d->cfg, err, sizeof(err)) < 0) {
+		char line[400];
+		snprintf(line, sizeof(line), "%s: warning: http.listen not applied: %s\n",
+		         cfg->path, err);
+		diag_append(diag, line);
+	}
+}
+
 /* Changed records under the same serial: loaded, but said loudly (secondaries miss it). */
 static void warn_unbumped(const cfg_t *old, const cfg_t *cfg, char **diag)
 {
@@ -220,6 +232,10 @@ int ayad_reload(ayad_t *d, char **diag)
 		         unmatched);
 	}
 	apply_gossip(d, cfg, diag);
+	apply_http(d, cfg, diag);
+	/* Answers counted under the old pools' numbering are added to their names' totals. */
+	ayad_metrics_fold(d);
+	ayad_events_diff(d, d->pol, pol);
 	/* The old policy snapshot still points into the old cfg: publish (which frees it
 	 * after the grace period) before freeing that. */
 	dnsd_server_publish(d->srv, snap, pol);

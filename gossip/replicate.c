@@ -258,8 +258,11 @@ static void on_member(void *ctx, const gsp_member_t *m)
 	gsp_repl_t *r = ctx;
 	char addr[80];
 	gsp_addr_str(&m->addr, addr, sizeof(addr));
-	log_info("gossip: member %s (%s) at %s is %s, incarnation %llu", m->name, m->region, addr,
-	         gsp_state_name(m->state), (unsigned long long)m->incarnation);
+	/* Worse (suspect, dead) at warning; alive and a graceful leave at info. */
+	aya_log(m->state == GSP_ST_SUSPECT || m->state == GSP_ST_DEAD ? AYA_LOG_WARN : AYA_LOG_INFO,
+	        "gossip: member %s member=%s region=%s address=%s incarnation=%llu",
+	        gsp_state_name(m->state), m->name, m->region, addr,
+	        (unsigned long long)m->incarnation);
 	r->members_changed = true;
 	if (strcmp(m->name, self_name(r)) == 0) {
 		return;

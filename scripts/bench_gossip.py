@@ -20,7 +20,7 @@ PID at the end):
           node's log is tailed every POLL_MS for "EventMemberUpdate: node-1"
           (serf logs it when memberlist delivers the update).
   fail    R samples: kill -9 of a node (N, N-1, ...), until every other node's
-          log says it is dead (ayad: "member node-K (...) is dead"; serf:
+          log says it is dead (ayad: "member dead member=node-K ..."; serf:
           "EventMemberFailed: node-K"); the node is then restarted and the next
           sample waits until every node has seen it alive again.
   false_dead, suspects: while a busy loop saturates core 0 for BUSY_S seconds
@@ -269,11 +269,11 @@ def measure_change(k, nodes):
 
 
 def dead_rx(name):
-    return rf"member {name} \(.*is dead" if SYS == "ayad" else rf"EventMemberFailed: {name} "
+    return rf"member dead member={name} " if SYS == "ayad" else rf"EventMemberFailed: {name} "
 
 
 def alive_rx(name):
-    return rf"member {name} \(.*is alive" if SYS == "ayad" else rf"EventMemberJoin: {name} "
+    return rf"member alive member={name} " if SYS == "ayad" else rf"EventMemberJoin: {name} "
 
 
 def busy_marks(nodes):
@@ -287,8 +287,8 @@ def busy_marks(nodes):
         spin.kill()
         spin.wait()
     time.sleep(2)  # marks made at the very end reach the logs
-    dead = re.compile(r"member .*is dead" if SYS == "ayad" else r"EventMemberFailed:")
-    susp = re.compile(r"member .*is suspect" if SYS == "ayad" else r"memberlist: Suspect ")
+    dead = re.compile(r"member dead member=" if SYS == "ayad" else r"EventMemberFailed:")
+    susp = re.compile(r"member suspect member=" if SYS == "ayad" else r"memberlist: Suspect ")
     nd = ns = 0
     for i in nodes:
         for l in tail.lines(i):

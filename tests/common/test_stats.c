@@ -6,6 +6,7 @@
  * status order is the one `ayactl status` has always printed, and the
  * Prometheus text is valid exposition format.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -464,6 +465,43 @@ static void test_prom_exact(void **state)
 	free(text);
 }
 
+/* Ad-hoc families: label values escaped, numbers as Prometheus spells them, histograms cumulative.
+ */
+static void test_prom_adhoc(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	aya_prom_head(f, "x_level", "A level", "gauge");
+	const char *kv[] = {"svc", "a\"b\\c\nd", "region", "r1"};
+	aya_prom_sample(f, "x_level", kv, 2, 0.25);
+	aya_prom_sample(f, "x_level", NULL, 0, 3);
+	aya_prom_sample(f, "x_level", kv + 2, 1, NAN);
+	aya_prom_sample(f, "x_level", kv + 2, 1, INFINITY);
+	static const double bounds[] = {0.01, 0.1};
+	aya_hist_t h = {0};
+	aya_hist_observe(&h, bounds, 2, 0.005);
+	aya_hist_observe(&h, bounds, 2, 0.05);
+	aya_hist_observe(&h, bounds, 2, 0.1);
+	aya_hist_observe(&h, bounds, 2, 7);
+	aya_prom_hist(f, "x_seconds", kv + 2, 1, bounds, 2, &h);
+	fclose(f);
+	assert_string_equal(text, "# HELP x_level A level\n"
+	                          "# TYPE x_level gauge\n"
+	                          "x_level{svc=\"a\\\"b\\\\c\\nd\",region=\"r1\"} 0.25\n"
+	                          "x_level 3\n"
+	                          "x_level{region=\"r1\"} NaN\n"
+	                          "x_level{region=\"r1\"} +Inf\n"
+	                          "x_seconds_bucket{region=\"r1\",le=\"0.01\"} 1\n"
+	                          "x_seconds_bucket{region=\"r1\",le=\"0.1\"} 3\n"
+	                          "x_seconds_bucket{region=\"r1\",le=\"+Inf\"} 4\n"
+	                          "x_seconds_sum{region=\"r1\"} 7.1550000000000002\n"
+	                          "x_seconds_count{region=\"r1\"} 4\n");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +514,7 @@ int main(void)
 	        cmocka_unit_test(test_unique_across_tables),
 	        cmocka_unit_test(test_prom_modules),
 	        cmocka_unit_test(test_prom_exact),
+	        cmocka_unit_test(test_prom_adhoc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

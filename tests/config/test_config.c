@@ -432,6 +432,11 @@ static const struct bad_case {
          "dns.listen: bad address or port '127.0.0.1:99999'"},
         {"duplicate listen", NODE "dns:\n  listen: [\"[::1]:53\", \"::1\"]\n", "3:24",
          "dns.listen: duplicate address '::1'"},
+        {"bad http address", NODE "http:\n  listen: [\"127.0.0.1:80800\"]\n", "3:12",
+         "http.listen: bad address or port '127.0.0.1:80800'"},
+        {"duplicate http address", NODE "http:\n  listen: [\"127.0.0.1\", \"127.0.0.1:8053\"]\n",
+         "3:25", "http.listen: duplicate address '127.0.0.1:8053'"},
+        {"unknown key in http", NODE "http:\n  port: 8053\n", "3:3", "unknown key 'port' in http"},
         {"missing node.name", "node:\n  region: r\n", "2:3", "missing required key 'name' in node"},
         {"missing node", "dns: {}\n", "1:1", "missing required key 'node' in config"},
         {"empty node.name", "node: { name: \"\", region: r }\n", "1:15",
@@ -617,6 +622,42 @@ static const struct bad_case {
          "14:22", "unknown monitor 'nope'"},
 };
 
+/* http.listen: none by default; port 8053 when omitted; a warning for a non-loopback address. */
+static void test_http_listen(void **state)
+{
+	(void)state;
+	static const char *const yaml[] = {
+	        NODE,
+	        NODE "http:\n  listen: [\"127.0.0.1\", \"[::1]:9000\"]\n",
+	        NODE "http:\n  listen: [\"192.0.2.1\"]\n",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		scratch_t s;
+		scratch_init(&s);
+		scratch_write(&s, "aya.yaml", yaml[i]);
+		cfg_t *cfg = NULL;
+		cfg_diag_t d = {0};
+		assert_int_equal(scratch_load(&s, "aya.yaml", &cfg, &d), 0);
+		if (i == 0) {
+			assert_int_equal(cfg->http.n_listen, 0);
+			assert_int_equal(d.warnings, 0);
+		} else if (i == 1) {
+			assert_int_equal(cfg->http.n_listen, 2);
+			assert_string_equal(cfg->http.listen[0].text, "127.0.0.1:8053");
+			assert_string_equal(cfg->http.listen[1].text, "[::1]:9000");
+			assert_int_equal(d.warnings, 0);
+		} else {
+			assert_int_equal(d.warnings, 1);
+			assert_non_null(strstr(
+			        d.text, "3:11: warning: http.listen: 192.0.2.1:8053 is not a "
+			                "loopback address"));
+		}
+		cfg_free(cfg);
+		cfg_diag_fini(&d);
+		scratch_fini(&s);
+	}
+}
+
 static void test_bad_configs(void **state)
 {
 	(void)state;
@@ -707,6 +748,7 @@ int main(void)
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_explicit_values),
 	        cmocka_unit_test(test_bad_configs),
+	        cmocka_unit_test(test_http_listen),
 	        cmocka_unit_test(test_multiple_errors),
 	        cmocka_unit_test(test_missing_config_file),
 	};
