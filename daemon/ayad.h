@@ -143,6 +143,11 @@ extern const aya_stat_table_t ayad_rebuild_stats_table;
 /* A copy of the counters; zeros before ayad_rebuild_start(). */
 void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(1, 2);
 
+/* Histograms of the rebuilds (seconds; upper bounds ayad_rebuild_bounds): build time, delay. */
+#define AYAD_REBUILD_BOUNDS 12
+extern const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS];
+void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay) AYA_NONNULL(1, 2, 3);
+
 /* ---- NOTIFY (daemon/notify.c) ---- */
 
 typedef struct ayad_notify ayad_notify_t;
@@ -154,11 +159,6 @@ typedef struct ayad_notify ayad_notify_t;
 void ayad_notify_changed(ayad_t *d, const cfg_t *old, const cfg_t *cfg) AYA_NONNULL(1, 2, 3);
 /* Drop every pending NOTIFY (shutdown). */
 void ayad_notify_stop(ayad_t *d) AYA_NONNULL(1);
-
-/* Histograms of the rebuilds (seconds; upper bounds ayad_rebuild_bounds): build time, delay. */
-#define AYAD_REBUILD_BOUNDS 12
-extern const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS];
-void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay) AYA_NONNULL(1, 2, 3);
 
 /* ---- HTTP pages (daemon/metrics.c) ---- */
 
