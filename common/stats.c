@@ -86,8 +86,11 @@ static void write_family(FILE *f, const aya_stat_source_t *src, size_t n, size_t
 				continue;
 			}
 			uint64_t v = aya_stat_value(r, src[k].base);
-			if (r->labels != NULL && r->labels[0] != '\0') {
-				fprintf(f, "%s{%s} %" PRIu64 "\n", family, r->labels, v);
+			const char *a = r->labels != NULL ? r->labels : "";
+			const char *b = src[k].labels != NULL ? src[k].labels : "";
+			if (a[0] != '\0' || b[0] != '\0') {
+				fprintf(f, "%s{%s%s%s} %" PRIu64 "\n", family, a,
+				        a[0] != '\0' && b[0] != '\0' ? "," : "", b, v);
 			} else {
 				fprintf(f, "%s %" PRIu64 "\n", family, v);
 			}

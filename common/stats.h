@@ -98,6 +98,11 @@ size_t aya_stats_count(const aya_stat_table_t *t, unsigned skip_flags) AYA_NONNU
 typedef struct aya_stat_source {
 	const aya_stat_table_t *table;
 	const void *base;
+	/*
+	 * Labels added to every sample of this source, e.g. "transport=\"udp\"":
+	 * one table over several structs (dnsd's UDP and TCP counters). NULL: none.
+	 */
+	const char *labels;
 } aya_stat_source_t;
 
 /*

@@ -67,10 +67,10 @@ static void on_status(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_a
 	ayad_steer_stats(d, &sr);
 	/* The registry's rows in this order: dnsd, the agent's probes, the policy rebuilds, the
 	 * load loop. */
-	const aya_stat_source_t src[] = {{&dnsd_stats_table, &st},
-	                                 {&agent_stats_table, &ag},
-	                                 {&ayad_rebuild_stats_table, &rb},
-	                                 {&ayad_steer_stats_table, &sr}};
+	const aya_stat_source_t src[] = {{&dnsd_stats_table, &st, NULL},
+	                                 {&agent_stats_table, &ag, NULL},
+	                                 {&ayad_rebuild_stats_table, &rb, NULL},
+	                                 {&ayad_steer_stats_table, &sr, NULL}};
 	size_t n = 0;
 	for (size_t i = 0; i < AYA_ARRAY_LEN(src); i++) {
 		n += aya_stats_count(src[i].table, AYA_STAT_NOLIST);

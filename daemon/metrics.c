@@ -196,6 +196,30 @@ static void info_metrics(FILE *f, const ayad_t *d)
 	aya_prom_sample(f, "aya_config_last_reload_seconds", NULL, 0, (double)d->last_reload);
 }
 
+static void query_duration(FILE *f, const ayad_t *d)
+{
+	aya_hist_t udp, tcp;
+	dnsd_server_qdur(d->srv, &udp, &tcp);
+	/* One query in DNSD_QDUR_SAMPLE is timed: scale to estimate every query. */
+	for (aya_hist_t *h = &udp; h != NULL; h = h == &udp ? &tcp : NULL) {
+		for (size_t i = 0; i <= DNSD_QDUR_BOUNDS; i++) {
+			h->bucket[i] *= DNSD_QDUR_SAMPLE;
+		}
+		h->count *= DNSD_QDUR_SAMPLE;
+		h->sum *= DNSD_QDUR_SAMPLE;
+	}
+	aya_prom_head(
+	        f, "aya_dns_query_duration_seconds",
+	        "Time to answer a query (parse, lookup, policy, write), sampled one in 64 and "
+	        "scaled",
+	        "histogram");
+	const char *ku[] = {"transport", "udp"}, *kt[] = {"transport", "tcp"};
+	aya_prom_hist(f, "aya_dns_query_duration_seconds", ku, 1, dnsd_qdur_bounds,
+	              DNSD_QDUR_BOUNDS, &udp);
+	aya_prom_hist(f, "aya_dns_query_duration_seconds", kt, 1, dnsd_qdur_bounds,
+	              DNSD_QDUR_BOUNDS, &tcp);
+}
+
 static void answer_metrics(FILE *f, ayad_t *d)
 {
 	ayad_metrics_fold(d);
@@ -333,8 +357,8 @@ static void rebuild_metrics(FILE *f, const ayad_t *d)
 /* The whole exposition into f. */
 static int write_metrics(ayad_t *d, FILE *f)
 {
-	dnsd_stats_t st;
-	dnsd_server_stats(d->srv, &st);
+	dnsd_stats_t udp, tcp;
+	dnsd_server_stats_by_transport(d->srv, &udp, &tcp);
 	agent_stats_t ag;
 	ayad_probes_stats(d, &ag);
 	ayad_rebuild_stats_t rb;
@@ -349,14 +373,19 @@ static int write_metrics(ayad_t *d, FILE *f)
 		ayad_gossip_stats(d, &rs);
 	}
 	const aya_stat_source_t src[] = {
-	        {&dnsd_stats_table, &st},         {&agent_stats_table, &ag},
-	        {&ayad_rebuild_stats_table, &rb}, {&ayad_steer_stats_table, &sr},
-	        {&gsp_stats_table, &gs},          {&gsp_repl_stats_table, &rs},
+	        {&dnsd_stats_table, &udp, "transport=\"udp\""},
+	        {&dnsd_stats_table, &tcp, "transport=\"tcp\""},
+	        {&agent_stats_table, &ag, NULL},
+	        {&ayad_rebuild_stats_table, &rb, NULL},
+	        {&ayad_steer_stats_table, &sr, NULL},
+	        {&gsp_stats_table, &gs, NULL},
+	        {&gsp_repl_stats_table, &rs, NULL},
 	};
 	info_metrics(f, d);
 	if (aya_stats_write_prom(f, src, AYA_ARRAY_LEN(src)) < 0) {
 		return -EIO;
 	}
+	query_duration(f, d);
 	answer_metrics(f, d);
 	policy_metrics(f, d);
 	gossip_metrics(f, d);

@@ -528,6 +528,9 @@ static void count_rcode(dnsd_counters_t *c, const resp_t *r)
 	case DNSD_RCODE_BADVERS:
 		INC(c, badvers);
 		break;
+	case DNSD_RCODE_NOTAUTH:
+		INC(c, notauth);
+		break;
 	default:
 		break;
 	}
@@ -600,9 +603,11 @@ static dnsd_rrl_verdict_t rrl_verdict(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, 
 	return dnsd_rrl_account(ctx->rrl, &snap->rrl, key, dnsd_rrl_now(ctx->rrl));
 }
 
-size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
-                   const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
-                   const struct sockaddr *src, dnsd_transport_t transport)
+static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap,
+                                                           const pol_snap_t *pol, const uint8_t *q,
+                                                           size_t qlen, uint8_t *out, size_t outmax,
+                                                           const struct sockaddr *src,
+                                                           dnsd_transport_t transport)
 {
 	dnsd_counters_t *c = &ctx->counters;
 	dnsd_query_t *qs = &ctx->q;
@@ -711,4 +716,41 @@ size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *p
 	}
 	count_rcode(c, &r);
 	return dnsd_wr_off(&r.w);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const double dnsd_qdur_bounds[DNSD_QDUR_BOUNDS] = {1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5,
+                                                   5e-5, 1e-4,   2.5e-4, 1e-3, 1e-2};
+
+/*
+ * One query in DNSD_QDUR_SAMPLE is timed (two vDSO clock reads) into the
+ * context's histogram: the others pay an increment and a branch.
+ */
+size_t dnsd_answer(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t *pol,
+                   const uint8_t *q, size_t qlen, uint8_t *out, size_t outmax,
+                   const struct sockaddr *src, dnsd_transport_t transport)
+{
+	/* One call site: answer() is inlined here. */
+	bool timed = ++ctx->qdur_seq % DNSD_QDUR_SAMPLE == 0;
+	uint64_t t0 = AYA_UNLIKELY(timed) ? mono_ns() : 0;
+	size_t len = answer(ctx, snap, pol, q, qlen, out, outmax, src, transport);
+	if (AYA_UNLIKELY(timed)) {
+		uint64_t ns = mono_ns() - t0;
+		unsigned i = 0;
+		while (i < DNSD_QDUR_BOUNDS && (double)ns > dnsd_qdur_bounds[i] * 1e9) {
+			i++;
+		}
+		INC(ctx, qdur[i]);
+		atomic_store_explicit(&ctx->qdur_ns,
+		                      atomic_load_explicit(&ctx->qdur_ns, memory_order_relaxed) +
+		                              ns,
+		                      memory_order_relaxed);
+	}
+	return len;
 }

@@ -76,6 +76,16 @@ void dnsd_ctx_pool_answers_add(const dnsd_ctx_t *ctx, uint64_t *out, size_t n)
 	}
 }
 
+void dnsd_ctx_qdur_add(const dnsd_ctx_t *ctx, aya_hist_t *out)
+{
+	for (size_t i = 0; i <= DNSD_QDUR_BOUNDS; i++) {
+		uint64_t n = atomic_load_explicit(&ctx->qdur[i], memory_order_relaxed);
+		out->bucket[i] += n;
+		out->count += n;
+	}
+	out->sum += (double)atomic_load_explicit(&ctx->qdur_ns, memory_order_relaxed) / 1e9;
+}
+
 #define ADD(f) out->f += atomic_load_explicit(&c->f, memory_order_relaxed)
 
 void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
@@ -91,6 +101,7 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(notimp);
 	ADD(badvers);
 	ADD(badcookie);
+	ADD(notauth);
 	ADD(dropped);
 	ADD(truncated);
 	ADD(edns);
@@ -117,15 +128,19 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 #define ROW(f, help, family, labels, flags)                                                        \
 	AYA_STAT_ROW(dnsd_stats_t, f, #f, help, family, labels, AYA_STAT_COUNTER, flags)
 #define H_QUERIES "DNS queries received, by transport"
-#define H_RCODE "DNS responses sent, by rcode"
+#define H_RCODE "DNS responses sent, by rcode and transport"
 #define H_TSIG "TSIG-signed DNS queries, by verification result (RFC 8945)"
 
 static const aya_stat_t rows[] = {
-        /* status shows queries on its own line; /metrics has it as the sum by transport */
-        ROW(queries, "DNS queries handed to the answer engine (udp + tcp)", NULL, NULL,
-            AYA_STAT_NOLIST),
-        ROW(udp, H_QUERIES, "aya_dns_queries_total", "transport=\"udp\"", 0),
-        ROW(tcp, H_QUERIES, "aya_dns_queries_total", "transport=\"tcp\"", 0),
+        /*
+         * status shows queries on its own line. /metrics exports the table once per
+         * transport (labels transport="udp"/"tcp", dnsd_server_stats_by_transport), so
+         * queries is aya_dns_queries_total{transport} there and the udp/tcp rows are
+         * for status only.
+         */
+        ROW(queries, H_QUERIES, "aya_dns_queries_total", NULL, AYA_STAT_NOLIST),
+        ROW(udp, H_QUERIES, NULL, NULL, 0),
+        ROW(tcp, H_QUERIES, NULL, NULL, 0),
         ROW(noerror, H_RCODE, "aya_dns_responses_total", "rcode=\"noerror\"", 0),
         ROW(nxdomain, H_RCODE, "aya_dns_responses_total", "rcode=\"nxdomain\"", 0),
         ROW(refused, H_RCODE, "aya_dns_responses_total", "rcode=\"refused\"", 0),
@@ -134,6 +149,7 @@ static const aya_stat_t rows[] = {
         ROW(notimp, H_RCODE, "aya_dns_responses_total", "rcode=\"notimp\"", 0),
         ROW(badvers, H_RCODE, "aya_dns_responses_total", "rcode=\"badvers\"", 0),
         ROW(badcookie, H_RCODE, "aya_dns_responses_total", "rcode=\"badcookie\"", 0),
+        ROW(notauth, H_RCODE, "aya_dns_responses_total", "rcode=\"notauth\"", 0),
         ROW(dropped, "DNS queries dropped without a response (QR=1, shorter than a header, ...)",
             "aya_dns_dropped_total", NULL, 0),
         ROW(truncated, "DNS responses sent with TC=1", "aya_dns_truncated_total", NULL, 0),

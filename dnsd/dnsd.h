@@ -83,6 +83,7 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t notimp;
 	_Atomic uint64_t badvers;
 	_Atomic uint64_t badcookie;
+	_Atomic uint64_t notauth;   /* TSIG errors: BADKEY, BADSIG, BADTIME */
 	_Atomic uint64_t dropped;   /* no response sent: QR=1, too short, ... */
 	_Atomic uint64_t truncated; /* TC=1 responses */
 	_Atomic uint64_t edns;      /* queries with an OPT record */
@@ -113,8 +114,8 @@ typedef struct dnsd_counters {
 /* Plain copy of counters, for reporting. */
 typedef struct dnsd_stats {
 	uint64_t queries, udp, tcp, noerror, nxdomain, refused, formerr, servfail, notimp, badvers,
-	        badcookie, dropped, truncated, edns, cookies, nsid, axfr_refused, send_errors,
-	        services, ecs;
+	        badcookie, notauth, dropped, truncated, edns, cookies, nsid, axfr_refused,
+	        send_errors, services, ecs;
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;
 	uint64_t tsig_ok, tsig_badkey, tsig_badsig, tsig_badtime, tsig_formerr;
@@ -158,6 +159,17 @@ void dnsd_ctx_free(dnsd_ctx_t *ctx);
 const dnsd_counters_t *dnsd_ctx_counters(const dnsd_ctx_t *ctx) AYA_NONNULL(1);
 /* out[i] += the context's answers from pool slot i, for i < n (relaxed loads; any thread). */
 void dnsd_ctx_pool_answers_add(const dnsd_ctx_t *ctx, uint64_t *out, size_t n) AYA_NONNULL(1, 2);
+
+/*
+ * Query durations (dnsd_answer, from the query in to the response written):
+ * one query in DNSD_QDUR_SAMPLE is timed, into buckets with these upper
+ * bounds (seconds) and one above the last.
+ */
+#define DNSD_QDUR_BOUNDS 10
+#define DNSD_QDUR_SAMPLE 64
+extern const double dnsd_qdur_bounds[DNSD_QDUR_BOUNDS];
+/* Add the context's timed queries to out (bucket[i], count, sum in seconds). Any thread. */
+void dnsd_ctx_qdur_add(const dnsd_ctx_t *ctx, aya_hist_t *out) AYA_NONNULL(1, 2);
 
 /*
  * Answer one query. `q`/`qlen` is the message (for TCP without the length
@@ -231,6 +243,12 @@ int dnsd_server_start(const cfg_t *cfg, dnsd_snap_t *snap, pol_snap_t *pol, dnsd
 void dnsd_server_publish(dnsd_server_t *srv, dnsd_snap_t *snap, pol_snap_t *pol) AYA_NONNULL(1);
 /* Sum of all workers' counters. Any thread. */
 void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out) AYA_NONNULL(1, 2);
+/* The same, UDP workers and TCP apart (rrl_keys in udp only). Any thread. */
+void dnsd_server_stats_by_transport(const dnsd_server_t *srv, dnsd_stats_t *udp, dnsd_stats_t *tcp)
+        AYA_NONNULL(1, 2, 3);
+/* The timed query durations (dnsd_ctx_qdur_add), UDP workers and TCP apart. Any thread. */
+void dnsd_server_qdur(const dnsd_server_t *srv, aya_hist_t *udp, aya_hist_t *tcp)
+        AYA_NONNULL(1, 2, 3);
 /* out[i] = every worker's answers from pool slot i, for i < n (<= DNSD_POOL_SLOTS). Any thread. */
 void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n) AYA_NONNULL(1, 2);
 /* Listen addresses and worker count, for status. */

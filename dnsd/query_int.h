@@ -113,6 +113,10 @@ struct dnsd_ctx {
 	dnsd_tsig_state_t tsig; /* the signed query being answered; read only when q.tsig_reply */
 	aya_rng_t rng;          /* weighted picks; seeded once by dnsd_ctx_new (getrandom) */
 	dnsd_rrl_t *rrl;        /* the server's shared RRL table (UDP workers); NULL: never limit */
+	/* Query durations, one query in DNSD_QDUR_SAMPLE timed (dnsd_answer). */
+	uint64_t qdur_seq;
+	_Atomic uint64_t qdur[DNSD_QDUR_BOUNDS + 1]; /* by dnsd_qdur_bounds; last: above */
+	_Atomic uint64_t qdur_ns;                    /* sum of the timed ones */
 	dnsd_query_t q;
 	dnsd_xfr_t xfr;
 };

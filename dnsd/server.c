@@ -221,6 +221,39 @@ void dnsd_server_stats(const dnsd_server_t *srv, dnsd_stats_t *out)
 	}
 }
 
+void dnsd_server_stats_by_transport(const dnsd_server_t *srv, dnsd_stats_t *udp, dnsd_stats_t *tcp)
+{
+	memset(udp, 0, sizeof(*udp));
+	memset(tcp, 0, sizeof(*tcp));
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		const dnsd_udp_worker_t *w = &srv->udp[i];
+		if (w->ctx != NULL) {
+			dnsd_counters_add(udp, dnsd_ctx_counters(w->ctx));
+		}
+		dnsd_counters_add(udp, &w->io);
+	}
+	if (srv->tcp != NULL) {
+		dnsd_tcp_stats(srv->tcp, tcp);
+	}
+	if (srv->rrl != NULL) {
+		udp->rrl_keys = dnsd_rrl_keys(srv->rrl);
+	}
+}
+
+void dnsd_server_qdur(const dnsd_server_t *srv, aya_hist_t *udp, aya_hist_t *tcp)
+{
+	*udp = (aya_hist_t){0};
+	*tcp = (aya_hist_t){0};
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		if (srv->udp[i].ctx != NULL) {
+			dnsd_ctx_qdur_add(srv->udp[i].ctx, udp);
+		}
+	}
+	if (srv->tcp != NULL) {
+		dnsd_tcp_qdur(srv->tcp, tcp);
+	}
+}
+
 void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n)
 {
 	memset(out, 0, n * sizeof(*out));

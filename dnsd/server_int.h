@@ -74,3 +74,5 @@ void dnsd_tcp_stop(dnsd_tcp_t *t);
 void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out);
 /* out[i] += the TCP thread's answers from pool slot i (dnsd_server_pool_answers). */
 void dnsd_tcp_pool_answers(const dnsd_tcp_t *t, uint64_t *out, size_t n);
+/* Add the TCP context's timed query durations to out. */
+void dnsd_tcp_qdur(const dnsd_tcp_t *t, aya_hist_t *out);

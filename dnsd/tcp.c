@@ -501,6 +501,13 @@ void dnsd_tcp_pool_answers(const dnsd_tcp_t *t, uint64_t *out, size_t n)
 	}
 }
 
+void dnsd_tcp_qdur(const dnsd_tcp_t *t, aya_hist_t *out)
+{
+	if (t->ctx != NULL) {
+		dnsd_ctx_qdur_add(t->ctx, out);
+	}
+}
+
 void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out)
 {
 	dnsd_counters_add(out, dnsd_ctx_counters(t->ctx));

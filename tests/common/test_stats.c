@@ -126,12 +126,12 @@ static void test_status_order(void **state)
 {
 	(void)state;
 	static const char *const dnsd_names[] = {
-	        "udp",          "tcp",          "noerror",      "nxdomain",    "refused",
-	        "formerr",      "servfail",     "notimp",       "badvers",     "badcookie",
-	        "dropped",      "truncated",    "edns",         "cookies",     "nsid",
-	        "axfr_refused", "send_errors",  "tcp_refused",  "tcp_evicted", "tcp_timeouts",
-	        "rrl_dropped",  "rrl_slipped",  "rrl_keys",     "tsig_ok",     "tsig_badkey",
-	        "tsig_badsig",  "tsig_badtime", "tsig_formerr",
+	        "udp",          "tcp",          "noerror",      "nxdomain",     "refused",
+	        "formerr",      "servfail",     "notimp",       "badvers",      "badcookie",
+	        "notauth",      "dropped",      "truncated",    "edns",         "cookies",
+	        "nsid",         "axfr_refused", "send_errors",  "tcp_refused",  "tcp_evicted",
+	        "tcp_timeouts", "rrl_dropped",  "rrl_slipped",  "rrl_keys",     "tsig_ok",
+	        "tsig_badkey",  "tsig_badsig",  "tsig_badtime", "tsig_formerr",
 	};
 	static const char *const agent_names[] = {
 	        "probe_targets",  "probes_sent",    "probes_ok",
@@ -450,7 +450,7 @@ static void test_prom_exact(void **state)
 	const aya_stat_table_t t1 = AYA_STAT_TABLE("demo", demo_stats_t, demo_rows1);
 	const aya_stat_table_t t2 = AYA_STAT_TABLE("demo2", demo_stats_t, demo_rows2);
 	demo_stats_t s1 = {.a = 1, .b = 2, .c = 3}, s2 = {.a = 10, .b = 20, .c = 30};
-	const aya_stat_source_t src[] = {{&t1, &s1}, {&t2, &s2}};
+	const aya_stat_source_t src[] = {{&t1, &s1, NULL}, {&t2, &s2, NULL}};
 	char *text = write_prom(src, AYA_ARRAY_LEN(src));
 	assert_string_equal(text, "# HELP demo_things_total Things, by kind\n"
 	                          "# TYPE demo_things_total counter\n"

@@ -77,6 +77,17 @@ has() { grep -qE "$1" "$M"; }
 wait_for 10 bash -c "'$AYACTL' -s '$D/ayad.sock' backends | grep -q '127.0.0.32.*down'" ||
 	not_ok "r2's endpoint seen down"
 for i in $(seq 1 20); do q +short A "$SVC" >/dev/null; done
+# 400 more SOA queries (one in 64 is timed for the query duration histogram).
+python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+name = b"".join(bytes([len(l)]) + l for l in b"svc.example.com".split(b".")) + b"\0"
+for i in range(400):
+    s.sendto(struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + name + struct.pack(">HH", 6, 1),
+             ("127.0.0.1", int(sys.argv[1])))
+    s.recv(4096)
+PY
 
 check "GET /metrics answers 200" scrape
 ctype=$(curl -s --max-time 5 -o /dev/null -w '%{content_type}' "http://127.0.0.1:$HTTP/metrics")
@@ -90,7 +101,11 @@ if command -v promtool >/dev/null; then
 else
 	not_ok "promtool installed (scripts/deps.sh test)"
 fi
-check "aya_dns_responses_total with rcode" has '^aya_dns_responses_total\{rcode="noerror"'
+check "aya_dns_responses_total with rcode and transport" \
+	has '^aya_dns_responses_total\{rcode="noerror",transport="udp"\} [1-9]'
+check "aya_dns_queries_total by transport" has '^aya_dns_queries_total\{transport="tcp"\} 0$'
+check "query duration histogram, UDP, sampled and scaled" \
+	has '^aya_dns_query_duration_seconds_count\{transport="udp"\} [1-9][0-9]*$'
 check "aya_service_answers_total: 20 answers for r1" \
 	has "^aya_service_answers_total\\{service=\"$SVC\",region=\"r1\"\\} 2[0-9]$"
 check "aya_endpoint_healthy: r1 up" \
