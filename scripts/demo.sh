@@ -17,14 +17,16 @@
 # node's answers (timed), its return, and a drain on node 1 seen on node 3.
 # Then stays in the foreground until Ctrl-C (or DEMO_SECONDS, for tests).
 # Stops only what it started, by PID.
+# Each node serves its status page and /metrics on 127.0.0.I:HTTP_PORT.
 # Env: B (build dir, default build/rel), DEMO_PORT (DNS, default 5300),
-# DEMO_GOSSIP_PORT (default 7946), DEMO_SECONDS.
+# DEMO_GOSSIP_PORT (default 7946), DEMO_HTTP_PORT (default 8053), DEMO_SECONDS.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build/rel}
 case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
 PORT=${DEMO_PORT:-5300}
 GPORT=${DEMO_GOSSIP_PORT:-7946}
+HTTP_PORT=${DEMO_HTTP_PORT:-8053}
 RUN=$(mktemp -d /tmp/aya-demo.XXXXXX)
 DEMO=$ROOT/examples/demo
 SRC=$DEMO/aya.yaml
@@ -90,7 +92,8 @@ node_config() {
 		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:$(gport "$j")\""
 	done
 	sed -E -e "s#^  name: demo-1\$#  name: demo-$i#; s#^  region: .*#  region: ${REGION[$i]}#" \
-		-e "s#^  listen: .*#  listen: [$listen]#" \
+		-e "s#^  listen: \\[\"127.0.0.1:8053\"\\]#  listen: [\"127.0.0.$i:$HTTP_PORT\"]#" \
+		-e "s#^  listen: \\[\"127.0.0.1:5300.*#  listen: [$listen]#" \
 		-e "s#^  bind: .*#  bind: 127.0.0.$i:$(gport "$i")#; s#^  seeds: .*#  seeds: [$seeds]#" \
 		-e "s#^  keyring: .*#  keyring: $RUN/keys.txt#" \
 		-e "s#^(  socket: ).*#\1$dir/ayad.sock#; s#^state_dir: .*#state_dir: $dir/state#" \
@@ -221,6 +224,10 @@ The shop service bursts into the cloud: eu-west (127.0.0.51, $SHOP_CAP requests/
 takes everything up to 80 % utilization, the rest spills into cloud-burst
 (127.0.0.52, burst: true, cost 5). The backends report their load (X-Load).
 
+Status pages (a world map of the regions, members, pools, recent health changes):
+  http://127.0.0.1:$HTTP_PORT/   http://127.0.0.2:$HTTP_PORT/   http://127.0.0.3:$HTTP_PORT/
+Prometheus metrics: curl -s http://127.0.0.1:$HTTP_PORT/metrics
+
 Try (any node answers the same; change 127.0.0.1 to .2 or .3):
   $DIG1 www.svc.example.com +subnet=$EU +short     # Europe (GB) -> eu-west
   $DIG1 www.svc.example.com +subnet=$US +short      # US -> us-east
@@ -273,6 +280,11 @@ for net in $EU $US $IN; do
 	[ "$1" = "$2" ] && [ "$1" = "$3" ] && [ "$1" != none ] ||
 		fail "nodes disagree on www for $net:$regions"
 done
+
+# What dig shows, and why the node answered it.
+echo
+run $DIG1 www.svc.example.com +subnet=$EU
+run $CTL1 explain www.svc.example.com 81.2.69.160
 
 # 3. A backend crash reaches every node's answers.
 echo
@@ -353,6 +365,11 @@ else
 	fail "node 1 did not follow the undrain within 5 s"
 fi
 run $DIG1 www.svc.example.com +subnet=$EU +short
+echo
+echo "\$ curl -s http://127.0.0.3:$HTTP_PORT/metrics | grep -E '^aya_(service_answers_total|gossip_members)'"
+curl -s --max-time 5 "http://127.0.0.3:$HTTP_PORT/metrics" |
+	grep -E '^aya_(service_answers_total|gossip_members)' | sed 's/^/    /' ||
+	fail "node 3 did not serve /metrics on 127.0.0.3:$HTTP_PORT"
 echo
 echo "\$ $CTL3 status     (its cluster block)"
 ctl 3 status | sed -n '/^cluster/,/^queries/p' | sed '$d; s/^/    /'
