@@ -50,7 +50,11 @@ void ctl_gossip_status_fill(gsp_t *g, const cfg_t *cfg, uint64_t config_hash, ay
 		out->drift += live && m->config_hash != config_hash;
 	}
 	gsp_stats_t st = gsp_stats(g);
-	out->bind = cfg->gossip.bind.text;
+	/* The address in use: after a reload whose new bind failed, still the old one. */
+	const gsp_member_t *me = gsp_member_find(g, cfg->node.name);
+	char addr[80];
+	out->bind = me != NULL ? aya_arena_strdup(a, gsp_addr_str(&me->addr, addr, sizeof(addr)))
+	                       : cfg->gossip.bind.text;
 	out->insecure = cfg->gossip.insecure;
 	out->joined = gsp_joined(g);
 	out->health_score = gsp_health_score(g);

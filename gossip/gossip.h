@@ -238,6 +238,18 @@ void gsp_leave(gsp_t *g) AYA_NONNULL(1);
  * round (right away), so peers see it within a few rounds. Same hash: no-op.
  */
 void gsp_set_config_hash(gsp_t *g, uint64_t hash) AYA_NONNULL(1);
+/*
+ * This node's address changed (its transport was rebound): our member
+ * record gets it with the next incarnation, gossiped at once, as
+ * gsp_set_config_hash does. Same address: no-op.
+ */
+void gsp_set_addr(gsp_t *g, const gsp_addr_t *addr) AYA_NONNULL(1, 2);
+/*
+ * Replace the seeds (copied): the seeds not in the old list are joined at
+ * once (a push/pull each); removed ones are no longer tried (members stay
+ * members). 0 or -ENOMEM (the old seeds stay).
+ */
+int gsp_set_seeds(gsp_t *g, const gsp_addr_t *seeds, size_t n) AYA_NONNULL(1);
 /* Borrowed keyring: install/use/remove apply at once. */
 gsp_keyring_t *gsp_keyring(gsp_t *g) AYA_NONNULL(1);
 
@@ -388,10 +400,13 @@ size_t gsp_repl_filter_targets(const gsp_repl_t *r, struct agent_target *t, size
  * After a reload: take cfg (borrowed from now on; the old one may be freed
  * on return), advertise its config hash (gsp_set_config_hash), apply the
  * gossip settings a running node can (keyring: the file's keys replace the
- * ring, the first primary) and describe every other changed gossip: key in
- * *notes, one line each "reload: gossip.KEY changed; restart ayad to apply
- * it" (malloc'd, "" when nothing changed; NULL on no memory). 0 or -errno
- * (a keyring that could not be applied; the old ring stays).
+ * ring, the first primary; seeds: gsp_set_seeds with the stored members,
+ * new seeds joined at once; bind: left to the host, which rebinds its
+ * transport and calls gsp_set_addr) and describe every other changed
+ * gossip: key in *notes, one line each "reload: gossip.KEY changed; restart
+ * ayad to apply it" (malloc'd, "" when nothing changed; NULL on no memory).
+ * Applied settings get a line too. 0 or -errno (a keyring or seeds that
+ * could not be applied; the old ones stay).
  */
 int gsp_repl_reload(gsp_repl_t *r, const struct cfg *cfg, char **notes) AYA_NONNULL(1, 2, 3);
 /* The hash we advertise (cfg_hash() of the current cfg). */
@@ -434,6 +449,14 @@ typedef struct gsp_transport_ev gsp_transport_ev_t;
 gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr_t *bind, int *err)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
 void gsp_transport_ev_free(gsp_transport_ev_t *t);
+/*
+ * Move to a new address (a reload changed gossip.bind): bind the new UDP
+ * socket and TCP listener first and swap them in only when both work, then
+ * close the old ones; streams in flight finish on their own sockets. 0, or
+ * a negative errno with the old sockets still in use.
+ */
+int gsp_transport_ev_rebind(gsp_transport_ev_t *t, const gsp_addr_t *bind)
+        AYA_NONNULL(1, 2) AYA_WUR;
 gsp_clock_t gsp_transport_ev_clock(gsp_transport_ev_t *t) AYA_NONNULL(1);
 gsp_transport_t gsp_transport_ev_ops(gsp_transport_ev_t *t) AYA_NONNULL(1);
 /* Start delivering packets and timer ticks to g. */

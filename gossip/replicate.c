@@ -678,26 +678,37 @@ static int stored_seed(const state_member_t *m, void *arg)
 	return add_seed(&s->v, &s->n, &a);
 }
 
+/* cfg's seeds, then the stored members, into a malloc'd s->v; 0 or -errno. */
+static int seeds_build(const gsp_repl_t *r, const cfg_gossip_t *c, struct seeds *s)
+{
+	*s = (struct seeds){.self = self_name(r)};
+	for (size_t i = 0; i < c->n_seeds; i++) {
+		gsp_addr_t a = from_cfg_addr(&c->seeds[i]);
+		if (add_seed(&s->v, &s->n, &a) < 0) {
+			free(s->v);
+			return -ENOMEM;
+		}
+	}
+	size_t cfg_seeds = s->n;
+	int rc = state_member_foreach(r->st, stored_seed, s);
+	if (rc < 0) {
+		free(s->v);
+		return rc;
+	}
+	if (s->n > cfg_seeds) {
+		log_info("gossip: %zu stored member(s) added to the seeds", s->n - cfg_seeds);
+	}
+	return 0;
+}
+
 int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
 {
 	const cfg_t *cfg = r->cfg;
 	const cfg_gossip_t *c = &cfg->gossip;
-	struct seeds s = {.self = self_name(r)};
-	for (size_t i = 0; i < c->n_seeds; i++) {
-		gsp_addr_t a = from_cfg_addr(&c->seeds[i]);
-		if (add_seed(&s.v, &s.n, &a) < 0) {
-			free(s.v);
-			return -ENOMEM;
-		}
-	}
-	size_t cfg_seeds = s.n;
-	int rc = state_member_foreach(r->st, stored_seed, &s);
+	struct seeds s;
+	int rc = seeds_build(r, c, &s);
 	if (rc < 0) {
-		free(s.v);
 		return rc;
-	}
-	if (s.n > cfg_seeds) {
-		log_info("gossip: %zu stored member(s) added to the seeds", s.n - cfg_seeds);
 	}
 	gsp_config_init(gc);
 	gc->name = cfg->node.name;
@@ -812,6 +823,27 @@ static int apply_keyring(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, siz
 	return 0;
 }
 
+static int apply_seeds(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, size_t *len)
+{
+	struct seeds s;
+	int rc = r->g != NULL ? seeds_build(r, c, &s) : 0;
+	if (r->g == NULL || rc < 0) {
+		return rc;
+	}
+	rc = gsp_set_seeds(r->g, s.v, s.n);
+	free(s.v);
+	if (rc < 0) {
+		log_err("reload: gossip.seeds: cannot apply: %s", strerror(-rc));
+		note_add(notes, len, "reload: gossip.seeds not applied: %s", strerror(-rc));
+		return rc;
+	}
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", c->n_seeds);
+	log_info("reload: gossip.seeds applied: %s seed(s), new ones joined", n);
+	note_add(notes, len, "reload: gossip.seeds applied: %s seed(s), new ones joined", n);
+	return 0;
+}
+
 int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 {
 	const char *keys[32];
@@ -826,6 +858,10 @@ int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 		bool ok = true;
 		if (strcmp(keys[i], "keyring") == 0 && r->cfg->gossip.n_keys > 0) {
 			rc = apply_keyring(r, &cfg->gossip, notes, &len);
+		} else if (strcmp(keys[i], "seeds") == 0) {
+			rc = apply_seeds(r, &cfg->gossip, notes, &len);
+		} else if (strcmp(keys[i], "bind") == 0) {
+			continue; /* the host rebinds its transport (gsp_transport_ev_rebind) */
 		} else if (strcmp(keys[i], "gossip") == 0) {
 			log_warn("reload: gossip section %s; restart ayad to apply it",
 			         cfg->gossip.enabled ? "added" : "removed");
