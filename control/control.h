@@ -347,6 +347,7 @@ typedef struct ctl_reply {
 		ctl_cost_t cost;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
+	void *conn;         /* server: the connection a handler answers (ctl_defer) */
 } ctl_reply_t;
 
 /* ------------------------------------------------------------------ codec */
@@ -564,3 +565,18 @@ int ctl_server_new(struct event_base *base, const char *path,
         AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
 /* Close every connection and the socket, unlink its file. NULL is a no-op. */
 void ctl_server_free(ctl_server_t *srv);
+
+/*
+ * Deferred replies, for a command that waits on the network (keyring): a
+ * handler calls ctl_defer(reply) and returns; its reply and scratch are then
+ * discarded and the connection stays open (the client's own timeout bounds
+ * the wait) until ctl_deferred_reply(). NULL: no memory, answer now.
+ * ctl_defer_cancel() undoes it within the same handler call (answer now
+ * after all). ctl_deferred_reply() encodes reply (strings borrowed for the
+ * call), sends it if the client is still there, and frees d: exactly once
+ * per d, from the server's thread, also after ctl_server_free().
+ */
+typedef struct ctl_deferred ctl_deferred_t;
+ctl_deferred_t *ctl_defer(ctl_reply_t *reply) AYA_NONNULL(1) AYA_WUR;
+void ctl_defer_cancel(ctl_deferred_t *d) AYA_NONNULL(1);
+void ctl_deferred_reply(ctl_deferred_t *d, const ctl_reply_t *reply) AYA_NONNULL(1, 2);
