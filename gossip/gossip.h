@@ -48,6 +48,7 @@
 #define GSP_MAX_FRAME (16u << 20) /* larger TCP frames are "oversized" */
 
 typedef struct gsp gsp_t;
+typedef struct gsp_keyring gsp_keyring_t;
 
 /* An IPv4 or IPv6 address and port: a value. */
 typedef struct gsp_addr {
@@ -130,6 +131,8 @@ typedef struct gsp_delegate {
 	void (*merge_remote_state)(void *ctx, const uint8_t *data, size_t len);
 	/* A member appeared or changed state (m is borrowed for the call). */
 	void (*on_member)(void *ctx, const gsp_member_t *m);
+	/* A keyring operation changed our ring (gsp_keyop_*): persist it (kr borrowed). */
+	void (*on_keyring)(void *ctx, const gsp_keyring_t *kr);
 } gsp_delegate_t;
 
 /* Tunables; gsp_config_init() fills the defaults documented in docs/config.md. */
@@ -186,8 +189,6 @@ extern const aya_stat_table_t gsp_stats_table;
 
 /* ---- keyring: for ayactl keyring list|install|use|remove ---- */
 
-typedef struct gsp_keyring gsp_keyring_t;
-
 gsp_keyring_t *gsp_keyring_new(void) AYA_WUR;
 void gsp_keyring_free(gsp_keyring_t *kr);
 /* Add a key (no-op if present); the first key installed becomes primary. -ENOSPC when full. */
@@ -211,6 +212,70 @@ void gsp_key_id_hex(const uint8_t key[GSP_KEY_LEN], char out[9]) AYA_NONNULL(1, 
  */
 int gsp_keyring_apply(gsp_keyring_t *kr, const char *op, const char *arg, char changed_id[9],
                       const char **err) AYA_NONNULL(1, 2, 4, 5) AYA_WUR;
+
+/* ---- cluster keyring operations (gossip/keyop.c) ----
+ *
+ * `ayactl keyring` acts on every live member: this node sends the op to
+ * each member (ALIVE or SUSPECT when it starts) directly, sealed, resending
+ * every GSP_KEYOP_RETRY_MS until the member answers, for at most
+ * GSP_KEYOP_TIMEOUT_MS a phase. Ops, and the rules that keep a rotation
+ * from splitting the cluster:
+ *   list            query every member's ring;
+ *   install KEY     base64 AES-256 key; applied everywhere;
+ *   use KEY_ID      a query first: refused (nothing changed) unless every
+ *                   member answered and has the key, else a member would
+ *                   send with a key others cannot open;
+ *   remove KEY_ID   a query first: refused if the key is any member's
+ *                   primary, if a member's last packet within
+ *                   GSP_KEY_RECENT_MS was sealed with it (it still sends
+ *                   with it), or a member did not answer, unless force;
+ *                   a member never removes its own primary (so never its
+ *                   last key), force or not.
+ * Members apply an op only from a sealed packet (insecure mode refuses
+ * them all) and tell the delegate (on_keyring) when their ring changed.
+ */
+#define GSP_KEYOP_TIMEOUT_MS 5000u
+#define GSP_KEYOP_RETRY_MS 500u
+#define GSP_KEY_RECENT_MS 60000u
+
+typedef struct gsp_keyop_key {
+	char id[9];
+	bool primary;
+	char senders[160]; /* members still sending with it, ", "-separated; may be cut */
+} gsp_keyop_key_t;
+
+typedef struct gsp_keyop_member {
+	char name[GSP_NAME_MAX + 1];
+	bool self;
+	bool answered; /* to the last phase sent */
+	int error;     /* answered: 0 or a negative errno */
+	char message[128];
+	size_t n_keys;
+	gsp_keyop_key_t keys[GSP_MAX_KEYS]; /* its ring as it answered, primary first */
+} gsp_keyop_member_t;
+
+typedef struct gsp_keyop_result {
+	char op[8];        /* "list", "install", "use", "remove" */
+	char id[9];        /* the key acted on; "" for list */
+	int error;         /* 0: see members; -EPERM: refused, nothing changed; -ECANCELED */
+	char message[512]; /* the refusal, naming the members */
+	const gsp_keyop_member_t *members; /* this node first */
+	size_t n_members;
+	size_t n_ok; /* answered without error */
+} gsp_keyop_result_t;
+
+/* The result, borrowed for the call; the op is over (another may start from here). */
+typedef void (*gsp_keyop_done_fn)(void *ctx, const gsp_keyop_result_t *res);
+
+/*
+ * Start one op (arg: the key for install, the id for use and remove, NULL
+ * for list); done(ctx, result) is called later from gsp_tick or a receive,
+ * never before this returns, and exactly once (gsp_free: -ECANCELED).
+ * 0, or -EINVAL (bad op or argument), -EPERM (insecure mode), -EBUSY (an
+ * op in flight) with *err a one-line reason; done is then not called.
+ */
+int gsp_keyop_start(gsp_t *g, const char *op, const char *arg, bool force, gsp_keyop_done_fn done,
+                    void *ctx, const char **err) AYA_NONNULL(1, 2, 5, 7) AYA_WUR;
 
 /* ---- the node ---- */
 
@@ -379,8 +444,29 @@ void gsp_repl_attach(gsp_repl_t *r, gsp_t *g) AYA_NONNULL(1);
  */
 int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
-/* The cfg's keys as a keyring (first key primary); NULL without keys or memory. */
+/*
+ * The ring to start with (gossip/keyfile.c), NULL without keys (insecure)
+ * or memory. The rule, logged: the ring saved in <state_dir>/gossip.keyring
+ * after the last `ayactl keyring` change applies while the config's keyring
+ * file holds the keys it held when that ring was saved; once the file's
+ * keys differ (the operator edited it), the file's keys apply (first key
+ * primary) and the saved ring is removed. No saved ring: the file's keys.
+ */
 gsp_keyring_t *gsp_repl_keyring(const struct cfg *cfg) AYA_NONNULL(1) AYA_WUR;
+/* Save kr as <state_dir>/gossip.keyring, against cfg's keyring file (errors logged). */
+void gsp_repl_keyring_save(const struct cfg *cfg, const gsp_keyring_t *kr) AYA_NONNULL(1, 2);
+
+/* ---- the saved ring's file (gossip/keyfile.c) ---- */
+#define GSP_KEYFILE "gossip.keyring"
+/* FNV-1a 64 over n keys in order: which config keyring a saved ring goes with. */
+uint64_t gsp_keys_fingerprint(const uint8_t (*keys)[GSP_KEY_LEN], size_t n);
+/* Write kr and cfg_fp to path: mode 0600, atomically (temporary file, fsync, rename). 0 or -errno.
+ */
+int gsp_keyfile_save(const char *path, const gsp_keyring_t *kr, uint64_t cfg_fp)
+        AYA_NONNULL(1, 2) AYA_WUR;
+/* Read it: a new ring (first key primary) into *out; -ENOENT, -EBADMSG (malformed, no keys). */
+int gsp_keyfile_load(const char *path, gsp_keyring_t **out, uint64_t *cfg_fp)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
 /*
  * Send what is due (see above), drop gone members' observations after the
  * grace, call members_changed when the live set moved. The host calls it

@@ -161,6 +161,7 @@ void gsp_free(gsp_t *g)
 	}
 	free(g->members);
 	free(g->htab);
+	gsp_keyop_fini(g);
 	free(g->seeds);
 	if (g->q.hash != NULL) {
 		gsp_bq_fini(&g->q);
@@ -696,6 +697,7 @@ void gsp_tick(gsp_t *g)
 	next = min64(next, g->next_suspect_ms);
 	next = min64(next, g->next_reap_ms);
 	next = min64(next, g->next_join_ms);
+	next = min64(next, gsp_keyop_tick(g, now));
 	g->in_tick = false;
 	if (next != UINT64_MAX) {
 		g->clock.arm(g->clock.ctx, next > now ? next : now + 1);

@@ -592,6 +592,13 @@ void gsp_repl_free(gsp_repl_t *r)
 	free(r);
 }
 
+/* `ayactl keyring` changed our ring: saved, so that a restart keeps it. */
+static void on_keyring(void *ctx, const gsp_keyring_t *kr)
+{
+	gsp_repl_t *r = ctx;
+	gsp_repl_keyring_save(r->cfg, kr);
+}
+
 gsp_delegate_t gsp_repl_delegate(gsp_repl_t *r)
 {
 	return (gsp_delegate_t){.ctx = r,
@@ -599,7 +606,8 @@ gsp_delegate_t gsp_repl_delegate(gsp_repl_t *r)
 	                        .local_state = local_state,
 	                        .local_state_delta = local_state_delta,
 	                        .merge_remote_state = merge_remote,
-	                        .on_member = on_member};
+	                        .on_member = on_member,
+	                        .on_keyring = on_keyring};
 }
 
 void gsp_repl_attach(gsp_repl_t *r, gsp_t *g)
@@ -733,22 +741,6 @@ int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
 	return 0;
 }
 
-gsp_keyring_t *gsp_repl_keyring(const cfg_t *cfg)
-{
-	const cfg_gossip_t *c = &cfg->gossip;
-	if (c->n_keys == 0) {
-		return NULL;
-	}
-	gsp_keyring_t *kr = gsp_keyring_new();
-	for (size_t i = 0; kr != NULL && i < c->n_keys; i++) {
-		if (gsp_keyring_install(kr, c->keys[i]) < 0) {
-			gsp_keyring_free(kr);
-			return NULL;
-		}
-	}
-	return kr;
-}
-
 /* ---- reload ---- */
 
 static bool key_listed(const cfg_gossip_t *c, const uint8_t key[GSP_KEY_LEN])
@@ -819,6 +811,8 @@ static int apply_keyring(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, siz
 	}
 	log_info("reload: gossip.keyring applied: %zu key(s), primary %s", gsp_keyring_count(kr),
 	         id);
+	/* The config's ring now, also after a restart (the saved one names this file's keys). */
+	gsp_repl_keyring_save(r->cfg, kr);
 	note_add(notes, len, "reload: gossip.keyring applied, primary key %s", id);
 	return 0;
 }
@@ -847,19 +841,21 @@ static int apply_seeds(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, size_
 int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 {
 	const char *keys[32];
-	size_t n = cfg_gossip_diff(&r->cfg->gossip, &cfg->gossip, keys, 32);
+	const cfg_t *old = r->cfg;
+	size_t n = cfg_gossip_diff(&old->gossip, &cfg->gossip, keys, 32);
 	size_t len = 0;
-	int rc = 0;
+	int rc = 0, e = 0;
 	*notes = calloc(1, 1);
 	if (*notes == NULL) {
 		return -ENOMEM;
 	}
+	r->cfg = cfg; /* what the keyring is saved against */
 	for (size_t i = 0; i < n && i < 32; i++) {
 		bool ok = true;
-		if (strcmp(keys[i], "keyring") == 0 && r->cfg->gossip.n_keys > 0) {
-			rc = apply_keyring(r, &cfg->gossip, notes, &len);
+		if (strcmp(keys[i], "keyring") == 0 && old->gossip.n_keys > 0) {
+			e = apply_keyring(r, &cfg->gossip, notes, &len);
 		} else if (strcmp(keys[i], "seeds") == 0) {
-			rc = apply_seeds(r, &cfg->gossip, notes, &len);
+			e = apply_seeds(r, &cfg->gossip, notes, &len);
 		} else if (strcmp(keys[i], "bind") == 0) {
 			continue; /* the host rebinds its transport (gsp_transport_ev_rebind) */
 		} else if (strcmp(keys[i], "gossip") == 0) {
@@ -874,11 +870,10 @@ int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 			              "reload: gossip.%s changed; restart ayad to apply it",
 			              keys[i]);
 		}
-		if (!ok) {
-			rc = -ENOMEM;
+		if (!ok || e < 0) {
+			rc = ok ? e : -ENOMEM;
 		}
 	}
-	r->cfg = cfg;
 	uint64_t hash = cfg_hash(cfg);
 	if (hash != r->config_hash) {
 		log_info("reload: config hash %016llx, was %016llx", (unsigned long long)hash,
