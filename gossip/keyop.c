@@ -160,6 +160,8 @@ static void answer(gsp_t *g, const gsp_addr_t *to, uint64_t id, int error, const
 	Aya__Gossip__KeyState st[GSP_MAX_KEYS], *stp[GSP_MAX_KEYS];
 	char *names[GSP_MAX_KEYS][8];
 	size_t n = ring_state(g, ks);
+	/* The answer is one datagram part (gsp_send_msgs: at most 1 KiB): names within budget. */
+	size_t budget = 480;
 	for (size_t i = 0; i < n; i++) {
 		aya__gossip__key_state__init(&st[i]);
 		st[i].id = ks[i].id;
@@ -168,6 +170,10 @@ static void answer(gsp_t *g, const gsp_addr_t *to, uint64_t id, int error, const
 		char *save = NULL;
 		for (char *t = strtok_r(ks[i].senders, ", ", &save);
 		     t != NULL && st[i].n_senders < 8; t = strtok_r(NULL, ", ", &save)) {
+			if (strlen(t) + 2 > budget) {
+				break;
+			}
+			budget -= strlen(t) + 2;
 			names[i][st[i].n_senders++] = t;
 		}
 		st[i].senders = names[i];
