@@ -349,6 +349,14 @@ static const gsp_keyop_key_t *key_of(const gsp_keyop_member_t *m, const char *id
 	return NULL;
 }
 
+/* A message snprintf cut (wrote >= len): say so at its end. */
+static void cut(char *buf, size_t len, int wrote)
+{
+	if (wrote >= (int)len && len > 4) {
+		memcpy(buf + len - 4, "...", 4);
+	}
+}
+
 /*
  * After the query: may the change go out? NULL when it may, else the
  * refusal into buf. use: every member answered and has the key. remove: no
@@ -379,20 +387,25 @@ static const char *refusal(const struct keyops *ko, char *buf, size_t len)
 		}
 	}
 	if (ko->kind == KO_USE && (missing[0] != '\0' || silent[0] != '\0')) {
-		snprintf(buf, len, "use %s refused: %s%s%s%s%s; install it on every member first",
-		         ko->key_id, missing[0] ? "not installed on " : "", missing,
-		         missing[0] && silent[0] ? "; " : "", silent[0] ? "no answer from " : "",
-		         silent);
+		cut(buf, len,
+		    snprintf(buf, len,
+		             "use %s refused: %s%s%s%s%s; install it on every member first",
+		             ko->key_id, missing[0] ? "not installed on " : "", missing,
+		             missing[0] && silent[0] ? "; " : "",
+		             silent[0] ? "no answer from " : "", silent));
 		return buf;
 	}
 	if (ko->kind == KO_REMOVE && !ko->force &&
 	    (primary[0] != '\0' || senders[0] != '\0' || silent[0] != '\0')) {
-		snprintf(buf, len, "remove %s refused: %s%s%s%s%s%s%s%s; use another key first%s",
-		         ko->key_id, primary[0] ? "it is the primary key of " : "", primary,
-		         primary[0] && (senders[0] || silent[0]) ? "; " : "",
-		         senders[0] ? "still sending with it: " : "", senders,
-		         senders[0] && silent[0] ? "; " : "", silent[0] ? "no answer from " : "",
-		         silent, primary[0] ? "" : ", or --force");
+		cut(buf, len,
+		    snprintf(buf, len,
+		             "remove %s refused: %s%s%s%s%s%s%s%s; use another key first%s",
+		             ko->key_id, primary[0] ? "it is the primary key of " : "", primary,
+		             primary[0] && (senders[0] || silent[0]) ? "; " : "",
+		             senders[0] ? "still sending with it: " : "", senders,
+		             senders[0] && silent[0] ? "; " : "",
+		             silent[0] ? "no answer from " : "", silent,
+		             primary[0] ? "" : ", or --force"));
 		return buf;
 	}
 	return NULL;
