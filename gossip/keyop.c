@@ -205,7 +205,6 @@ static int kind_parse(const char *op, ko_kind_t *out)
 void gsp_keyop_handle(gsp_t *g, const gsp_addr_t *from, const char *sender,
                       const Aya__Gossip__KeyOp *op)
 {
-	struct keyops *ko = ko_get(g);
 	ko_kind_t kind;
 	if (!keyed(g)) {
 		/* Plaintext: anyone could have sent it. */
@@ -213,6 +212,7 @@ void gsp_keyop_handle(gsp_t *g, const gsp_addr_t *from, const char *sender,
 		                sender);
 		return;
 	}
+	struct keyops *ko = ko_get(g);
 	if (ko == NULL) {
 		return;
 	}
