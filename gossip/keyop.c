@@ -143,6 +143,10 @@ static int apply_local(gsp_t *g, ko_kind_t kind, const uint8_t *key, const char 
 	} else {
 		rc = gsp_keyring_apply(g->kr, kind_names[kind], key_id, changed, msg);
 	}
+	if (kind == KO_REMOVE && rc == -ENOENT) {
+		*msg = NULL;
+		return 0; /* gone already (a repeated op): what was asked for */
+	}
 	if (rc < 0) {
 		return rc;
 	}
@@ -366,9 +370,11 @@ static void cut(char *buf, size_t len, int wrote)
 static const char *refusal(const struct keyops *ko, char *buf, size_t len)
 {
 	char missing[256] = "", silent[256] = "", primary[256] = "", senders[256] = "";
+	size_t holders = 0;
 	for (size_t i = 0; i < ko->n; i++) {
 		const gsp_keyop_member_t *m = &ko->m[i];
 		const gsp_keyop_key_t *k = m->answered ? key_of(m, ko->key_id) : NULL;
+		holders += k != NULL;
 		if (!m->answered) {
 			list_add(silent, sizeof(silent), m->name);
 		} else if (k == NULL) {
@@ -393,6 +399,11 @@ static const char *refusal(const struct keyops *ko, char *buf, size_t len)
 		             ko->key_id, missing[0] ? "not installed on " : "", missing,
 		             missing[0] && silent[0] ? "; " : "",
 		             silent[0] ? "no answer from " : "", silent));
+		return buf;
+	}
+	if (ko->kind == KO_REMOVE && holders == 0 && silent[0] == '\0') {
+		snprintf(buf, len, "remove %s: no member has that key (see ayactl keyring list)",
+		         ko->key_id);
 		return buf;
 	}
 	if (ko->kind == KO_REMOVE && !ko->force &&

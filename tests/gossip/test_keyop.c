@@ -148,6 +148,14 @@ static void test_rotation(void **state)
 	for (size_t i = 0; i < N; i++) {
 		assert_int_equal(ring_size(s, i), 1);
 	}
+	/* Again: nobody has it, so nothing to do, said plainly. */
+	run_op(s, 1, "remove", k1, false, &d);
+	assert_int_equal(d.error, -EPERM);
+	assert_non_null(strstr(d.message, "no member has that key"));
+	/* Forced, a repeat is no error on a member that has it no longer. */
+	run_op(s, 1, "remove", k1, true, &d);
+	assert_int_equal(d.error, 0);
+	assert_int_equal(d.n_ok, N);
 	/* The last key (the primary): refused. */
 	run_op(s, 3, "remove", k2, false, &d);
 	assert_int_equal(d.error, -EPERM);
