@@ -7,7 +7,7 @@
  *   ayactl [-s SOCKET] [--json] cost [REGION VALUE|reset]
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
  *   ayactl [-s SOCKET] [--json] members
- *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID
+ *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID [--force]
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
@@ -27,6 +27,8 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 /* A reload loads every zone file: give it longer than a status. */
 #define RELOAD_TIMEOUT_MS 120000
+/* A keyring op waits for every member: up to two phases of ~5 s. */
+#define KEYRING_TIMEOUT_MS 20000
 
 static void usage(FILE *f)
 {
@@ -50,16 +52,23 @@ static void usage(FILE *f)
 	        "                                  RTT, load, observers, the policy's view\n"
 	        "  members                         gossip members: region, address, state,\n"
 	        "                                  incarnation, last heard, config drift\n"
-	        "  keyring list                    gossip keys by id, the primary marked\n"
-	        "  keyring install KEY             accept a base64 AES-256 key (not persisted)\n"
-	        "  keyring use KEY_ID              send with an installed key\n"
-	        "  keyring remove KEY_ID           stop accepting a key\n"
+	        "  keyring list                    gossip keys by id: on how many live members\n"
+	        "                                  each is installed and the primary\n"
+	        "  keyring install KEY             a base64 AES-256 key, on every live member\n"
+	        "  keyring use KEY_ID              every live member sends with it (refused\n"
+	        "                                  unless all have it installed)\n"
+	        "  keyring remove KEY_ID [--force] every live member stops accepting it (refused\n"
+	        "                                  while a member sends with it)\n"
+	        "                                  keyring changes reach every live member and\n"
+	        "                                  are saved in each one's state_dir; exit 1\n"
+	        "                                  unless every member applied it\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
 	        "  -j, --json         JSON output\n"
 	        "      --subnet N     explain: the client sent EDNS Client Subnet /N\n"
 	        "      --type T       explain: A (default) or AAAA\n"
+	        "      --force        keyring remove: even if a member may still use the key\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
@@ -77,7 +86,9 @@ static int print_reply(const ctl_reply_t *r, bool json)
 	} else {
 		ctl_reply_write_text(r->ok ? stdout : stderr, r);
 	}
-	return r->ok ? EXIT_OK : EXIT_FAILED;
+	/* A keyring op that did not reach every member is a failure too. */
+	bool done = r->ok && (r->cmd != CTL_CMD_KEYRING || r->keyring.complete);
+	return done ? EXIT_OK : EXIT_FAILED;
 }
 
 /* "24", "/24" or "192.0.2.0/24" to 24; -1 when not a number in 0..128. */
@@ -170,13 +181,14 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SUBNET = 256, OPT_TYPE };
+	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE };
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
 	        {"subnet", required_argument, NULL, OPT_SUBNET},
 	        {"type", required_argument, NULL, OPT_TYPE},
+	        {"force", no_argument, NULL, OPT_FORCE},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
@@ -207,6 +219,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ayactl: --type %s: A or AAAA\n", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_FORCE:
+			req.force = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -241,7 +256,10 @@ int main(int argc, char **argv)
 		return EXIT_CONNECT;
 	}
 	ctl_reply_t *r = NULL;
-	int rc = ctl_call(fd, &req, cmd == CTL_CMD_RELOAD ? RELOAD_TIMEOUT_MS : CTL_TIMEOUT_MS, &r);
+	int timeout_ms = cmd == CTL_CMD_RELOAD    ? RELOAD_TIMEOUT_MS
+	                 : cmd == CTL_CMD_KEYRING ? KEYRING_TIMEOUT_MS
+	                                          : CTL_TIMEOUT_MS;
+	int rc = ctl_call(fd, &req, timeout_ms, &r);
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "ayactl: %s: no valid reply from %s: %s\n", ctl_cmd_name(cmd), path,

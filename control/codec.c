@@ -133,6 +133,7 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 		req.cmd_case = AYA__CTL__REQUEST__CMD_KEYRING;
 		keyring.op = ctl_pstr(r->keyring_op);
 		keyring.key = ctl_pstr(r->key);
+		keyring.force = r->force;
 		req.keyring = &keyring;
 		break;
 	case CTL_CMD_COST:
@@ -203,6 +204,7 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 		out->cmd = CTL_CMD_KEYRING;
 		out->keyring_op = ctl_dup(a, req->keyring->op, &oom);
 		out->key = ctl_dup(a, req->keyring->key, &oom);
+		out->force = req->keyring->force;
 		break;
 	case AYA__CTL__REQUEST__CMD_COST:
 		out->cmd = CTL_CMD_COST;

@@ -135,7 +135,9 @@ Aya__Ctl__KeyringReply *ctl_keyring_to_pb(aya_arena_t *a, const ctl_keyring_t *k
 	Aya__Ctl__KeyringReply *p = aya_arena_alloc(a, sizeof(*p));
 	Aya__Ctl__Key *kv = aya_arena_alloc(a, (k->n_keys + 1) * sizeof(*kv));
 	Aya__Ctl__Key **kp = aya_arena_alloc(a, (k->n_keys + 1) * sizeof(*kp));
-	if (p == NULL || kv == NULL || kp == NULL) {
+	Aya__Ctl__KeyringMember *mv = aya_arena_alloc(a, (k->n_members + 1) * sizeof(*mv));
+	Aya__Ctl__KeyringMember **mp = aya_arena_alloc(a, (k->n_members + 1) * sizeof(*mp));
+	if (p == NULL || kv == NULL || kp == NULL || mv == NULL || mp == NULL) {
 		return NULL;
 	}
 	aya__ctl__keyring_reply__init(p);
@@ -143,12 +145,28 @@ Aya__Ctl__KeyringReply *ctl_keyring_to_pb(aya_arena_t *a, const ctl_keyring_t *k
 		aya__ctl__key__init(&kv[i]);
 		kv[i].id = ctl_pstr(k->keys[i].id);
 		kv[i].primary = k->keys[i].primary;
+		kv[i].installed = k->keys[i].installed;
+		kv[i].primaries = k->keys[i].primaries;
 		kp[i] = &kv[i];
+	}
+	for (size_t i = 0; i < k->n_members; i++) {
+		const ctl_keyring_member_t *x = &k->members[i];
+		aya__ctl__keyring_member__init(&mv[i]);
+		mv[i].name = ctl_pstr(x->name);
+		mv[i].self = x->self;
+		mv[i].answered = x->answered;
+		mv[i].ok = x->ok;
+		mv[i].error = ctl_pstr(x->error);
+		mp[i] = &mv[i];
 	}
 	p->op = ctl_pstr(k->op);
 	p->keys = kp;
 	p->n_keys = k->n_keys;
 	p->changed = ctl_pstr(k->changed);
+	p->members = mp;
+	p->n_members = k->n_members;
+	p->members_ok = k->members_ok;
+	p->complete = k->complete;
 	return p;
 }
 
@@ -156,16 +174,31 @@ void ctl_keyring_from_pb(aya_arena_t *a, const Aya__Ctl__KeyringReply *p, ctl_ke
                          bool *oom)
 {
 	ctl_key_t *v = aya_arena_alloc(a, (p->n_keys + 1) * sizeof(*v));
+	ctl_keyring_member_t *mv = aya_arena_alloc(a, (p->n_members + 1) * sizeof(*mv));
 	k->op = ctl_dup(a, p->op, oom);
 	k->changed = ctl_dup(a, p->changed, oom);
 	k->keys = v;
 	k->n_keys = v != NULL ? p->n_keys : 0;
-	if (v == NULL) {
+	k->members = mv;
+	k->n_members = mv != NULL ? p->n_members : 0;
+	k->members_ok = p->members_ok;
+	k->complete = p->complete;
+	if (v == NULL || mv == NULL) {
 		*oom = true;
 		return;
 	}
 	for (size_t i = 0; i < p->n_keys; i++) {
 		v[i] = (ctl_key_t){.id = ctl_dup(a, p->keys[i]->id, oom),
-		                   .primary = p->keys[i]->primary};
+		                   .primary = p->keys[i]->primary,
+		                   .installed = p->keys[i]->installed,
+		                   .primaries = p->keys[i]->primaries};
+	}
+	for (size_t i = 0; i < p->n_members; i++) {
+		const Aya__Ctl__KeyringMember *x = p->members[i];
+		mv[i] = (ctl_keyring_member_t){.name = ctl_dup(a, x->name, oom),
+		                               .self = x->self,
+		                               .answered = x->answered,
+		                               .ok = x->ok,
+		                               .error = ctl_dup(a, x->error, oom)};
 	}
 }

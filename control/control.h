@@ -61,6 +61,7 @@ typedef struct ctl_request {
 	uint16_t qtype;         /* explain: 1 (A, also for 0) or 28 (AAAA) */
 	const char *keyring_op; /* keyring: "list", "install", "use", "remove" */
 	const char *key;        /* keyring: base64 key (install) or key id (use, remove) */
+	bool force;             /* keyring remove: even if a member still sends with the key */
 	const char *region;     /* cost: region name; NULL or "" = list */
 	bool cost_reset;        /* cost: back to the config's cost */
 	double cost;            /* cost: the new value, unless cost_reset */
@@ -315,15 +316,26 @@ typedef struct ctl_members {
 } ctl_members_t;
 
 typedef struct ctl_key {
-	const char *id; /* 8 hex digits */
-	bool primary;
+	const char *id;                /* 8 hex digits */
+	bool primary;                  /* this node's primary */
+	uint32_t installed, primaries; /* members that have it, that send with it */
 } ctl_key_t;
+
+typedef struct ctl_keyring_member {
+	const char *name;
+	bool self, answered, ok;
+	const char *error; /* when answered and not ok */
+} ctl_keyring_member_t;
 
 typedef struct ctl_keyring {
 	const char *op;
-	const ctl_key_t *keys; /* primary first */
+	const ctl_key_t *keys; /* every member's keys: this node's first, primary first */
 	size_t n_keys;
-	const char *changed; /* id acted on, "" for list */
+	const char *changed;                 /* id acted on, "" for list */
+	const ctl_keyring_member_t *members; /* this node first */
+	size_t n_members;
+	uint32_t members_ok; /* answered without error */
+	bool complete;       /* members_ok == n_members: else ayactl exits 1 */
 } ctl_keyring_t;
 
 /*
@@ -347,6 +359,7 @@ typedef struct ctl_reply {
 		ctl_cost_t cost;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
+	void *conn;         /* server: the connection a handler answers (ctl_defer) */
 } ctl_reply_t;
 
 /* ------------------------------------------------------------------ codec */
@@ -531,14 +544,14 @@ int ctl_members_fill(const struct gsp *g, const struct cfg *cfg, uint64_t config
                      uint64_t now_ms, aya_arena_t *a, ctl_members_t *out, const char **err)
         AYA_NONNULL(2, 5, 6, 7) AYA_WUR;
 /*
- * `keyring`: apply op ("list" or NULL: nothing; install, use, remove with
- * arg, see gsp_keyring_apply) to g's keyring at once, log it, and list the
- * keys. -ENOENT without gossip or in insecure mode, or gsp_keyring_apply's
- * error, with *err.
+ * `keyring`: start req's op on every live member (gsp_keyop_start) and
+ * defer the reply (ctl_defer) until it is done: ok with the members'
+ * results, or a refusal as the error. Answered now (-errno with *err)
+ * without gossip (g NULL), in insecure mode, for a bad argument or while
+ * another op runs. Control thread.
  */
-int ctl_keyring_fill(struct gsp *g, const struct cfg *cfg, const char *op, const char *arg,
-                     aya_arena_t *a, ctl_keyring_t *out, const char **err)
-        AYA_NONNULL(2, 5, 6, 7) AYA_WUR;
+int ctl_keyring_start(struct gsp *g, const struct cfg *cfg, const ctl_request_t *req,
+                      ctl_reply_t *reply, const char **err) AYA_NONNULL(2, 3, 4, 5) AYA_WUR;
 
 /* ------------------------------------------------------------------ server */
 
@@ -564,6 +577,21 @@ int ctl_server_new(struct event_base *base, const char *path,
         AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
 /* Close every connection and the socket, unlink its file. NULL is a no-op. */
 void ctl_server_free(ctl_server_t *srv);
+
+/*
+ * Deferred replies, for a command that waits on the network (keyring): a
+ * handler calls ctl_defer(reply) and returns; its reply and scratch are then
+ * discarded and the connection stays open (the client's own timeout bounds
+ * the wait) until ctl_deferred_reply(). NULL: no memory, answer now.
+ * ctl_defer_cancel() undoes it within the same handler call (answer now
+ * after all). ctl_deferred_reply() encodes reply (strings borrowed for the
+ * call), sends it if the client is still there, and frees d: exactly once
+ * per d, from the server's thread, also after ctl_server_free().
+ */
+typedef struct ctl_deferred ctl_deferred_t;
+ctl_deferred_t *ctl_defer(ctl_reply_t *reply) AYA_NONNULL(1) AYA_WUR;
+void ctl_defer_cancel(ctl_deferred_t *d) AYA_NONNULL(1);
+void ctl_deferred_reply(ctl_deferred_t *d, const ctl_reply_t *reply) AYA_NONNULL(1, 2);
 
 /* ------------------------------------------------------------------ http */
 

@@ -72,17 +72,45 @@ void ctl_members_write_text(FILE *f, const ctl_members_t *m)
 	        m->config_hash != NULL ? m->config_hash : "");
 }
 
+static const char *done_verb(const char *op)
+{
+	return strcmp(op, "install") == 0  ? "installed on"
+	       : strcmp(op, "use") == 0    ? "the primary key on"
+	       : strcmp(op, "remove") == 0 ? "removed on"
+	                                   : "answered by";
+}
+
 void ctl_keyring_write_text(FILE *f, const ctl_keyring_t *k)
 {
-	if (k->op != NULL && strcmp(k->op, "list") != 0) {
-		fprintf(f, "keyring %s %s: ok\n", k->op, k->changed != NULL ? k->changed : "");
+	const char *op = k->op != NULL ? k->op : "list";
+	if (strcmp(op, "list") != 0) {
+		fprintf(f, "keyring %s %s: %s %" PRIu32 "/%zu members\n", op,
+		        k->changed != NULL ? k->changed : "", done_verb(op), k->members_ok,
+		        k->n_members);
 	}
-	for (size_t i = 0; i < k->n_keys; i++) {
-		fprintf(f, "%s%s\n", k->keys[i].id, k->keys[i].primary ? "  primary" : "");
+	for (size_t i = 0; i < k->n_members; i++) {
+		const ctl_keyring_member_t *m = &k->members[i];
+		if (!m->answered) {
+			fprintf(f, "  %s: no answer\n", m->name);
+		} else if (!m->ok) {
+			fprintf(f, "  %s: %s\n", m->name, m->error != NULL ? m->error : "failed");
+		}
 	}
 	if (k->n_keys == 0) {
 		fprintf(f, "no keys (insecure mode)\n");
+		return;
 	}
+	fprintf(f, "%-9s  %-9s  %s\n", "KEY", "INSTALLED", "PRIMARY");
+	for (size_t i = 0; i < k->n_keys; i++) {
+		const ctl_key_t *x = &k->keys[i];
+		char id[16], inst[32], prim[32];
+		snprintf(id, sizeof(id), "%s%s", x->id, x->primary ? "*" : "");
+		snprintf(inst, sizeof(inst), "%" PRIu32 "/%zu", x->installed, k->n_members);
+		snprintf(prim, sizeof(prim), "%" PRIu32 "/%zu", x->primaries, k->n_members);
+		fprintf(f, "%-9s  %-9s  %s\n", id, inst, prim);
+	}
+	fprintf(f, "(* this node's primary; counts over %zu live member(s), this node included)\n",
+	        k->n_members);
 }
 
 int ctl_gossip_status_json(json_t *o, const ctl_gossip_status_t *g)
@@ -125,14 +153,28 @@ int ctl_members_json(json_t *o, const ctl_members_t *m)
 
 int ctl_keyring_json(json_t *o, const ctl_keyring_t *k)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *mem = json_array();
 	int rc = 0;
 	for (size_t i = 0; arr != NULL && i < k->n_keys; i++) {
-		rc |= json_array_append_new(arr, json_pack("{s:s, s:b}", "id", k->keys[i].id,
-		                                           "primary", k->keys[i].primary));
+		const ctl_key_t *x = &k->keys[i];
+		rc |= json_array_append_new(arr, json_pack("{s:s, s:b, s:i, s:i}", "id", x->id,
+		                                           "primary", x->primary, "installed",
+		                                           (int)x->installed, "primaries",
+		                                           (int)x->primaries));
+	}
+	for (size_t i = 0; mem != NULL && i < k->n_members; i++) {
+		const ctl_keyring_member_t *m = &k->members[i];
+		rc |= json_array_append_new(mem, json_pack("{s:s, s:b, s:b, s:b, s:s}", "name",
+		                                           m->name, "self", m->self, "answered",
+		                                           m->answered, "ok", m->ok, "error",
+		                                           m->error != NULL ? m->error : ""));
 	}
 	rc |= json_object_set_new(o, "keys", arr);
 	rc |= json_object_set_new(o, "op", json_string(k->op != NULL ? k->op : "list"));
 	rc |= json_object_set_new(o, "changed", json_string(k->changed != NULL ? k->changed : ""));
+	rc |= json_object_set_new(o, "members", mem);
+	rc |= json_object_set_new(o, "members_ok", json_integer(k->members_ok));
+	rc |= json_object_set_new(o, "members_total", json_integer((json_int_t)k->n_members));
+	rc |= json_object_set_new(o, "complete", json_boolean(k->complete));
 	return rc;
 }

@@ -4,8 +4,9 @@
  *
  * Control thread, which also owns the gsp_t: member pointers stay valid
  * during a call, and strings are copied into the scratch arena anyway.
- * Keyring changes apply at once and are not written back to the keyring
- * file: the operator rotates the file too.
+ * Keyring operations go to every live member (gossip/keyop.c) and are
+ * answered later (ctl_defer): the reply names each member that failed or
+ * did not answer. Each node saves its ring in its state directory.
  */
 #include "control/control_int.h"
 
@@ -50,7 +51,11 @@ void ctl_gossip_status_fill(gsp_t *g, const cfg_t *cfg, uint64_t config_hash, ay
 		out->drift += live && m->config_hash != config_hash;
 	}
 	gsp_stats_t st = gsp_stats(g);
-	out->bind = cfg->gossip.bind.text;
+	/* The address in use: after a reload whose new bind failed, still the old one. */
+	const gsp_member_t *me = gsp_member_find(g, cfg->node.name);
+	char addr[80];
+	out->bind = me != NULL ? aya_arena_strdup(a, gsp_addr_str(&me->addr, addr, sizeof(addr)))
+	                       : cfg->gossip.bind.text;
 	out->insecure = cfg->gossip.insecure;
 	out->joined = gsp_joined(g);
 	out->health_score = gsp_health_score(g);
@@ -121,44 +126,101 @@ int ctl_members_fill(const gsp_t *g, const cfg_t *cfg, uint64_t config_hash, uin
 	return 0;
 }
 
-int ctl_keyring_fill(gsp_t *g, const cfg_t *cfg, const char *op, const char *arg, aya_arena_t *a,
-                     ctl_keyring_t *out, const char **err)
+/* The aggregate row of key id in v[0..*n), added when new; NULL when v is full. */
+static ctl_key_t *key_row(ctl_key_t *v, size_t *n, size_t cap, const char *id, aya_arena_t *a)
 {
-	char changed[9] = "";
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(v[i].id, id) == 0) {
+			return &v[i];
+		}
+	}
+	if (*n == cap || (v[*n].id = aya_arena_strdup(a, id)) == NULL) {
+		return NULL;
+	}
+	return &v[(*n)++];
+}
+
+/* A finished op as the reply body; false when out of memory. */
+static bool keyring_body(const gsp_keyop_result_t *res, aya_arena_t *a, ctl_keyring_t *out)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < res->n_members; i++) {
+		cap += res->members[i].answered ? res->members[i].n_keys : 0;
+	}
+	ctl_key_t *keys = aya_arena_alloc(a, (cap + 1) * sizeof(*keys));
+	ctl_keyring_member_t *mv = aya_arena_alloc(a, (res->n_members + 1) * sizeof(*mv));
+	if (keys == NULL || mv == NULL) {
+		return false;
+	}
+	memset(keys, 0, (cap + 1) * sizeof(*keys));
+	size_t n = 0;
+	bool oom = false;
+	for (size_t i = 0; i < res->n_members; i++) {
+		const gsp_keyop_member_t *m = &res->members[i];
+		mv[i] = (ctl_keyring_member_t){.name = aya_arena_strdup(a, m->name),
+		                               .self = m->self,
+		                               .answered = m->answered,
+		                               .ok = m->answered && m->error == 0,
+		                               .error = aya_arena_strdup(a, m->message)};
+		oom |= mv[i].name == NULL || mv[i].error == NULL;
+		for (size_t k = 0; m->answered && k < m->n_keys; k++) {
+			ctl_key_t *row = key_row(keys, &n, cap, m->keys[k].id, a);
+			if (row != NULL) {
+				row->installed++;
+				row->primaries += m->keys[k].primary;
+				row->primary |= m->self && m->keys[k].primary;
+			}
+		}
+	}
+	*out = (ctl_keyring_t){.op = aya_arena_strdup(a, res->op),
+	                       .keys = keys,
+	                       .n_keys = n,
+	                       .changed = aya_arena_strdup(a, res->id),
+	                       .members = mv,
+	                       .n_members = res->n_members,
+	                       .members_ok = (uint32_t)res->n_ok,
+	                       .complete = res->n_ok == res->n_members};
+	return !oom && out->op != NULL && out->changed != NULL;
+}
+
+/* The op is over: answer the deferred `ayactl keyring`. */
+static void keyring_done(void *ctx, const gsp_keyop_result_t *res)
+{
+	ctl_deferred_t *dfr = ctx;
+	ctl_reply_t r = {.cmd = CTL_CMD_KEYRING, .ok = res->error == 0};
+	aya_arena_t *a = aya_arena_new();
+	if (res->error < 0) {
+		r.error = res->message[0] != '\0' ? res->message : strerror(-res->error);
+	} else if (a == NULL || !keyring_body(res, a, &r.keyring)) {
+		r = (ctl_reply_t){.cmd = CTL_CMD_KEYRING, .ok = false, .error = "out of memory"};
+	}
+	ctl_deferred_reply(dfr, &r);
+	aya_arena_free(a);
+}
+
+int ctl_keyring_start(gsp_t *g, const cfg_t *cfg, const ctl_request_t *req, ctl_reply_t *reply,
+                      const char **err)
+{
 	if (g == NULL || cfg->gossip.insecure) {
 		*err = g == NULL ? GOSSIP_OFF
 		                 : "gossip runs insecure (plaintext): there is no keyring";
 		return -ENOENT;
 	}
-	gsp_keyring_t *kr = gsp_keyring(g);
-	op = op != NULL ? op : "list";
-	if (strcmp(op, "list") != 0) {
-		int rc = gsp_keyring_apply(kr, op, arg, changed, err);
-		if (rc < 0) {
-			return rc;
-		}
-		log_info("gossip: keyring %s %s", op, changed);
-	}
-	size_t n = gsp_keyring_count(kr);
-	ctl_key_t *v = aya_arena_alloc(a, (n + 1) * sizeof(*v));
-	if (v == NULL) {
+	ctl_deferred_t *dfr = ctl_defer(reply);
+	if (dfr == NULL) {
 		*err = "out of memory";
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t key[GSP_KEY_LEN];
-		char hex[9] = "";
-		if (gsp_keyring_get(kr, i, key) == 0) {
-			gsp_key_id_hex(key, hex);
-		}
-		v[i] = (ctl_key_t){.id = aya_arena_strdup(a, hex), .primary = i == 0};
+	const char *op = req->keyring_op != NULL ? req->keyring_op : "list";
+	int rc = gsp_keyop_start(g, op, req->key, req->force, keyring_done, dfr, err);
+	if (rc < 0) {
+		ctl_defer_cancel(dfr);
+		return rc;
 	}
-	*out = (ctl_keyring_t){
-	        .op = aya_arena_strdup(a, op),
-	        .keys = v,
-	        .n_keys = n,
-	        .changed = aya_arena_strdup(a, changed),
-	};
+	if (strcmp(op, "list") != 0) {
+		log_info("control: keyring %s started on %zu live member(s)", op,
+		         gsp_live_count(g));
+	}
 	*err = NULL;
 	return 0;
 }

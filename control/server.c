@@ -28,7 +28,13 @@ struct ctl_conn {
 	ctl_server_t *srv;
 	struct bufferevent *bev;
 	bool replied;
+	ctl_deferred_t *dfr; /* the handler deferred its reply */
 	ctl_conn_t *prev, *next;
+};
+
+struct ctl_deferred {
+	ctl_conn_t *conn; /* NULL once the connection is gone */
+	ctl_cmd_t cmd;
 };
 
 struct ctl_server {
@@ -42,6 +48,9 @@ struct ctl_server {
 
 static void conn_free(ctl_conn_t *c)
 {
+	if (c->dfr != NULL) {
+		c->dfr->conn = NULL; /* the answer, when it comes, goes nowhere */
+	}
 	if (c->prev != NULL) {
 		c->prev->next = c->next;
 	} else {
@@ -52,6 +61,55 @@ static void conn_free(ctl_conn_t *c)
 	}
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* Frame the reply and queue it on c; 0 or -ENOMEM. */
+static int send_reply(ctl_conn_t *c, const ctl_reply_t *reply)
+{
+	uint8_t *frame = NULL;
+	size_t flen = 0;
+	int rc = ctl_reply_frame(reply, &frame, &flen);
+	if (rc == 0) {
+		rc = bufferevent_write(c->bev, frame, flen) == 0 ? 0 : -ENOMEM;
+		free(frame);
+	}
+	return rc;
+}
+
+ctl_deferred_t *ctl_defer(ctl_reply_t *reply)
+{
+	ctl_conn_t *c = reply->conn;
+	ctl_deferred_t *d = c != NULL ? calloc(1, sizeof(*d)) : NULL;
+	if (d == NULL) {
+		return NULL;
+	}
+	d->conn = c;
+	d->cmd = reply->cmd;
+	c->dfr = d;
+	return d;
+}
+
+void ctl_defer_cancel(ctl_deferred_t *d)
+{
+	if (d->conn != NULL) {
+		d->conn->dfr = NULL;
+	}
+	free(d);
+}
+
+void ctl_deferred_reply(ctl_deferred_t *d, const ctl_reply_t *reply)
+{
+	ctl_conn_t *c = d->conn;
+	if (c != NULL) {
+		c->dfr = NULL;
+		ctl_reply_t r = *reply;
+		r.cmd = d->cmd;
+		r.version = CTL_VERSION;
+		if (send_reply(c, &r) < 0) {
+			conn_free(c);
+		}
+	}
+	free(d);
 }
 
 /* Run the handler for one decoded request (or build the error) and queue the reply. */
@@ -73,15 +131,11 @@ static int respond(ctl_conn_t *c, const uint8_t *body, size_t len)
 	} else {
 		reply.cmd = req.cmd;
 		reply.ok = true;
+		reply.conn = c;
 		c->srv->handlers[req.cmd](c->srv->arg, &req, &reply, scratch);
 	}
-	uint8_t *frame = NULL;
-	size_t flen = 0;
-	rc = ctl_reply_frame(&reply, &frame, &flen);
-	if (rc == 0) {
-		rc = bufferevent_write(c->bev, frame, flen) == 0 ? 0 : -ENOMEM;
-		free(frame);
-	}
+	/* Deferred: ctl_deferred_reply() answers; the request is consumed all the same. */
+	rc = c->dfr != NULL ? 0 : send_reply(c, &reply);
 	aya_arena_free(scratch);
 	return rc;
 }

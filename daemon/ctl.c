@@ -333,8 +333,9 @@ static void on_keyring(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 {
 	ayad_t *d = arg;
 	const char *err = NULL;
-	if (ctl_keyring_fill(ayad_gossip_node(d), d->cfg, req->keyring_op, req->key, a, &r->keyring,
-	                     &err) < 0) {
+	(void)a;
+	/* Deferred: the reply comes when every member answered (or ~5 s a phase). */
+	if (ctl_keyring_start(ayad_gossip_node(d), d->cfg, req, r, &err) < 0) {
 		ctl_reply_error(r, err);
 	}
 }

@@ -171,6 +171,35 @@ fail:
 	return err;
 }
 
+static bool same_bind(const cfg_sockaddr_t *a, const cfg_sockaddr_t *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+/*
+ * gossip.bind changed: new sockets first; only when they bind does the node
+ * move (and advertise the address with a new incarnation). A line for the
+ * reload's diagnostics into note.
+ */
+static void rebind(ayad_t *d, const cfg_t *cfg, char *note, size_t len)
+{
+	const char *was = d->cfg->gossip.bind.text, *now = cfg->gossip.bind.text;
+	gsp_addr_t bind = {.len = cfg->gossip.bind.len};
+	memcpy(&bind.ss, &cfg->gossip.bind.ss, sizeof(bind.ss));
+	int rc = gsp_transport_ev_rebind(d->gossip->tr, &bind);
+	if (rc < 0) {
+		log_err("reload: gossip.bind: cannot bind %s: %s; still on %s", now, strerror(-rc),
+		        was);
+		snprintf(note, len,
+		         "reload: gossip.bind not applied: cannot bind %s: %s; still on %s\n", now,
+		         strerror(-rc), was);
+		return;
+	}
+	gsp_set_addr(d->gossip->g, &bind);
+	log_info("reload: gossip.bind applied: now on %s (was %s)", now, was);
+	snprintf(note, len, "reload: gossip.bind applied: now on %s (was %s)\n", now, was);
+}
+
 int ayad_gossip_reload(ayad_t *d, const cfg_t *cfg, char **notes)
 {
 	*notes = NULL;
@@ -181,7 +210,20 @@ int ayad_gossip_reload(ayad_t *d, const cfg_t *cfg, char **notes)
 		}
 		return 0;
 	}
-	return gsp_repl_reload(d->gossip->repl, cfg, notes);
+	char bnote[256] = "";
+	if (cfg->gossip.enabled && !same_bind(&d->cfg->gossip.bind, &cfg->gossip.bind)) {
+		rebind(d, cfg, bnote, sizeof(bnote));
+	}
+	int rc = gsp_repl_reload(d->gossip->repl, cfg, notes);
+	if (*notes != NULL && bnote[0] != '\0') {
+		size_t a = strlen(*notes), b = strlen(bnote);
+		char *all = realloc(*notes, a + b + 1);
+		if (all != NULL) {
+			memcpy(all + a, bnote, b + 1);
+			*notes = all;
+		}
+	}
+	return rc;
 }
 
 static void on_leave_done(evutil_socket_t fd, short what, void *arg)

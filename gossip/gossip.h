@@ -48,6 +48,7 @@
 #define GSP_MAX_FRAME (16u << 20) /* larger TCP frames are "oversized" */
 
 typedef struct gsp gsp_t;
+typedef struct gsp_keyring gsp_keyring_t;
 
 /* An IPv4 or IPv6 address and port: a value. */
 typedef struct gsp_addr {
@@ -130,6 +131,8 @@ typedef struct gsp_delegate {
 	void (*merge_remote_state)(void *ctx, const uint8_t *data, size_t len);
 	/* A member appeared or changed state (m is borrowed for the call). */
 	void (*on_member)(void *ctx, const gsp_member_t *m);
+	/* A keyring operation changed our ring (gsp_keyop_*): persist it (kr borrowed). */
+	void (*on_keyring)(void *ctx, const gsp_keyring_t *kr);
 } gsp_delegate_t;
 
 /* Tunables; gsp_config_init() fills the defaults documented in docs/config.md. */
@@ -186,8 +189,6 @@ extern const aya_stat_table_t gsp_stats_table;
 
 /* ---- keyring: for ayactl keyring list|install|use|remove ---- */
 
-typedef struct gsp_keyring gsp_keyring_t;
-
 gsp_keyring_t *gsp_keyring_new(void) AYA_WUR;
 void gsp_keyring_free(gsp_keyring_t *kr);
 /* Add a key (no-op if present); the first key installed becomes primary. -ENOSPC when full. */
@@ -211,6 +212,70 @@ void gsp_key_id_hex(const uint8_t key[GSP_KEY_LEN], char out[9]) AYA_NONNULL(1, 
  */
 int gsp_keyring_apply(gsp_keyring_t *kr, const char *op, const char *arg, char changed_id[9],
                       const char **err) AYA_NONNULL(1, 2, 4, 5) AYA_WUR;
+
+/* ---- cluster keyring operations (gossip/keyop.c) ----
+ *
+ * `ayactl keyring` acts on every live member: this node sends the op to
+ * each member (ALIVE or SUSPECT when it starts) directly, sealed, resending
+ * every GSP_KEYOP_RETRY_MS until the member answers, for at most
+ * GSP_KEYOP_TIMEOUT_MS a phase. Ops, and the rules that keep a rotation
+ * from splitting the cluster:
+ *   list            query every member's ring;
+ *   install KEY     base64 AES-256 key; applied everywhere;
+ *   use KEY_ID      a query first: refused (nothing changed) unless every
+ *                   member answered and has the key, else a member would
+ *                   send with a key others cannot open;
+ *   remove KEY_ID   a query first: refused if the key is any member's
+ *                   primary, if a member's last packet within
+ *                   GSP_KEY_RECENT_MS was sealed with it (it still sends
+ *                   with it), or a member did not answer, unless force;
+ *                   a member never removes its own primary (so never its
+ *                   last key), force or not.
+ * Members apply an op only from a sealed packet (insecure mode refuses
+ * them all) and tell the delegate (on_keyring) when their ring changed.
+ */
+#define GSP_KEYOP_TIMEOUT_MS 5000u
+#define GSP_KEYOP_RETRY_MS 500u
+#define GSP_KEY_RECENT_MS 60000u
+
+typedef struct gsp_keyop_key {
+	char id[9];
+	bool primary;
+	char senders[160]; /* members still sending with it, ", "-separated; may be cut */
+} gsp_keyop_key_t;
+
+typedef struct gsp_keyop_member {
+	char name[GSP_NAME_MAX + 1];
+	bool self;
+	bool answered; /* to the last phase sent */
+	int error;     /* answered: 0 or a negative errno */
+	char message[128];
+	size_t n_keys;
+	gsp_keyop_key_t keys[GSP_MAX_KEYS]; /* its ring as it answered, primary first */
+} gsp_keyop_member_t;
+
+typedef struct gsp_keyop_result {
+	char op[8];        /* "list", "install", "use", "remove" */
+	char id[9];        /* the key acted on; "" for list */
+	int error;         /* 0: see members; -EPERM: refused, nothing changed; -ECANCELED */
+	char message[512]; /* the refusal, naming the members */
+	const gsp_keyop_member_t *members; /* this node first */
+	size_t n_members;
+	size_t n_ok; /* answered without error */
+} gsp_keyop_result_t;
+
+/* The result, borrowed for the call; the op is over (another may start from here). */
+typedef void (*gsp_keyop_done_fn)(void *ctx, const gsp_keyop_result_t *res);
+
+/*
+ * Start one op (arg: the key for install, the id for use and remove, NULL
+ * for list); done(ctx, result) is called later from gsp_tick or a receive,
+ * never before this returns, and exactly once (gsp_free: -ECANCELED).
+ * 0, or -EINVAL (bad op or argument), -EPERM (insecure mode), -EBUSY (an
+ * op in flight) with *err a one-line reason; done is then not called.
+ */
+int gsp_keyop_start(gsp_t *g, const char *op, const char *arg, bool force, gsp_keyop_done_fn done,
+                    void *ctx, const char **err) AYA_NONNULL(1, 2, 5, 7) AYA_WUR;
 
 /* ---- the node ---- */
 
@@ -238,6 +303,18 @@ void gsp_leave(gsp_t *g) AYA_NONNULL(1);
  * round (right away), so peers see it within a few rounds. Same hash: no-op.
  */
 void gsp_set_config_hash(gsp_t *g, uint64_t hash) AYA_NONNULL(1);
+/*
+ * This node's address changed (its transport was rebound): our member
+ * record gets it with the next incarnation, gossiped at once, as
+ * gsp_set_config_hash does. Same address: no-op.
+ */
+void gsp_set_addr(gsp_t *g, const gsp_addr_t *addr) AYA_NONNULL(1, 2);
+/*
+ * Replace the seeds (copied): the seeds not in the old list are joined at
+ * once (a push/pull each); removed ones are no longer tried (members stay
+ * members). 0 or -ENOMEM (the old seeds stay).
+ */
+int gsp_set_seeds(gsp_t *g, const gsp_addr_t *seeds, size_t n) AYA_NONNULL(1);
 /* Borrowed keyring: install/use/remove apply at once. */
 gsp_keyring_t *gsp_keyring(gsp_t *g) AYA_NONNULL(1);
 
@@ -367,8 +444,29 @@ void gsp_repl_attach(gsp_repl_t *r, gsp_t *g) AYA_NONNULL(1);
  */
 int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
-/* The cfg's keys as a keyring (first key primary); NULL without keys or memory. */
+/*
+ * The ring to start with (gossip/keyfile.c), NULL without keys (insecure)
+ * or memory. The rule, logged: the ring saved in <state_dir>/gossip.keyring
+ * after the last `ayactl keyring` change applies while the config's keyring
+ * file holds the keys it held when that ring was saved; once the file's
+ * keys differ (the operator edited it), the file's keys apply (first key
+ * primary) and the saved ring is removed. No saved ring: the file's keys.
+ */
 gsp_keyring_t *gsp_repl_keyring(const struct cfg *cfg) AYA_NONNULL(1) AYA_WUR;
+/* Save kr as <state_dir>/gossip.keyring, against cfg's keyring file (errors logged). */
+void gsp_repl_keyring_save(const struct cfg *cfg, const gsp_keyring_t *kr) AYA_NONNULL(1, 2);
+
+/* ---- the saved ring's file (gossip/keyfile.c) ---- */
+#define GSP_KEYFILE "gossip.keyring"
+/* FNV-1a 64 over n keys in order: which config keyring a saved ring goes with. */
+uint64_t gsp_keys_fingerprint(const uint8_t (*keys)[GSP_KEY_LEN], size_t n);
+/* Write kr and cfg_fp to path: mode 0600, atomically (temporary file, fsync, rename). 0 or -errno.
+ */
+int gsp_keyfile_save(const char *path, const gsp_keyring_t *kr, uint64_t cfg_fp)
+        AYA_NONNULL(1, 2) AYA_WUR;
+/* Read it: a new ring (first key primary) into *out; -ENOENT, -EBADMSG (malformed, no keys). */
+int gsp_keyfile_load(const char *path, gsp_keyring_t **out, uint64_t *cfg_fp)
+        AYA_NONNULL(1, 2, 3) AYA_WUR;
 /*
  * Send what is due (see above), drop gone members' observations after the
  * grace, call members_changed when the live set moved. The host calls it
@@ -388,10 +486,13 @@ size_t gsp_repl_filter_targets(const gsp_repl_t *r, struct agent_target *t, size
  * After a reload: take cfg (borrowed from now on; the old one may be freed
  * on return), advertise its config hash (gsp_set_config_hash), apply the
  * gossip settings a running node can (keyring: the file's keys replace the
- * ring, the first primary) and describe every other changed gossip: key in
- * *notes, one line each "reload: gossip.KEY changed; restart ayad to apply
- * it" (malloc'd, "" when nothing changed; NULL on no memory). 0 or -errno
- * (a keyring that could not be applied; the old ring stays).
+ * ring, the first primary; seeds: gsp_set_seeds with the stored members,
+ * new seeds joined at once; bind: left to the host, which rebinds its
+ * transport and calls gsp_set_addr) and describe every other changed
+ * gossip: key in *notes, one line each "reload: gossip.KEY changed; restart
+ * ayad to apply it" (malloc'd, "" when nothing changed; NULL on no memory).
+ * Applied settings get a line too. 0 or -errno (a keyring or seeds that
+ * could not be applied; the old ones stay).
  */
 int gsp_repl_reload(gsp_repl_t *r, const struct cfg *cfg, char **notes) AYA_NONNULL(1, 2, 3);
 /* The hash we advertise (cfg_hash() of the current cfg). */
@@ -434,6 +535,14 @@ typedef struct gsp_transport_ev gsp_transport_ev_t;
 gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr_t *bind, int *err)
         AYA_NONNULL(1, 2, 3) AYA_WUR;
 void gsp_transport_ev_free(gsp_transport_ev_t *t);
+/*
+ * Move to a new address (a reload changed gossip.bind): bind the new UDP
+ * socket and TCP listener first and swap them in only when both work, then
+ * close the old ones; streams in flight finish on their own sockets. 0, or
+ * a negative errno with the old sockets still in use.
+ */
+int gsp_transport_ev_rebind(gsp_transport_ev_t *t, const gsp_addr_t *bind)
+        AYA_NONNULL(1, 2) AYA_WUR;
 gsp_clock_t gsp_transport_ev_clock(gsp_transport_ev_t *t) AYA_NONNULL(1);
 gsp_transport_t gsp_transport_ev_ops(gsp_transport_ev_t *t) AYA_NONNULL(1);
 /* Start delivering packets and timer ticks to g. */

@@ -7,6 +7,7 @@
  *   node.c      probes, timers, gossip rounds, join, leave
  *   recv.c      packet decoding and dispatch, push/pull
  *   observers.c rendezvous choice of an endpoint's observers
+ *   keyop.c     cluster keyring operations (ayactl keyring)
  *   addr.c      gsp_addr_t helpers
  *   transport_ev.c  libevent sockets and clock
  */
@@ -133,6 +134,8 @@ typedef struct member {
 	gsp_member_t pub; /* name and region are owned strings */
 	suspicion_t *susp;
 	bool self;
+	uint8_t rx_key[GSP_KEYID_LEN]; /* key id of its last sealed datagram to us */
+	uint64_t rx_key_ms;            /* when it came; 0 = none */
 } member_t;
 
 /* Lifeguard suspicion timeout for c confirmations of k expected. Pure. */
@@ -246,6 +249,7 @@ struct gsp {
 	uint64_t last_gossip_ms;  /* when the last gossip round ran */
 	unsigned quick_rounds;    /* rounds left at gossip_interval / 10 (fresh news) */
 	unsigned pushpull_rounds; /* pushpull_interval ticks since start */
+	struct keyops *ko;        /* keyring operations (keyop.c); NULL until the first */
 };
 
 uint64_t gsp_now(const gsp_t *g) AYA_NONNULL(1);
@@ -283,6 +287,18 @@ void gsp_mt_rebuild(gsp_t *g) AYA_NONNULL(1);
 
 /* A join push/pull finished (ok: a seed answered); schedules the retry. */
 void gsp_join_result(gsp_t *g, bool ok) AYA_NONNULL(1);
+
+/* ---- keyop.c ---- */
+/* A KeyOp from sender at from (authenticated by the caller): apply, answer. */
+void gsp_keyop_handle(gsp_t *g, const gsp_addr_t *from, const char *sender,
+                      const Aya__Gossip__KeyOp *op) AYA_NONNULL(1, 2, 3, 4);
+/* A member's answer to our op. */
+void gsp_keyop_answer(gsp_t *g, const char *sender, const Aya__Gossip__KeyOpResult *res)
+        AYA_NONNULL(1, 2, 3);
+/* Resends and phase deadlines due at now; returns the next deadline (UINT64_MAX: none). */
+uint64_t gsp_keyop_tick(gsp_t *g, uint64_t now) AYA_NONNULL(1);
+/* gsp_free: an op in flight ends with -ECANCELED. */
+void gsp_keyop_fini(gsp_t *g) AYA_NONNULL(1);
 
 /* ---- recv.c ---- */
 void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack) AYA_NONNULL(1);

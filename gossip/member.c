@@ -229,6 +229,26 @@ void gsp_set_config_hash(gsp_t *g, uint64_t hash)
 	}
 }
 
+void gsp_set_addr(gsp_t *g, const gsp_addr_t *addr)
+{
+	member_t *me = g->me;
+	g->cfg.addr = *addr;
+	if (gsp_addr_equal(&me->pub.addr, addr)) {
+		return;
+	}
+	me->pub.addr = *addr;
+	if (g->leaving) {
+		return;
+	}
+	/* Peers move a member to a new address only with a higher incarnation. */
+	me->pub.incarnation++;
+	queue_alive(g, me);
+	if (g->started) {
+		gsp_gossip_soon(g);
+		gsp_tick(g);
+	}
+}
+
 static member_t *member_new(const m_alive_t *a)
 {
 	member_t *m = calloc(1, sizeof(*m));

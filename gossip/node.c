@@ -161,6 +161,7 @@ void gsp_free(gsp_t *g)
 	}
 	free(g->members);
 	free(g->htab);
+	gsp_keyop_fini(g);
 	free(g->seeds);
 	if (g->q.hash != NULL) {
 		gsp_bq_fini(&g->q);
@@ -538,6 +539,42 @@ void gsp_start(gsp_t *g)
 	gsp_tick(g);
 }
 
+static bool seed_listed(const gsp_addr_t *v, size_t n, const gsp_addr_t *a)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (gsp_addr_equal(&v[i], a)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int gsp_set_seeds(gsp_t *g, const gsp_addr_t *seeds, size_t n)
+{
+	gsp_addr_t *v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
+	if (n > 0 && v == NULL) {
+		return -ENOMEM;
+	}
+	if (n > 0) {
+		memcpy(v, seeds, n * sizeof(*v));
+	}
+	gsp_addr_t *old = g->seeds;
+	size_t n_old = g->cfg.n_seeds;
+	g->seeds = v;
+	g->cfg.seeds = v;
+	g->cfg.n_seeds = n;
+	/* A new seed is joined now, whether or not this node has joined: a reload that
+	 * adds a seed is how an operator connects two clusters. */
+	for (size_t i = 0; g->started && !g->leaving && i < n; i++) {
+		if (!seed_listed(old, n_old, &v[i]) && !gsp_addr_equal(&v[i], &g->me->pub.addr)) {
+			pushpull_send(g, &v[i], true);
+		}
+	}
+	free(old);
+	g->join_backoff_ms = 1000;
+	return 0;
+}
+
 void gsp_join_result(gsp_t *g, bool ok)
 {
 	if (ok) {
@@ -660,6 +697,7 @@ void gsp_tick(gsp_t *g)
 	next = min64(next, g->next_suspect_ms);
 	next = min64(next, g->next_reap_ms);
 	next = min64(next, g->next_join_ms);
+	next = min64(next, gsp_keyop_tick(g, now));
 	g->in_tick = false;
 	if (next != UINT64_MAX) {
 		g->clock.arm(g->clock.ctx, next > now ? next : now + 1);

@@ -324,10 +324,17 @@ static void handle_part(gsp_t *g, const gsp_addr_t *from, const char *sender,
 	case AYA__GOSSIP__MSG__KIND_USER:
 		handle_user(g, m->user, part->data, part->len);
 		break;
+	case AYA__GOSSIP__MSG__KIND_KEY_OP:
+		/* Authenticated: the packet opened with a key of our ring (or we are insecure,
+		 * which keyop.c refuses). */
+		gsp_keyop_handle(g, from, sender, m->key_op);
+		break;
+	case AYA__GOSSIP__MSG__KIND_KEY_OP_RESULT:
+		gsp_keyop_answer(g, sender, m->key_op_result);
+		break;
 	default:
 		break; /* push/pull over UDP, or a kind newer than us */
 	}
-	(void)sender;
 	aya__gossip__msg__free_unpacked(m, NULL);
 }
 
@@ -349,6 +356,11 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	member_t *sender = gsp_mt_find(g, p->from);
 	if (sender != NULL) {
 		sender->pub.last_heard_ms = gsp_now(g);
+		/* Which key it sends with, for `keyring remove` (keyop.c). */
+		if (buf[0] == GSP_ENV_GCM && len >= GSP_ENV_OVERHEAD) {
+			memcpy(sender->rx_key, buf + 1, GSP_KEYID_LEN);
+			sender->rx_key_ms = gsp_now(g);
+		}
 	}
 	for (size_t i = 0; i < p->n_parts && i < 256; i++) {
 		handle_part(g, from, p->from, &p->parts[i]);

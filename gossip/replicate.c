@@ -595,6 +595,13 @@ void gsp_repl_free(gsp_repl_t *r)
 	free(r);
 }
 
+/* `ayactl keyring` changed our ring: saved, so that a restart keeps it. */
+static void on_keyring(void *ctx, const gsp_keyring_t *kr)
+{
+	gsp_repl_t *r = ctx;
+	gsp_repl_keyring_save(r->cfg, kr);
+}
+
 gsp_delegate_t gsp_repl_delegate(gsp_repl_t *r)
 {
 	return (gsp_delegate_t){.ctx = r,
@@ -602,7 +609,8 @@ gsp_delegate_t gsp_repl_delegate(gsp_repl_t *r)
 	                        .local_state = local_state,
 	                        .local_state_delta = local_state_delta,
 	                        .merge_remote_state = merge_remote,
-	                        .on_member = on_member};
+	                        .on_member = on_member,
+	                        .on_keyring = on_keyring};
 }
 
 void gsp_repl_attach(gsp_repl_t *r, gsp_t *g)
@@ -681,26 +689,37 @@ static int stored_seed(const state_member_t *m, void *arg)
 	return add_seed(&s->v, &s->n, &a);
 }
 
+/* cfg's seeds, then the stored members, into a malloc'd s->v; 0 or -errno. */
+static int seeds_build(const gsp_repl_t *r, const cfg_gossip_t *c, struct seeds *s)
+{
+	*s = (struct seeds){.self = self_name(r)};
+	for (size_t i = 0; i < c->n_seeds; i++) {
+		gsp_addr_t a = from_cfg_addr(&c->seeds[i]);
+		if (add_seed(&s->v, &s->n, &a) < 0) {
+			free(s->v);
+			return -ENOMEM;
+		}
+	}
+	size_t cfg_seeds = s->n;
+	int rc = state_member_foreach(r->st, stored_seed, s);
+	if (rc < 0) {
+		free(s->v);
+		return rc;
+	}
+	if (s->n > cfg_seeds) {
+		log_info("gossip: %zu stored member(s) added to the seeds", s->n - cfg_seeds);
+	}
+	return 0;
+}
+
 int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
 {
 	const cfg_t *cfg = r->cfg;
 	const cfg_gossip_t *c = &cfg->gossip;
-	struct seeds s = {.self = self_name(r)};
-	for (size_t i = 0; i < c->n_seeds; i++) {
-		gsp_addr_t a = from_cfg_addr(&c->seeds[i]);
-		if (add_seed(&s.v, &s.n, &a) < 0) {
-			free(s.v);
-			return -ENOMEM;
-		}
-	}
-	size_t cfg_seeds = s.n;
-	int rc = state_member_foreach(r->st, stored_seed, &s);
+	struct seeds s;
+	int rc = seeds_build(r, c, &s);
 	if (rc < 0) {
-		free(s.v);
 		return rc;
-	}
-	if (s.n > cfg_seeds) {
-		log_info("gossip: %zu stored member(s) added to the seeds", s.n - cfg_seeds);
 	}
 	gsp_config_init(gc);
 	gc->name = cfg->node.name;
@@ -723,22 +742,6 @@ int gsp_repl_config(gsp_repl_t *r, gsp_config_t *gc, gsp_addr_t **seeds)
 	gc->mtu = c->mtu;
 	*seeds = s.v;
 	return 0;
-}
-
-gsp_keyring_t *gsp_repl_keyring(const cfg_t *cfg)
-{
-	const cfg_gossip_t *c = &cfg->gossip;
-	if (c->n_keys == 0) {
-		return NULL;
-	}
-	gsp_keyring_t *kr = gsp_keyring_new();
-	for (size_t i = 0; kr != NULL && i < c->n_keys; i++) {
-		if (gsp_keyring_install(kr, c->keys[i]) < 0) {
-			gsp_keyring_free(kr);
-			return NULL;
-		}
-	}
-	return kr;
 }
 
 /* ---- reload ---- */
@@ -811,24 +814,53 @@ static int apply_keyring(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, siz
 	}
 	log_info("reload: gossip.keyring applied: %zu key(s), primary %s", gsp_keyring_count(kr),
 	         id);
+	/* The config's ring now, also after a restart (the saved one names this file's keys). */
+	gsp_repl_keyring_save(r->cfg, kr);
 	note_add(notes, len, "reload: gossip.keyring applied, primary key %s", id);
+	return 0;
+}
+
+static int apply_seeds(gsp_repl_t *r, const cfg_gossip_t *c, char **notes, size_t *len)
+{
+	struct seeds s;
+	int rc = r->g != NULL ? seeds_build(r, c, &s) : 0;
+	if (r->g == NULL || rc < 0) {
+		return rc;
+	}
+	rc = gsp_set_seeds(r->g, s.v, s.n);
+	free(s.v);
+	if (rc < 0) {
+		log_err("reload: gossip.seeds: cannot apply: %s", strerror(-rc));
+		note_add(notes, len, "reload: gossip.seeds not applied: %s", strerror(-rc));
+		return rc;
+	}
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", c->n_seeds);
+	log_info("reload: gossip.seeds applied: %s seed(s), new ones joined", n);
+	note_add(notes, len, "reload: gossip.seeds applied: %s seed(s), new ones joined", n);
 	return 0;
 }
 
 int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 {
 	const char *keys[32];
-	size_t n = cfg_gossip_diff(&r->cfg->gossip, &cfg->gossip, keys, 32);
+	const cfg_t *old = r->cfg;
+	size_t n = cfg_gossip_diff(&old->gossip, &cfg->gossip, keys, 32);
 	size_t len = 0;
-	int rc = 0;
+	int rc = 0, e = 0;
 	*notes = calloc(1, 1);
 	if (*notes == NULL) {
 		return -ENOMEM;
 	}
+	r->cfg = cfg; /* what the keyring is saved against */
 	for (size_t i = 0; i < n && i < 32; i++) {
 		bool ok = true;
-		if (strcmp(keys[i], "keyring") == 0 && r->cfg->gossip.n_keys > 0) {
-			rc = apply_keyring(r, &cfg->gossip, notes, &len);
+		if (strcmp(keys[i], "keyring") == 0 && old->gossip.n_keys > 0) {
+			e = apply_keyring(r, &cfg->gossip, notes, &len);
+		} else if (strcmp(keys[i], "seeds") == 0) {
+			e = apply_seeds(r, &cfg->gossip, notes, &len);
+		} else if (strcmp(keys[i], "bind") == 0) {
+			continue; /* the host rebinds its transport (gsp_transport_ev_rebind) */
 		} else if (strcmp(keys[i], "gossip") == 0) {
 			log_warn("reload: gossip section %s; restart ayad to apply it",
 			         cfg->gossip.enabled ? "added" : "removed");
@@ -841,11 +873,10 @@ int gsp_repl_reload(gsp_repl_t *r, const cfg_t *cfg, char **notes)
 			              "reload: gossip.%s changed; restart ayad to apply it",
 			              keys[i]);
 		}
-		if (!ok) {
-			rc = -ENOMEM;
+		if (!ok || e < 0) {
+			rc = ok ? e : -ENOMEM;
 		}
 	}
-	r->cfg = cfg;
 	uint64_t hash = cfg_hash(cfg);
 	if (hash != r->config_hash) {
 		log_info("reload: config hash %016llx, was %016llx", (unsigned long long)hash,

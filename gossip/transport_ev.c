@@ -455,6 +455,65 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	aya_listen_guard_fail(t->guard);
 }
 
+/* The bound sockets: the UDP socket with its event, the TCP listener with its guard. */
+typedef struct socks {
+	int udp_fd;
+	struct event *udp_ev;
+	struct evconnlistener *lst;
+	aya_listen_guard_t *guard;
+} socks_t;
+
+static void socks_close(socks_t *k)
+{
+	if (k->lst != NULL) {
+		evconnlistener_free(k->lst);
+	}
+	if (k->udp_ev != NULL) {
+		event_free(k->udp_ev);
+	}
+	aya_listen_guard_free(k->guard);
+	if (k->udp_fd >= 0) {
+		close(k->udp_fd);
+	}
+	*k = (socks_t){.udp_fd = -1};
+}
+
+/* Bind UDP and TCP on addr into k (for t); 0 or a negative errno, k closed. */
+static int socks_open(gsp_transport_ev_t *t, const gsp_addr_t *addr, socks_t *k)
+{
+	int err = -ENOMEM;
+	*k = (socks_t){
+	        .udp_fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+	if (k->udp_fd < 0 || bind(k->udp_fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
+		err = -errno;
+		goto fail;
+	}
+	k->udp_ev = event_new(t->base, k->udp_fd, EV_READ | EV_PERSIST, on_udp, t);
+	k->guard = aya_listen_guard_new(t->base, "gossip: tcp");
+	if (k->udp_ev == NULL || k->guard == NULL || event_add(k->udp_ev, NULL) != 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	errno = 0;
+	k->lst = evconnlistener_new_bind(t->base, on_accept, t,
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                         LEV_OPT_CLOSE_ON_EXEC,
+	                                 64, (const struct sockaddr *)&addr->ss, (int)addr->len);
+	if (k->lst == NULL) {
+		err = errno ? -errno : -EADDRINUSE;
+		goto fail;
+	}
+	evconnlistener_set_error_cb(k->lst, on_accept_error);
+	if (aya_listen_guard_add(k->guard, k->lst) < 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	socks_close(k);
+	return err;
+}
+
 gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr_t *bind_addr,
                                          int *err)
 {
@@ -464,38 +523,40 @@ gsp_transport_ev_t *gsp_transport_ev_new(struct event_base *base, const gsp_addr
 		return NULL;
 	}
 	t->base = base;
-	t->udp_fd = socket(bind_addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->udp_fd < 0 ||
-	    bind(t->udp_fd, (const struct sockaddr *)&bind_addr->ss, bind_addr->len) != 0) {
-		*err = -errno;
-		goto fail;
-	}
-	t->udp_ev = event_new(base, t->udp_fd, EV_READ | EV_PERSIST, on_udp, t);
+	t->udp_fd = -1;
 	t->timer = evtimer_new(base, on_timer, t);
-	t->guard = aya_listen_guard_new(base, "gossip: tcp");
-	if (t->udp_ev == NULL || t->timer == NULL || t->guard == NULL ||
-	    event_add(t->udp_ev, NULL) != 0) {
-		*err = -ENOMEM;
+	if (t->timer == NULL) {
 		goto fail;
 	}
-	t->lst = evconnlistener_new_bind(
-	        base, on_accept, t,
-	        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
-	        (const struct sockaddr *)&bind_addr->ss, (int)bind_addr->len);
-	if (t->lst == NULL) {
-		*err = errno ? -errno : -EADDRINUSE;
+	socks_t k;
+	if ((*err = socks_open(t, bind_addr, &k)) < 0) {
 		goto fail;
 	}
-	evconnlistener_set_error_cb(t->lst, on_accept_error);
-	if (aya_listen_guard_add(t->guard, t->lst) < 0) {
-		*err = -ENOMEM;
-		goto fail;
-	}
-	*err = 0;
+	t->udp_fd = k.udp_fd;
+	t->udp_ev = k.udp_ev;
+	t->lst = k.lst;
+	t->guard = k.guard;
 	return t;
 fail:
 	gsp_transport_ev_free(t);
 	return NULL;
+}
+
+int gsp_transport_ev_rebind(gsp_transport_ev_t *t, const gsp_addr_t *bind_addr)
+{
+	socks_t k,
+	        old = {.udp_fd = t->udp_fd, .udp_ev = t->udp_ev, .lst = t->lst, .guard = t->guard};
+	int rc = socks_open(t, bind_addr, &k);
+	if (rc < 0) {
+		return rc; /* the old sockets stay */
+	}
+	/* Streams in flight keep their own sockets; only the listening ones change. */
+	t->udp_fd = k.udp_fd;
+	t->udp_ev = k.udp_ev;
+	t->lst = k.lst;
+	t->guard = k.guard;
+	socks_close(&old);
+	return 0;
 }
 
 void gsp_transport_ev_free(gsp_transport_ev_t *t)
@@ -508,18 +569,10 @@ void gsp_transport_ev_free(gsp_transport_ev_t *t)
 	for (int i = 0; i < 1 << 16 && t->all != NULL; i++) {
 		stream_free(t->all);
 	}
-	if (t->lst != NULL) {
-		evconnlistener_free(t->lst);
-	}
-	if (t->udp_ev != NULL) {
-		event_free(t->udp_ev);
-	}
+	socks_t k = {.udp_fd = t->udp_fd, .udp_ev = t->udp_ev, .lst = t->lst, .guard = t->guard};
+	socks_close(&k);
 	if (t->timer != NULL) {
 		event_free(t->timer);
-	}
-	aya_listen_guard_free(t->guard);
-	if (t->udp_fd >= 0) {
-		close(t->udp_fd);
 	}
 	free(t);
 }

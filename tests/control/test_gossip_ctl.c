@@ -46,8 +46,14 @@ static const ctl_member_t members[] = {
 };
 
 static const ctl_key_t keys[] = {
-        {.id = "0a1b2c3d", .primary = true},
-        {.id = "deadbeef", .primary = false},
+        {.id = "0a1b2c3d", .primary = true, .installed = 3, .primaries = 3},
+        {.id = "deadbeef", .primary = false, .installed = 2, .primaries = 0},
+};
+
+static const ctl_keyring_member_t kmembers[] = {
+        {.name = "node-1", .self = true, .answered = true, .ok = true, .error = ""},
+        {.name = "node-2", .answered = true, .ok = false, .error = "the keyring is full"},
+        {.name = "node-3", .answered = false, .ok = false, .error = ""},
 };
 
 static const ctl_gossip_status_t gossip_on = {
@@ -86,20 +92,26 @@ static void test_request(void **state)
 		const char *word;
 		const char *op, *key;
 		const char *want_op, *want_key;
+		bool force;
 	} cases[] = {
-	        {"members", CTL_CMD_MEMBERS, "members", NULL, NULL, "", ""},
-	        {"keyring list", CTL_CMD_KEYRING, "keyring", "list", NULL, "list", ""},
+	        {"members", CTL_CMD_MEMBERS, "members", NULL, NULL, "", "", false},
+	        {"keyring list", CTL_CMD_KEYRING, "keyring", "list", NULL, "list", "", false},
 	        {"keyring install keeps the key", CTL_CMD_KEYRING, "keyring", "install",
 	         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "install",
-	         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
-	        {"keyring use", CTL_CMD_KEYRING, "keyring", "use", "0a1b2c3d", "use", "0a1b2c3d"},
+	         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", false},
+	        {"keyring use", CTL_CMD_KEYRING, "keyring", "use", "0a1b2c3d", "use", "0a1b2c3d",
+	         false},
 	        {"keyring remove", CTL_CMD_KEYRING, "keyring", "remove", "deadbeef", "remove",
-	         "deadbeef"},
+	         "deadbeef", false},
+	        {"keyring remove --force keeps the flag", CTL_CMD_KEYRING, "keyring", "remove",
+	         "deadbeef", "remove", "deadbeef", true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("case: %s\n", cases[i].name);
-		ctl_request_t req = {
-		        .cmd = cases[i].cmd, .keyring_op = cases[i].op, .key = cases[i].key};
+		ctl_request_t req = {.cmd = cases[i].cmd,
+		                     .keyring_op = cases[i].op,
+		                     .key = cases[i].key,
+		                     .force = cases[i].force};
 		uint8_t *f = NULL;
 		size_t len = 0, body = 0;
 		assert_int_equal(ctl_request_frame(&req, &f, &len), 0);
@@ -112,6 +124,7 @@ static void test_request(void **state)
 		if (cases[i].cmd == CTL_CMD_KEYRING) {
 			assert_string_equal(out.keyring_op, cases[i].want_op);
 			assert_string_equal(out.key != NULL ? out.key : "", cases[i].want_key);
+			assert_int_equal(out.force, cases[i].force);
 		}
 		aya_arena_free(a);
 		free(f);
@@ -237,16 +250,26 @@ static void test_keyring(void **state)
 	static const struct {
 		const char *name;
 		const char *op;
-		size_t n_keys;
+		size_t n_keys, n_members;
+		uint32_t ok;
 		const char *changed;
 		const char *want_text;
 	} cases[] = {
-	        {"list", "list", 2, "", "0a1b2c3d  primary\ndeadbeef\n"},
-	        {"use says what changed", "use", 2, "0a1b2c3d",
-	         "keyring use 0a1b2c3d: ok\n0a1b2c3d  primary\ndeadbeef\n"},
-	        {"remove down to one key", "remove", 1, "deadbeef",
-	         "keyring remove deadbeef: ok\n0a1b2c3d  primary\n"},
-	        {"no keys is insecure mode", "list", 0, "", "no keys (insecure mode)\n"},
+	        {"list counts over the members", "list", 2, 1, 1, "",
+	         "KEY        INSTALLED  PRIMARY\n0a1b2c3d*  3/1        3/1\ndeadbeef   2/1        "
+	         "0/1\n"
+	         "(* this node's primary; counts over 1 live member(s), this node included)\n"},
+	        {"install names who failed and who did not answer", "install", 1, 3, 1, "0a1b2c3d",
+	         "keyring install 0a1b2c3d: installed on 1/3 members\n"
+	         "  node-2: the keyring is full\n  node-3: no answer\nKEY        INSTALLED  "
+	         "PRIMARY\n"
+	         "0a1b2c3d*  3/3        3/3\n"
+	         "(* this node's primary; counts over 3 live member(s), this node included)\n"},
+	        {"use on the one member", "use", 1, 1, 1, "0a1b2c3d",
+	         "keyring use 0a1b2c3d: the primary key on 1/1 members\nKEY        INSTALLED  "
+	         "PRIMARY\n0a1b2c3d*  3/1        3/1\n"
+	         "(* this node's primary; counts over 1 live member(s), this node included)\n"},
+	        {"no keys is insecure mode", "list", 0, 0, 0, "", "no keys (insecure mode)\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("case: %s\n", cases[i].name);
@@ -254,15 +277,30 @@ static void test_keyring(void **state)
 		in.keyring = (ctl_keyring_t){.op = cases[i].op,
 		                             .keys = keys,
 		                             .n_keys = cases[i].n_keys,
-		                             .changed = cases[i].changed};
+		                             .changed = cases[i].changed,
+		                             .members = kmembers,
+		                             .n_members = cases[i].n_members,
+		                             .members_ok = cases[i].ok,
+		                             .complete = cases[i].ok == cases[i].n_members};
 		ctl_reply_t *r = roundtrip(&in);
 		assert_int_equal(r->cmd, CTL_CMD_KEYRING);
 		assert_string_equal(r->keyring.op, cases[i].op);
 		assert_string_equal(r->keyring.changed, cases[i].changed);
 		assert_int_equal(r->keyring.n_keys, cases[i].n_keys);
+		assert_int_equal(r->keyring.n_members, cases[i].n_members);
+		assert_int_equal(r->keyring.members_ok, cases[i].ok);
+		assert_int_equal(r->keyring.complete, cases[i].ok == cases[i].n_members);
 		for (size_t k = 0; k < cases[i].n_keys; k++) {
 			assert_string_equal(r->keyring.keys[k].id, keys[k].id);
 			assert_int_equal(r->keyring.keys[k].primary, keys[k].primary);
+			assert_int_equal(r->keyring.keys[k].installed, keys[k].installed);
+			assert_int_equal(r->keyring.keys[k].primaries, keys[k].primaries);
+		}
+		for (size_t k = 0; k < cases[i].n_members; k++) {
+			assert_string_equal(r->keyring.members[k].name, kmembers[k].name);
+			assert_int_equal(r->keyring.members[k].answered, kmembers[k].answered);
+			assert_int_equal(r->keyring.members[k].ok, kmembers[k].ok);
+			assert_string_equal(r->keyring.members[k].error, kmembers[k].error);
 		}
 		/* Render what was decoded: what ayactl prints. */
 		char *t = text_of(r);
@@ -272,6 +310,10 @@ static void test_keyring(void **state)
 		assert_string_equal(json_string_value(json_object_get(o, "op")), cases[i].op);
 		assert_string_equal(json_string_value(json_object_get(o, "changed")),
 		                    cases[i].changed);
+		assert_int_equal(json_integer_value(json_object_get(o, "members_total")),
+		                 cases[i].n_members);
+		assert_int_equal(json_is_true(json_object_get(o, "complete")),
+		                 cases[i].ok == cases[i].n_members);
 		json_t *arr = json_object_get(o, "keys");
 		assert_int_equal(json_array_size(arr), cases[i].n_keys);
 		for (size_t k = 0; k < cases[i].n_keys; k++) {
@@ -280,7 +322,11 @@ static void test_keyring(void **state)
 			                    keys[k].id);
 			assert_int_equal(json_is_true(json_object_get(j, "primary")),
 			                 keys[k].primary);
+			assert_int_equal(json_integer_value(json_object_get(j, "installed")),
+			                 keys[k].installed);
 		}
+		arr = json_object_get(o, "members");
+		assert_int_equal(json_array_size(arr), cases[i].n_members);
 		json_decref(o);
 		ctl_reply_free(r);
 	}

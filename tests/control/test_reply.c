@@ -429,9 +429,10 @@ static void test_gossip_off(void **state)
 	ctl_members_t m = {0};
 	assert_int_equal(ctl_members_fill(NULL, &cfg, 1, NOW, f->a, &m, &err), -ENOENT);
 	assert_string_equal(err, "gossip is off: this node has no gossip: section");
-	ctl_keyring_t k = {0};
+	ctl_request_t kreq = {.cmd = CTL_CMD_KEYRING, .keyring_op = "list"};
+	ctl_reply_t kr = {.cmd = CTL_CMD_KEYRING, .ok = true};
 	err = NULL;
-	assert_int_equal(ctl_keyring_fill(NULL, &cfg, "list", NULL, f->a, &k, &err), -ENOENT);
+	assert_int_equal(ctl_keyring_start(NULL, &cfg, &kreq, &kr, &err), -ENOENT);
 	assert_string_equal(err, "gossip is off: this node has no gossip: section");
 	ctl_gossip_status_t g = {.enabled = true, .members = 3};
 	ctl_gossip_status_fill(NULL, &cfg, 1, f->a, &g);

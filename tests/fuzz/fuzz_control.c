@@ -244,9 +244,11 @@ static bool seeds_replies(const char *dir)
 	                                        1200, "fedcba9876543210", true, false}};
 	ctl_reply_t mem = {.cmd = CTL_CMD_MEMBERS, .version = 1, .ok = true};
 	mem.members = (ctl_members_t){members, 2, "0123456789abcdef"};
-	static const ctl_key_t keys[] = {{"a1b2c3d4", true}, {"00ff00ff", false}};
+	static const ctl_key_t keys[] = {{"a1b2c3d4", true, 2, 2}, {"00ff00ff", false, 1, 0}};
+	static const ctl_keyring_member_t kmem[] = {{"ams-1", true, true, true, ""},
+	                                            {"nyc-1", false, false, false, ""}};
 	ctl_reply_t kr = {.cmd = CTL_CMD_KEYRING, .version = 1, .ok = true};
-	kr.keyring = (ctl_keyring_t){"list", keys, 2, ""};
+	kr.keyring = (ctl_keyring_t){"list", keys, 2, "", kmem, 2, 1, false};
 	static const ctl_region_cost_t costs[] = {{"eu-west", 1, 2.5, true, "ams-1", 1700000000},
 	                                          {"us-east", 1, 1, false, "", 0}};
 	ctl_reply_t cost = {.cmd = CTL_CMD_COST, .version = 1, .ok = true};

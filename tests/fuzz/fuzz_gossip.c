@@ -215,6 +215,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * request: mode 1), fz-0's reply to it (mode 2), then fz-1's datagrams over
  * a few seconds of protocol (alive, ping, user state, suspect...: mode 0).
  */
+/* A plaintext datagram of one Msg into the seed `name`. */
+static bool msg_seed(const char *dir, const char *name, const Aya__Gossip__Msg *m)
+{
+	uint8_t part[1024], buf[2048];
+	size_t plen = protobuf_c_message_pack(&m->base, part);
+	ProtobufCBinaryData parts = {.len = plen, .data = part};
+	Aya__Gossip__Packet p = AYA__GOSSIP__PACKET__INIT;
+	p.version = GSP_PROTO_VERSION;
+	p.from = "fz-9";
+	p.seq = 1;
+	p.n_parts = 1;
+	p.parts = &parts;
+	buf[0] = 0; /* mode: UDP */
+	buf[1] = GSP_ENV_PLAIN;
+	size_t len = protobuf_c_message_pack(&p.base, buf + 2);
+	return fuzz_seed(dir, name, buf, len + 2);
+}
+
+static bool keyop_seeds(const char *dir)
+{
+	static uint8_t key[GSP_KEY_LEN] = {7};
+	Aya__Gossip__KeyOp op = AYA__GOSSIP__KEY_OP__INIT;
+	op.id = 42;
+	op.op = "install";
+	op.key.data = key;
+	op.key.len = sizeof(key);
+	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
+	m.kind_case = AYA__GOSSIP__MSG__KIND_KEY_OP;
+	m.key_op = &op;
+	char *senders[] = {"fz-1", "fz-2"};
+	Aya__Gossip__KeyState st = AYA__GOSSIP__KEY_STATE__INIT, *stp = &st;
+	st.id = "0a1b2c3d";
+	st.primary = true;
+	st.n_senders = 2;
+	st.senders = senders;
+	Aya__Gossip__KeyOpResult r = AYA__GOSSIP__KEY_OP_RESULT__INIT;
+	r.id = 42;
+	r.error = 16;
+	r.message = "busy";
+	r.n_keys = 1;
+	r.keys = &stp;
+	Aya__Gossip__Msg mr = AYA__GOSSIP__MSG__INIT;
+	mr.kind_case = AYA__GOSSIP__MSG__KIND_KEY_OP_RESULT;
+	mr.key_op_result = &r;
+	return msg_seed(dir, "keyop-install", &m) && msg_seed(dir, "keyop-result", &mr);
+}
+
 int fuzz_write_seeds(const char *dir)
 {
 	unsigned sum = 0;
@@ -261,6 +308,8 @@ int fuzz_write_seeds(const char *dir)
 	}
 	free(b);
 	free(reply);
+	/* Keyring ops (a member refuses them in insecure mode) and an answer to none. */
+	ok = ok && keyop_seeds(dir);
 	/* Issue 12 finding 6: an empty state record (insecure mode) reached the store. */
 	static const uint8_t empty_user[] = {0,    0,    0x08, 0x01, 0x12, 0x01, 0x78, 0x18,
 	                                     0x01, 0x22, 0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b};

@@ -52,7 +52,7 @@ typedef struct cluster {
 /* Node i's config: name n<i>, region r<i % 2>; pools in r0 and r1; `extra` under gossip:. */
 static void write_cfg(cluster_t *c, size_t i, const char *svc_addr, const char *gossip)
 {
-	char yaml[4096], name[32];
+	char yaml[4096 + PATH_MAX], name[32];
 	snprintf(
 	        yaml, sizeof(yaml),
 	        "node: { name: n%zu, region: r%zu }\n"
@@ -77,8 +77,10 @@ static void write_cfg(cluster_t *c, size_t i, const char *svc_addr, const char *
 	        "            monitor: web\n"
 	        "            observers: all\n"
 	        "            endpoints: [ { address: 203.0.113.1 } ]\n"
+	        "state_dir: %s\n"
 	        "%s%s\n",
-	        i, i % 2, svc_addr, gossip != NULL ? "gossip: " : "", gossip != NULL ? gossip : "");
+	        i, i % 2, svc_addr, c->conf.dir, gossip != NULL ? "gossip: " : "",
+	        gossip != NULL ? gossip : "");
 	snprintf(name, sizeof(name), "n%zu.yaml", i);
 	scratch_write(&c->conf, name, yaml);
 }
@@ -575,6 +577,10 @@ static void test_reload_keyring(void **state)
 	assert_non_null(strstr(notes, "reload: gossip.keyring applied"));
 	assert_null(strstr(notes, "restart"));
 	free(notes);
+	/* The applied ring is saved: it is the config's, so a restart agrees with the file. */
+	char saved[PATH_MAX + 32];
+	scratch_path(&c->conf, GSP_KEYFILE, saved, sizeof(saved));
+	assert_int_equal(access(saved, R_OK), 0);
 	cfg_free(c->n[0].cfg);
 	c->n[0].cfg = cfg;
 	uint8_t k[GSP_KEY_LEN];

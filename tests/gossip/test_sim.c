@@ -4,6 +4,7 @@
  * with a size and the bound it must meet; the measured numbers are printed
  * (detection time, dissemination in probe periods) for the issue's report.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -488,6 +489,34 @@ static size_t reply_members(sim_t *s, size_t from, size_t to, bool join)
 	return n;
 }
 
+/* Two clusters that do not know each other meet when one node is given a seed (a reload). */
+static void test_set_seeds(void **state)
+{
+	(void)state;
+	sim_opts_t o;
+	sim_opts_init(&o, 4);
+	o.seed = 11;
+	o.n_seeds = 0; /* nobody has a seed: four clusters of one */
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	sim_run_until(s, sim_now(s) + 5 * SEC);
+	assert_false(sim_converged(s, NULL));
+	assert_int_equal(gsp_live_count(sim_node(s, 1)->g), 1);
+	uint64_t t0 = sim_now(s);
+	for (size_t i = 1; i < 4; i++) {
+		assert_int_equal(gsp_set_seeds(sim_node(s, i)->g, &sim_node(s, 0)->addr, 1), 0);
+	}
+	uint64_t t = sim_run_until_pred(s, sim_converged, NULL, 10, t0 + 10 * SEC);
+	assert_true(t != 0);
+	print_message("joined through the new seed in %" PRIu64 " ms\n", t - t0);
+	assert_true(t - t0 < 2 * SEC);
+	/* Seeds removed again: members stay members. */
+	assert_int_equal(gsp_set_seeds(sim_node(s, 1)->g, NULL, 0), 0);
+	sim_run_until(s, sim_now(s) + 3 * SEC);
+	assert_true(sim_converged(s, NULL));
+	sim_free(s);
+}
+
 static void test_pushpull_delta(void **state)
 {
 	(void)state;
@@ -519,17 +548,12 @@ int main(void)
 {
 	aya_log_set_level(AYA_LOG_WARN);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_converge),
-	        cmocka_unit_test(test_detect_and_rejoin),
-	        cmocka_unit_test(test_dissemination),
-	        cmocka_unit_test(test_thousand_nodes),
-	        cmocka_unit_test(test_broadcast_now),
-	        cmocka_unit_test(test_partition_heal),
-	        cmocka_unit_test(test_pushpull_scales),
-	        cmocka_unit_test(test_loss_no_false_dead),
-	        cmocka_unit_test(test_leave),
-	        cmocka_unit_test(test_pushpull_delta),
-	        cmocka_unit_test(test_partition_observers),
+	        cmocka_unit_test(test_converge),        cmocka_unit_test(test_detect_and_rejoin),
+	        cmocka_unit_test(test_dissemination),   cmocka_unit_test(test_thousand_nodes),
+	        cmocka_unit_test(test_broadcast_now),   cmocka_unit_test(test_partition_heal),
+	        cmocka_unit_test(test_pushpull_scales), cmocka_unit_test(test_loss_no_false_dead),
+	        cmocka_unit_test(test_leave),           cmocka_unit_test(test_pushpull_delta),
+	        cmocka_unit_test(test_set_seeds),       cmocka_unit_test(test_partition_observers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
