@@ -48,6 +48,14 @@
 #define MAX_STREAMS 64
 #define RESERVED_STREAMS (MAX_STREAMS / 4) /* for seeds and members */
 #define STREAMS_PER_ADDR 4
+/*
+ * Bytes that accepted streams not yet authenticated may claim with their
+ * frame lengths, all together: a stream that claims more than is left is
+ * closed once its length is in (a key id is not a secret, so a stranger
+ * with a valid one could otherwise make 64 streams claim 16 MiB each). A
+ * stream reads no further than its claimed frame.
+ */
+#define PREAUTH_BUDGET (32u << 20)
 
 typedef struct stream stream_t;
 
@@ -62,6 +70,7 @@ struct gsp_transport_ev {
 	stream_t *accepted[MAX_STREAMS];
 	gsp_slot_t slots[MAX_STREAMS]; /* accepted[i]'s place in the table */
 	uint64_t accept_seq;
+	size_t preauth; /* bytes claimed by unauthenticated streams (PREAUTH_BUDGET) */
 };
 
 struct stream {
@@ -73,6 +82,7 @@ struct stream {
 	bool client;
 	bool replied;
 	bool checked; /* accepted: the request's envelope passed gsp_open_precheck */
+	size_t claim; /* accepted, unauthenticated: its frame's share of t->preauth */
 	int slot;     /* accepted: index in t->slots; -1 for ours */
 	uint64_t req_id;
 	gsp_addr_t peer;
@@ -145,6 +155,7 @@ static void stream_free(stream_t *s)
 		return;
 	}
 	gsp_transport_ev_t *t = s->t;
+	t->preauth -= s->claim;
 	if (s->slot >= 0) {
 		t->slots[s->slot].used = false;
 		t->accepted[s->slot] = NULL;
@@ -275,6 +286,24 @@ static bool precheck(stream_t *s, struct evbuffer *in)
 		stream_free(s);
 		return false;
 	}
+	gsp_transport_ev_t *t = s->t;
+	if (t->preauth + 4 + n > PREAUTH_BUDGET) {
+		char who[80];
+		t->g->stats.tcp_refused++;
+		log_ratelimited(
+		        AYA_LOG_WARN,
+		        "gossip: tcp: closed a stream from %s claiming a %u-byte frame: "
+		        "%zu bytes already claimed by streams not yet authenticated (%" PRIu64
+		        " refused)",
+		        gsp_addr_str(&s->peer, who, sizeof(who)), n, t->preauth,
+		        t->g->stats.tcp_refused);
+		stream_free(s);
+		return false;
+	}
+	s->claim = 4 + (size_t)n;
+	t->preauth += s->claim;
+	/* Read no further than the frame: the buffer holds at most what was claimed. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, s->claim);
 	s->checked = true;
 	return true;
 }
@@ -314,8 +343,11 @@ static void on_stream_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	free(reply);
-	/* Authenticated: no longer evictable; the reply gets its own deadline. */
+	/* Authenticated: no longer evictable nor counted against the budget; the reply gets its
+	 * own deadline. */
 	s->t->slots[s->slot].authed = true;
+	s->t->preauth -= s->claim;
+	s->claim = 0;
 	s->replied = true;
 	arm_deadline(s, FRAME_DEADLINE_MS);
 	bufferevent_disable(bev, EV_READ);

@@ -13,6 +13,11 @@
   gossip_trickle.py badkey HOST:PORT
       Send a frame header naming a key id nobody has (length, version 1,
       4 id bytes) and print the seconds until the server closes (8 = never).
+  gossip_trickle.py bigclaim HOST:PORT KEYFILE N
+      Open N connections (4 per source, from 127.0.0.150 on) that each send
+      a frame header with the 16 MiB maximum length and the id of the
+      cluster's first key (the SHA-256 of the key), then nothing; print how
+      many the server closed within 2 s.
   gossip_trickle.py peraddr HOST:PORT SRC N
       Open N silent connections from SRC, 0.1 s apart; print how many are
       still open 1 s later.
@@ -132,6 +137,33 @@ def badkey(argv):
     s.close()
 
 
+def bigclaim(argv):
+    import base64, hashlib
+    dst, n = target(argv[0]), int(argv[2])
+    key = base64.b64decode(open(argv[1]).read().split()[0])
+    kid = hashlib.sha256(key).digest()[:4]
+    hdr = (16 << 20).to_bytes(4, "big") + bytes([1]) + kid + os.urandom(16)
+    socks = []
+    for i in range(n):
+        s = connect(dst, f"127.0.0.{150 + i // 4}")
+        if s is not None:
+            try:
+                s.send(hdr)
+                socks.append(s)
+            except OSError:
+                s.close()
+    end = time.monotonic() + 2
+    shut = set()
+    while time.monotonic() < end and len(shut) < len(socks):
+        for i, s in enumerate(socks):
+            if i not in shut and closed(s):
+                shut.add(i)
+        time.sleep(0.05)
+    print(len(shut))
+    for s in socks:
+        s.close()
+
+
 def peraddr(argv):
     dst, src, n = target(argv[0]), argv[1], int(argv[2])
     socks = []
@@ -147,4 +179,4 @@ def peraddr(argv):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "badkey": badkey, "peraddr": peraddr}[sys.argv[1]](sys.argv[2:])
+    {"hold": hold, "badkey": badkey, "bigclaim": bigclaim, "peraddr": peraddr}[sys.argv[1]](sys.argv[2:])

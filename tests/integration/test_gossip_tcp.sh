@@ -126,6 +126,15 @@ check "a frame with an unknown key id is closed within 1 s" python3 -c "import s
 check "... counted as a dropped packet" test "$(cluster_field 1 rx_dropped)" -gt "${dropped:-0}"
 check "... and logged with the reason" grep -q "dropped a packet from 127.0.0.1:[0-9]*: no key of this node's keyring" "$T/n1/ayad.log"
 
+# A valid key id is no secret: 12 streams claiming the 16 MiB maximum frame share a
+# 32 MiB budget for unauthenticated streams, so all but one are closed at once.
+n=$(python3 "$TRICKLE" bigclaim "127.0.0.1:${GPORT[1]}" "$KEYS" 12)
+echo "# of 12 streams claiming 16 MiB frames with a valid key id, $n were closed within 2 s"
+check "streams claiming 16 MiB frames: all but one closed at once ($n of 12)" test "${n:-0}" -ge 11
+check "... logged" grep -q "claiming a 16777216-byte frame" "$T/n1/ayad.log"
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$T/n1/ayad.pid")/status")
+check "... and node 1's memory stays bounded (RSS ${rss} kB < 200 MB)" test "${rss:-999999}" -lt 200000
+
 n=$(python3 "$TRICKLE" peraddr "127.0.0.1:${GPORT[1]}" 127.0.0.200 6)
 check "one source holds at most 4 streams (held $n of 6)" test "${n:-9}" -le 4
 
