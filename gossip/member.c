@@ -457,7 +457,10 @@ void gsp_reap(gsp_t *g, uint64_t now)
 	bool removed = false;
 	for (size_t i = 0; i < g->n_members; i++) {
 		member_t *m = g->members[i];
-		if (!m->self && m->pub.state >= GSP_ST_DEAD &&
+		/* state_change_ms may be after now: a tick's now is read once, and a member
+		 * declared dead in the same tick (gsp_apply_dead reads the clock again) must
+		 * not wrap the unsigned difference and be forgotten at once. */
+		if (!m->self && m->pub.state >= GSP_ST_DEAD && now >= m->pub.state_change_ms &&
 		    now - m->pub.state_change_ms >= g->cfg.reap_ms) {
 			gsp_member_free(m);
 			removed = true;

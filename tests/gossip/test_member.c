@@ -249,6 +249,9 @@ static void test_reap(void **state)
 	(void)state;
 	gsp_t *g = node(3);
 	deliver(g, "p0", MSG_DEAD, 1, "p1");
+	/* A reap whose now is older than the death (read earlier in the same tick) keeps it. */
+	gsp_reap(g, clock_ms - 1);
+	assert_non_null(gsp_member_find(g, "p0"));
 	gsp_reap(g, clock_ms + 3599999);
 	assert_non_null(gsp_member_find(g, "p0"));
 	gsp_reap(g, clock_ms + 3600000);
