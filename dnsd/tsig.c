@@ -5,6 +5,13 @@
  * Policy:
  *  - Key and algorithm must both match a configured key, else BADKEY (5.2.1):
  *    NOTAUTH, and a TSIG RR with no MAC (5.3.2).
+ *  - One key is built in, the DNS well-known key (ISC genreport's `dnswkk`;
+ *    draft-andrews-dnsop-well-known-key): name ".", hmac-sha256, 32 zero
+ *    bytes. Everybody knows it, so it authenticates nobody: it only lets a
+ *    client get a signed reply tied to its query's MAC (its answer cannot be
+ *    spoofed by someone who did not see the query). It matches no
+ *    allow_transfer entry (those name configured keys), and a configured
+ *    key cannot be named "." (config/tsig.c).
  *  - A MAC longer than the hash, or shorter than max(10, hash/2) bytes, is
  *    FORMERR without TSIG (5.2.2.1); a truncated MAC inside those bounds is
  *    accepted (no local policy asks for more, so BADTRUNC is never sent).
@@ -169,6 +176,13 @@ void dnsd_tsig_rr_write(dnsd_wr_t *w, const dnsd_tsig_rr_t *v)
 
 /* ------------------------------------------------------------------ slow path */
 
+static const uint8_t wkk_secret[32];
+static const dnsd_tsig_key_t wkk = {.name = (const uint8_t *)"",
+                                    .name_len = 1,
+                                    .alg = CFG_TSIG_HMAC_SHA256,
+                                    .secret = wkk_secret,
+                                    .secret_len = sizeof(wkk_secret)};
+
 static const dnsd_tsig_key_t *key_find(const dnsd_snap_t *snap, const dnsd_tsig_rr_t *rr)
 {
 	for (size_t i = 0; i < snap->n_keys; i++) {
@@ -178,6 +192,10 @@ static const dnsd_tsig_key_t *key_find(const dnsd_snap_t *snap, const dnsd_tsig_
 		if (aya_dname_equal(k->name, rr->name) && aya_dname_equal(alg, rr->alg)) {
 			return k;
 		}
+	}
+	size_t alg_len;
+	if (rr->name[0] == 0 && aya_dname_equal(dnsd_tsig_alg_wire(wkk.alg, &alg_len), rr->alg)) {
+		return &wkk;
 	}
 	return NULL;
 }
