@@ -67,6 +67,15 @@ check "wrong algorithm: BADKEY" has "$out" "status: BADKEY"
 out=$(k -y "hmac-sha256:xfr-key.:$SECRET" SOA "$ZONE")
 check "signed SOA query: answered and verified" bash -c 'grep -q "status: NOERROR" <<<"$1" && ! grep -qE "^;; (WARNING|ERROR)" <<<"$1"' _ "$out"
 
+# The DNS well-known key (genreport dnswkk): a signed, verified reply; no transfer rights.
+WKK=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+out=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +noedns +norec -y "hmac-sha256:.:$WKK" SOA "$ZONE")
+check "well-known key: answered NOERROR" has "$out" "status: NOERROR"
+check "well-known key: the reply is signed and dig verified it" \
+	bash -c 'grep -qE "^\.[[:space:]]+0[[:space:]]+ANY[[:space:]]+TSIG[[:space:]]+hmac-sha256\..* NOERROR" <<<"$1" && ! grep -qE "tsig verify failure|TSIG could not" <<<"$1"' _ "$out"
+out=$(k -y "hmac-sha256:.:$WKK" AXFR "$ZONE")
+check "well-known key: grants no transfer" has "$out" "REFUSED"
+
 out=$("$AYACTL" -s "$D/ayad.sock" status)
 check "status: tsig counters" has "$out" "tsig_ok +[1-9]"
 check "status: tsig_badkey counted" has "$out" "tsig_badkey +[1-9]"
