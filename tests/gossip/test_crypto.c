@@ -621,6 +621,74 @@ static void test_probe_survives_notice(void **state)
 	gsp_free(b);
 }
 
+/* The first part of datagram i of w, decoded (caller frees). */
+static Aya__Gossip__Msg *first_part(const gsp_keyring_t *kr, const wire_t *w, size_t i)
+{
+	Aya__Gossip__Packet *p = peek(kr, w, i);
+	assert_true(p->n_parts >= 1);
+	Aya__Gossip__Msg *m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
+	assert_non_null(m);
+	aya__gossip__packet__free_unpacked(p, NULL);
+	return m;
+}
+
+/* An indirect probe: the relay's ping, dropped for its epoch, goes again on the notice. */
+static void test_relay_survives_notice(void **state)
+{
+	(void)state;
+	static const uint8_t k1[] = {1};
+	const char *A = "127.0.0.1:7946", *B = "127.0.0.2:7946", *C = "127.0.0.3:7946";
+	wire_t wa = {0}, wb = {0}, wc = {0};
+	gsp_keyring_t *kr = ring(k1, 1);
+	gsp_t *a = mk("a", A, ring(k1, 1), &wa);
+	gsp_t *b = mk("b", B, ring(k1, 1), &wb);
+	gsp_t *c = mk("c", C, ring(k1, 1), &wc);
+	know(a, B, b);
+	know(b, A, a);
+	/* a asks b to ping c; b has never talked to c. */
+	gsp_addr_t to_b = addr(B), to_a = addr(A);
+	uint8_t c_ip[4] = {127, 0, 0, 3};
+	Aya__Gossip__PingReq pr = AYA__GOSSIP__PING_REQ__INIT;
+	pr.seq_no = 4242;
+	pr.target = "c";
+	pr.ip.data = c_ip;
+	pr.ip.len = sizeof(c_ip);
+	pr.port = 7946;
+	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
+	m.kind_case = AYA__GOSSIP__MSG__KIND_PING_REQ;
+	m.ping_req = &pr;
+	wa.n = 0;
+	gsp_send_msgs(a, &to_b, &m);
+	wb.n = 0;
+	deliver(b, A, &wa, 0);
+	assert_int_equal(wb.n, 1); /* b's ping to c, without c's epoch */
+	deliver(c, B, &wb, 0);
+	assert_int_equal(gsp_stats(c).rx_no_epoch, 1);
+	assert_int_equal(wc.n, 1); /* the notice */
+	wb.n = 0;
+	deliver(b, C, &wc, 0);
+	assert_true(wb.n >= 1); /* the ping again, naming c's epoch */
+	Aya__Gossip__Msg *got = first_part(kr, &wb, 0);
+	assert_int_equal(got->kind_case, AYA__GOSSIP__MSG__KIND_PING);
+	aya__gossip__msg__free_unpacked(got, NULL);
+	wc.n = 0;
+	deliver(c, B, &wb, 0);
+	assert_int_equal(gsp_stats(c).rx_packets, 1);
+	assert_int_equal(wc.n, 1); /* c acks b */
+	wb.n = 0;
+	deliver(b, C, &wc, 0);
+	assert_int_equal(wb.n, 1); /* b acks a, with a's seq_no */
+	assert_true(gsp_addr_equal(&wb.to[0], &to_a));
+	got = first_part(kr, &wb, 0);
+	assert_int_equal(got->kind_case, AYA__GOSSIP__MSG__KIND_ACK);
+	assert_int_equal(got->ack->seq_no, 4242);
+	aya__gossip__msg__free_unpacked(got, NULL);
+	gsp_free(a);
+	gsp_free(b);
+	gsp_free(c);
+	gsp_keyring_free(kr);
+}
+
 /* Push/pull: a request for an unknown epoch is answered on the stream with a notice. */
 static void test_pushpull_notice(void **state)
 {
@@ -675,6 +743,21 @@ static void test_peer_table(void **state)
 	gsp_peers_fini(&t);
 }
 
+/* A peer that runs with our epoch makes us draw another one. */
+static void test_epoch_collision(void **state)
+{
+	(void)state;
+	wire_t w = {0};
+	gsp_t *a = mk("a", "127.0.0.1:7946", NULL, &w);
+	uint32_t old = a->epoch;
+	gsp_addr_t x = addr("127.0.0.5:7946");
+	gsp_peer_learn(a, &x, old);
+	assert_true(a->epoch != old && a->epoch != 0);
+	assert_int_equal(a->me->epoch, a->epoch);
+	assert_int_equal(gsp_peer_epoch(a, &x), old);
+	gsp_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +773,8 @@ int main(void)
 	        cmocka_unit_test(test_probe_survives_notice),
 	        cmocka_unit_test(test_pushpull_notice),
 	        cmocka_unit_test(test_peer_table),
+	        cmocka_unit_test(test_relay_survives_notice),
+	        cmocka_unit_test(test_epoch_collision),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
