@@ -64,7 +64,8 @@ void ctl_gossip_status_fill(gsp_t *g, const cfg_t *cfg, uint64_t config_hash, ay
 	out->tx_bytes = st.tx_bytes;
 	out->rx_bytes = st.rx_bytes;
 	out->rx_dropped = st.rx_bad_auth + st.rx_replay + st.rx_truncated + st.rx_oversize +
-	                  st.rx_malformed + st.rx_plain_refused + st.rx_sealed_refused;
+	                  st.rx_malformed + st.rx_plain_refused + st.rx_sealed_refused +
+	                  st.rx_no_epoch + st.rx_stale_epoch;
 	out->pushpull_ok = st.pushpull_ok;
 	out->pushpull_fail = st.pushpull_fail;
 	out->broadcasts_dropped = st.broadcasts_dropped;

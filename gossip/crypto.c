@@ -22,6 +22,13 @@
  * below the window. The table is bounded (max senders); a full table
  * refuses new senders rather than forgetting old ones, since forgetting
  * would re-open their replay window.
+ *
+ * The window lives as long as the receiver's run and covers the packets
+ * meant for this receiver only: every Packet also names the receiver's epoch
+ * (random per run, proto/gossip.proto), checked before the window
+ * (gossip/recv.c). A packet captured on its way to another node, or to an
+ * earlier run of this one, fails that check, so the window never has to
+ * know about it (gossip/epoch.c).
  */
 #include "gossip/gossip_int.h"
 #include "common/hash.h"

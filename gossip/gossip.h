@@ -22,7 +22,9 @@
  * Security: every datagram and TCP frame is sealed with AES-256-GCM under the
  * keyring's primary key; every installed key is accepted on receive (the
  * envelope names the key by a 4-byte id). Replays are rejected per sender by
- * a sequence window. See gossip/crypto.c. A node without keys (insecure
+ * a sequence window, and every packet names its receiver's epoch (random per
+ * run), so a packet is accepted only by the run of the node it was sent to.
+ * See gossip/crypto.c and proto/gossip.proto. A node without keys (insecure
  * mode) sends and accepts only plaintext: for loopback demos.
  *
  * Threads: a gsp_t and its transport belong to the control-plane thread;
@@ -40,7 +42,7 @@
 #include "common/compiler.h"
 #include "common/stats.h"
 
-#define GSP_PROTO_VERSION 1
+#define GSP_PROTO_VERSION 2       /* 2: epochs; does not talk to 1 (proto/gossip.proto) */
 #define GSP_KEY_LEN 32            /* AES-256 */
 #define GSP_MAX_KEYS 16           /* installed at once */
 #define GSP_NAME_MAX 63           /* node and region names, bytes */
@@ -172,6 +174,11 @@ typedef struct gsp_stats {
 	uint64_t rx_oversize;
 	uint64_t rx_malformed;                        /* authenticated but does not decode */
 	uint64_t rx_plain_refused, rx_sealed_refused; /* mode mismatch */
+	/* Not for this run of this node: the sender did not know our epoch yet (the
+	 * first packet to us, answered with a notice), or it named another epoch
+	 * (another node's, an earlier run's: a replay or a misdirected packet). */
+	uint64_t rx_no_epoch, rx_stale_epoch;
+	uint64_t tx_notices; /* epoch notices sent */
 	uint64_t tx_errors;
 	uint64_t probes, probe_failures, indirect_probes, refutes;
 	uint64_t pushpull_ok, pushpull_fail;

@@ -6,6 +6,7 @@
  *   member.c    member table and the SWIM state machine (alive/suspect/dead)
  *   node.c      probes, timers, gossip rounds, join, leave
  *   recv.c      packet decoding and dispatch, push/pull
+ *   epoch.c     epochs: the receiver check, the peer table, epoch notices
  *   observers.c rendezvous choice of an endpoint's observers
  *   keyop.c     cluster keyring operations (ayactl keyring)
  *   addr.c      gsp_addr_t helpers
@@ -79,6 +80,29 @@ void gsp_replay_fini(replay_t *r) AYA_NONNULL(1);
 /* true: fresh (and now recorded); false: replay, too old, or table full. */
 bool gsp_replay_check(replay_t *r, const char *sender, uint64_t seq) AYA_NONNULL(1, 2);
 
+/*
+ * Peer epochs (epoch.c): what this node knows of other nodes' epochs (proto/gossip.proto),
+ * by address (sends go to addresses), and when it may send the next epoch
+ * notice to that address. A lost or evicted entry costs one notice round
+ * trip, never correctness; a full table is emptied and learned again.
+ */
+typedef struct peer_ent {
+	struct peer_ent *next;
+	gsp_addr_t addr;
+	uint32_t epoch;          /* 0: unknown */
+	uint64_t notice_next_ms; /* no notice to this address before */
+} peer_ent_t;
+
+typedef struct peers {
+	peer_ent_t **tab;
+	size_t cap, n, max;
+} peers_t;
+
+int gsp_peers_init(peers_t *t, size_t max) AYA_NONNULL(1);
+void gsp_peers_fini(peers_t *t) AYA_NONNULL(1);
+/* The entry of addr; create: add an empty one when absent (NULL only without memory). */
+peer_ent_t *gsp_peer_get(peers_t *t, const gsp_addr_t *addr, bool create) AYA_NONNULL(1, 2);
+
 /* ---- queue.c ---- */
 
 #define BQ_BUCKETS 64 /* transmit counts 0..63; limits are capped below */
@@ -133,6 +157,7 @@ typedef struct suspicion {
 typedef struct member {
 	gsp_member_t pub; /* name and region are owned strings */
 	suspicion_t *susp;
+	uint32_t epoch; /* its run's (proto/gossip.proto), as far as we know; 0: unknown */
 	bool self;
 	uint8_t rx_key[GSP_KEYID_LEN]; /* key id of its last sealed datagram to us */
 	uint64_t rx_key_ms;            /* when it came; 0 = none */
@@ -157,6 +182,7 @@ typedef struct m_alive {
 	gsp_addr_t addr;
 	uint64_t incarnation;
 	uint64_t config_hash;
+	uint32_t epoch; /* 0: not given */
 } m_alive_t;
 
 typedef struct m_suspect {
@@ -195,6 +221,8 @@ typedef struct pending {
 	uint64_t deadline_ms;
 	gsp_addr_t requester; /* PEND_RELAY */
 	uint32_t req_seq_no;  /* PEND_RELAY: the requester's seq_no */
+	gsp_addr_t target;    /* PEND_RELAY: pinged again if it answers with an epoch notice */
+	char target_name[GSP_NAME_MAX + 1];
 	bool nack_sent;
 } pending_t;
 
@@ -202,6 +230,8 @@ typedef struct pushpull_req {
 	uint64_t id;
 	bool join;
 	bool used;
+	bool retried; /* sent again after an epoch notice: a second notice fails it */
+	gsp_addr_t to;
 } pushpull_req_t;
 
 struct gsp {
@@ -224,6 +254,9 @@ struct gsp {
 
 	bqueue_t q;
 	replay_t replay;
+	peers_t peers;
+	uint32_t epoch;              /* this run's, random, never 0 (proto/gossip.proto) */
+	uint64_t stranger_notice_ms; /* no epoch notice to a non-member before (epoch.c) */
 	uint64_t tx_seq;
 	uint32_t next_seq_no;
 	unsigned awareness;
@@ -287,6 +320,38 @@ void gsp_mt_rebuild(gsp_t *g) AYA_NONNULL(1);
 
 /* A join push/pull finished (ok: a seed answered); schedules the retry. */
 void gsp_join_result(gsp_t *g, bool ok) AYA_NONNULL(1);
+/* Start a push/pull exchange with `to`; retried: the second try after an epoch notice. */
+void gsp_pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join, bool retried) AYA_NONNULL(1, 2);
+/* Send an epoch notice to `to`: a Packet without parts, to_epoch = their_epoch. */
+void gsp_send_notice(gsp_t *g, const gsp_addr_t *to, uint32_t their_epoch) AYA_NONNULL(1, 2);
+
+/* ---- epoch.c ---- */
+/* A new epoch for this run: random (from cfg.seed when seeded), never 0 (unknown), never old. */
+uint32_t gsp_epoch_draw(gsp_t *g, uint32_t old) AYA_NONNULL(1);
+/* The epoch of the node at addr as this node knows it; 0: unknown. */
+uint32_t gsp_peer_epoch(gsp_t *g, const gsp_addr_t *addr) AYA_NONNULL(1, 2);
+/* The node at addr runs with epoch (0: nothing learned). Ours: we draw a new one. */
+void gsp_peer_learn(gsp_t *g, const gsp_addr_t *addr, uint32_t epoch) AYA_NONNULL(1, 2);
+/*
+ * p is not for this run of ours: count it by reason, log a stale one (rate-
+ * limited), and set *notice_epoch (when not NULL) to the sender's epoch if
+ * it deserves a notice (not a notice itself, a version 2 sender). false: p
+ * names our epoch.
+ */
+bool gsp_epoch_wrong(gsp_t *g, const gsp_addr_t *from, const Aya__Gossip__Packet *p,
+                     uint32_t *notice_epoch) AYA_NONNULL(1, 3);
+/* p passed every check: its sender runs with p->from_epoch at src (if any) and its address. */
+void gsp_epoch_learn(gsp_t *g, const gsp_addr_t *src, const Aya__Gossip__Packet *p)
+        AYA_NONNULL(1, 3);
+/* Answer a datagram of `name` (from src) dropped for its epoch with a notice, rate-limited. */
+void gsp_epoch_answer(gsp_t *g, const gsp_addr_t *src, const char *name, uint32_t their_epoch)
+        AYA_NONNULL(1, 2, 3);
+/*
+ * `sender` answered with an epoch notice: what we sent it was dropped, so
+ * send again what a probe waits for (our ping or ping-req, a relayed ping)
+ * and our pending broadcasts.
+ */
+void gsp_notice_heard(gsp_t *g, const char *sender) AYA_NONNULL(1, 2);
 
 /* ---- keyop.c ---- */
 /* A KeyOp from sender at from (authenticated by the caller): apply, answer. */
@@ -307,10 +372,10 @@ void gsp_handle_ack(gsp_t *g, uint32_t seq_no, bool nack) AYA_NONNULL(1);
  * push/pull when this is the reply; the reply then leaves out the members the
  * peer sent exactly as we have them and asks the delegate for a state delta
  * (local_state_delta), so a peer in sync gets a nearly empty reply. NULL:
- * everything (a request).
+ * everything (a request). to_epoch: the receiver's epoch as we know it.
  */
-int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint8_t **out,
-                       size_t *len) AYA_NONNULL(1, 4, 5);
+int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint32_t to_epoch,
+                       uint8_t **out, size_t *len) AYA_NONNULL(1, 5, 6);
 /* Merge a push/pull message. */
 void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1, 2);
 /*
@@ -319,7 +384,15 @@ void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp) AYA_NONNULL(1
  * -EMSGSIZE for oversized.
  */
 void gsp_count_drop(gsp_t *g, const gsp_addr_t *from, long err) AYA_NONNULL(1);
-/* Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped. */
-/* from: the sender for drop warnings, NULL when unknown (TCP replies). */
+/*
+ * Open and decode a sealed buffer into a Packet (caller frees); NULL: counted and dropped.
+ * from: the sender for drop warnings, NULL when unknown (TCP replies). A Packet for
+ * another epoch than ours is dropped; *notice_epoch (when not NULL) then gets the
+ * sender's epoch if it deserves an epoch notice (else 0), and sender its name.
+ */
+Aya__Gossip__Packet *gsp_open_packet_ex(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
+                                        size_t len, uint32_t *notice_epoch,
+                                        char sender[GSP_NAME_MAX + 1]) AYA_NONNULL(1);
+/* gsp_open_packet_ex() without the notice. */
 Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
                                      size_t len) AYA_NONNULL(1);

@@ -304,6 +304,12 @@ void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap)
 		bool moved = !gsp_addr_equal(&a->addr, &m->pub.addr);
 		if (a->incarnation < m->pub.incarnation ||
 		    (a->incarnation == m->pub.incarnation && !(dead && moved))) {
+			if (a->incarnation == m->pub.incarnation && m->epoch == 0 &&
+			    a->epoch != 0 && !moved) {
+				/* Its epoch, from a member entry that did not carry it yet. */
+				m->epoch = a->epoch;
+				gsp_peer_learn(g, &m->pub.addr, a->epoch);
+			}
 			return;
 		}
 	}
@@ -312,6 +318,9 @@ void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap)
 	m->pub.incarnation = a->incarnation;
 	m->pub.config_hash = a->config_hash;
 	m->pub.last_heard_ms = now;
+	/* A newer incarnation may be a new run: its epoch replaces what we knew. */
+	m->epoch = a->epoch;
+	gsp_peer_learn(g, &m->pub.addr, a->epoch);
 	update_region(m, a->region);
 	set_state(g, m, GSP_ST_ALIVE, now);
 	if (news || !bootstrap) {

@@ -137,11 +137,13 @@ gsp_t *gsp_new(const gsp_config_t *c, gsp_keyring_t *keyring_take, const gsp_clo
 	}
 	g->cfg.seeds = g->seeds;
 	if (gsp_bq_init(&g->q) != 0 || gsp_replay_init(&g->replay, 65536) != 0 ||
-	    self_init(g) != 0) {
+	    gsp_peers_init(&g->peers, 65536) != 0 || self_init(g) != 0) {
 		goto fail;
 	}
 	/* Above every sequence an earlier run of this node can have used (crypto.c). */
 	g->tx_seq = wall_us() << 12;
+	g->epoch = gsp_epoch_draw(g, 0);
+	g->me->epoch = g->epoch;
 	g->next_seq_no = (uint32_t)gsp_rand(g) & (GSP_SEQ_NO_MASK >> 1);
 	g->join_backoff_ms = 1000;
 	return g;
@@ -168,6 +170,9 @@ void gsp_free(gsp_t *g)
 	}
 	if (g->replay.tab != NULL) {
 		gsp_replay_fini(&g->replay);
+	}
+	if (g->peers.tab != NULL) {
+		gsp_peers_fini(&g->peers);
 	}
 	gsp_keyring_free(g->kr);
 	free(g);
@@ -238,6 +243,8 @@ void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *prima
 	p.version = GSP_PROTO_VERSION;
 	p.from = (char *)g->me->pub.name;
 	p.seq = ++g->tx_seq;
+	p.from_epoch = g->epoch;
+	p.to_epoch = gsp_peer_epoch(g, to);
 	p.parts = parts;
 	size_t overhead = g->kr != NULL && gsp_keyring_count(g->kr) > 0 ? GSP_ENV_OVERHEAD : 1;
 	size_t budget = g->cfg.mtu - overhead - protobuf_c_message_get_packed_size(&p.base);
@@ -253,12 +260,35 @@ void gsp_send_msgs(gsp_t *g, const gsp_addr_t *to, const Aya__Gossip__Msg *prima
 		p.n_parts = 1;
 		budget -= gsp_bq_part_cost(len);
 	}
-	unsigned limit = gsp_bq_limit(g->cfg.retransmit_mult, g->n_live);
-	p.n_parts += gsp_bq_fill(&g->q, limit, &budget, parts + p.n_parts, MAX_PARTS - p.n_parts);
-	if (p.n_parts > 0) {
+	/*
+	 * A receiver whose epoch we do not know drops the packet (and answers
+	 * with a notice): piggybacked broadcasts would spend a transmission for
+	 * nothing. Send the primary alone, or a hello (no parts) that asks for
+	 * the notice; gsp_notice_heard() then sends the broadcasts.
+	 */
+	if (p.to_epoch != 0) {
+		unsigned limit = gsp_bq_limit(g->cfg.retransmit_mult, g->n_live);
+		p.n_parts += gsp_bq_fill(&g->q, limit, &budget, parts + p.n_parts,
+		                         MAX_PARTS - p.n_parts);
+	}
+	if (p.n_parts > 0 || p.to_epoch == 0) {
 		send_packet(g, to, &p);
 	}
 	gsp_bq_release(&g->q);
+}
+
+/* ---- epoch notices (gossip/epoch.c) ---- */
+
+void gsp_send_notice(gsp_t *g, const gsp_addr_t *to, uint32_t their_epoch)
+{
+	Aya__Gossip__Packet p = AYA__GOSSIP__PACKET__INIT;
+	p.version = GSP_PROTO_VERSION;
+	p.from = (char *)g->me->pub.name;
+	p.seq = ++g->tx_seq;
+	p.from_epoch = g->epoch;
+	p.to_epoch = their_epoch;
+	g->stats.tx_notices++;
+	send_packet(g, to, &p);
 }
 
 static void send_one(gsp_t *g, const gsp_addr_t *to, Aya__Gossip__Msg__KindCase kind, void *body)
@@ -440,7 +470,7 @@ static void gossip_round(gsp_t *g, uint64_t now, size_t fanout)
 	}
 }
 
-static void pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join)
+void gsp_pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join, bool retried)
 {
 	pushpull_req_t *slot = NULL;
 	for (size_t i = 0; i < AYA_ARRAY_LEN(g->reqs) && slot == NULL; i++) {
@@ -448,12 +478,15 @@ static void pushpull_send(gsp_t *g, const gsp_addr_t *to, bool join)
 	}
 	uint8_t *frame;
 	size_t len;
-	if (slot == NULL || gsp_pushpull_frame(g, join, NULL, &frame, &len) != 0) {
+	if (slot == NULL ||
+	    gsp_pushpull_frame(g, join, NULL, gsp_peer_epoch(g, to), &frame, &len) != 0) {
 		g->stats.pushpull_fail++;
 		return;
 	}
 	slot->used = true;
 	slot->join = join;
+	slot->retried = retried;
+	slot->to = *to;
 	slot->id = ++g->next_req_id;
 	if (join) {
 		g->join_outstanding++;
@@ -480,14 +513,14 @@ static void pushpull_round(gsp_t *g, uint64_t now)
 	member_t *m[1];
 	if (++g->pushpull_rounds % gsp_pushpull_every(g->n_live) == 0 &&
 	    pick_random(g, 1, m, NULL, now, false) == 1) {
-		pushpull_send(g, &m[0]->pub.addr, false);
+		gsp_pushpull_send(g, &m[0]->pub.addr, false, false);
 	}
 	/* Reconnect: try one member we believe dead, to heal partitions (serf's reconnect). */
 	size_t start = g->n_members ? gsp_rand(g) % g->n_members : 0;
 	for (size_t i = 0; i < g->n_members; i++) {
 		member_t *d = g->members[(start + i) % g->n_members];
 		if (d->pub.state == GSP_ST_DEAD) {
-			pushpull_send(g, &d->pub.addr, false);
+			gsp_pushpull_send(g, &d->pub.addr, false, false);
 			break;
 		}
 	}
@@ -498,7 +531,7 @@ static void join_round(gsp_t *g, uint64_t now)
 	g->next_join_ms = UINT64_MAX;
 	for (size_t i = 0; i < g->cfg.n_seeds; i++) {
 		if (!gsp_addr_equal(&g->seeds[i], &g->me->pub.addr)) {
-			pushpull_send(g, &g->seeds[i], true);
+			gsp_pushpull_send(g, &g->seeds[i], true, false);
 		}
 	}
 	if (g->join_outstanding == 0) {
@@ -757,8 +790,8 @@ int gsp_broadcast(gsp_t *g, const char *key, const uint8_t *data, size_t len)
 	Aya__Gossip__Msg m = AYA__GOSSIP__MSG__INIT;
 	m.kind_case = AYA__GOSSIP__MSG__KIND_USER;
 	m.user = &u;
-	/* Room for the envelope and the Packet header (version, name, sequence). */
-	size_t room = g->cfg.mtu - GSP_ENV_OVERHEAD - (2 + 2 + GSP_NAME_MAX + 11);
+	/* Room for the envelope and the Packet header (version, name, sequence, 2 epochs). */
+	size_t room = g->cfg.mtu - GSP_ENV_OVERHEAD - (2 + 2 + GSP_NAME_MAX + 11 + 10);
 	if (gsp_bq_part_cost(protobuf_c_message_get_packed_size(&m.base)) > room) {
 		return -EMSGSIZE;
 	}

@@ -1,9 +1,14 @@
 /*
  * Incoming packets and push/pull. Order of checks on a datagram: size
  * (oversized/truncated), envelope and MAC (crypto.c), protobuf decoding,
- * sender name, replay window; only then does any part touch state. Each part
- * is decoded on its own: one that does not decode is counted and skipped,
- * an unknown kind (a newer node's message) is ignored.
+ * sender name, receiver epoch, replay window; only then does any part touch
+ * state or get an answer. Each part is decoded on its own: one that does not
+ * decode is counted and skipped, an unknown kind (a newer node's message) is
+ * ignored.
+ *
+ * The receiver epoch check, learning epochs and the epoch notice are in
+ * gossip/epoch.c; over TCP the notice is the reply frame (notice_frame()), and
+ * a requester that gets one asks again at once (gsp_tcp_response()).
  */
 #include "gossip/gossip_int.h"
 #include "common/log.h"
@@ -36,6 +41,7 @@ void gsp_member_msg(const member_t *m, Aya__Gossip__Member *mm, uint8_t ipbuf[16
 	mm->incarnation = m->pub.incarnation;
 	mm->state = (Aya__Gossip__MemberState)m->pub.state;
 	mm->config_hash = m->pub.config_hash;
+	mm->epoch = m->epoch;
 }
 
 int gsp_addr_from_ip(const uint8_t *ip, size_t len, uint32_t port, gsp_addr_t *out)
@@ -80,6 +86,7 @@ static bool member_decode(const Aya__Gossip__Member *mm, m_alive_t *a)
 	a->region = mm->region;
 	a->incarnation = mm->incarnation;
 	a->config_hash = mm->config_hash;
+	a->epoch = mm->epoch;
 	return true;
 }
 
@@ -142,6 +149,16 @@ void gsp_count_drop(gsp_t *g, const gsp_addr_t *from, long err)
 Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
                                      size_t len)
 {
+	return gsp_open_packet_ex(g, from, buf, len, NULL, NULL);
+}
+
+Aya__Gossip__Packet *gsp_open_packet_ex(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
+                                        size_t len, uint32_t *notice_epoch,
+                                        char sender[GSP_NAME_MAX + 1])
+{
+	if (notice_epoch != NULL) {
+		*notice_epoch = 0;
+	}
 	uint8_t stackbuf[GSP_MAX_UDP];
 	uint8_t *plain = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
 	char who[80];
@@ -160,6 +177,12 @@ Aya__Gossip__Packet *gsp_open_packet(gsp_t *g, const gsp_addr_t *from, const uin
 		log_ratelimited(AYA_LOG_WARN,
 		                "gossip: dropped a malformed packet from %s (%" PRIu64 " so far)",
 		                from_str(from, who, sizeof(who)), g->stats.rx_malformed);
+		goto fail;
+	}
+	if (gsp_epoch_wrong(g, from, p, notice_epoch)) {
+		if (sender != NULL) {
+			snprintf(sender, GSP_NAME_MAX + 1, "%s", p->from);
+		}
 		goto fail;
 	}
 	if (!gsp_replay_check(&g->replay, p->from, p->seq)) {
@@ -230,7 +253,9 @@ static void handle_ping_req(gsp_t *g, const gsp_addr_t *from, const Aya__Gossip_
 	                    .seq_no = gsp_next_seq_no(g),
 	                    .deadline_ms = gsp_now(g) + g->cfg.probe_timeout_ms,
 	                    .requester = *from,
-	                    .req_seq_no = pr->seq_no};
+	                    .req_seq_no = pr->seq_no,
+	                    .target = target};
+	snprintf(slot->target_name, sizeof(slot->target_name), "%s", pr->target);
 	Aya__Gossip__Ping ping = AYA__GOSSIP__PING__INIT;
 	ping.seq_no = slot->seq_no;
 	ping.target = pr->target;
@@ -347,12 +372,19 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	if (!g->started) {
 		return;
 	}
-	Aya__Gossip__Packet *p = gsp_open_packet(g, from, buf, len);
+	uint32_t notice_epoch = 0;
+	char name[GSP_NAME_MAX + 1];
+	Aya__Gossip__Packet *p = gsp_open_packet_ex(g, from, buf, len, &notice_epoch, name);
 	if (p == NULL) {
+		if (notice_epoch != 0) {
+			gsp_epoch_answer(g, from, name, notice_epoch);
+		}
 		return;
 	}
 	g->stats.rx_packets++;
 	g->stats.rx_bytes += len;
+	/* Before the parts: the answers they get (acks) must name the sender's epoch. */
+	gsp_epoch_learn(g, from, p);
 	member_t *sender = gsp_mt_find(g, p->from);
 	if (sender != NULL) {
 		sender->pub.last_heard_ms = gsp_now(g);
@@ -364,6 +396,12 @@ void gsp_recv_udp(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	}
 	for (size_t i = 0; i < p->n_parts && i < 256; i++) {
 		handle_part(g, from, p->from, &p->parts[i]);
+	}
+	if (sender == NULL) {
+		gsp_epoch_learn(g, NULL, p); /* its alive may have come in this packet */
+	}
+	if (p->n_parts == 0) {
+		gsp_notice_heard(g, p->from);
 	}
 	aya__gossip__packet__free_unpacked(p, NULL);
 	gsp_tick(g);
@@ -409,8 +447,45 @@ static Aya__Gossip__Member **peer_index(const Aya__Gossip__PushPull *peer, size_
 	return ix;
 }
 
-int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint8_t **out,
-                       size_t *len)
+/* Pack and seal p into a malloc'd frame (*out); 0 or a negative errno. */
+static int seal_frame(gsp_t *g, const Aya__Gossip__Packet *p, uint8_t **out, size_t *len)
+{
+	size_t plen = protobuf_c_message_get_packed_size(&p->base);
+	uint8_t *packed = malloc(plen + 1);
+	uint8_t *sealed = malloc(plen + GSP_ENV_OVERHEAD);
+	int rc = -ENOMEM;
+	if (packed != NULL && sealed != NULL) {
+		protobuf_c_message_pack(&p->base, packed);
+		long n = gsp_seal(g->kr, packed, plen, sealed, plen + GSP_ENV_OVERHEAD);
+		if (n >= 0) {
+			*out = sealed;
+			*len = (size_t)n;
+			sealed = NULL;
+			rc = 0;
+		} else {
+			rc = (int)n;
+		}
+	}
+	free(packed);
+	free(sealed);
+	return rc;
+}
+
+/* An epoch notice as a push/pull reply frame: the sender learns our epoch and asks again. */
+static int notice_frame(gsp_t *g, uint32_t their_epoch, uint8_t **out, size_t *len)
+{
+	Aya__Gossip__Packet p = AYA__GOSSIP__PACKET__INIT;
+	p.version = GSP_PROTO_VERSION;
+	p.from = (char *)g->me->pub.name;
+	p.seq = ++g->tx_seq;
+	p.from_epoch = g->epoch;
+	p.to_epoch = their_epoch;
+	g->stats.tx_notices++;
+	return seal_frame(g, &p, out, len);
+}
+
+int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, uint32_t to_epoch,
+                       uint8_t **out, size_t *len)
 {
 	int rc = -ENOMEM;
 	Aya__Gossip__Member *mm = calloc(g->n_members, sizeof(*mm));
@@ -464,26 +539,11 @@ int gsp_pushpull_frame(gsp_t *g, bool join, const Aya__Gossip__PushPull *peer, u
 	p.version = GSP_PROTO_VERSION;
 	p.from = (char *)g->me->pub.name;
 	p.seq = ++g->tx_seq;
+	p.from_epoch = g->epoch;
+	p.to_epoch = to_epoch;
 	p.n_parts = 1;
 	p.parts = &part;
-	size_t plen = protobuf_c_message_get_packed_size(&p.base);
-	uint8_t *packed = malloc(plen + 1);
-	uint8_t *sealed = malloc(plen + GSP_ENV_OVERHEAD);
-	rc = -ENOMEM;
-	if (packed != NULL && sealed != NULL) {
-		protobuf_c_message_pack(&p.base, packed);
-		long n = gsp_seal(g->kr, packed, plen, sealed, plen + GSP_ENV_OVERHEAD);
-		if (n >= 0) {
-			*out = sealed;
-			*len = (size_t)n;
-			sealed = NULL;
-			rc = 0;
-		} else {
-			rc = (int)n;
-		}
-	}
-	free(packed);
-	free(sealed);
+	rc = seal_frame(g, &p, out, len);
 out:
 	free(ix);
 	free(plain);
@@ -535,33 +595,57 @@ void gsp_pushpull_merge(gsp_t *g, const Aya__Gossip__PushPull *pp)
 	}
 }
 
-/* Open a push/pull frame; NULL: counted and dropped. *pp points into the returned packet's msg. */
-static Aya__Gossip__Msg *open_pushpull(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf,
-                                       size_t len)
+/* A push/pull frame, opened (open_pushpull()). */
+typedef struct pp_frame {
+	Aya__Gossip__Msg *m; /* NULL for an epoch notice */
+	char from[GSP_NAME_MAX + 1];
+	uint32_t from_epoch;
+	uint32_t notice_epoch; /* dropped for its epoch: answer it with this */
+} pp_frame_t;
+
+/*
+ * Open a push/pull frame into f; false: counted and dropped. An epoch notice
+ * (a Packet without parts) opens with f->m NULL; the caller frees f->m.
+ */
+static bool open_pushpull(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len,
+                          pp_frame_t *f)
 {
+	memset(f, 0, sizeof(*f));
 	if (len > GSP_MAX_FRAME) {
 		g->stats.rx_oversize++;
-		return NULL;
+		return false;
 	}
-	Aya__Gossip__Packet *p = gsp_open_packet(g, from, buf, len);
+	Aya__Gossip__Packet *p = gsp_open_packet_ex(g, from, buf, len, &f->notice_epoch, f->from);
 	if (p == NULL) {
-		return NULL;
+		return false;
 	}
-	Aya__Gossip__Msg *m = NULL;
-	if (p->n_parts >= 1) {
-		m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
+	snprintf(f->from, sizeof(f->from), "%s", p->from);
+	f->from_epoch = p->from_epoch;
+	bool notice = p->n_parts == 0;
+	if (!notice) {
+		f->m = aya__gossip__msg__unpack(NULL, p->parts[0].len, p->parts[0].data);
 	}
 	aya__gossip__packet__free_unpacked(p, NULL);
-	if (m == NULL || m->kind_case != AYA__GOSSIP__MSG__KIND_PUSH_PULL) {
+	if (!notice && (f->m == NULL || f->m->kind_case != AYA__GOSSIP__MSG__KIND_PUSH_PULL)) {
 		g->stats.rx_malformed++;
-		if (m != NULL) {
-			aya__gossip__msg__free_unpacked(m, NULL);
+		if (f->m != NULL) {
+			aya__gossip__msg__free_unpacked(f->m, NULL);
 		}
-		return NULL;
+		f->m = NULL;
+		return false;
 	}
 	g->stats.rx_packets++;
 	g->stats.rx_bytes += len;
-	return m;
+	return true;
+}
+
+/* The frame passed every check: its sender runs with from_epoch (at addr, if any). */
+static void learn_frame(gsp_t *g, const gsp_addr_t *addr, const pp_frame_t *f)
+{
+	Aya__Gossip__Packet p = AYA__GOSSIP__PACKET__INIT;
+	p.from = (char *)f->from;
+	p.from_epoch = f->from_epoch;
+	gsp_epoch_learn(g, addr, &p);
 }
 
 int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t len, uint8_t **reply,
@@ -570,16 +654,23 @@ int gsp_tcp_serve(gsp_t *g, const gsp_addr_t *from, const uint8_t *buf, size_t l
 	if (!g->started) {
 		return -EAGAIN;
 	}
-	Aya__Gossip__Msg *m = open_pushpull(g, from, buf, len);
-	if (m == NULL) {
-		return -EBADMSG;
+	pp_frame_t f;
+	if (!open_pushpull(g, from, buf, len, &f)) {
+		/* Sent before its sender knew our epoch: tell it, on the same stream. */
+		return f.notice_epoch != 0 ? notice_frame(g, f.notice_epoch, reply, reply_len)
+		                           : -EBADMSG;
 	}
-	gsp_pushpull_merge(g, m->push_pull);
+	if (f.m == NULL) {
+		return -EBADMSG; /* a notice is no request */
+	}
+	gsp_pushpull_merge(g, f.m->push_pull);
+	/* After the merge: the requester is a member now, learn its address's epoch. */
+	learn_frame(g, NULL, &f);
 	/* Someone reached us: we are part of a cluster even if our seeds are not up yet. */
 	g->joined = true;
 	/* The reply is what the requester lacks after what it just told us. */
-	int rc = gsp_pushpull_frame(g, false, m->push_pull, reply, reply_len);
-	aya__gossip__msg__free_unpacked(m, NULL);
+	int rc = gsp_pushpull_frame(g, false, f.m->push_pull, f.from_epoch, reply, reply_len);
+	aya__gossip__msg__free_unpacked(f.m, NULL);
 	gsp_tick(g);
 	return rc;
 }
@@ -598,11 +689,17 @@ void gsp_tcp_response(gsp_t *g, uint64_t req_id, const uint8_t *buf, size_t len)
 	if (join && g->join_outstanding > 0) {
 		g->join_outstanding--;
 	}
-	if (buf != NULL) {
-		Aya__Gossip__Msg *m = open_pushpull(g, NULL, buf, len);
-		if (m != NULL) {
-			gsp_pushpull_merge(g, m->push_pull);
-			aya__gossip__msg__free_unpacked(m, NULL);
+	pp_frame_t f;
+	if (buf != NULL && open_pushpull(g, NULL, buf, len, &f)) {
+		learn_frame(g, &r->to, &f);
+		if (f.m == NULL && !r->retried) {
+			/* An epoch notice: the server did not know us yet; ask again at once. */
+			gsp_pushpull_send(g, &r->to, join, true);
+			return;
+		}
+		if (f.m != NULL) {
+			gsp_pushpull_merge(g, f.m->push_pull);
+			aya__gossip__msg__free_unpacked(f.m, NULL);
 			ok = true;
 		}
 	}
@@ -643,6 +740,10 @@ static const aya_stat_t stat_rows[] = {
         ROW(rx_malformed, H_DROP, F_DROP, "reason=\"malformed\""),
         ROW(rx_plain_refused, H_DROP, F_DROP, "reason=\"plain_refused\""),
         ROW(rx_sealed_refused, H_DROP, F_DROP, "reason=\"sealed_refused\""),
+        ROW(rx_no_epoch, H_DROP, F_DROP, "reason=\"no_epoch\""),
+        ROW(rx_stale_epoch, H_DROP, F_DROP, "reason=\"stale_epoch\""),
+        ROW(tx_notices, "Epoch notices sent (answers to packets for another epoch)",
+            "aya_gossip_epoch_notices_total", NULL),
         ROW(tx_errors, "Gossip packets the transport failed to send", "aya_gossip_tx_errors_total",
             NULL),
         ROW(probes, "SWIM probes of a member started", "aya_gossip_probes_total", NULL),

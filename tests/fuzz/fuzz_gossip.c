@@ -8,7 +8,9 @@
  *   2                           the reply to our own join push/pull, gsp_tcp_response().
  * The rest is the datagram or frame. Every input gets a fresh node "fz-0"
  * that knows two members (fz-1 at 127.0.0.2, fz-2 at 127.0.0.3) and joins
- * through fz-1, so replay windows and member tables start the same; after
+ * through fz-1, so replay windows and member tables start the same. Every
+ * fz-N runs with epoch FZ_EPOCH + N and knows the others', so the seeds
+ * (what fz-1 sends fz-0) pass the epoch check and reach the handlers; after
  * the input the virtual clock runs 15 s of timers (suspicions, probes,
  * gossip rounds) over what it changed.
  */
@@ -32,6 +34,8 @@ typedef struct net {
 } net_t;
 
 static net_t net;
+
+#define FZ_EPOCH 0x0f0f0000u
 
 static uint64_t clk_now(void *ctx)
 {
@@ -146,13 +150,20 @@ static gsp_t *node_new(const char *name, const char *addr, const char *seed, uns
 	}
 	for (size_t i = 0; i < 3; i++) {
 		if (strcmp(names[i], name) == 0) {
+			g->epoch = FZ_EPOCH + (uint32_t)i;
+			g->me->epoch = g->epoch;
+		}
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(names[i], name) == 0) {
 			continue;
 		}
 		m_alive_t a = {.name = names[i],
 		               .region = i == 2 ? "r1" : "r0",
 		               .addr = addr_of(addrs[i]),
 		               .incarnation = 1000,
-		               .config_hash = 7};
+		               .config_hash = 7,
+		               .epoch = FZ_EPOCH + (uint32_t)i};
 		gsp_apply_alive(g, &a, true);
 	}
 	gsp_start(g);
@@ -278,23 +289,19 @@ int fuzz_write_seeds(const char *dir)
 	gsp_leave(peer);
 	run(peer, 500, 100);
 	gsp_free(peer);
-	/* fz-0's reply to a join: serve the peer's first frame on a fresh fz-0. */
+	/* The reply to fz-0's join: fz-1 serves fz-0's request (both fresh). */
 	net.dir = NULL;
 	gsp_t *g = node_new("fz-0", "127.0.0.1:7946", "127.0.0.2:7946", &sum);
 	gsp_t *p = node_new("fz-1", "127.0.0.2:7946", "127.0.0.1:7946", &sum);
-	gsp_free(p);
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/pushpull-0", dir);
-	FILE *f = fopen(path, "rb");
-	uint8_t frame[65536];
-	size_t n = f != NULL ? fread(frame, 1, sizeof(frame), f) : 0;
-	if (f != NULL) {
-		fclose(f);
+	uint8_t *req = NULL, *reply = NULL;
+	size_t req_len = 0, reply_len = 0;
+	gsp_addr_t from = addr_of("127.0.0.1:7946");
+	int rc = gsp_pushpull_frame(g, true, NULL, FZ_EPOCH + 1, &req, &req_len);
+	if (rc == 0) {
+		rc = gsp_tcp_serve(p, &from, req, req_len, &reply, &reply_len);
 	}
-	uint8_t *reply = NULL;
-	size_t reply_len = 0;
-	gsp_addr_t from = addr_of("127.0.0.2:7946");
-	int rc = n > 1 ? gsp_tcp_serve(g, &from, frame + 1, n - 1, &reply, &reply_len) : -1;
+	free(req);
+	gsp_free(p);
 	gsp_free(g);
 	if (rc != 0) {
 		return -1;
@@ -311,7 +318,10 @@ int fuzz_write_seeds(const char *dir)
 	/* Keyring ops (a member refuses them in insecure mode) and an answer to none. */
 	ok = ok && keyop_seeds(dir);
 	/* Issue 12 finding 6: an empty state record (insecure mode) reached the store. */
-	static const uint8_t empty_user[] = {0,    0,    0x08, 0x01, 0x12, 0x01, 0x78, 0x18,
-	                                     0x01, 0x22, 0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b};
+	static const uint8_t empty_user[] = {0, 0, 0x08, 0x02, 0x12, 0x01, 0x78, 0x18, 0x01, 0x22,
+	                                     0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b,
+	                                     /* from_epoch, to_epoch FZ_EPOCH (fz-0's) */
+	                                     0x2d, 0x09, 0x00, 0x0f, 0x0f, 0x35, 0x00, 0x00, 0x0f,
+	                                     0x0f};
 	return ok && fuzz_seed(dir, "empty-user-state", empty_user, sizeof(empty_user)) ? 0 : -1;
 }

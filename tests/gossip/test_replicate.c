@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "config/config.h"
 #include "gossip/gossip.h"
+#include "gossip/gossip_int.h" /* the node's epoch, for a hand-made packet */
 #include "state/state.h"
 #include "tests/config/util.h"
 #include "tests/gossip/sim.h"
@@ -625,8 +626,10 @@ static int no_send(void *ctx, const gsp_addr_t *to, const uint8_t *b, size_t l)
 static void test_empty_record_dropped(void **state)
 {
 	(void)state;
-	static const uint8_t pkt[] = {0x00, 0x08, 0x01, 0x12, 0x01, 0x78, 0x18, 0x01,
-	                              0x22, 0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b};
+	/* Version 2, from "x", one empty UserState; from_epoch 9, to_epoch set below. */
+	uint8_t pkt[] = {0x00, 0x08, 0x02, 0x12, 0x01, 0x78, 0x18, 0x01, 0x22,
+	                 0x05, 0x42, 0x03, 0x0a, 0x01, 0x6b, 0x2d, 0x09, 0x00,
+	                 0x00, 0x00, 0x35, 0,    0,    0,    0};
 	cluster_t c = {.count = 1};
 	c.n = calloc(1, sizeof(*c.n));
 	assert_non_null(c.n);
@@ -644,6 +647,9 @@ static void test_empty_record_dropped(void **state)
 	gsp_t *g = gsp_new(&gc, NULL, &clk, &tr, &dg);
 	assert_non_null(g);
 	gsp_start(g);
+	for (size_t i = 0; i < 4; i++) {
+		pkt[21 + i] = (uint8_t)(g->epoch >> (8 * i)); /* fixed32, little-endian */
+	}
 	gsp_addr_t from;
 	assert_int_equal(gsp_addr_parse("127.0.0.2:7946", &from), 0);
 	uint64_t malformed = gsp_stats(g).rx_malformed;
