@@ -600,7 +600,7 @@ int gsp_set_seeds(gsp_t *g, const gsp_addr_t *seeds, size_t n)
 	 * adds a seed is how an operator connects two clusters. */
 	for (size_t i = 0; g->started && !g->leaving && i < n; i++) {
 		if (!seed_listed(old, n_old, &v[i]) && !gsp_addr_equal(&v[i], &g->me->pub.addr)) {
-			pushpull_send(g, &v[i], true);
+			gsp_pushpull_send(g, &v[i], true, false);
 		}
 	}
 	free(old);
