@@ -259,8 +259,7 @@ elif cmd == "logtime":  # logtime T0_MS STATE NODES NAMES: ms from T0 until ever
         for n in names:
             t = None
             for line in open(f"{tdir}/n{i}/ayad.log", errors="replace"):
-                if f"gossip: member {n} (" not in line or not line.rstrip().endswith(
-                        f"is {state}, incarnation " + line.rstrip().rsplit(" ", 1)[-1]):
+                if f"gossip: member {state} member={n} " not in line:
                     continue
                 ts = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
                 ms = int(ts.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
@@ -361,7 +360,7 @@ echo "# observers before the cut: $BK_A: $OBS_A; $BK_B: $OBS_B"
 
 # --- the cut ----------------------------------------------------------------
 # Times are from the cut: the answers by a poll loop of dig only (about 100 ms a round
-# here), the members' states from the "gossip: member X ... is dead" lines of each
+# here), the members' states from the "gossip: member dead member=X ..." lines of each
 # node's log (ms timestamps): the time the last node of a side logged the last far
 # member dead. ayactl then checks the same states (slower: python3 and 5 ayactl a round).
 # answer_race T0 SECS WANT_A WANT_B: TA, TB = ms from T0 until side A answers WANT_A and
