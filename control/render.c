@@ -138,6 +138,12 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 	case CTL_CMD_COST:
 		ctl_cost_write_text(f, &r->cost);
 		break;
+	case CTL_CMD_LOG_LEVEL:
+		ctl_log_level_write_text(f, &r->log_level);
+		break;
+	case CTL_CMD_TOP:
+		ctl_top_sample_write_text(f, &r->top);
+		break;
 	default:
 		fprintf(f, "ok\n");
 		break;
@@ -234,8 +240,21 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_keyring_json(o, &r->keyring);
 	} else if (r->cmd == CTL_CMD_COST) {
 		rc |= ctl_cost_json(o, &r->cost);
+	} else if (r->cmd == CTL_CMD_LOG_LEVEL) {
+		rc |= ctl_log_level_json(o, &r->log_level);
+	} else if (r->cmd == CTL_CMD_TOP) {
+		rc |= ctl_top_json(o, &r->top);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return s;
+}
+
+char *ctl_error_json(const char *cmd, const char *error, int exit_code)
+{
+	json_t *o = json_pack("{s:b, s:s?, s:s, s:i}", "ok", 0, "command", cmd, "error",
+	                      error != NULL ? error : "", "exit", exit_code);
+	char *s = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;
 }
