@@ -184,8 +184,12 @@ static int status_json(json_t *o, const ctl_status_t *s)
 		json_decref(listen);
 		return -1;
 	}
-	json_t *reload = json_pack("{s:I, s:b, s:s}", "time", (json_int_t)s->last_reload_time, "ok",
-	                           s->last_reload_ok, "message", s->last_reload_message);
+	/* Never reloaded: the time is unknown (null), not the epoch. */
+	json_t *reload =
+	        json_pack("{s:o, s:b, s:s}", "time",
+	                  s->last_reload_time != 0 ? json_integer((json_int_t)s->last_reload_time)
+	                                           : json_null(),
+	                  "ok", s->last_reload_ok, "message", s->last_reload_message);
 	rc |= json_object_set_new(o, "node", json_string(s->node));
 	rc |= json_object_set_new(o, "region", json_string(s->region));
 	rc |= json_object_set_new(o, "version", json_string(s->version));
