@@ -8,17 +8,24 @@
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
  *   ayactl [-s SOCKET] [--json] members
  *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID [--force]
+ *   ayactl [-s SOCKET] [--json] log-level [debug|info|warning|error]
+ *   ayactl [-s SOCKET] [--json] top [--interval S] [--count N]
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
- * 3 cannot reach ayad.
+ * 3 cannot reach ayad. A failure prints its message on stderr; with --json
+ * instead one object on stdout, {"ok": false, "command", "error", "exit"},
+ * and nothing on stderr, so that a script reading stdout (or both) always
+ * gets JSON. A usage error is one line and a hint, not the whole help.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/control.h"
@@ -62,6 +69,11 @@ static void usage(FILE *f)
 	        "                                  keyring changes reach every live member and\n"
 	        "                                  are saved in each one's state_dir; exit 1\n"
 	        "                                  unless every member applied it\n"
+	        "  log-level [LEVEL]               show or set the log level: debug, info,\n"
+	        "                                  warning, error (until the next reload,\n"
+	        "                                  which applies the config's log.level)\n"
+	        "  top [--interval S] [--count N]  live view: queries/s, answers/s and each\n"
+	        "                                  pool's share per service, health flips\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
@@ -69,19 +81,52 @@ static void usage(FILE *f)
 	        "      --subnet N     explain: the client sent EDNS Client Subnet /N\n"
 	        "      --type T       explain: A (default) or AAAA\n"
 	        "      --force        keyring remove: even if a member may still use the key\n"
+	        "      --interval S   top: seconds between refreshes (default 1)\n"
+	        "      --count N      top: stop after N refreshes (default: until interrupted)\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
 
-static int print_reply(const ctl_reply_t *r, bool json)
+/* With --json, failures are a JSON object on stdout (ctl_error_json), not text. */
+static bool json_out;
+
+/* The failure's line on stderr, or its JSON object on stdout; returns ex. */
+static int fail(int ex, const char *cmd, const char *fmt, ...) AYA_PRINTF(3, 4);
+static int fail(int ex, const char *cmd, const char *fmt, ...)
 {
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_out) {
+		char *s = ctl_error_json(cmd, msg, ex);
+		printf("%s\n", s != NULL ? s : "{\"ok\": false}");
+		free(s);
+		return ex;
+	}
+	fprintf(stderr, "ayactl: %s\n", msg);
+	if (ex == EXIT_USAGE) {
+		fprintf(stderr, "run 'ayactl --help' for the commands\n");
+	}
+	return ex;
+}
+
+/* r, the reply to cmd: the exit code. */
+static int print_reply(const ctl_reply_t *r, ctl_cmd_t cmd, bool json)
+{
+	if (json && !r->ok) {
+		char *s = ctl_error_json(ctl_cmd_name(cmd), r->error, EXIT_FAILED);
+		printf("%s\n", s != NULL ? s : "{\"ok\": false}");
+		free(s);
+		return EXIT_FAILED;
+	}
 	if (json) {
 		char *s = ctl_reply_to_json(r);
 		if (s == NULL) {
-			fprintf(stderr, "ayactl: out of memory\n");
-			return EXIT_FAILED;
+			return fail(EXIT_FAILED, ctl_cmd_name(r->cmd), "out of memory");
 		}
-		fprintf(r->ok ? stdout : stderr, "%s\n", s);
+		printf("%s\n", s);
 		free(s);
 	} else {
 		ctl_reply_write_text(r->ok ? stdout : stderr, r);
@@ -131,7 +176,7 @@ static bool take_cost(ctl_request_t *req, const char *value)
 	errno = 0;
 	double v = strtod(value, &end);
 	if (value[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-		fprintf(stderr, "ayactl: cost: '%s' is not a number (or 'reset')\n", value);
+		fail(EXIT_USAGE, "cost", "cost: '%s' is not a number (or 'reset')", value);
 		return false;
 	}
 	req->cost = v;
@@ -174,14 +219,137 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 		req->key = n == 2 ? args[1] : NULL;
 		/* list takes no key; the others need one. */
 		return strcmp(args[0], "list") == 0 ? n == 1 : n == 2;
+	case CTL_CMD_LOG_LEVEL:
+		req->level = n == 1 ? args[0] : NULL;
+		return n <= 1;
 	default:
 		return n == 0;
 	}
 }
 
+/* --json anywhere before "--": known before getopt, for its own errors. */
+static bool want_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One request on a new connection: 0, or the exit code (message printed). */
+static int call(const char *path, const ctl_request_t *req, int timeout_ms, ctl_reply_t **r)
+{
+	const char *name = ctl_cmd_name(req->cmd);
+	int fd = ctl_connect(path);
+	if (fd < 0) {
+		return fail(EXIT_CONNECT, name, "cannot connect to ayad at %s: %s", path,
+		            strerror(-fd));
+	}
+	int rc = ctl_call(fd, req, timeout_ms, r);
+	close(fd);
+	if (rc < 0) {
+		return fail(EXIT_CONNECT, name, "%s: no valid reply from %s: %s", name, path,
+		            strerror(-rc));
+	}
+	return EXIT_OK;
+}
+
+typedef struct top_opts {
+	double interval_s; /* 0: not given */
+	long count;        /* 0: until interrupted */
+} top_opts_t;
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {.tv_sec = (time_t)s,
+	                      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+/* One sample of `top`: 0, or the exit code (message printed). */
+static int top_sample(const char *path, ctl_reply_t **r)
+{
+	ctl_request_t req = {.cmd = CTL_CMD_TOP};
+	int ex = call(path, &req, CTL_TIMEOUT_MS, r);
+	if (ex == EXIT_OK && !(*r)->ok) {
+		ex = print_reply(*r, CTL_CMD_TOP, json_out);
+		ctl_reply_free(*r);
+		*r = NULL;
+	}
+	return ex;
+}
+
+/*
+ * top: a sample, then every interval another and the rates between the
+ * last two; the screen is cleared (ANSI) only when stdout is a terminal.
+ */
+static int run_top(const char *path, const top_opts_t *o)
+{
+	double interval = o->interval_s > 0.0 ? o->interval_s : 1.0;
+	bool tty = !json_out && isatty(STDOUT_FILENO);
+	ctl_reply_t *prev = NULL, *cur = NULL;
+	int ex = top_sample(path, &prev);
+	for (long i = 0; ex == EXIT_OK && (o->count == 0 || i < o->count); i++) {
+		sleep_s(interval);
+		ex = top_sample(path, &cur);
+		if (ex != EXIT_OK) {
+			break;
+		}
+		if (json_out) {
+			char *s = ctl_top_to_json(&prev->top, &cur->top);
+			if (s == NULL) {
+				ex = fail(EXIT_FAILED, "top", "out of memory");
+				break;
+			}
+			printf("%s\n", s);
+			free(s);
+		} else {
+			if (tty) {
+				fputs("\033[H\033[2J", stdout);
+			}
+			ctl_top_write_text(stdout, &prev->top, &cur->top);
+			if (!tty) {
+				putchar('\n');
+			}
+		}
+		fflush(stdout);
+		ctl_reply_free(prev);
+		prev = cur;
+		cur = NULL;
+	}
+	ctl_reply_free(prev);
+	return ex;
+}
+
+/* A positive number of seconds up to an hour; -1 otherwise. */
+static double parse_interval(const char *s)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || !(v >= 0.05 && v <= 3600.0)) {
+		return -1.0;
+	}
+	return v;
+}
+
+static long parse_count(const char *s)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < 1) {
+		return -1;
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE };
+	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE, OPT_INTERVAL, OPT_COUNT };
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
@@ -189,26 +357,29 @@ int main(int argc, char **argv)
 	        {"subnet", required_argument, NULL, OPT_SUBNET},
 	        {"type", required_argument, NULL, OPT_TYPE},
 	        {"force", no_argument, NULL, OPT_FORCE},
+	        {"interval", required_argument, NULL, OPT_INTERVAL},
+	        {"count", required_argument, NULL, OPT_COUNT},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
-	bool json = false;
 	ctl_request_t req = {.cmd = CTL_CMD_COUNT, .qtype = 1};
+	top_opts_t top = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+	json_out = want_json(argc, argv);
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":s:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			path = optarg;
 			break;
 		case 'j':
-			json = true;
+			json_out = true;
 			break;
 		case OPT_SUBNET: {
 			int v = parse_subnet(optarg);
 			if (v < 0) {
-				fprintf(stderr, "ayactl: --subnet %s: not a prefix length\n",
-				        optarg);
-				return EXIT_USAGE;
+				return fail(EXIT_USAGE, NULL, "--subnet %s: not a prefix length",
+				            optarg);
 			}
 			req.has_subnet = true;
 			req.subnet = (unsigned)v;
@@ -216,57 +387,73 @@ int main(int argc, char **argv)
 		}
 		case OPT_TYPE:
 			if (parse_type(optarg, &req.qtype) != 0) {
-				fprintf(stderr, "ayactl: --type %s: A or AAAA\n", optarg);
-				return EXIT_USAGE;
+				return fail(EXIT_USAGE, NULL, "--type %s: A or AAAA", optarg);
 			}
 			break;
 		case OPT_FORCE:
 			req.force = true;
 			break;
+		case OPT_INTERVAL:
+			top.interval_s = parse_interval(optarg);
+			if (top.interval_s < 0) {
+				return fail(EXIT_USAGE, NULL,
+				            "--interval %s: seconds, from 0.05 to 3600", optarg);
+			}
+			break;
+		case OPT_COUNT:
+			top.count = parse_count(optarg);
+			if (top.count < 0) {
+				return fail(EXIT_USAGE, NULL,
+				            "--count %s: a whole number, 1 or more", optarg);
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case ':':
+			return fail(EXIT_USAGE, NULL, "%s: needs a value", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return fail(EXIT_USAGE, NULL, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (path == NULL || path[0] == '\0') {
 		path = CTL_DEFAULT_SOCKET;
 	}
-	if (optind >= argc || ctl_cmd_parse(argv[optind], &req.cmd) != 0) {
-		if (optind < argc) {
-			fprintf(stderr, "ayactl: unknown command '%s'\n", argv[optind]);
-		}
-		usage(stderr);
-		return EXIT_USAGE;
+	if (optind >= argc) {
+		return fail(EXIT_USAGE, NULL, "no command given");
+	}
+	if (ctl_cmd_parse(argv[optind], &req.cmd) != 0) {
+		return fail(EXIT_USAGE, NULL, "unknown command '%s'", argv[optind]);
 	}
 	ctl_cmd_t cmd = req.cmd;
+	const char *name = ctl_cmd_name(cmd);
 	if (!take_args(&req, argv + optind + 1, argc - optind - 1)) {
-		fprintf(stderr, "ayactl: %s: wrong number of arguments\n", ctl_cmd_name(cmd));
-		usage(stderr);
-		return EXIT_USAGE;
+		return fail(EXIT_USAGE, name, "%s: wrong number of arguments", name);
 	}
 	if (cmd == CTL_CMD_COST && req.region != NULL && !take_cost(&req, argv[argc - 1])) {
 		return EXIT_USAGE;
 	}
-	int fd = ctl_connect(path);
-	if (fd < 0) {
-		fprintf(stderr, "ayactl: cannot connect to ayad at %s: %s\n", path, strerror(-fd));
-		return EXIT_CONNECT;
+	int level;
+	if (cmd == CTL_CMD_LOG_LEVEL && req.level != NULL &&
+	    ctl_log_level_parse(req.level, &level) != 0) {
+		return fail(EXIT_USAGE, name,
+		            "log-level: '%s' is not debug, info, warning or error", req.level);
+	}
+	if (cmd != CTL_CMD_TOP && (top.interval_s > 0.0 || top.count > 0)) {
+		return fail(EXIT_USAGE, name, "--interval and --count are options of top");
+	}
+	if (cmd == CTL_CMD_TOP) {
+		return run_top(path, &top);
 	}
 	ctl_reply_t *r = NULL;
 	int timeout_ms = cmd == CTL_CMD_RELOAD    ? RELOAD_TIMEOUT_MS
 	                 : cmd == CTL_CMD_KEYRING ? KEYRING_TIMEOUT_MS
 	                                          : CTL_TIMEOUT_MS;
-	int rc = ctl_call(fd, &req, timeout_ms, &r);
-	close(fd);
-	if (rc < 0) {
-		fprintf(stderr, "ayactl: %s: no valid reply from %s: %s\n", ctl_cmd_name(cmd), path,
-		        strerror(-rc));
-		return EXIT_CONNECT;
+	int ex = call(path, &req, timeout_ms, &r);
+	if (ex != EXIT_OK) {
+		return ex;
 	}
-	int ex = print_reply(r, json);
+	ex = print_reply(r, cmd, json_out);
 	ctl_reply_free(r);
 	return ex;
 }

@@ -18,6 +18,7 @@ static const char *const cmd_names[CTL_CMD_COUNT] = {
         [CTL_CMD_UNDRAIN] = "undrain",   [CTL_CMD_EXPLAIN] = "explain",
         [CTL_CMD_BACKENDS] = "backends", [CTL_CMD_MEMBERS] = "members",
         [CTL_CMD_KEYRING] = "keyring",   [CTL_CMD_COST] = "cost",
+        [CTL_CMD_TOP] = "top",           [CTL_CMD_LOG_LEVEL] = "log-level",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -87,6 +88,8 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__MembersRequest members = AYA__CTL__MEMBERS_REQUEST__INIT;
 	Aya__Ctl__KeyringRequest keyring = AYA__CTL__KEYRING_REQUEST__INIT;
 	Aya__Ctl__CostRequest cost = AYA__CTL__COST_REQUEST__INIT;
+	Aya__Ctl__LogLevelRequest log_level = AYA__CTL__LOG_LEVEL_REQUEST__INIT;
+	Aya__Ctl__TopRequest top = AYA__CTL__TOP_REQUEST__INIT;
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
@@ -142,6 +145,15 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 		cost.reset = r->cost_reset;
 		cost.value = r->cost;
 		req.cost = &cost;
+		break;
+	case CTL_CMD_LOG_LEVEL:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_LOG_LEVEL;
+		log_level.level = ctl_pstr(r->level);
+		req.log_level = &log_level;
+		break;
+	case CTL_CMD_TOP:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_TOP;
+		req.top = &top;
 		break;
 	default:
 		return -EINVAL;
@@ -211,6 +223,13 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 		out->region = ctl_dup(a, req->cost->region, &oom);
 		out->cost_reset = req->cost->reset;
 		out->cost = req->cost->value;
+		break;
+	case AYA__CTL__REQUEST__CMD_LOG_LEVEL:
+		out->cmd = CTL_CMD_LOG_LEVEL;
+		out->level = ctl_dup(a, req->log_level->level, &oom);
+		break;
+	case AYA__CTL__REQUEST__CMD_TOP:
+		out->cmd = CTL_CMD_TOP;
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -383,6 +402,20 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_LOG_LEVEL:
+		rep.body_case = AYA__CTL__REPLY__BODY_LOG_LEVEL;
+		rep.log_level = ctl_log_level_to_pb(a, &r->log_level);
+		if (rep.log_level == NULL) {
+			goto out;
+		}
+		break;
+	case CTL_CMD_TOP:
+		rep.body_case = AYA__CTL__REPLY__BODY_TOP;
+		rep.top = ctl_top_to_pb(a, &r->top);
+		if (rep.top == NULL) {
+			goto out;
+		}
+		break;
 	default:
 		/* No body: an error reply to an unknown command. */
 		break;
@@ -515,6 +548,14 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	case AYA__CTL__REPLY__BODY_COST:
 		r->cmd = CTL_CMD_COST;
 		ctl_cost_from_pb(a, p->cost, &r->cost, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_LOG_LEVEL:
+		r->cmd = CTL_CMD_LOG_LEVEL;
+		ctl_log_level_from_pb(a, p->log_level, &r->log_level, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_TOP:
+		r->cmd = CTL_CMD_TOP;
+		ctl_top_from_pb(a, p->top, &r->top, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

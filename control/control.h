@@ -43,6 +43,8 @@ typedef enum ctl_cmd {
 	CTL_CMD_MEMBERS = 7,
 	CTL_CMD_KEYRING = 8,
 	CTL_CMD_COST = 9,
+	CTL_CMD_LOG_LEVEL = 10,
+	CTL_CMD_TOP = 11,
 	CTL_CMD_COUNT
 } ctl_cmd_t;
 
@@ -65,6 +67,7 @@ typedef struct ctl_request {
 	const char *region;     /* cost: region name; NULL or "" = list */
 	bool cost_reset;        /* cost: back to the config's cost */
 	double cost;            /* cost: the new value, unless cost_reset */
+	const char *level;      /* log-level: "debug", "info", "warning", "error"; NULL/"" = show */
 } ctl_request_t;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
@@ -338,6 +341,44 @@ typedef struct ctl_keyring {
 	bool complete;       /* members_ok == n_members: else ayactl exits 1 */
 } ctl_keyring_t;
 
+/* log-level */
+typedef struct ctl_log_level {
+	const char *level;        /* in effect now: "debug", "info", "warning", "error" */
+	const char *config_level; /* the config's log.level, applied again by a reload */
+	bool changed;             /* false: a show, or it already was so */
+} ctl_log_level_t;
+
+/* top: cumulative counters; `ayactl top` turns two samples into rates. */
+typedef struct ctl_top_pool {
+	const char *region;
+	uint64_t answers; /* address answers from this pool since start */
+	double admit;     /* NAN = unknown */
+	bool healthy;     /* some endpoint healthy and not drained */
+} ctl_top_pool_t;
+
+typedef struct ctl_top_service {
+	const char *name;
+	const ctl_top_pool_t *pools; /* config order */
+	size_t n_pools;
+} ctl_top_service_t;
+
+typedef struct ctl_top_event {
+	uint64_t ms; /* unix ms */
+	const char *text;
+} ctl_top_event_t;
+
+typedef struct ctl_top {
+	const char *node;
+	uint64_t now_ms; /* the node's wall clock at the sample */
+	uint64_t queries;
+	const ctl_counter_t *counters; /* rcode counters */
+	size_t n_counters;
+	const ctl_top_service_t *services;
+	size_t n_services;
+	const ctl_top_event_t *events; /* newest first */
+	size_t n_events;
+} ctl_top_t;
+
 /*
  * One reply. Strings and arrays are borrowed: from the handler's scratch
  * arena on the server, from `arena` after ctl_reply_decode().
@@ -357,6 +398,8 @@ typedef struct ctl_reply {
 		ctl_members_t members;
 		ctl_keyring_t keyring;
 		ctl_cost_t cost;
+		ctl_log_level_t log_level;
+		ctl_top_t top;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 	void *conn;         /* server: the connection a handler answers (ctl_defer) */
@@ -397,6 +440,27 @@ void ctl_reply_free(ctl_reply_t *r);
 void ctl_reply_write_text(FILE *f, const ctl_reply_t *r) AYA_NONNULL(1, 2);
 /* JSON (jansson), malloc'd, NUL-terminated; NULL when out of memory. */
 char *ctl_reply_to_json(const ctl_reply_t *r) AYA_NONNULL(1) AYA_WUR;
+
+/*
+ * What `ayactl --json` prints on stdout when it fails: {"ok": false,
+ * "command": cmd (null when NULL), "error": error, "exit": exit_code}.
+ * malloc'd; NULL when out of memory.
+ */
+char *ctl_error_json(const char *cmd, const char *error, int exit_code) AYA_WUR;
+
+/*
+ * `ayactl top`: the view between two samples of the same node, prev taken
+ * interval before cur (rates over cur->now_ms - prev->now_ms; a pool or
+ * counter missing from prev counts from zero). Text: a screen for people;
+ * JSON: one object (malloc'd, one line; NULL when out of memory).
+ */
+void ctl_top_write_text(FILE *f, const ctl_top_t *prev, const ctl_top_t *cur) AYA_NONNULL(1, 2, 3);
+char *ctl_top_to_json(const ctl_top_t *prev, const ctl_top_t *cur) AYA_NONNULL(1, 2) AYA_WUR;
+
+/* "debug", "info", "warning" (or "warn"), "error" (or "err") to 0..3 (AYA_LOG_*); -EINVAL. */
+int ctl_log_level_parse(const char *name, int *out) AYA_NONNULL(1, 2) AYA_WUR;
+/* 0..3 to "error", "warning", "info", "debug"; "unknown" otherwise. */
+const char *ctl_log_level_name(int level);
 
 /* ------------------------------------------------------------------ client */
 

@@ -80,3 +80,18 @@ void ctl_cost_from_pb(aya_arena_t *a, const Aya__Ctl__CostReply *p, ctl_cost_t *
         AYA_NONNULL(1, 2, 3, 4);
 void ctl_cost_write_text(FILE *f, const ctl_cost_t *c) AYA_NONNULL(1, 2);
 int ctl_cost_json(struct json_t *o, const ctl_cost_t *c) AYA_NONNULL(1, 2);
+
+/* ---- log-level and top (codec_top.c, render_top.c) ---- */
+
+Aya__Ctl__LogLevelReply *ctl_log_level_to_pb(aya_arena_t *a, const ctl_log_level_t *l)
+        AYA_NONNULL(1, 2);
+void ctl_log_level_from_pb(aya_arena_t *a, const Aya__Ctl__LogLevelReply *p, ctl_log_level_t *l,
+                           bool *oom) AYA_NONNULL(1, 2, 3, 4);
+Aya__Ctl__TopReply *ctl_top_to_pb(aya_arena_t *a, const ctl_top_t *t) AYA_NONNULL(1, 2);
+void ctl_top_from_pb(aya_arena_t *a, const Aya__Ctl__TopReply *p, ctl_top_t *t, bool *oom)
+        AYA_NONNULL(1, 2, 3, 4);
+void ctl_log_level_write_text(FILE *f, const ctl_log_level_t *l) AYA_NONNULL(1, 2);
+int ctl_log_level_json(struct json_t *o, const ctl_log_level_t *l) AYA_NONNULL(1, 2);
+/* One sample alone (ayactl --json of the raw command): cumulative figures. */
+void ctl_top_sample_write_text(FILE *f, const ctl_top_t *t) AYA_NONNULL(1, 2);
+int ctl_top_json(struct json_t *o, const ctl_top_t *t) AYA_NONNULL(1, 2);

@@ -138,6 +138,12 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 	case CTL_CMD_COST:
 		ctl_cost_write_text(f, &r->cost);
 		break;
+	case CTL_CMD_LOG_LEVEL:
+		ctl_log_level_write_text(f, &r->log_level);
+		break;
+	case CTL_CMD_TOP:
+		ctl_top_sample_write_text(f, &r->top);
+		break;
 	default:
 		fprintf(f, "ok\n");
 		break;
@@ -178,8 +184,12 @@ static int status_json(json_t *o, const ctl_status_t *s)
 		json_decref(listen);
 		return -1;
 	}
-	json_t *reload = json_pack("{s:I, s:b, s:s}", "time", (json_int_t)s->last_reload_time, "ok",
-	                           s->last_reload_ok, "message", s->last_reload_message);
+	/* Never reloaded: the time is unknown (null), not the epoch. */
+	json_t *reload =
+	        json_pack("{s:o, s:b, s:s}", "time",
+	                  s->last_reload_time != 0 ? json_integer((json_int_t)s->last_reload_time)
+	                                           : json_null(),
+	                  "ok", s->last_reload_ok, "message", s->last_reload_message);
 	rc |= json_object_set_new(o, "node", json_string(s->node));
 	rc |= json_object_set_new(o, "region", json_string(s->region));
 	rc |= json_object_set_new(o, "version", json_string(s->version));
@@ -234,8 +244,21 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_keyring_json(o, &r->keyring);
 	} else if (r->cmd == CTL_CMD_COST) {
 		rc |= ctl_cost_json(o, &r->cost);
+	} else if (r->cmd == CTL_CMD_LOG_LEVEL) {
+		rc |= ctl_log_level_json(o, &r->log_level);
+	} else if (r->cmd == CTL_CMD_TOP) {
+		rc |= ctl_top_json(o, &r->top);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return s;
+}
+
+char *ctl_error_json(const char *cmd, const char *error, int exit_code)
+{
+	json_t *o = json_pack("{s:b, s:s?, s:s, s:i}", "ok", 0, "command", cmd, "error",
+	                      error != NULL ? error : "", "exit", exit_code);
+	char *s = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;
 }

@@ -138,11 +138,14 @@ int ctl_members_json(json_t *o, const ctl_members_t *m)
 	int rc = 0;
 	for (size_t i = 0; arr != NULL && i < m->n_members; i++) {
 		const ctl_member_t *x = &m->members[i];
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:b}", "name",
+		/* Never heard (-1): null, as every unknown figure. */
+		json_t *heard = x->last_heard_ms >= 0 ? json_integer((json_int_t)x->last_heard_ms)
+		                                      : json_null();
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:b, s:b}", "name",
 		                      x->name, "region", x->region, "address", x->address, "state",
 		                      x->state, "incarnation", (json_int_t)x->incarnation,
-		                      "last_heard_ms", (json_int_t)x->last_heard_ms, "config_hash",
-		                      x->config_hash, "drift", x->drift, "self", x->self);
+		                      "last_heard_ms", heard, "config_hash", x->config_hash,
+		                      "drift", x->drift, "self", x->self);
 		rc |= json_array_append_new(arr, j);
 	}
 	rc |= json_object_set_new(o, "members", arr);

@@ -133,6 +133,10 @@ static int respond(ctl_conn_t *c, const uint8_t *body, size_t len)
 		reply.ok = true;
 		reply.conn = c;
 		c->srv->handlers[req.cmd](c->srv->arg, &req, &reply, scratch);
+		log_debug("control: %s request, %s", ctl_cmd_name(req.cmd),
+		          c->dfr != NULL ? "deferred"
+		          : reply.ok     ? "ok"
+		                         : "failed");
 	}
 	/* Deferred: ctl_deferred_reply() answers; the request is consumed all the same. */
 	rc = c->dfr != NULL ? 0 : send_reply(c, &reply);

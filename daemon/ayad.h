@@ -174,6 +174,9 @@ void ayad_metrics_stop(ayad_t *d) AYA_NONNULL(1);
 void ayad_metrics_fold(ayad_t *d) AYA_NONNULL(1);
 /* Answers of every service whose first address was in region's pool, as of the last fold. */
 uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region) AYA_NONNULL(1, 2);
+/* Answers of service's pool in region, as of the last fold (0: none yet). */
+uint64_t ayad_metrics_answers(const ayad_t *d, const char *service, const char *region)
+        AYA_NONNULL(1, 2, 3);
 /* The pages (ctl_http_page_t functions): /metrics (metrics.c), / and /status.json (status.c). */
 struct evbuffer;
 int ayad_page_metrics(void *arg, struct evbuffer *out, const char **type);

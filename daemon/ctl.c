@@ -13,6 +13,7 @@
  */
 #include "daemon/ayad.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -340,10 +341,118 @@ static void on_keyring(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 	}
 }
 
+/*
+ * log-level [LEVEL]: the level holds until the next reload, which applies
+ * the config's log.level again (a runtime change is for a debugging session,
+ * not a setting). The change is logged while the more verbose of the two
+ * levels is in effect, so that it shows either way.
+ */
+static void on_log_level(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	ayad_t *d = arg;
+	int old = (int)aya_log_get_level(), level = old;
+	if (req->level != NULL && req->level[0] != '\0' &&
+	    ctl_log_level_parse(req->level, &level) < 0) {
+		ctl_reply_errorf(r, a, "unknown level '%s': debug, info, warning or error",
+		                 req->level);
+		return;
+	}
+	if (level > old) {
+		aya_log_set_level((enum aya_log_level)level);
+	}
+	if (level != old) {
+		log_info("log: level %s -> %s (ayactl), until the next reload",
+		         ctl_log_level_name(old), ctl_log_level_name(level));
+	}
+	aya_log_set_level((enum aya_log_level)level);
+	r->log_level = (ctl_log_level_t){.level = ctl_log_level_name(level),
+	                                 .config_level = ctl_log_level_name(d->cfg->log_level),
+	                                 .changed = level != old};
+}
+
+/* The dnsd counters of `top`: the responses by rcode. */
+static ctl_counter_t *top_rcodes(const dnsd_stats_t *st, aya_arena_t *a, size_t *n)
+{
+	const aya_stat_table_t *t = &dnsd_stats_table;
+	ctl_counter_t *c = aya_arena_alloc(a, (t->n + 1) * sizeof(*c));
+	*n = 0;
+	for (size_t k = 0; c != NULL && k < t->n; k++) {
+		const aya_stat_t *row = &t->row[k];
+		if (row->family != NULL && strcmp(row->family, "aya_dns_responses_total") == 0) {
+			c[(*n)++] = (ctl_counter_t){.name = row->name,
+			                            .value = aya_stat_value(row, st)};
+		}
+	}
+	return c;
+}
+
+/* Service s of d->pol for `top`: its pools' answer totals (folded), admit and health. */
+static int top_service(ayad_t *d, size_t s, aya_arena_t *a, ctl_top_service_t *out)
+{
+	const pol_service_t *svc = pol_service_get(d->pol, s);
+	ctl_top_pool_t *v = aya_arena_alloc(a, (svc->n_pools + 1) * sizeof(*v));
+	if (v == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t p = 0; p < svc->n_pools; p++) {
+		const pol_pool_t *pp = &svc->pools[p];
+		ctl_pool_t info = {.admit = pp->admit, .owner = ""};
+		pool_info(d, s, p, &info, a);
+		bool up = false;
+		for (size_t e = pp->first; e < (size_t)pp->first + pp->count; e++) {
+			up = up || (svc->endpoints[e].healthy && !svc->endpoints[e].drained);
+		}
+		v[p] = (ctl_top_pool_t){.region = pp->region,
+		                        .answers = ayad_metrics_answers(d, svc->name, pp->region),
+		                        .admit = info.admit,
+		                        .healthy = up};
+	}
+	*out = (ctl_top_service_t){.name = svc->name, .pools = v, .n_pools = svc->n_pools};
+	return 0;
+}
+
+/* top: cumulative counters for `ayactl top`, which computes the rates. */
+static void on_top(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
+{
+	(void)req;
+	ayad_t *d = arg;
+	ctl_top_t *t = &r->top;
+	dnsd_stats_t st;
+	dnsd_server_stats(d->srv, &st);
+	ayad_metrics_fold(d);
+	size_t n_svc = pol_service_count(d->pol);
+	const ayad_event_t *ev[AYAD_EVENTS];
+	size_t n_ev = ayad_events_get(d, ev, AYAD_EVENTS);
+	ctl_top_service_t *sv = aya_arena_alloc(a, (n_svc + 1) * sizeof(*sv));
+	ctl_top_event_t *te = aya_arena_alloc(a, (n_ev + 1) * sizeof(*te));
+	t->counters = top_rcodes(&st, a, &t->n_counters);
+	if (sv == NULL || te == NULL || t->counters == NULL) {
+		ctl_reply_error(r, NULL);
+		return;
+	}
+	for (size_t s = 0; s < n_svc; s++) {
+		if (top_service(d, s, a, &sv[s]) < 0) {
+			ctl_reply_error(r, NULL);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n_ev; i++) {
+		te[i] = (ctl_top_event_t){.ms = ev[i]->ms, .text = ev[i]->text};
+	}
+	t->node = d->cfg->node.name;
+	t->now_ms = aya_wall_ms();
+	t->queries = st.queries;
+	t->services = sv;
+	t->n_services = n_svc;
+	t->events = te;
+	t->n_events = n_ev;
+}
+
 const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
         [CTL_CMD_STATUS] = on_status,     [CTL_CMD_RELOAD] = on_reload,
         [CTL_CMD_SERVICES] = on_services, [CTL_CMD_DRAIN] = on_drain,
         [CTL_CMD_UNDRAIN] = on_drain,     [CTL_CMD_EXPLAIN] = on_explain,
         [CTL_CMD_BACKENDS] = on_backends, [CTL_CMD_MEMBERS] = on_members,
         [CTL_CMD_KEYRING] = on_keyring,   [CTL_CMD_COST] = on_cost,
+        [CTL_CMD_TOP] = on_top,           [CTL_CMD_LOG_LEVEL] = on_log_level,
 };

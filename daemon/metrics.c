@@ -126,6 +126,18 @@ uint64_t ayad_metrics_region_answers(const ayad_t *d, const char *region)
 	return n;
 }
 
+uint64_t ayad_metrics_answers(const ayad_t *d, const char *service, const char *region)
+{
+	const ayad_metrics_t *m = d->metrics;
+	for (size_t i = 0; m != NULL && i < m->n_rows; i++) {
+		if (strcmp(m->rows[i].service, service) == 0 &&
+		    strcmp(m->rows[i].region, region) == 0) {
+			return m->rows[i].total;
+		}
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- process */
 
 static void process_metrics(FILE *f, const ayad_t *d)
