@@ -41,6 +41,19 @@ Aya__Ctl__GossipStatus *ctl_gossip_status_to_pb(aya_arena_t *a, const ctl_gossip
 	p->broadcasts_dropped = g->broadcasts_dropped;
 	p->probes = g->probes;
 	p->probe_failures = g->probe_failures;
+	Aya__Ctl__Counter *d = aya_arena_alloc(a, (g->n_drops + 1) * sizeof(*d));
+	Aya__Ctl__Counter **dv = aya_arena_alloc(a, (g->n_drops + 1) * sizeof(*dv));
+	if (d == NULL || dv == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < g->n_drops; i++) {
+		aya__ctl__counter__init(&d[i]);
+		d[i].name = ctl_pstr(g->drops[i].name);
+		d[i].value = g->drops[i].value;
+		dv[i] = &d[i];
+	}
+	p->drops = dv;
+	p->n_drops = g->n_drops;
 	return p;
 }
 
@@ -72,6 +85,17 @@ void ctl_gossip_status_from_pb(aya_arena_t *a, const Aya__Ctl__GossipStatus *p,
 	        .probes = p->probes,
 	        .probe_failures = p->probe_failures,
 	};
+	ctl_counter_t *d = aya_arena_alloc(a, (p->n_drops + 1) * sizeof(*d));
+	if (d == NULL) {
+		*oom = true;
+		return;
+	}
+	for (size_t i = 0; i < p->n_drops; i++) {
+		d[i] = (ctl_counter_t){.name = ctl_dup(a, p->drops[i]->name, oom),
+		                       .value = p->drops[i]->value};
+	}
+	g->drops = d;
+	g->n_drops = p->n_drops;
 }
 
 Aya__Ctl__MembersReply *ctl_members_to_pb(aya_arena_t *a, const ctl_members_t *m)

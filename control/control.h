@@ -120,6 +120,8 @@ typedef struct ctl_status {
 		uint64_t tx_bytes, rx_bytes, rx_dropped;
 		uint64_t records_out, records_in, records_merged;
 		uint64_t pushpull_ok, pushpull_fail, broadcasts_dropped, probes, probe_failures;
+		const ctl_counter_t *drops; /* rx_dropped by reason, every reason */
+		size_t n_drops;
 	} gossip;
 } ctl_status_t;
 

@@ -32,6 +32,15 @@ void ctl_gossip_status_write_text(FILE *f, const ctl_gossip_status_t *g)
 	        "%-12s tx %" PRIu64 " B, rx %" PRIu64 " B, dropped %" PRIu64 " packets, %" PRIu64
 	        " broadcasts lost to overflow\n",
 	        "", g->tx_bytes, g->rx_bytes, g->rx_dropped, g->broadcasts_dropped);
+	if (g->rx_dropped > 0) {
+		fprintf(f, "%-12s dropped by reason:", "");
+		for (size_t i = 0; i < g->n_drops; i++) {
+			if (g->drops[i].value > 0) {
+				fprintf(f, " %s %" PRIu64, g->drops[i].name, g->drops[i].value);
+			}
+		}
+		fputc('\n', f);
+	}
 }
 
 /* "1.2s ago", "never". */
@@ -129,6 +138,16 @@ int ctl_gossip_status_json(json_t *o, const ctl_gossip_status_t *g)
 	        "pushpull_fail", (json_int_t)g->pushpull_fail, "broadcasts_dropped",
 	        (json_int_t)g->broadcasts_dropped, "probes", (json_int_t)g->probes,
 	        "probe_failures", (json_int_t)g->probe_failures);
+	json_t *drops = json_object();
+	for (size_t i = 0; drops != NULL && i < g->n_drops; i++) {
+		json_object_set_new(drops, g->drops[i].name,
+		                    json_integer((json_int_t)g->drops[i].value));
+	}
+	if (c != NULL && drops != NULL) {
+		json_object_set_new(c, "dropped_by_reason", drops);
+	} else {
+		json_decref(drops);
+	}
 	return json_object_set_new(o, "cluster", c);
 }
 

@@ -66,6 +66,26 @@ void ctl_gossip_status_fill(gsp_t *g, const cfg_t *cfg, uint64_t config_hash, ay
 	out->rx_dropped = st.rx_bad_auth + st.rx_replay + st.rx_truncated + st.rx_oversize +
 	                  st.rx_malformed + st.rx_plain_refused + st.rx_sealed_refused +
 	                  st.rx_no_epoch + st.rx_stale_epoch;
+	/* Drops by reason: the registry's rows of aya_gossip_rx_dropped_total, named by their
+	 * label. */
+	ctl_counter_t *d = aya_arena_alloc(a, (gsp_stats_table.n + 1) * sizeof(*d));
+	for (size_t i = 0; d != NULL && i < gsp_stats_table.n; i++) {
+		const aya_stat_t *r = &gsp_stats_table.row[i];
+		const char *l = r->labels != NULL ? strstr(r->labels, "reason=\"") : NULL;
+		if (r->family == NULL || strcmp(r->family, "aya_gossip_rx_dropped_total") != 0 ||
+		    l == NULL) {
+			continue;
+		}
+		l += strlen("reason=\"");
+		char name[32];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(l, "\""), l);
+		const char *nm = aya_arena_strdup(a, name);
+		if (nm != NULL) {
+			d[out->n_drops++] =
+			        (ctl_counter_t){.name = nm, .value = aya_stat_value(r, &st)};
+		}
+	}
+	out->drops = d;
 	out->pushpull_ok = st.pushpull_ok;
 	out->pushpull_fail = st.pushpull_fail;
 	out->broadcasts_dropped = st.broadcasts_dropped;

@@ -125,6 +125,12 @@ echo "# a frame with an unknown key id was closed after $secs s"
 check "a frame with an unknown key id is closed within 1 s" python3 -c "import sys; sys.exit(0 if float('$secs') < 1 else 1)"
 check "... counted as a dropped packet" test "$(cluster_field 1 rx_dropped)" -gt "${dropped:-0}"
 check "... and logged with the reason" grep -q "dropped a packet from 127.0.0.1:[0-9]*: no key of this node's keyring" "$T/n1/ayad.log"
+out=$(ctl 1 status)
+check "ayactl status: drops by reason (bad_auth)" grep -qE "dropped by reason:.* bad_auth [1-9]" <<<"$out"
+check "ayactl --json status: dropped_by_reason.bad_auth" python3 -c '
+import json, subprocess, sys
+d = json.loads(sys.argv[1])["cluster"]["dropped_by_reason"]
+sys.exit(0 if d["bad_auth"] >= 1 and sum(d.values()) >= d["bad_auth"] and "stale_epoch" in d else 1)' "$(ctl 1 --json status)"
 
 # A valid key id is no secret: 12 streams claiming the 16 MiB maximum frame share a
 # 32 MiB budget for unauthenticated streams, so all but one are closed at once.
