@@ -2,7 +2,8 @@
  * ayactl: talk to a running ayad over its control socket.
  *
  *   ayactl [-s SOCKET] [--json] status|reload|services
- *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
+ *   ayactl [-s SOCKET] [--json] drain SERVICE [REGION|ADDRESS] [--reason TEXT] [--for DURATION]
+ *   ayactl [-s SOCKET] [--json] undrain SERVICE [REGION|ADDRESS]
  *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
  *   ayactl [-s SOCKET] [--json] cost [REGION VALUE|reset]
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 	        "  services                        services, pools, endpoints, drains\n"
 	        "  drain SERVICE [REGION|ADDRESS]  stop answering with a service, one of\n"
 	        "                                  its regions or one endpoint (persistent)\n"
+	        "    [--reason TEXT] [--for DURATION] why (shown by services), and an end:\n"
+	        "                                  --for 90s|15m|2h|1d undrains by itself\n"
 	        "  undrain SERVICE [REGION|ADDRESS]\n"
 	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
 	        "  cost                            every region's config and effective cost\n"
@@ -69,6 +72,8 @@ static void usage(FILE *f)
 	        "      --subnet N     explain: the client sent EDNS Client Subnet /N\n"
 	        "      --type T       explain: A (default) or AAAA\n"
 	        "      --force        keyring remove: even if a member may still use the key\n"
+	        "      --reason TEXT  drain: why, stored with the drain\n"
+	        "      --for DURATION drain: it ends by itself after 90s, 15m, 2h, 1d, ...\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
@@ -181,7 +186,7 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE };
+	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE, OPT_REASON, OPT_FOR };
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
@@ -189,6 +194,8 @@ int main(int argc, char **argv)
 	        {"subnet", required_argument, NULL, OPT_SUBNET},
 	        {"type", required_argument, NULL, OPT_TYPE},
 	        {"force", no_argument, NULL, OPT_FORCE},
+	        {"reason", required_argument, NULL, OPT_REASON},
+	        {"for", required_argument, NULL, OPT_FOR},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
@@ -223,6 +230,17 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			req.force = true;
 			break;
+		case OPT_REASON:
+			req.reason = optarg;
+			break;
+		case OPT_FOR:
+			if (ctl_duration_parse(optarg, &req.for_s) != 0) {
+				fprintf(stderr,
+				        "ayactl: --for %s: a duration like 90s, 15m, 2h, 1d\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -248,6 +266,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cmd == CTL_CMD_COST && req.region != NULL && !take_cost(&req, argv[argc - 1])) {
+		return EXIT_USAGE;
+	}
+	if ((req.reason != NULL || req.for_s > 0) && cmd != CTL_CMD_DRAIN) {
+		fprintf(stderr, "ayactl: --reason and --for go with drain\n");
 		return EXIT_USAGE;
 	}
 	int fd = ctl_connect(path);

@@ -65,7 +65,15 @@ typedef struct ctl_request {
 	const char *region;     /* cost: region name; NULL or "" = list */
 	bool cost_reset;        /* cost: back to the config's cost */
 	double cost;            /* cost: the new value, unless cost_reset */
+	const char *reason;     /* drain: operator's reason; NULL or "" = none */
+	uint64_t for_s;         /* drain: ends by itself after this many seconds; 0 = never */
 } ctl_request_t;
+
+/*
+ * A drain's --for: "90" or "90s", "15m", "2h", "1d", or runs of them
+ * ("1h30m"), into seconds (> 0). -EINVAL, or -ERANGE past ~136 years.
+ */
+int ctl_duration_parse(const char *s, uint64_t *out_s) AYA_NONNULL(1, 2) AYA_WUR;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out) AYA_NONNULL(1, 2) AYA_WUR;
@@ -168,7 +176,9 @@ typedef struct ctl_drain_rec {
 	const char *kind;   /* "service", "region", "address" */
 	const char *target; /* "" for the whole service */
 	int64_t since_s;
-	const char *origin;
+	const char *origin; /* node that set it */
+	const char *reason; /* "" = none */
+	int64_t until_s;    /* ends by itself then (unix seconds); 0 = never */
 } ctl_drain_rec_t;
 
 typedef struct ctl_services {
@@ -176,15 +186,19 @@ typedef struct ctl_services {
 	size_t n_services;
 	const ctl_drain_rec_t *drains;
 	size_t n_drains;
+	int64_t now_s; /* the node's clock, for the drains' ages; 0 = unknown */
 } ctl_services_t;
 
 /* drain / undrain */
 typedef struct ctl_drain {
 	const char *service;
-	const char *target; /* "" = the whole service */
-	bool drained;       /* the new state */
-	bool changed;       /* false: it already was so */
-	uint32_t unmatched; /* stored drains matching nothing */
+	const char *target;  /* "" = the whole service */
+	bool drained;        /* the new state */
+	bool changed;        /* false: it already was so */
+	uint32_t unmatched;  /* stored drains matching nothing */
+	const char *reason;  /* drain: as stored, "" = none */
+	int64_t until_s;     /* drain: ends by itself then (unix seconds); 0 = never */
+	const char *warning; /* why the change moves no answer; NULL or "" = none */
 } ctl_drain_t;
 
 /* cost: one region's costs */
@@ -481,6 +495,12 @@ int ctl_drain_resolve(const struct pol_snap *pol, const struct cfg *cfg, const c
                       const char *target, aya_arena_t *a, const char **svc_out,
                       const char **target_out, const char **err)
         AYA_NONNULL(1, 2, 5, 6, 7, 8) AYA_WUR;
+/*
+ * Why draining or undraining ps changes none of its answers (its chain has
+ * no `drain` step, or when_all_down: answer_all with every endpoint of a
+ * family drained), as text in a; NULL when it may.
+ */
+const char *ctl_drain_warning(const struct pol_service *ps, aya_arena_t *a) AYA_NONNULL(1, 2);
 /*
  * `cost REGION VALUE|reset`: the region as configured (req->region matched
  * in any case), after checking the value is a cost the store takes. 0, or

@@ -145,6 +145,57 @@ ctl undrain www 192.0.2.10 >/dev/null
 check "one undrained: Europe gets it" test "$(a $EU)" = 192.0.2.10
 ctl undrain www 192.0.2.11 >/dev/null
 
+# ---- a drain with a reason and an end: answers come back by themselves ----
+t0=$(date +%s%N)
+out=$(ctl drain www eu-west --reason "kernel upgrade" --for 2s)
+check "drain --for 2s: says until when and why" \
+	grep -qE "^drained: $WWW eu-west until [0-9TZ:-]+: kernel upgrade$" <<<"$out"
+check "drain --for: Europe moves to us-east" test "$(a $EU)" = 198.51.100.10
+out=$(ctl services)
+check "services: the drain's reason, who, when and end" grep -qE \
+	"^  $WWW  region eu-west  set [0-9TZ:-]+ \([0-9]s ago\) by it-node-1, until [0-9TZ:-]+ \(in [0-9]s\): kernel upgrade$" \
+	<<<"$out"
+ctl --json services >"$T/svc.json"
+check "services --json: reason, until, origin, age" python3 - "$T/svc.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+d = [x for x in j["drains"] if x["target"] == "eu-west"][0]
+ok = d["reason"] == "kernel upgrade" and d["origin"] == "it-node-1" and 0 <= d["age"] < 3
+ok = ok and 1 <= d["until"] - j["now"] <= 3
+sys.exit(0 if ok else 1)
+PY
+eu_back() { in_set "$(a $EU)" 192.0.2.10 192.0.2.11; }
+wait_for 6 eu_back
+check "drain --for 2s: Europe back on eu-west by itself" eu_back
+ms=$((($(date +%s%N) - t0) / 1000000))
+# At least the 2 s asked for; at most 2 s + the second it is rounded up to + a 500 ms tick + slack.
+check "the drain ended between 2 s and 4 s after it was set (${ms} ms)" \
+	test "$ms" -ge 1900 -a "$ms" -le 4000
+out=$(ctl services)
+check "services: the expired drain is gone" test "$(grep -c "kernel upgrade" <<<"$out")" -eq 0
+ctl drain www eu-west --for 1x >/dev/null 2>&1
+check "drain --for 1x: usage error" test $? -eq 2
+ctl undrain www --reason x >/dev/null 2>&1
+check "undrain --reason: usage error" test $? -eq 2
+
+# ---- a drain that changes no answer says so ----
+out=$(ctl drain sticky)
+check "drain of every endpoint under answer_all: a warning" \
+	grep -qx "warning: every endpoint of sticky.$ZONE is drained and its when_all_down is answer_all: its answers still list them all (when_all_down: empty answers none)" <<<"$out"
+check "the drain is stored anyway" grep -q "drained: sticky.$ZONE" <<<"$out"
+check "drain --json: warning field" test -n "$(ctl --json undrain sticky >/dev/null; ctl --json drain sticky | python3 -c 'import json,sys; print(json.load(sys.stdin).get("warning", ""))')"
+out=$(ctl undrain sticky)
+check "undrain back to none drained: no warning" test "$(grep -c warning <<<"$out")" -eq 0
+
+# ---- ayad --check: a policy without drain ----
+sed 's/policy: \[healthy, drain, hash, { first_n: 1 }\]/policy: [healthy, hash, { first_n: 1 }]/' \
+	"$D/aya.yaml" >"$D/nodrain.yaml"
+out=$("$AYAD" --check -c "$D/nodrain.yaml" 2>&1)
+check "--check: a policy without drain is a warning, the config still ok" \
+	grep -qE "nodrain\.yaml:[0-9]+:[0-9]+: warning: service sticky: its policy has no drain filter: ayactl drain changes none of its answers" <<<"$out"
+out=$("$AYAD" --check -c "$D/aya.yaml" 2>&1)
+check "--check: every policy with drain, no drain warning" test "$(grep -c "no drain filter" <<<"$out")" -eq 0
+
 # ---- drains survive a restart and a reload ----
 ctl drain www eu-west >/dev/null
 stop_ayad "$D"
