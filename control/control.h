@@ -290,6 +290,8 @@ typedef struct ctl_backend {
 	const char *monitor;
 	const char *key;
 	const char *state; /* this node's observation, else the latest; "unknown" = none */
+	const char
+	        *local; /* this node's own probe ("up", "down", "unknown"); "" = not probed here */
 	uint64_t since_ms; /* 0 = unknown */
 	const char *error;
 	uint32_t rtt_us;
@@ -298,7 +300,7 @@ typedef struct ctl_backend {
 	uint64_t observed_at_ms;
 	const ctl_observer_t *observers;
 	size_t n_observers;
-	bool healthy; /* the policy's view */
+	bool healthy; /* the cluster's verdict (every fresh observer): what answers use */
 	bool drained;
 	double slow_start; /* 1 = full weight */
 	double headroom;
