@@ -221,7 +221,7 @@ check "explain: final answer in eu-west" grep -qE "^answer: 192\.0\.2\.1[01] ttl
 check "explain: DB-IP attribution" grep -qxF "IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0" <<<"$out"
 ctl drain www eu-west >/dev/null
 out=$(ctl explain www 81.2.69.160 --subnet 24)
-check "explain after drain: eu-west dropped as drained" grep -q "reason: pool drained" <<<"$out"
+check "explain after drain: eu-west dropped as drained" grep -qE "^  removes 192\.0\.2\.1[01] \(eu-west\): pool drained$" <<<"$out"
 check "explain after drain: answer us-east" grep -q "^answer: 198.51.100.10 " <<<"$out"
 ctl undrain www eu-west >/dev/null
 ctl --json explain www 14.139.1.9 --subnet 24 | python3 -c '
