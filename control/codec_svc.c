@@ -383,8 +383,13 @@ Aya__Ctl__ExplainReply *ctl_explain_to_pb(aya_arena_t *a, const ctl_explain_t *e
 	}
 	m->load = lv;
 	m->n_load = e->n_load;
-	bool ok = m->pool_order != NULL && m->filters != NULL && m->events != NULL &&
-	          m->answer != NULL && lm != NULL && lv != NULL;
+	m->kind = ctl_pstr(e->kind);
+	m->name = ctl_pstr(e->name);
+	m->zone = ctl_pstr(e->zone);
+	m->chain = strs_to_pb(a, e->chain, e->n_chain);
+	m->n_chain = e->n_chain;
+	bool ok = m->chain != NULL && m->pool_order != NULL && m->filters != NULL &&
+	          m->events != NULL && m->answer != NULL && lm != NULL && lv != NULL;
 	return ok ? m : NULL;
 }
 
@@ -433,6 +438,11 @@ void ctl_explain_from_pb(aya_arena_t *a, const Aya__Ctl__ExplainReply *p, ctl_ex
 	}
 	e->load = load;
 	e->n_load = p->n_load;
+	e->kind = ctl_dup(a, p->kind, oom);
+	e->name = ctl_dup(a, p->name, oom);
+	e->zone = ctl_dup(a, p->zone, oom);
+	e->chain = strs_from_pb(a, p->chain, p->n_chain, oom);
+	e->n_chain = p->n_chain;
 	ctl_explain_event_t *ev = arr(a, p->n_events, sizeof(*ev));
 	if (ev == NULL) {
 		*oom = true;

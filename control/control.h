@@ -269,6 +269,12 @@ typedef struct ctl_explain {
 	double load_draw;        /* the load filter's draw in [0, 1), NAN when it did not run */
 	const ctl_explain_load_t *load; /* every pool, in pool_order */
 	size_t n_load;
+	/* What the name is; ctl_explain_any() and ctl_explain_name() set these. */
+	const char *kind; /* "service", "static", "nxdomain", "nodata", "referral", "refused" */
+	const char *name; /* the name asked, "" from an older ayad */
+	const char *zone; /* the zone it is in, "" = none */
+	const char *const *chain; /* CNAMEs followed: "a CNAME b" */
+	size_t n_chain;
 } ctl_explain_t;
 
 /* backends: one node's observation of an endpoint */
@@ -503,6 +509,22 @@ int ctl_drain_resolve(const struct pol_snap *pol, const struct cfg *cfg, const c
  * family drained), as text in a; NULL when it may.
  */
 const char *ctl_drain_warning(const struct pol_service *ps, aya_arena_t *a) AYA_NONNULL(1, 2);
+struct dnsd_snap;
+/*
+ * `explain NAME CLIENT` for any name: a service (full or zone-relative name)
+ * is ctl_explain_fill()'s; any other name is asked of dnsd_answer() on snap
+ * and pol like a client's query (ctl_explain_name): static records, a CNAME
+ * chain (into a service: then the service's explain), NXDOMAIN, NODATA, a
+ * referral, or REFUSED outside every zone. 0, or -EINVAL/-ENOMEM with *err.
+ * Control thread.
+ */
+int ctl_explain_any(const struct dnsd_snap *snap, const struct pol_snap *pol, const struct cfg *cfg,
+                    const ctl_request_t *req, const char *geo_notice, aya_arena_t *a,
+                    ctl_explain_t *out, const char **err) AYA_NONNULL(1, 3, 4, 5, 6, 7, 8) AYA_WUR;
+int ctl_explain_name(const struct dnsd_snap *snap, const struct pol_snap *pol,
+                     const struct cfg *cfg, const ctl_request_t *req, const char *geo_notice,
+                     aya_arena_t *a, ctl_explain_t *out, const char **err)
+        AYA_NONNULL(1, 3, 4, 5, 6, 7, 8) AYA_WUR;
 /*
  * `cost REGION VALUE|reset`: the region as configured (req->region matched
  * in any case), after checking the value is a cost the store takes. 0, or

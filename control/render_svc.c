@@ -174,7 +174,8 @@ void ctl_drain_write_text(FILE *f, ctl_cmd_t cmd, const ctl_drain_t *d)
 
 void ctl_explain_write_text(FILE *f, const ctl_explain_t *e)
 {
-	fprintf(f, "query %s %s\n", e->service, e->qtype);
+	const char *name = e->name != NULL && e->name[0] != '\0' ? e->name : e->service;
+	fprintf(f, "query %s %s\n", name, e->qtype);
 	fputs(e->text, f);
 	size_t n = strlen(e->text);
 	if (n > 0 && e->text[n - 1] != '\n') {
@@ -359,6 +360,10 @@ int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 	rc |= json_object_set_new(o, "load", load_json(e));
 	rc |= json_object_set_new(o, "answer", answer);
 	rc |= json_object_set_new(o, "text", json_string(e->text));
+	rc |= json_object_set_new(o, "kind", json_string(e->kind != NULL ? e->kind : "service"));
+	rc |= json_object_set_new(o, "name", json_string(e->name != NULL ? e->name : ""));
+	rc |= json_object_set_new(o, "zone", json_string(e->zone != NULL ? e->zone : ""));
+	rc |= json_object_set_new(o, "chain", strs_json(e->chain, e->n_chain));
 	if (e->attribution[0] != '\0') {
 		rc |= json_object_set_new(o, "attribution", json_string(e->attribution));
 	}

@@ -344,7 +344,8 @@ static void on_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 {
 	ayad_t *d = arg;
 	const char *err = NULL;
-	if (ctl_explain_fill(d->pol, d->cfg, req, AYA_GEO_NOTICE, a, &r->explain, &err) < 0) {
+	if (ctl_explain_any(d->snap, d->pol, d->cfg, req, AYA_GEO_NOTICE, a, &r->explain, &err) <
+	    0) {
 		ctl_reply_error(r, err);
 	}
 }

@@ -67,6 +67,8 @@ s = s.replace(marker, marker + svc)
 s = s.replace("region: test-region", "region: eu-west")
 open(p, "w").write(s)
 PY
+# A CNAME into a service, for explain.
+echo "alias       IN CNAME www" >>"$D/zones/$ZONE.zone"
 
 ctl() { "$AYACTL" -s "$D/ayad.sock" "$@"; }
 # a SUBNET [NAME]: the A answer for a client in SUBNET.
@@ -238,8 +240,44 @@ assert any(e["reason"] == "beyond first_n" for e in j["events"])
 check "explain --json: structured fields" test $? -eq 0
 ctl explain www 8.8.8.8 --type AAAA | grep -q "^answer: 2001:db8:1::10 "
 check "explain --type AAAA" test $? -eq 0
-ctl explain api.$ZONE 8.8.8.8 >/dev/null 2>&1
-check "explain of a name that is not a service exits 1" test $? -eq 1
+out=$(ctl explain api.$ZONE 8.8.8.8)
+check "explain of static records: the zone and the records" \
+	grep -qxF "static: api.$ZONE A answered from zone $ZONE:" <<<"$out"
+check "explain of static records: each record" grep -qxF "  api.$ZONE 3600 IN A 192.0.2.80" <<<"$out"
+out=$(ctl explain docs.$ZONE 8.8.8.8 --type AAAA)
+check "explain: a CNAME to static records" bash -c "grep -qxF 'cname: docs.$ZONE CNAME api.$ZONE' <<<'$out' &&
+	grep -qxF '  api.$ZONE 3600 IN AAAA 2001:db8::80' <<<'$out'"
+out=$(ctl explain alias.$ZONE 81.2.69.160 --subnet 24)
+check "explain: a CNAME into a service, then the service's explain" bash -c "
+	grep -qxF 'cname: alias.$ZONE CNAME $WWW' <<<'$out' && grep -qxF 'service $WWW' <<<'$out' &&
+	grep -qE '^answer: 192\.0\.2\.1[01] ttl 30' <<<'$out'"
+out=$(ctl explain nosuch.$ZONE 8.8.8.8)
+check "explain: NXDOMAIN with the zone" grep -qxF "nxdomain: nosuch.$ZONE does not exist in zone $ZONE" <<<"$out"
+out=$(ctl explain mail.$ZONE 8.8.8.8 --type AAAA)
+check "explain: static AAAA" grep -qxF "  mail.$ZONE 3600 IN AAAA 2001:db8::25" <<<"$out"
+out=$(ctl explain b.c.$ZONE 8.8.8.8)
+check "explain: an empty non-terminal is NODATA" grep -qxF "nodata: b.c.$ZONE has no A record in zone $ZONE" <<<"$out"
+out=$(ctl explain www.example.org 8.8.8.8)
+check "explain: a name in no zone is REFUSED" grep -qxF "refused: www.example.org is in no zone of this node" <<<"$out"
+out=$(ctl explain x.sub.$ZONE 8.8.8.8)
+check "explain: below a zone cut is a referral" grep -qxF "referral: x.sub.$ZONE is below the zone cut sub.$ZONE (delegated)" <<<"$out"
+out=$(ctl explain cdn.$ZONE 8.8.8.8)
+check "explain: a CNAME out of our zones" grep -qxF "refused: edge.cdn.example.net is in no zone of this node (the resolver follows the chain elsewhere)" <<<"$out"
+ctl --json explain nosuch.$ZONE 8.8.8.8 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["kind"] == "nxdomain" and j["zone"] == sys.argv[1] and j["name"] == "nosuch." + sys.argv[1], j
+' "$ZONE" 2>"$T/err"
+check "explain --json: kind, name, zone" test $? -eq 0
+ctl --json explain alias.$ZONE 8.8.8.8 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["kind"] == "service" and j["chain"] == ["alias.%s CNAME www.%s" % (sys.argv[1], sys.argv[1])], j
+assert j["service"] == "www." + sys.argv[1], j
+' "$ZONE" 2>"$T/err"
+check "explain --json: a CNAME into a service" test $? -eq 0
+ctl explain "bad..name" 8.8.8.8 >/dev/null 2>&1
+check "explain of a malformed name exits 1" test $? -eq 1
 
 # ---- weighted split and hash ----
 "$CLIENT" tally 127.0.0.1 "$PORT" "split.$ZONE" 10000 "$EU" >"$T/split"
