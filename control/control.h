@@ -329,6 +329,7 @@ typedef struct ctl_member {
 	const char *config_hash;
 	bool drift; /* config hash differs from this node's */
 	bool self;
+	const char *version; /* its software version; "" = not known (an older node) */
 } ctl_member_t;
 
 typedef struct ctl_members {

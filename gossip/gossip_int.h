@@ -157,6 +157,7 @@ typedef struct m_alive {
 	gsp_addr_t addr;
 	uint64_t incarnation;
 	uint64_t config_hash;
+	const char *version; /* "" when absent or not printable */
 } m_alive_t;
 
 typedef struct m_suspect {
