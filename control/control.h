@@ -516,7 +516,9 @@ struct dnsd_snap;
  * is ctl_explain_fill()'s; any other name is asked of dnsd_answer() on snap
  * and pol like a client's query (ctl_explain_name): static records, a CNAME
  * chain (into a service: then the service's explain), NXDOMAIN, NODATA, a
- * referral, or REFUSED outside every zone. 0, or -EINVAL/-ENOMEM with *err.
+ * referral, or REFUSED outside every zone. A name in no zone as it stands
+ * and without a trailing dot is tried in each zone and taken from the one
+ * where it exists. 0, or -EINVAL/-ENOMEM with *err.
  * Control thread.
  */
 int ctl_explain_any(const struct dnsd_snap *snap, const struct pol_snap *pol, const struct cfg *cfg,

@@ -371,6 +371,32 @@ int ctl_explain_any(const dnsd_snap_t *snap, const pol_snap_t *pol, const cfg_t 
 		}
 		return rc;
 	}
+	/*
+	 * A relative name ("docs", no trailing dot) in no zone as it stands: the
+	 * one zone where NAME.ZONE exists, else the name as absolute.
+	 */
+	uint8_t w[AYA_DNAME_MAX];
+	size_t len = req->name != NULL ? strlen(req->name) : 0;
+	if (len > 0 && req->name[len - 1] != '.' && aya_dname_from_str(req->name, w) >= 0 &&
+	    zone_find(cfg, w) == NULL) {
+		size_t hits = 0;
+		for (size_t z = 0; z < cfg->n_zones && hits < 2; z++) {
+			ctl_request_t rel = *req;
+			ctl_explain_t e;
+			const char *e_err = NULL;
+			rel.name = ctl_afmt(a, "%s.%s", req->name, cfg->zones[z].name);
+			if (rel.name != NULL &&
+			    ctl_explain_name(snap, pol, cfg, &rel, geo_notice, a, &e, &e_err) ==
+			            0 &&
+			    strcmp(e.kind, "nxdomain") != 0 && strcmp(e.kind, "refused") != 0) {
+				*out = e;
+				hits++;
+			}
+		}
+		if (hits == 1) {
+			return 0;
+		}
+	}
 	return ctl_explain_name(snap, pol, cfg, req, geo_notice, a, out, err);
 }
 

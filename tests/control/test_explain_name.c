@@ -123,6 +123,10 @@ static void test_kinds(void **state)
 	         "refused: www.example.org is in no zone of this node\n", 0},
 	        {"CNAME out of the zones", "out.svc.example.com", 1, "refused",
 	         "refused: edge.example.net is in no zone of this node (the resolver", 1},
+	        {"relative static name", "docs", 1, "static",
+	         "cname: docs.svc.example.com CNAME api.svc.example.com\n", 1},
+	        {"relative name that does not exist", "nosuch", 1, "refused",
+	         "refused: nosuch is in no zone of this node\n", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("case %s\n", cases[i].name);
