@@ -545,6 +545,7 @@ static void finish(loader_t *ld)
 	cfg_resolve_keys(ld);
 	if (ld->d->errors == 0) {
 		cfg_check_steering(ld);
+		cfg_check_drains(ld);
 	}
 	if (!ld->nsid_set && cfg->node.name != NULL) {
 		cfg->dns.nsid = cfg->node.name;

@@ -194,6 +194,8 @@ void cfg_resolve_regions(loader_t *ld) AYA_NONNULL(1);
 void cfg_resolve_keys(loader_t *ld) AYA_NONNULL(1);
 /* Warnings for load-loop settings that change nothing (services.c); after the resolves. */
 void cfg_check_steering(loader_t *ld) AYA_NONNULL(1);
+/* Warnings for services where ayactl drain changes no answer (services.c); after the resolves. */
+void cfg_check_drains(loader_t *ld) AYA_NONNULL(1);
 
 /* schema.c: every table of the configuration schema. */
 extern const section_t cfg_sec_top, cfg_sec_node, cfg_sec_dns, cfg_sec_zone, cfg_sec_control,

@@ -629,6 +629,29 @@ void cfg_check_steering(loader_t *ld)
 	}
 }
 
+/*
+ * Services where `ayactl drain` can change no answer (warnings): a policy
+ * without `drain`. when_all_down: answer_all with every endpoint drained is
+ * said by `ayactl drain` itself (ctl_drain_warning): only the store knows
+ * what is drained, and warning here for every one-endpoint answer_all
+ * service would warn for the smallest configs at every start.
+ */
+void cfg_check_drains(loader_t *ld)
+{
+	const cfg_t *cfg = ld->cfg;
+	for (size_t z = 0; z < cfg->n_zones; z++) {
+		for (size_t s = 0; s < cfg->zones[z].n_services; s++) {
+			const cfg_service_t *svc = &cfg->zones[z].services[s];
+			if (!has_filter(svc, CFG_FILTER_DRAIN)) {
+				cfg_y_warn_at(ld, svc->loc,
+				              "service %s: its policy has no drain filter: "
+				              "ayactl drain changes none of its answers",
+				              svc->name);
+			}
+		}
+	}
+}
+
 void cfg_resolve_regions(loader_t *ld)
 {
 	cfg_t *cfg = ld->cfg;

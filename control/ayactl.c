@@ -2,7 +2,8 @@
  * ayactl: talk to a running ayad over its control socket.
  *
  *   ayactl [-s SOCKET] [--json] status|reload|services
- *   ayactl [-s SOCKET] [--json] drain|undrain SERVICE [REGION|ADDRESS]
+ *   ayactl [-s SOCKET] [--json] drain SERVICE [REGION|ADDRESS] [--reason TEXT] [--for DURATION]
+ *   ayactl [-s SOCKET] [--json] undrain SERVICE [REGION|ADDRESS]
  *   ayactl [-s SOCKET] [--json] explain NAME CLIENT_IP [--subnet N] [--type A|AAAA]
  *   ayactl [-s SOCKET] [--json] cost [REGION VALUE|reset]
  *   ayactl [-s SOCKET] [--json] backends [SERVICE]
@@ -49,6 +50,8 @@ static void usage(FILE *f)
 	        "  services                        services, pools, endpoints, drains\n"
 	        "  drain SERVICE [REGION|ADDRESS]  stop answering with a service, one of\n"
 	        "                                  its regions or one endpoint (persistent)\n"
+	        "    [--reason TEXT] [--for DURATION] why (shown by services), and an end:\n"
+	        "                                  --for 90s|15m|2h|1d undrains by itself\n"
 	        "  undrain SERVICE [REGION|ADDRESS]\n"
 	        "  explain NAME CLIENT_IP          why NAME answers what it does for a client\n"
 	        "  cost                            every region's config and effective cost\n"
@@ -83,6 +86,8 @@ static void usage(FILE *f)
 	        "      --force        keyring remove: even if a member may still use the key\n"
 	        "      --interval S   top: seconds between refreshes (default 1)\n"
 	        "      --count N      top: stop after N refreshes (default: until interrupted)\n"
+	        "      --reason TEXT  drain: why, stored with the drain\n"
+	        "      --for DURATION drain: it ends by itself after 90s, 15m, 2h, 1d, ...\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
@@ -349,7 +354,15 @@ static long parse_count(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SUBNET = 256, OPT_TYPE, OPT_FORCE, OPT_INTERVAL, OPT_COUNT };
+	enum {
+		OPT_SUBNET = 256,
+		OPT_TYPE,
+		OPT_FORCE,
+		OPT_INTERVAL,
+		OPT_COUNT,
+		OPT_REASON,
+		OPT_FOR
+	};
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
@@ -359,6 +372,8 @@ int main(int argc, char **argv)
 	        {"force", no_argument, NULL, OPT_FORCE},
 	        {"interval", required_argument, NULL, OPT_INTERVAL},
 	        {"count", required_argument, NULL, OPT_COUNT},
+	        {"reason", required_argument, NULL, OPT_REASON},
+	        {"for", required_argument, NULL, OPT_FOR},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
@@ -407,6 +422,15 @@ int main(int argc, char **argv)
 				            "--count %s: a whole number, 1 or more", optarg);
 			}
 			break;
+		case OPT_REASON:
+			req.reason = optarg;
+			break;
+		case OPT_FOR:
+			if (ctl_duration_parse(optarg, &req.for_s) != 0) {
+				return fail(EXIT_USAGE, NULL,
+				            "--for %s: a duration like 90s, 15m, 2h, 1d", optarg);
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -432,6 +456,9 @@ int main(int argc, char **argv)
 	}
 	if (cmd == CTL_CMD_COST && req.region != NULL && !take_cost(&req, argv[argc - 1])) {
 		return EXIT_USAGE;
+	}
+	if ((req.reason != NULL || req.for_s > 0) && cmd != CTL_CMD_DRAIN) {
+		return fail(EXIT_USAGE, name, "--reason and --for go with drain");
 	}
 	int level;
 	if (cmd == CTL_CMD_LOG_LEVEL && req.level != NULL &&

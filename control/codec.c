@@ -93,6 +93,8 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
+	drain.reason = ctl_pstr(r->reason);
+	drain.for_s = r->for_s;
 	switch (r->cmd) {
 	case CTL_CMD_STATUS:
 		req.cmd_case = AYA__CTL__REQUEST__CMD_STATUS;
@@ -166,6 +168,8 @@ static void drain_req_from_pb(aya_arena_t *a, const Aya__Ctl__DrainRequest *p, c
 {
 	r->service = ctl_dup(a, p->service, oom);
 	r->target = ctl_dup(a, p->target, oom);
+	r->reason = ctl_dup(a, p->reason, oom);
+	r->for_s = p->for_s;
 }
 
 int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_request_t *out)

@@ -28,6 +28,7 @@ static Aya__Ctl__Backend *backend_to_pb(aya_arena_t *a, const ctl_backend_t *b)
 	m->monitor = ctl_pstr(b->monitor);
 	m->key = ctl_pstr(b->key);
 	m->state = ctl_pstr(b->state);
+	m->local = ctl_pstr(b->local);
 	m->since_ms = b->since_ms;
 	m->error = ctl_pstr(b->error);
 	m->rtt_us = b->rtt_us;
@@ -84,6 +85,7 @@ static void backend_from_pb(aya_arena_t *a, const Aya__Ctl__Backend *m, ctl_back
 	        .monitor = ctl_dup(a, m->monitor, oom),
 	        .key = ctl_dup(a, m->key, oom),
 	        .state = ctl_dup(a, m->state, oom),
+	        .local = ctl_dup(a, m->local, oom),
 	        .since_ms = m->since_ms,
 	        .error = ctl_dup(a, m->error, oom),
 	        .rtt_us = m->rtt_us,

@@ -117,6 +117,7 @@ Aya__Ctl__MembersReply *ctl_members_to_pb(aya_arena_t *a, const ctl_members_t *m
 		mv[i].incarnation = x->incarnation;
 		mv[i].last_heard_ms = x->last_heard_ms;
 		mv[i].config_hash = ctl_pstr(x->config_hash);
+		mv[i].version = ctl_pstr(x->version);
 		mv[i].drift = x->drift;
 		mv[i].self = x->self;
 		mp[i] = &mv[i];
@@ -148,6 +149,7 @@ void ctl_members_from_pb(aya_arena_t *a, const Aya__Ctl__MembersReply *p, ctl_me
 		        .incarnation = x->incarnation,
 		        .last_heard_ms = x->last_heard_ms,
 		        .config_hash = ctl_dup(a, x->config_hash, oom),
+		        .version = ctl_dup(a, x->version, oom),
 		        .drift = x->drift,
 		        .self = x->self,
 		};

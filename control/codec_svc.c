@@ -7,6 +7,7 @@
  */
 #include "control/control_int.h"
 
+#include <errno.h>
 #include <string.h>
 
 char *ctl_pstr(const char *s)
@@ -140,12 +141,15 @@ Aya__Ctl__ServicesReply *ctl_services_to_pb(aya_arena_t *a, const ctl_services_t
 		dr[i].target = ctl_pstr(d->target);
 		dr[i].since = d->since_s;
 		dr[i].origin = ctl_pstr(d->origin);
+		dr[i].reason = ctl_pstr(d->reason);
+		dr[i].until = d->until_s;
 		drv[i] = &dr[i];
 	}
 	m->services = sv;
 	m->n_services = s->n_services;
 	m->drains = drv;
 	m->n_drains = s->n_drains;
+	m->now = s->now_s;
 	return m;
 }
 
@@ -220,15 +224,61 @@ void ctl_services_from_pb(aya_arena_t *a, const Aya__Ctl__ServicesReply *p, ctl_
 		                          .kind = ctl_dup(a, d->kind, oom),
 		                          .target = ctl_dup(a, d->target, oom),
 		                          .since_s = d->since,
-		                          .origin = ctl_dup(a, d->origin, oom)};
+		                          .origin = ctl_dup(a, d->origin, oom),
+		                          .reason = ctl_dup(a, d->reason, oom),
+		                          .until_s = d->until};
 	}
 	s->services = sv;
 	s->n_services = p->n_services;
 	s->drains = dr;
 	s->n_drains = p->n_drains;
+	s->now_s = p->now;
 }
 
 /* ---- drain / undrain ---- */
+
+int ctl_duration_parse(const char *s, uint64_t *out_s)
+{
+	static const struct {
+		char unit;
+		uint64_t s;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	uint64_t total = 0;
+	const char *p = s;
+	if (*p == '\0') {
+		return -EINVAL;
+	}
+	/* "90", "90s", "2h", "1h30m": digits, each run with a unit but a bare last one. */
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9') {
+			return -EINVAL;
+		}
+		uint64_t v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v > UINT32_MAX) {
+				return -ERANGE;
+			}
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		}
+		uint64_t mul = *p == '\0' ? 1 : 0;
+		for (size_t i = 0; mul == 0 && i < sizeof(units) / sizeof(units[0]); i++) {
+			mul = units[i].unit == *p ? units[i].s : 0;
+		}
+		if (mul == 0) {
+			return -EINVAL;
+		}
+		p += *p != '\0';
+		total += v * mul;
+		if (total > UINT32_MAX) {
+			return -ERANGE;
+		}
+	}
+	if (total == 0) {
+		return -EINVAL;
+	}
+	*out_s = total;
+	return 0;
+}
 
 Aya__Ctl__DrainReply *ctl_drain_to_pb(aya_arena_t *a, const ctl_drain_t *d)
 {
@@ -242,6 +292,9 @@ Aya__Ctl__DrainReply *ctl_drain_to_pb(aya_arena_t *a, const ctl_drain_t *d)
 	m->drained = d->drained;
 	m->changed = d->changed;
 	m->unmatched = d->unmatched;
+	m->reason = ctl_pstr(d->reason);
+	m->until = d->until_s;
+	m->warning = ctl_pstr(d->warning);
 	return m;
 }
 
@@ -252,6 +305,9 @@ void ctl_drain_from_pb(aya_arena_t *a, const Aya__Ctl__DrainReply *p, ctl_drain_
 	d->drained = p->drained;
 	d->changed = p->changed;
 	d->unmatched = p->unmatched;
+	d->reason = ctl_dup(a, p->reason, oom);
+	d->until_s = p->until;
+	d->warning = ctl_dup(a, p->warning, oom);
 }
 
 /* ---- explain ---- */
@@ -327,8 +383,13 @@ Aya__Ctl__ExplainReply *ctl_explain_to_pb(aya_arena_t *a, const ctl_explain_t *e
 	}
 	m->load = lv;
 	m->n_load = e->n_load;
-	bool ok = m->pool_order != NULL && m->filters != NULL && m->events != NULL &&
-	          m->answer != NULL && lm != NULL && lv != NULL;
+	m->kind = ctl_pstr(e->kind);
+	m->name = ctl_pstr(e->name);
+	m->zone = ctl_pstr(e->zone);
+	m->chain = strs_to_pb(a, e->chain, e->n_chain);
+	m->n_chain = e->n_chain;
+	bool ok = m->chain != NULL && m->pool_order != NULL && m->filters != NULL &&
+	          m->events != NULL && m->answer != NULL && lm != NULL && lv != NULL;
 	return ok ? m : NULL;
 }
 
@@ -377,6 +438,11 @@ void ctl_explain_from_pb(aya_arena_t *a, const Aya__Ctl__ExplainReply *p, ctl_ex
 	}
 	e->load = load;
 	e->n_load = p->n_load;
+	e->kind = ctl_dup(a, p->kind, oom);
+	e->name = ctl_dup(a, p->name, oom);
+	e->zone = ctl_dup(a, p->zone, oom);
+	e->chain = strs_from_pb(a, p->chain, p->n_chain, oom);
+	e->n_chain = p->n_chain;
 	ctl_explain_event_t *ev = arr(a, p->n_events, sizeof(*ev));
 	if (ev == NULL) {
 		*oom = true;

@@ -68,7 +68,15 @@ typedef struct ctl_request {
 	bool cost_reset;        /* cost: back to the config's cost */
 	double cost;            /* cost: the new value, unless cost_reset */
 	const char *level;      /* log-level: "debug", "info", "warning", "error"; NULL/"" = show */
+	const char *reason;     /* drain: operator's reason; NULL or "" = none */
+	uint64_t for_s;         /* drain: ends by itself after this many seconds; 0 = never */
 } ctl_request_t;
+
+/*
+ * A drain's --for: "90" or "90s", "15m", "2h", "1d", or runs of them
+ * ("1h30m"), into seconds (> 0). -EINVAL, or -ERANGE past ~136 years.
+ */
+int ctl_duration_parse(const char *s, uint64_t *out_s) AYA_NONNULL(1, 2) AYA_WUR;
 
 /* "status" -> CTL_CMD_STATUS; -EINVAL for an unknown name. */
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out) AYA_NONNULL(1, 2) AYA_WUR;
@@ -173,7 +181,9 @@ typedef struct ctl_drain_rec {
 	const char *kind;   /* "service", "region", "address" */
 	const char *target; /* "" for the whole service */
 	int64_t since_s;
-	const char *origin;
+	const char *origin; /* node that set it */
+	const char *reason; /* "" = none */
+	int64_t until_s;    /* ends by itself then (unix seconds); 0 = never */
 } ctl_drain_rec_t;
 
 typedef struct ctl_services {
@@ -181,15 +191,19 @@ typedef struct ctl_services {
 	size_t n_services;
 	const ctl_drain_rec_t *drains;
 	size_t n_drains;
+	int64_t now_s; /* the node's clock, for the drains' ages; 0 = unknown */
 } ctl_services_t;
 
 /* drain / undrain */
 typedef struct ctl_drain {
 	const char *service;
-	const char *target; /* "" = the whole service */
-	bool drained;       /* the new state */
-	bool changed;       /* false: it already was so */
-	uint32_t unmatched; /* stored drains matching nothing */
+	const char *target;  /* "" = the whole service */
+	bool drained;        /* the new state */
+	bool changed;        /* false: it already was so */
+	uint32_t unmatched;  /* stored drains matching nothing */
+	const char *reason;  /* drain: as stored, "" = none */
+	int64_t until_s;     /* drain: ends by itself then (unix seconds); 0 = never */
+	const char *warning; /* why the change moves no answer; NULL or "" = none */
 } ctl_drain_t;
 
 /* cost: one region's costs */
@@ -260,6 +274,12 @@ typedef struct ctl_explain {
 	double load_draw;        /* the load filter's draw in [0, 1), NAN when it did not run */
 	const ctl_explain_load_t *load; /* every pool, in pool_order */
 	size_t n_load;
+	/* What the name is; ctl_explain_any() and ctl_explain_name() set these. */
+	const char *kind; /* "service", "static", "nxdomain", "nodata", "referral", "refused" */
+	const char *name; /* the name asked, "" from an older ayad */
+	const char *zone; /* the zone it is in, "" = none */
+	const char *const *chain; /* CNAMEs followed: "a CNAME b" */
+	size_t n_chain;
 } ctl_explain_t;
 
 /* backends: one node's observation of an endpoint */
@@ -281,6 +301,8 @@ typedef struct ctl_backend {
 	const char *monitor;
 	const char *key;
 	const char *state; /* this node's observation, else the latest; "unknown" = none */
+	const char
+	        *local; /* this node's own probe ("up", "down", "unknown"); "" = not probed here */
 	uint64_t since_ms; /* 0 = unknown */
 	const char *error;
 	uint32_t rtt_us;
@@ -289,7 +311,7 @@ typedef struct ctl_backend {
 	uint64_t observed_at_ms;
 	const ctl_observer_t *observers;
 	size_t n_observers;
-	bool healthy; /* the policy's view */
+	bool healthy; /* the cluster's verdict (every fresh observer): what answers use */
 	bool drained;
 	double slow_start; /* 1 = full weight */
 	double headroom;
@@ -312,6 +334,7 @@ typedef struct ctl_member {
 	const char *config_hash;
 	bool drift; /* config hash differs from this node's */
 	bool self;
+	const char *version; /* its software version; "" = not known (an older node) */
 } ctl_member_t;
 
 typedef struct ctl_members {
@@ -547,6 +570,30 @@ int ctl_drain_resolve(const struct pol_snap *pol, const struct cfg *cfg, const c
                       const char *target, aya_arena_t *a, const char **svc_out,
                       const char **target_out, const char **err)
         AYA_NONNULL(1, 2, 5, 6, 7, 8) AYA_WUR;
+/*
+ * Why draining or undraining ps changes none of its answers (its chain has
+ * no `drain` step, or when_all_down: answer_all with every endpoint of a
+ * family drained), as text in a; NULL when it may.
+ */
+const char *ctl_drain_warning(const struct pol_service *ps, aya_arena_t *a) AYA_NONNULL(1, 2);
+struct dnsd_snap;
+/*
+ * `explain NAME CLIENT` for any name: a service (full or zone-relative name)
+ * is ctl_explain_fill()'s; any other name is asked of dnsd_answer() on snap
+ * and pol like a client's query (ctl_explain_name): static records, a CNAME
+ * chain (into a service: then the service's explain), NXDOMAIN, NODATA, a
+ * referral, or REFUSED outside every zone. A name in no zone as it stands
+ * and without a trailing dot is tried in each zone and taken from the one
+ * where it exists. 0, or -EINVAL/-ENOMEM with *err.
+ * Control thread.
+ */
+int ctl_explain_any(const struct dnsd_snap *snap, const struct pol_snap *pol, const struct cfg *cfg,
+                    const ctl_request_t *req, const char *geo_notice, aya_arena_t *a,
+                    ctl_explain_t *out, const char **err) AYA_NONNULL(1, 3, 4, 5, 6, 7, 8) AYA_WUR;
+int ctl_explain_name(const struct dnsd_snap *snap, const struct pol_snap *pol,
+                     const struct cfg *cfg, const ctl_request_t *req, const char *geo_notice,
+                     aya_arena_t *a, ctl_explain_t *out, const char **err)
+        AYA_NONNULL(1, 3, 4, 5, 6, 7, 8) AYA_WUR;
 /*
  * `cost REGION VALUE|reset`: the region as configured (req->region matched
  * in any case), after checking the value is a cost the store takes. 0, or

@@ -3,6 +3,12 @@
  * service's pool, or JSON with the same fields (stable keys: add, never
  * rename). Ages are shown relative to the node's clock (now_ms of the reply),
  * so a client with a skewed clock still sees the right ages.
+ *
+ * Two views of an endpoint that people mix up are kept apart: LOCAL is this
+ * node's own probe (it may not probe the endpoint at all: "-"), VERDICT the
+ * cluster's, from every fresh observer by the health rule, which is what the
+ * answers use. SINCE, RTT, LOAD and LAST ERROR are from this node's probe,
+ * else from the latest observer's.
  */
 #include "control/control_int.h"
 
@@ -72,6 +78,7 @@ static void fmt_observers(char *buf, size_t len, const ctl_backend_t *b)
 /* The cells of one row. */
 struct row {
 	char endpoint[300], since[24], rtt[24], load[24], policy[32], observers[256];
+	const char *local, *verdict;
 };
 
 static void make_row(const ctl_backends_t *bs, const ctl_backend_t *b, struct row *r)
@@ -92,6 +99,8 @@ static void make_row(const ctl_backends_t *bs, const ctl_backend_t *b, struct ro
 	}
 	fmt_policy(r->policy, sizeof(r->policy), b);
 	fmt_observers(r->observers, sizeof(r->observers), b);
+	r->local = b->local != NULL && b->local[0] != '\0' ? b->local : "-";
+	r->verdict = b->healthy ? "up" : "down";
 }
 
 static int max_i(int a, int b)
@@ -116,18 +125,21 @@ void ctl_backends_write_text(FILE *f, const ctl_backends_t *bs)
 		w_pol = max_i(w_pol, (int)strlen(r.policy));
 		w_obs = max_i(w_obs, (int)strlen(r.observers));
 	}
-	fprintf(f, "%-*s  %-*s  %-*s  %-7s  %6s  %8s  %4s  %-*s  %-*s  %s\n", w_svc, "SERVICE",
-	        w_reg, "REGION", w_ep, "ENDPOINT", "STATE", "SINCE", "RTT", "LOAD", w_pol, "POLICY",
-	        w_obs, "OBSERVERS", "LAST ERROR");
+	fprintf(f, "%-*s  %-*s  %-*s  %-7s  %6s  %8s  %4s  %-7s  %-*s  %-*s  %s\n", w_svc,
+	        "SERVICE", w_reg, "REGION", w_ep, "ENDPOINT", "LOCAL", "SINCE", "RTT", "LOAD",
+	        "VERDICT", w_pol, "POLICY", w_obs, "OBSERVERS", "LAST ERROR");
 	for (size_t i = 0; i < bs->n_backends; i++) {
 		const ctl_backend_t *b = &bs->backends[i];
 		struct row r;
 		make_row(bs, b, &r);
-		fprintf(f, "%-*s  %-*s  %-*s  %-7s  %6s  %8s  %4s  %-*s  %-*s  %s\n", w_svc,
-		        b->service, w_reg, b->region, w_ep, r.endpoint, b->state, r.since, r.rtt,
-		        r.load, w_pol, r.policy, w_obs, r.observers,
+		fprintf(f, "%-*s  %-*s  %-*s  %-7s  %6s  %8s  %4s  %-7s  %-*s  %-*s  %s\n", w_svc,
+		        b->service, w_reg, b->region, w_ep, r.endpoint, r.local, r.since, r.rtt,
+		        r.load, r.verdict, w_pol, r.policy, w_obs, r.observers,
 		        b->error[0] != '\0' ? b->error : "-");
 	}
+	fprintf(f, "\nLOCAL: this node's own probe (\"-\": none from this node; another member "
+	           "probes it)\n"
+	           "VERDICT: the cluster's, from every fresh observer; the answers use it\n");
 }
 
 /* json_*_set_new and json_array_append_new take the reference even on failure. */
@@ -166,6 +178,11 @@ static json_t *backend_json(const ctl_backend_t *b)
 	json_t *pol = json_pack("{s:b, s:b, s:f, s:f}", "healthy", b->healthy, "drained",
 	                        b->drained, "slow_start", b->slow_start, "headroom", b->headroom);
 	rc |= json_object_set_new(o, "policy", pol);
+	/* local: this node's own probe, null when it has none; verdict: the cluster's. */
+	rc |= json_object_set_new(o, "local",
+	                          b->local != NULL && b->local[0] != '\0' ? json_string(b->local)
+	                                                                  : json_null());
+	rc |= json_object_set_new(o, "verdict", json_string(b->healthy ? "up" : "down"));
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;

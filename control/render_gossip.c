@@ -57,8 +57,11 @@ static void fmt_ago(char *buf, size_t len, int64_t ms)
 
 void ctl_members_write_text(FILE *f, const ctl_members_t *m)
 {
-	int wn = 4, wr = 6, wa = 7;
+	int wn = 4, wr = 6, wa = 7, wv = 7;
 	for (size_t i = 0; i < m->n_members; i++) {
+		const char *v = m->members[i].version;
+		int lv = v != NULL && v[0] != '\0' ? (int)strlen(v) : 1;
+		wv = lv > wv ? lv : wv;
 		int l = (int)strlen(m->members[i].name) + (m->members[i].self ? 1 : 0);
 		wn = l > wn ? l : wn;
 		l = (int)strlen(m->members[i].region);
@@ -66,16 +69,17 @@ void ctl_members_write_text(FILE *f, const ctl_members_t *m)
 		l = (int)strlen(m->members[i].address);
 		wa = l > wa ? l : wa;
 	}
-	fprintf(f, "%-*s  %-*s  %-*s  %-7s  %12s  %-12s  %s\n", wn, "NAME", wr, "REGION", wa,
-	        "ADDRESS", "STATE", "INCARNATION", "LAST HEARD", "CONFIG");
+	fprintf(f, "%-*s  %-*s  %-*s  %-7s  %12s  %-12s  %-*s  %s\n", wn, "NAME", wr, "REGION", wa,
+	        "ADDRESS", "STATE", "INCARNATION", "LAST HEARD", wv, "VERSION", "CONFIG");
 	for (size_t i = 0; i < m->n_members; i++) {
 		const ctl_member_t *x = &m->members[i];
 		char name[128], ago[32];
 		snprintf(name, sizeof(name), "%s%s", x->name, x->self ? "*" : "");
 		fmt_ago(ago, sizeof(ago), x->last_heard_ms);
-		fprintf(f, "%-*s  %-*s  %-*s  %-7s  %12" PRIu64 "  %-12s  %s%s\n", wn, name, wr,
-		        x->region, wa, x->address, x->state, x->incarnation, x->self ? "-" : ago,
-		        x->config_hash, x->drift ? "  DRIFT" : "");
+		const char *ver = x->version != NULL && x->version[0] != '\0' ? x->version : "-";
+		fprintf(f, "%-*s  %-*s  %-*s  %-7s  %12" PRIu64 "  %-12s  %-*s  %s%s\n", wn, name,
+		        wr, x->region, wa, x->address, x->state, x->incarnation,
+		        x->self ? "-" : ago, wv, ver, x->config_hash, x->drift ? "  DRIFT" : "");
 	}
 	fprintf(f, "(* this node, config %s; DRIFT: another config or zone file)\n",
 	        m->config_hash != NULL ? m->config_hash : "");
@@ -165,6 +169,10 @@ int ctl_members_json(json_t *o, const ctl_members_t *m)
 		                      x->state, "incarnation", (json_int_t)x->incarnation,
 		                      "last_heard_ms", heard, "config_hash", x->config_hash,
 		                      "drift", x->drift, "self", x->self);
+		if (j != NULL) {
+			rc |= json_object_set_new(
+			        j, "version", json_string(x->version != NULL ? x->version : ""));
+		}
 		rc |= json_array_append_new(arr, j);
 	}
 	rc |= json_object_set_new(o, "members", arr);

@@ -86,6 +86,49 @@ static void fmt_time(char *buf, size_t len, int64_t unix_s)
 	}
 }
 
+/* "45s", "12m", "2h05m", "3d04h": a whole-second span, rounded down. */
+static void fmt_span(char *buf, size_t len, int64_t s)
+{
+	s = s > 0 ? s : 0;
+	if (s < 60) {
+		snprintf(buf, len, "%" PRId64 "s", s);
+	} else if (s < 3600) {
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	} else if (s < 86400) {
+		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
+	} else {
+		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s % 86400 / 3600);
+	}
+}
+
+/*
+ * One drain: what, who set it and when, until when, why:
+ *   www.example.com  region eu  set 2026-...Z (5m ago) by n1, until ...Z (in 1h55m): deploy
+ * Without the node's clock (an older ayad) no ages.
+ */
+static void write_drain_rec(FILE *f, const ctl_drain_rec_t *d, int64_t now_s)
+{
+	char when[64], age[32];
+	fmt_time(when, sizeof(when), d->since_s);
+	fprintf(f, "  %s  %s%s%s  set %s", d->service, d->kind, d->target[0] != '\0' ? " " : "",
+	        d->target, when);
+	if (now_s > 0) {
+		fmt_span(age, sizeof(age), now_s - d->since_s);
+		fprintf(f, " (%s ago)", age);
+	}
+	fprintf(f, "%s%s", d->origin[0] != '\0' ? " by " : "", d->origin);
+	if (d->until_s > 0) {
+		fmt_time(when, sizeof(when), d->until_s);
+		fprintf(f, ", until %s", when);
+		if (now_s > 0) {
+			fmt_span(age, sizeof(age), d->until_s - now_s);
+			fprintf(f, " (in %s)", age);
+		}
+	}
+	const char *reason = d->reason != NULL ? d->reason : "";
+	fprintf(f, "%s%s\n", reason[0] != '\0' ? ": " : "", reason);
+}
+
 void ctl_services_write_text(FILE *f, const ctl_services_t *s)
 {
 	if (s->n_services == 0) {
@@ -100,12 +143,7 @@ void ctl_services_write_text(FILE *f, const ctl_services_t *s)
 	}
 	fprintf(f, "\ndrains\n");
 	for (size_t i = 0; i < s->n_drains; i++) {
-		const ctl_drain_rec_t *d = &s->drains[i];
-		char when[64];
-		fmt_time(when, sizeof(when), d->since_s);
-		fprintf(f, "  %s  %s%s%s  since %s%s%s\n", d->service, d->kind,
-		        d->target[0] != '\0' ? " " : "", d->target, when,
-		        d->origin[0] != '\0' ? " by " : "", d->origin);
+		write_drain_rec(f, &s->drains[i], s->now_s);
 	}
 }
 
@@ -114,7 +152,14 @@ void ctl_drain_write_text(FILE *f, ctl_cmd_t cmd, const ctl_drain_t *d)
 	const char *what = d->drained ? "drained" : "undrained";
 	const char *t = d->target[0] != '\0' ? d->target : "(every pool)";
 	if (d->changed) {
-		fprintf(f, "%s: %s %s\n", what, d->service, t);
+		fprintf(f, "%s: %s %s", what, d->service, t);
+		if (d->drained && d->until_s > 0) {
+			char until[64];
+			fmt_time(until, sizeof(until), d->until_s);
+			fprintf(f, " until %s", until);
+		}
+		const char *reason = d->reason != NULL ? d->reason : "";
+		fprintf(f, "%s%s\n", reason[0] != '\0' ? ": " : "", reason);
 	} else {
 		fprintf(f, "%s: %s %s was already %s, nothing changed\n", ctl_cmd_name(cmd),
 		        d->service, t, what);
@@ -122,11 +167,15 @@ void ctl_drain_write_text(FILE *f, ctl_cmd_t cmd, const ctl_drain_t *d)
 	if (d->unmatched > 0) {
 		fprintf(f, "warning: %" PRIu32 " stored drain(s) match no service\n", d->unmatched);
 	}
+	if (d->warning != NULL && d->warning[0] != '\0') {
+		fprintf(f, "warning: %s\n", d->warning);
+	}
 }
 
 void ctl_explain_write_text(FILE *f, const ctl_explain_t *e)
 {
-	fprintf(f, "query %s %s\n", e->service, e->qtype);
+	const char *name = e->name != NULL && e->name[0] != '\0' ? e->name : e->service;
+	fprintf(f, "query %s %s\n", name, e->qtype);
 	fputs(e->text, f);
 	size_t n = strlen(e->text);
 	if (n > 0 && e->text[n - 1] != '\n') {
@@ -215,9 +264,12 @@ int ctl_services_json(json_t *o, const ctl_services_t *s)
 	}
 	for (size_t i = 0; rc == 0 && i < s->n_drains; i++) {
 		const ctl_drain_rec_t *d = &s->drains[i];
-		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "service", d->service, "kind",
-		                      d->kind, "target", d->target, "since", (json_int_t)d->since_s,
-		                      "origin", d->origin);
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "service",
+		                      d->service, "kind", d->kind, "target", d->target, "since",
+		                      (json_int_t)d->since_s, "origin", d->origin, "reason",
+		                      d->reason != NULL ? d->reason : "", "until",
+		                      (json_int_t)d->until_s, "age",
+		                      (json_int_t)(s->now_s > 0 ? s->now_s - d->since_s : 0));
 		rc = j == NULL ? -1 : json_array_append_new(dr, j);
 	}
 	if (rc != 0) {
@@ -227,6 +279,7 @@ int ctl_services_json(json_t *o, const ctl_services_t *s)
 	}
 	rc |= json_object_set_new(o, "services", sv);
 	rc |= json_object_set_new(o, "drains", dr);
+	rc |= json_object_set_new(o, "now", json_integer((json_int_t)s->now_s));
 	return rc;
 }
 
@@ -237,6 +290,11 @@ int ctl_drain_json(json_t *o, const ctl_drain_t *d)
 	rc |= json_object_set_new(o, "drained", json_boolean(d->drained));
 	rc |= json_object_set_new(o, "changed", json_boolean(d->changed));
 	rc |= json_object_set_new(o, "unmatched_drains", json_integer(d->unmatched));
+	rc |= json_object_set_new(o, "reason", json_string(d->reason != NULL ? d->reason : ""));
+	rc |= json_object_set_new(o, "until", json_integer((json_int_t)d->until_s));
+	if (d->warning != NULL && d->warning[0] != '\0') {
+		rc |= json_object_set_new(o, "warning", json_string(d->warning));
+	}
 	return rc;
 }
 
@@ -302,6 +360,10 @@ int ctl_explain_json(json_t *o, const ctl_explain_t *e)
 	rc |= json_object_set_new(o, "load", load_json(e));
 	rc |= json_object_set_new(o, "answer", answer);
 	rc |= json_object_set_new(o, "text", json_string(e->text));
+	rc |= json_object_set_new(o, "kind", json_string(e->kind != NULL ? e->kind : "service"));
+	rc |= json_object_set_new(o, "name", json_string(e->name != NULL ? e->name : ""));
+	rc |= json_object_set_new(o, "zone", json_string(e->zone != NULL ? e->zone : ""));
+	rc |= json_object_set_new(o, "chain", strs_json(e->chain, e->n_chain));
 	if (e->attribution[0] != '\0') {
 		rc |= json_object_set_new(o, "attribution", json_string(e->attribution));
 	}

@@ -77,9 +77,12 @@ static int fill_observers(const char *self, aya_arena_t *a, const state_obs_t *o
 		if (ov[i].node == NULL || ov[i].error == NULL) {
 			return -1;
 		}
-		bool mine = strcmp(o->observer, self) == 0;
+		bool mine = self != NULL && strcmp(o->observer, self) == 0;
+		if (mine) {
+			b->local = status_str(o->status);
+		}
 		if (best == NULL || mine ||
-		    (strcmp(best->observer, self) != 0 &&
+		    ((self == NULL || strcmp(best->observer, self) != 0) &&
 		     o->observed_at_ms > best->observed_at_ms)) {
 			best = o;
 		}
@@ -120,6 +123,7 @@ static int backend_row(const cfg_t *cfg, aya_arena_t *a, const state_view_t *vie
 	                     .monitor = m->name,
 	                     .key = aya_arena_strdup(a, key),
 	                     .state = "unknown",
+	                     .local = "",
 	                     .error = "",
 	                     .utilization = -1.0,
 	                     .healthy = h.healthy,

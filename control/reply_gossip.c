@@ -110,9 +110,10 @@ static bool member_row(const gsp_member_t *m, const char *self, uint64_t config_
 	        .config_hash = hash_hex(a, m->config_hash),
 	        .drift = !is_self && m->config_hash != config_hash,
 	        .self = is_self,
+	        .version = aya_arena_strdup(a, m->version),
 	};
-	return out->name != NULL && out->region != NULL && out->address != NULL &&
-	       out->config_hash != NULL;
+	return out->version != NULL && out->name != NULL && out->region != NULL &&
+	       out->address != NULL && out->config_hash != NULL;
 }
 
 int ctl_members_fill(const gsp_t *g, const cfg_t *cfg, uint64_t config_hash, uint64_t now_ms,

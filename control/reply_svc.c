@@ -134,8 +134,11 @@ static int drains_reply(const state_drain_t *list, size_t n, aya_arena_t *a, ctl
 		        .kind = kind_str(x->kind),
 		        .target = aya_arena_strdup(a, x->target != NULL ? x->target : ""),
 		        .since_s = x->since_s,
-		        .origin = aya_arena_strdup(a, x->origin != NULL ? x->origin : "")};
-		if (dr[i].service == NULL || dr[i].target == NULL || dr[i].origin == NULL) {
+		        .origin = aya_arena_strdup(a, x->origin != NULL ? x->origin : ""),
+		        .reason = aya_arena_strdup(a, x->note != NULL ? x->note : ""),
+		        .until_s = x->until_s};
+		if (dr[i].service == NULL || dr[i].target == NULL || dr[i].origin == NULL ||
+		    dr[i].reason == NULL) {
 			dr = NULL;
 		}
 	}
@@ -252,6 +255,50 @@ int ctl_drain_resolve(const pol_snap_t *pol, const cfg_t *cfg, const char *servi
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * Why a drain or undrain of ps moves no answer, or NULL: the chain has no
+ * `drain` step, or (when_all_down: answer_all) every endpoint of a family
+ * is drained, so the chain skips `drain` and answers them all anyway.
+ */
+const char *ctl_drain_warning(const pol_service_t *ps, aya_arena_t *a)
+{
+	bool has_drain = false;
+	for (size_t i = 0; i < ps->n_filters; i++) {
+		has_drain |= ps->filters[i].kind == CFG_FILTER_DRAIN;
+	}
+	if (!has_drain) {
+		return ctl_afmt(a,
+		                "the policy of %s has no drain step: drains change none of its "
+		                "answers (add drain to its policy)",
+		                ps->name);
+	}
+	if (ps->all_down != CFG_ALL_DOWN_ANSWER_ALL) {
+		return NULL;
+	}
+	size_t n[2] = {0, 0}, drained[2] = {0, 0};
+	for (size_t k = 0; k < ps->n_endpoints; k++) {
+		int f = ps->endpoints[k].family == AF_INET6;
+		n[f]++;
+		drained[f] += ps->endpoints[k].drained;
+	}
+	bool all4 = n[0] > 0 && drained[0] == n[0], all6 = n[1] > 0 && drained[1] == n[1];
+	if (!all4 && !all6) {
+		return NULL;
+	}
+	/* A family without endpoints has no answers to change. */
+	bool all = (all4 || n[0] == 0) && (all6 || n[1] == 0);
+	return ctl_afmt(a,
+	                "%s of %s is drained and its when_all_down is answer_all: %s answers "
+	                "still list them all (when_all_down: empty answers none)",
+	                all    ? "every endpoint"
+	                : all4 ? "every IPv4 endpoint"
+	                       : "every IPv6 endpoint",
+	                ps->name,
+	                all    ? "its"
+	                : all4 ? "A"
+	                       : "AAAA");
 }
 
 /* ---- explain ---- */

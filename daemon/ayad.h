@@ -66,7 +66,11 @@ typedef struct ayad {
 	time_t last_reload; /* 0 = never */
 	bool last_reload_ok;
 	char last_reload_msg[512]; /* summary line, or the first error */
+	int64_t drain_until_s;     /* earliest expiry of the last build's drains; 0 = none */
 } ayad_t;
+
+/* Longest `ayactl drain --for`: a year. */
+#define AYAD_DRAIN_FOR_MAX_S (366 * 86400)
 
 /*
  * Create state_dir (0700) and load the cookie secret file, creating it with
@@ -115,7 +119,10 @@ typedef struct ayad_rebuild ayad_rebuild_t;
 
 /* Delay of the policy rebuild after the first change of a batch. */
 #define AYAD_REBUILD_DEBOUNCE_MS 50u
-/* Period of the check for stale observations and slow-start steps (pol_snap_current). */
+/*
+ * Period of the check for stale observations and slow-start steps
+ * (pol_snap_current), and for drains that reached their expiry.
+ */
 #define AYAD_REBUILD_TICK_MS 500u
 
 /* Allocate d->rebuild and arm its timers on d->base. 0 or -ENOMEM (logged). */

@@ -175,6 +175,7 @@ static void on_services(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya
 	if (ctl_services_fill(d->pol, list, n, a, &r->services) < 0) {
 		ctl_reply_error(r, NULL);
 	} else {
+		r->services.now_s = (int64_t)(aya_wall_ms() / 1000u);
 		ctl_services_pool_info(&r->services, a, pool_info, d);
 	}
 	state_drain_list_free(list, n);
@@ -200,6 +201,26 @@ static int republish(ayad_t *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The stored drain of service/target ("" = the service) into out's reason and until. */
+static void drain_stored(ayad_t *d, const char *service, const char *target, aya_arena_t *a,
+                         ctl_drain_t *out)
+{
+	state_drain_t *list = NULL;
+	size_t n = 0;
+	if (state_drain_list(d->state, &list, &n) < 0) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *t = list[i].target != NULL ? list[i].target : "";
+		if (strcmp(list[i].service, service) == 0 && strcmp(t, target) == 0) {
+			const char *reason = aya_arena_strdup(a, list[i].note);
+			out->reason = reason != NULL ? reason : "";
+			out->until_s = list[i].until_s;
+		}
+	}
+	state_drain_list_free(list, n);
+}
+
 static void on_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a)
 {
 	ayad_t *d = arg;
@@ -210,7 +231,23 @@ static void on_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_ar
 		ctl_reply_error(r, err);
 		return;
 	}
-	int rc = state_drain_set(d->state, service, target, drain, NULL);
+	/* Rounded up: a drain lasts at least what was asked. */
+	int64_t until_s = 0;
+	if (drain && req->for_s > 0) {
+		if (req->for_s > AYAD_DRAIN_FOR_MAX_S) {
+			ctl_reply_errorf(r, a, "--for: at most %d days",
+			                 AYAD_DRAIN_FOR_MAX_S / 86400);
+			return;
+		}
+		until_s = (int64_t)((aya_wall_ms() + 999u) / 1000u + req->for_s);
+	}
+	const char *reason = drain && req->reason != NULL ? req->reason : "";
+	int rc = state_drain_set_until(d->state, service, target, drain, reason, until_s);
+	if (rc == -EINVAL || rc == -ENAMETOOLONG) {
+		ctl_reply_errorf(r, a, "--reason: at most %d bytes, no control characters",
+		                 STATE_NOTE_MAX);
+		return;
+	}
 	if (rc < 0) {
 		ctl_reply_errorf(r, a, "cannot store the drain: %s", strerror(-rc));
 		return;
@@ -228,11 +265,20 @@ static void on_drain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_ar
 			return;
 		}
 	}
+	const char *err2 = NULL;
+	const pol_service_t *ps = ctl_service_resolve(d->pol, d->cfg, service, a, &err2);
 	r->drain = (ctl_drain_t){.service = service,
 	                         .target = target,
 	                         .drained = drain,
 	                         .changed = rc == 1,
-	                         .unmatched = (uint32_t)pol_snap_unmatched_drains(d->pol)};
+	                         .unmatched = (uint32_t)pol_snap_unmatched_drains(d->pol),
+	                         .reason = reason,
+	                         .until_s = until_s,
+	                         .warning = ps != NULL ? ctl_drain_warning(ps, a) : NULL};
+	if (drain && rc == 0) {
+		/* No change: show what is stored. */
+		drain_stored(d, service, target, a, &r->drain);
+	}
 }
 
 /* The reply of `cost`: every region, from the stored overrides. */
@@ -298,7 +344,8 @@ static void on_explain(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_
 {
 	ayad_t *d = arg;
 	const char *err = NULL;
-	if (ctl_explain_fill(d->pol, d->cfg, req, AYA_GEO_NOTICE, a, &r->explain, &err) < 0) {
+	if (ctl_explain_any(d->snap, d->pol, d->cfg, req, AYA_GEO_NOTICE, a, &r->explain, &err) <
+	    0) {
 		ctl_reply_error(r, err);
 	}
 }

@@ -139,6 +139,7 @@ int ayad_gossip_start(ayad_t *d)
 	if ((err = gsp_repl_config(gs->repl, &gc, &seeds)) < 0) {
 		goto fail;
 	}
+	gc.version = AYA_VERSION;
 	gsp_keyring_t *kr = NULL;
 	if (!cfg->gossip.insecure && (kr = gsp_repl_keyring(cfg)) == NULL) {
 		err = -ENOMEM;

@@ -14,7 +14,8 @@
  * says what the observations say (pol_snap_current): an observation that
  * went stale, or a slow-start ramp that moved by POL_HEADROOM_STEP,
  * republishes too. Nothing calls on_change for those, since time alone
- * changes them.
+ * changes them. The same tick republishes when a drain reached its expiry
+ * (ayad_t.drain_until_s, from the last build).
  *
  * A build is a state view (state_view_build) and pol_snap_build
  * (ayad_pol_build, daemon/store.c): the health rule is policy's. This file
@@ -139,7 +140,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	ayad_t *d = arg;
 	ayad_rebuild_t *r = d->rebuild;
-	if (r->pending || d->pol == NULL || pol_snap_monitored(d->pol) == 0 || d->state == NULL) {
+	if (r->pending || d->pol == NULL || d->state == NULL) {
+		return;
+	}
+	/* A drain ends by itself: nothing but time changes it. */
+	if (d->drain_until_s > 0 && aya_wall_ms() >= (uint64_t)d->drain_until_s * 1000u) {
+		r->st.tick_rebuilds++;
+		rebuild(d, "drain expiry");
+		return;
+	}
+	if (pol_snap_monitored(d->pol) == 0) {
 		return;
 	}
 	state_view_t *view = NULL;

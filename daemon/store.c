@@ -130,6 +130,20 @@ static int view_costs(const state_view_t *view, pol_cost_t **out, size_t *n)
 	return 0;
 }
 
+/* The earliest expiry among the view's (active) drains; 0 = none expires. */
+static int64_t next_expiry(const state_view_t *view)
+{
+	size_t n = 0;
+	const state_drain_t *dr = view != NULL ? state_view_drains(view, &n) : NULL;
+	int64_t next = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (dr[i].until_s > 0 && (next == 0 || dr[i].until_s < next)) {
+			next = dr[i].until_s;
+		}
+	}
+	return next;
+}
+
 int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **out,
                    size_t *unmatched, char *err, size_t errlen)
 {
@@ -156,6 +170,9 @@ int ayad_pol_build(ayad_t *d, const cfg_t *cfg, geo_tree_t *geo, pol_snap_t **ou
 	                   .n_costs = n_costs,
 	                   .steer = d->pol_steer};
 	rc = pol_snap_build(cfg, geo, &in, out, err, errlen);
+	if (rc == 0) {
+		d->drain_until_s = next_expiry(view);
+	}
 	if (rc == 0 && unmatched != NULL) {
 		*unmatched = pol_snap_unmatched_drains(*out);
 	}

@@ -46,6 +46,7 @@
 #define GSP_KEY_LEN 32            /* AES-256 */
 #define GSP_MAX_KEYS 16           /* installed at once */
 #define GSP_NAME_MAX 63           /* node and region names, bytes */
+#define GSP_VERSION_MAX 31        /* a member's software version, bytes */
 #define GSP_MAX_UDP 65507         /* larger datagrams are "oversized" */
 #define GSP_MAX_FRAME (16u << 20) /* larger TCP frames are "oversized" */
 
@@ -80,9 +81,10 @@ typedef struct gsp_member {
 	gsp_addr_t addr;
 	uint64_t incarnation;
 	gsp_state_t state;
-	uint64_t config_hash;     /* the member's config hash, for drift checks */
-	uint64_t state_change_ms; /* when this node saw the state change */
-	uint64_t last_heard_ms;   /* last packet or news about it; 0 = never */
+	uint64_t config_hash;              /* the member's config hash, for drift checks */
+	char version[GSP_VERSION_MAX + 1]; /* its software version; "" = an older node */
+	uint64_t state_change_ms;          /* when this node saw the state change */
+	uint64_t last_heard_ms;            /* last packet or news about it; 0 = never */
 } gsp_member_t;
 
 typedef struct gsp_clock {
@@ -143,6 +145,7 @@ typedef struct gsp_config {
 	const char *region; /* required */
 	gsp_addr_t addr;    /* advertised address (the UDP and TCP port) */
 	uint64_t config_hash;
+	const char *version;  /* this node's software version, advertised; NULL = "" */
 	uint64_t incarnation; /* starting incarnation (ayad: wall-clock seconds) */
 	uint64_t seed;        /* PRNG seed; 0 = from the OS */
 	const gsp_addr_t *seeds;

@@ -182,7 +182,8 @@ typedef struct m_alive {
 	gsp_addr_t addr;
 	uint64_t incarnation;
 	uint64_t config_hash;
-	uint32_t epoch; /* 0: not given */
+	uint32_t epoch;      /* 0: not given */
+	const char *version; /* "" when absent or not printable */
 } m_alive_t;
 
 typedef struct m_suspect {

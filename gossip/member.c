@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 member_t *gsp_mt_find(const gsp_t *g, const char *name)
@@ -317,6 +318,8 @@ void gsp_apply_alive(gsp_t *g, const m_alive_t *a, bool bootstrap)
 	m->pub.addr = a->addr;
 	m->pub.incarnation = a->incarnation;
 	m->pub.config_hash = a->config_hash;
+	snprintf(m->pub.version, sizeof(m->pub.version), "%s",
+	         a->version != NULL ? a->version : "");
 	m->pub.last_heard_ms = now;
 	/* A newer incarnation may be a new run: its epoch replaces what we knew. */
 	m->epoch = a->epoch;

@@ -97,6 +97,8 @@ static int self_init(gsp_t *g)
 	m->pub.addr = g->cfg.addr;
 	m->pub.incarnation = g->cfg.incarnation;
 	m->pub.config_hash = g->cfg.config_hash;
+	snprintf(m->pub.version, sizeof(m->pub.version), "%s",
+	         g->cfg.version != NULL ? g->cfg.version : "");
 	m->pub.state = GSP_ST_ALIVE;
 	g->me = m;
 	/* Point the config at our own copies: the caller's strings are borrowed. */

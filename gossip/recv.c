@@ -42,6 +42,7 @@ void gsp_member_msg(const member_t *m, Aya__Gossip__Member *mm, uint8_t ipbuf[16
 	mm->state = (Aya__Gossip__MemberState)m->pub.state;
 	mm->config_hash = m->pub.config_hash;
 	mm->epoch = m->epoch;
+	mm->version = (char *)m->pub.version;
 }
 
 int gsp_addr_from_ip(const uint8_t *ip, size_t len, uint32_t port, gsp_addr_t *out)
@@ -74,6 +75,19 @@ static bool name_ok(const char *s)
 	return s != NULL && s[0] != '\0' && strlen(s) <= GSP_NAME_MAX;
 }
 
+static bool version_ok(const char *s)
+{
+	if (s == NULL || strlen(s) > GSP_VERSION_MAX) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Validate a Member message into an m_alive_t (borrowing its strings). */
 static bool member_decode(const Aya__Gossip__Member *mm, m_alive_t *a)
 {
@@ -87,6 +101,8 @@ static bool member_decode(const Aya__Gossip__Member *mm, m_alive_t *a)
 	a->incarnation = mm->incarnation;
 	a->config_hash = mm->config_hash;
 	a->epoch = mm->epoch;
+	/* Shown to operators only: one that is too long or not printable is dropped, not fatal. */
+	a->version = version_ok(mm->version) ? mm->version : "";
 	return true;
 }
 
@@ -421,7 +437,9 @@ static bool member_same(const Aya__Gossip__Member *a, const Aya__Gossip__Member 
 	return a->region != NULL && strcmp(a->region, b->region) == 0 && a->ip.len == b->ip.len &&
 	       memcmp(a->ip.data, b->ip.data, a->ip.len) == 0 && a->port == b->port &&
 	       a->incarnation == b->incarnation && a->state == b->state &&
-	       a->config_hash == b->config_hash;
+	       a->config_hash == b->config_hash &&
+	       strcmp(a->version != NULL ? a->version : "", b->version != NULL ? b->version : "") ==
+	               0;
 }
 
 /*

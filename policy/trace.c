@@ -2,6 +2,10 @@
  * Explain: pol_trace_t (filled by pol_answer) to text. The trace itself is
  * the structured form; the control code walks it to build JSON, with
  * pol_reason_str() and config's cfg_filter_name() for the names.
+ *
+ * The text is short on purpose: the candidates once (address, region,
+ * weight), then per step only what it removes and why, or the order it
+ * leaves; a step that changes nothing is one line.
  */
 #include "policy/policy.h"
 
@@ -122,59 +126,102 @@ static void put_load(struct out *o, const pol_trace_t *t)
 	}
 }
 
-/* An endpoint's probe RTT at the latency step. */
-static void put_rtt(struct out *o, uint32_t rtt_us)
-{
-	if (rtt_us == 0) {
-		put(o, " rtt unknown");
-	} else {
-		put(o, " rtt %.1f ms", rtt_us / 1000.0);
-	}
-}
-
 static bool kept_reason(unsigned r)
 {
 	return r == POL_R_KEPT || r == POL_R_ORDERED || r == POL_R_ADMITTED || r == POL_R_SPILLED;
 }
 
-static void put_steps(struct out *o, const pol_trace_t *t)
+/* The candidates, once, in config order: every endpoint some event names. */
+static void put_endpoints(struct out *o, const pol_trace_t *t)
 {
 	const pol_service_t *svc = t->svc;
-	unsigned e = 0;
-	for (unsigned step = 0; step < svc->n_filters; step++) {
-		const cfg_filter_t *f = &svc->filters[step];
-		char text[64];
-		cfg_filter_text(f, text, sizeof(text));
-		put(o, "step %u %s:\n", step + 1, text);
-		if (f->kind == CFG_FILTER_LOAD) {
-			put_load(o, t);
+	bool seen[POL_MAX_ENDPOINTS] = {false};
+	for (unsigned i = 0; i < t->n_ev; i++) {
+		if (t->ev[i].endpoint < svc->n_endpoints && t->ev[i].endpoint < POL_MAX_ENDPOINTS) {
+			seen[t->ev[i].endpoint] = true;
 		}
+	}
+	put(o, "endpoints (%u candidates):\n", t->n_candidates);
+	for (unsigned k = 0; k < svc->n_endpoints && k < POL_MAX_ENDPOINTS; k++) {
+		const pol_endpoint_t *ep = &svc->endpoints[k];
+		if (!seen[k]) {
+			continue;
+		}
+		put(o, "  %s (%s) weight %u", ep->text, svc->pools[ep->pool].region, ep->weight);
+		if (ep->capacity > 0) {
+			put(o, " capacity %u (share %.2f)", ep->capacity, ep->cap_share);
+		}
+		put(o, "%s\n", ep->drained ? " drained" : ep->healthy ? "" : " unhealthy");
+	}
+}
+
+/*
+ * One step, short: what it removes (one line each, with the reason), the
+ * order it leaves when it orders, or that it changed nothing.
+ */
+static unsigned put_step(struct out *o, const pol_trace_t *t, unsigned step, unsigned e)
+{
+	const pol_service_t *svc = t->svc;
+	const cfg_filter_t *f = &svc->filters[step];
+	char text[64];
+	cfg_filter_text(f, text, sizeof(text));
+	put(o, "step %u %s:", step + 1, text);
+	unsigned end = e, removed = 0, ordered = 0, notes = 0;
+	for (; end < t->n_ev && t->ev[end].step == step; end++) {
+		const pol_trace_event_t *ev = &t->ev[end];
+		notes += ev->endpoint == UINT16_MAX;
+		removed += ev->endpoint != UINT16_MAX && !kept_reason(ev->reason);
+		ordered += ev->endpoint != UINT16_MAX && ev->reason != POL_R_KEPT &&
+		           kept_reason(ev->reason);
+	}
+	put(o, "%s\n", removed + ordered + notes == 0 ? " removes nothing" : "");
+	if (f->kind == CFG_FILTER_LOAD) {
+		put_load(o, t);
+	}
+	if (f->kind == CFG_FILTER_LATENCY) {
+		put(o,
+		    "  probe RTTs less than %u ms above their tier's best count as equal, "
+		    "unknown ones last\n",
+		    cfg_filter_arg(f));
+	}
+	if (ordered > 0) {
+		put(o, "  order:");
+	}
+	for (unsigned i = e; ordered > 0 && i < end; i++) {
+		const pol_trace_event_t *ev = &t->ev[i];
+		if (ev->endpoint == UINT16_MAX || !kept_reason(ev->reason)) {
+			continue;
+		}
+		const pol_endpoint_t *ep = &svc->endpoints[ev->endpoint];
+		put(o, " %s", ep->text);
 		if (f->kind == CFG_FILTER_LATENCY) {
-			put(o,
-			    "  probe RTTs less than %u ms above their tier's best count as equal, "
-			    "unknown ones last\n",
-			    cfg_filter_arg(f));
+			put(o, ep->rtt_us == 0 ? " (rtt unknown)" : " (rtt %.1f ms)",
+			    ep->rtt_us / 1000.0);
 		}
-		for (; e < t->n_ev && t->ev[e].step == step; e++) {
-			const pol_trace_event_t *ev = &t->ev[e];
-			if (ev->endpoint == UINT16_MAX) {
-				put(o, "  %s\n", pol_reason_str(ev->reason));
-				continue;
-			}
+		if (ev->reason == POL_R_ADMITTED || ev->reason == POL_R_SPILLED) {
+			put(o, " (%s)", pol_reason_str(ev->reason));
+		}
+	}
+	put(o, "%s", ordered > 0 ? "\n" : "");
+	for (unsigned i = e; i < end; i++) {
+		const pol_trace_event_t *ev = &t->ev[i];
+		if (ev->endpoint == UINT16_MAX) {
+			put(o, "  %s\n", pol_reason_str(ev->reason));
+		} else if (!kept_reason(ev->reason)) {
 			const pol_endpoint_t *ep = &svc->endpoints[ev->endpoint];
-			put(o, "  %-8s %s (%s, tier %u)", kept_reason(ev->reason) ? "keep" : "drop",
-			    ep->text, svc->pools[ep->pool].region, ev->tier);
-			if (f->kind == CFG_FILTER_LATENCY) {
-				put_rtt(o, ep->rtt_us);
-			}
-			if (f->kind == CFG_FILTER_WEIGHTED && ep->capacity > 0) {
-				put(o, " capacity %u (share %.2f)", ep->capacity, ep->cap_share);
-			}
-			put(o, "\n");
-			if (ev->reason != POL_R_KEPT && ev->reason != POL_R_ORDERED) {
-				put(o, "           reason: %s\n", pol_reason_str(ev->reason));
-			}
+			put(o, "  removes %s (%s): %s\n", ep->text, svc->pools[ep->pool].region,
+			    pol_reason_str(ev->reason));
 		}
+	}
+	return end;
+}
+
+static void put_steps(struct out *o, const pol_trace_t *t)
+{
+	unsigned e = 0;
+	put_endpoints(o, t);
+	for (unsigned step = 0; step < t->svc->n_filters; step++) {
+		e = put_step(o, t, step, e);
 	}
 	if (t->truncated) {
 		put(o, "(trace truncated)\n");
@@ -194,7 +241,6 @@ size_t pol_trace_format(const pol_trace_t *t, char *buf, size_t len)
 	put(&o, "service %s\n", t->svc->name);
 	put_client(&o, &t->client);
 	put_geo(&o, t);
-	put(&o, "candidates: %u\n", t->n_candidates);
 	put_steps(&o, t);
 	if (t->rc == POL_NODATA) {
 		put(&o, "answer: NODATA (no endpoint of this family)\n");

@@ -228,6 +228,9 @@ size_t state_ovr_value_encode(uint8_t *out, const state_drain_t *d)
 	p = put_u64(p, (uint64_t)d->since_s);
 	p = put_str8(p, d->origin);
 	p = put_str8(p, d->note);
+	if (d->drained && d->until_s > 0) {
+		p = put_u64(p, (uint64_t)d->until_s);
+	}
 	return (size_t)(p - out);
 }
 
@@ -245,6 +248,11 @@ int state_ovr_value_decode(const uint8_t *in, size_t len, state_drain_t *d, char
 	get_str8(&r, origin, STATE_NODE_MAX, true);
 	/* Notes are free text, but still no control characters. */
 	get_str8(&r, note, STATE_NOTE_MAX, true);
+	/*
+	 * A drain's expiry (state_drain_merge rejects a negative one); for a cost
+	 * these 8 bytes are its value, which cost.c reads itself.
+	 */
+	d->until_s = r.left == 8 && !r.err ? (int64_t)get_uint(&r, 8) : 0;
 	if (r.err || d->version == 0) {
 		return -EBADMSG;
 	}

@@ -14,8 +14,6 @@
 #include "common/log.h"
 #include "state/state_int.h"
 
-#define OVR_VALUE_MAX (OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX)
-
 static int check_note(const char *note)
 {
 	if (note == NULL || note[0] == '\0') {
@@ -53,11 +51,30 @@ static int classify(const char *target, char *out, state_target_kind_t *kind)
 	return 0;
 }
 
+bool state_drain_active(const state_drain_t *d, uint64_t now_ms)
+{
+	return d->drained && (d->until_s <= 0 || (uint64_t)d->until_s * 1000u > now_ms);
+}
+
+/*
+ * A local change that changes nothing: an undrain of what is not drained
+ * (or expired); a drain of what is drained, given the same note and expiry
+ * or neither (a bare repeat keeps the first drain's since, note and expiry).
+ */
+static bool moot(const state_drain_t *old, bool have, const state_drain_t *d, uint64_t now_ms)
+{
+	bool active = have && state_drain_active(old, now_ms);
+	if (!d->drained || !active) {
+		return active == d->drained;
+	}
+	bool bare = d->note[0] == '\0' && d->until_s == 0;
+	return bare || (old->until_s == d->until_s && strcmp(old->note, d->note) == 0);
+}
+
 /*
  * Store d under key unless the stored record makes it moot. local: a change
- * made here (no-op when the drained flag is already d->drained; the version
- * is chosen past the stored one). Otherwise a peer's record, kept when it
- * wins the merge rule.
+ * made here (see moot(); the version is chosen past the stored one).
+ * Otherwise a peer's record, kept when it wins the merge rule.
  */
 static int write_drain(state_t *st, const uint8_t *key, size_t klen, state_drain_t *d, bool local)
 {
@@ -78,7 +95,7 @@ static int write_drain(state_t *st, const uint8_t *key, size_t klen, state_drain
 		goto fail;
 	}
 	if (local) {
-		if (have ? old.drained == d->drained : !d->drained) {
+		if (moot(&old, have, d, state_now_ms(st))) {
 			mdb_txn_abort(txn);
 			return 0;
 		}
@@ -117,12 +134,21 @@ fail:
 int state_drain_set(state_t *st, const char *service, const char *target, bool drained,
                     const char *note)
 {
+	return state_drain_set_until(st, service, target, drained, note, 0);
+}
+
+int state_drain_set_until(state_t *st, const char *service, const char *target, bool drained,
+                          const char *note, int64_t until_s)
+{
 	char canon[STATE_NAME_MAX + 1];
 	state_target_kind_t kind;
 	uint8_t kb[OVR_KEY_MAX];
 	int rc = state_check_name(service, STATE_NAME_MAX);
 	if (rc < 0 || (rc = classify(target, canon, &kind)) < 0 || (rc = check_note(note)) < 0) {
 		return rc;
+	}
+	if (until_s < 0) {
+		return -EINVAL;
 	}
 	size_t klen = state_ovr_key_encode(kb, OVR_KIND_DRAIN, service, kind, canon);
 	state_drain_t d = {
@@ -133,6 +159,7 @@ int state_drain_set(state_t *st, const char *service, const char *target, bool d
 	        .since_s = (int64_t)(state_now_ms(st) / 1000u),
 	        .origin = st->node,
 	        .note = note != NULL ? note : "",
+	        .until_s = drained ? until_s : 0,
 	};
 	rc = write_drain(st, kb, klen, &d, true);
 	if (rc == 1) {
@@ -152,7 +179,7 @@ int state_drain_merge(state_t *st, const state_drain_t *in)
 	    (rc = check_note(in->note)) < 0) {
 		return rc;
 	}
-	if (kind != in->kind || in->version == 0) {
+	if (kind != in->kind || in->version == 0 || in->until_s < 0) {
 		return -EINVAL;
 	}
 	if (in->origin != NULL && in->origin[0] != '\0' &&
@@ -190,6 +217,7 @@ static int append(state_drain_t **list, size_t *n, size_t *cap, const state_drai
 struct drain_walk {
 	state_drain_t *list;
 	size_t n, cap;
+	uint64_t now_ms;
 };
 
 static int drain_rec(const MDB_val *k, const MDB_val *v, void *arg)
@@ -203,7 +231,7 @@ static int drain_rec(const MDB_val *k, const MDB_val *v, void *arg)
 	    state_ovr_value_decode(v->mv_data, v->mv_size, &d, origin, note) < 0) {
 		return 0; /* counted at load; a later set overwrites it */
 	}
-	if (kind != OVR_KIND_DRAIN || !d.drained) {
+	if (kind != OVR_KIND_DRAIN || !state_drain_active(&d, w->now_ms)) {
 		return 0;
 	}
 	d.service = service;
@@ -213,7 +241,7 @@ static int drain_rec(const MDB_val *k, const MDB_val *v, void *arg)
 
 int state_drain_list(const state_t *st, state_drain_t **out, size_t *n)
 {
-	struct drain_walk w = {0};
+	struct drain_walk w = {.now_ms = state_now_ms(st)};
 	*out = NULL;
 	*n = 0;
 	int rc = state_mdb_walk(st, st->dbi_ovr, drain_rec, &w);

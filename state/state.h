@@ -51,7 +51,9 @@
  *   overrides value: u8 format (1) | u8 flags (bit0 = drained, or for a cost
  *                    set: 0 = reset) | u16 0 | u64 version | i64 since_s |
  *                    u8 len | origin | u8 len | note (empty for a cost)
- *                    then, for a cost only: u64 cost (IEEE 754 bits)
+ *                    then, for a cost only: u64 cost (IEEE 754 bits);
+ *                    for a drain with an expiry only: i64 until_s (an
+ *                    extension: older readers ignore trailing bytes)
  *   observations key:   u8 len | observer | u8 len | endpoint key
  *   observations value: u8 format (1) | u8 status | u16 0 | u32 rise |
  *                    u32 fall | u32 rtt_us | u32 capacity |
@@ -161,8 +163,12 @@ typedef struct state_drain {
 	int64_t since_s;    /* unix time of the change */
 	uint64_t version;   /* LWW version (unix ms of the change, bumped past the old one) */
 	const char *origin; /* node that made the change, "" when unknown */
-	const char *note;   /* operator's note ("who"), "" when none */
+	const char *note;   /* operator's reason, "" when none */
+	int64_t until_s;    /* unix time the drain ends by itself; 0 = never */
 } state_drain_t;
+
+/* True when d is a drain (not a tombstone) that has not expired at now_ms (unix ms). */
+bool state_drain_active(const state_drain_t *d, uint64_t now_ms) AYA_NONNULL(1);
 
 /*
  * Drain (drained = true) or undrain a service, a region of it (target that is
@@ -170,13 +176,24 @@ typedef struct state_drain {
  * stored canonicalised, so "2001:DB8::0:1" and "2001:db8::1" are one key).
  * target NULL or "" = the whole service. note may be NULL. Durable when it
  * returns. Returns 1 when the state changed, 0 when it already was so (a
- * repeated drain keeps its since_s and note), or a negative errno.
+ * repeated drain with no note, or the same note, keeps its since_s and note),
+ * or a negative errno.
+ * An expired drain counts as undrained.
  */
 int state_drain_set(state_t *st, const char *service, const char *target, bool drained,
                     const char *note) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * state_drain_set() with an expiry: a drain that ends by itself at until_s
+ * (unix seconds; 0 = never). Draining again with another note or expiry
+ * replaces the drain (a new since_s and origin); with neither it is no
+ * change. Undrain ignores until_s.
+ */
+int state_drain_set_until(state_t *st, const char *service, const char *target, bool drained,
+                          const char *note, int64_t until_s) AYA_NONNULL(1, 2) AYA_WUR;
 
 /*
- * The active drains, sorted by service then target kind then target. The
+ * The active drains (expired ones left out, by the store's clock), sorted
+ * by service then target kind then target. The
  * caller owns *out and frees it with state_drain_list_free(). *n may be 0
  * (then *out is NULL).
  */
@@ -394,7 +411,9 @@ typedef enum state_rec_kind {
  *   varint version | varint zigzag(version / 1000 - since_s) | str8 origin |
  *   str8 note (only with flag 8)
  * (str8: u8 length, bytes; varint: LEB128). state_rec_merge() takes it.
- * Returns the length, or -EINVAL / -ENOSPC.
+ * Returns the length, or -EINVAL / -ENOSPC, or -ENOTSUP for a drain with an
+ * expiry: the compact form has no room for it (older nodes reject trailing
+ * bytes there), so such a drain goes as the store's record.
  */
 int state_drain_pack(const state_drain_t *d, uint8_t *out, size_t cap) AYA_NONNULL(1, 2) AYA_WUR;
 

@@ -18,7 +18,8 @@
 #define OVR_KIND_STEER 3 /* load-steering records (steer.c): wire only, never on disk */
 #define OBS_VALUE_LEN 44 /* the base record; extension fields follow */
 #define OBS_VALUE_MAX (OBS_VALUE_LEN + 17 + STATE_ERROR_MAX)
-#define OVR_VALUE_MIN 22 /* both strings empty */
+#define OVR_VALUE_MIN 22                                                    /* both strings empty */
+#define OVR_VALUE_MAX (OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX + 8) /* + until_s */
 #define OBS_KEY_MAX (2 + STATE_NODE_MAX + STATE_NAME_MAX)
 #define OVR_KEY_MAX (4 + 2 * STATE_NAME_MAX)
 
@@ -87,7 +88,7 @@ size_t state_ovr_key_encode(uint8_t *out, uint8_t kind, const char *service,
                             state_target_kind_t tkind, const char *target);
 int state_ovr_key_decode(const uint8_t *in, size_t len, uint8_t *kind, char *service,
                          state_target_kind_t *tkind, char *target);
-/* out must hold OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX bytes. */
+/* out must hold OVR_VALUE_MAX bytes. */
 size_t state_ovr_value_encode(uint8_t *out, const state_drain_t *d);
 /* origin[STATE_NODE_MAX+1], note[STATE_NOTE_MAX+1]; -EBADMSG. */
 int state_ovr_value_decode(const uint8_t *in, size_t len, state_drain_t *d, char *origin,

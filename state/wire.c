@@ -15,7 +15,6 @@
 #include "state/state_int.h"
 #include "common/hash.h"
 
-#define OVR_VALUE_MAX (OVR_VALUE_MIN + STATE_NODE_MAX + STATE_NOTE_MAX)
 #define BLOB_FORMAT 1
 #define BLOB_HDR 5
 
@@ -132,6 +131,9 @@ int state_drain_pack(const state_drain_t *d, uint8_t *out, size_t cap)
 	    (d->kind == STATE_TARGET_SERVICE) != (nt == 0) || d->since_s < 0 ||
 	    d->version > INT64_MAX) {
 		return -EINVAL;
+	}
+	if (d->drained && d->until_s > 0) {
+		return -ENOTSUP;
 	}
 	if (2 + 4 + ns + nt + no + nn + 20 > cap) {
 		return -ENOSPC;

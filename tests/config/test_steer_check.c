@@ -1,8 +1,9 @@
 /*
- * Unit tests for the load loop's no-effect warnings (cfg_check_steering,
- * config/services.c): a target or limit that nothing can act on, and a
- * burst region no filter of the chain reads, are warnings at the pool's
- * line; the config still loads.
+ * Unit tests for the no-effect warnings (cfg_check_steering and
+ * cfg_check_drains, config/services.c): a target or limit that nothing can
+ * act on, and a burst region no filter of the chain reads, are warnings at
+ * the pool's line; a policy without drain at the service's; the config
+ * still loads.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -78,7 +79,7 @@ static void test_target_without_load(void **state)
 	               "pool eu: limit has no effect: the pool has no monitor");
 	expect_warning("{ region: eu, monitor: loaded, target: 0.6, limit: 0.9, endpoints: [ { "
 	               "address: 192.0.2.1 } ] }",
-	               "[healthy, geo, weighted]",
+	               "[healthy, drain, geo, weighted]",
 	               "pool eu: target and limit have no effect: the policy of service www has "
 	               "no load filter");
 	/* Acted on: no warning; the defaults ask for nothing. */
@@ -92,12 +93,28 @@ static void test_burst_without_order(void **state)
 {
 	(void)state;
 	expect_warning("{ region: cloud, endpoints: [ { address: 192.0.2.1 } ] }",
-	               "[healthy, weighted]",
+	               "[healthy, drain, weighted]",
 	               "pool cloud: burst has no effect: the policy of service www has neither "
 	               "geo nor load");
 	expect_warning("{ region: cloud, endpoints: [ { address: 192.0.2.1 } ] }",
-	               "[healthy, geo, weighted]", NULL);
+	               "[healthy, drain, geo, weighted]", NULL);
 	expect_warning("{ region: cloud, endpoints: [ { address: 192.0.2.1 } ] }", "", NULL);
+}
+
+/* A policy without drain: ayactl drain can change none of the service's answers. */
+static void test_policy_without_drain(void **state)
+{
+	(void)state;
+	cfg_diag_t d = {0};
+	cfg_t *cfg = load("{ region: eu, endpoints: [ { address: 192.0.2.1 } ] }",
+	                  "[healthy, geo, weighted]", &d);
+	if (d.warnings != 1 || d.text == NULL ||
+	    strstr(d.text, "aya.yaml:11:9: warning: service www: its policy has no drain filter: "
+	                   "ayactl drain changes none of its answers") == NULL) {
+		fail_msg("got: %s", d.text != NULL ? d.text : "(none)");
+	}
+	cfg_free(cfg);
+	cfg_diag_fini(&d);
 }
 
 int main(void)
@@ -105,6 +122,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_target_without_load),
 	        cmocka_unit_test(test_burst_without_order),
+	        cmocka_unit_test(test_policy_without_drain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,7 @@ static const ctl_backend_t backends[] = {
          .monitor = "web",
          .key = "127.0.0.21:8080/web",
          .state = "down",
+         .local = "down",
          .since_ms = NOW - 12000,
          .error = "timeout after 300ms",
          .utilization = -1.0,
@@ -64,6 +65,7 @@ static const ctl_backend_t backends[] = {
          .monitor = "web",
          .key = "127.0.0.22:8080/web",
          .state = "up",
+         .local = "",
          .since_ms = NOW - 3000,
          .error = "",
          .rtt_us = 420,
@@ -82,6 +84,7 @@ static const ctl_backend_t backends[] = {
          .monitor = "tls",
          .key = "[2001:db8::5]:443/tls",
          .state = "unknown",
+         .local = "unknown",
          .error = "",
          .utilization = -1.0,
          .healthy = true,
@@ -150,6 +153,7 @@ static void test_roundtrip(void **state)
 		assert_string_equal(x->monitor, w->monitor);
 		assert_string_equal(x->key, w->key);
 		assert_string_equal(x->state, w->state);
+		assert_string_equal(x->local, w->local);
 		assert_true(x->since_ms == w->since_ms);
 		assert_string_equal(x->error, w->error);
 		assert_int_equal(x->rtt_us, w->rtt_us);
@@ -184,15 +188,20 @@ static void test_text(void **state)
 		const char *row; /* identifies the line */
 		const char *cells[4];
 	} cases[] = {
-	        {"header", "SERVICE", {"REGION", "ENDPOINT", "POLICY", "LAST ERROR"}},
+	        {"header", "SERVICE", {"LOCAL", "VERDICT", "POLICY", "LAST ERROR"}},
 	        {"down endpoint: excluded with its error and both observers",
 	         "127.0.0.21:8080/web",
-	         {"down", "12s", "excluded", "ams-1:down,fra-1:up(stale)"}},
+	         {"/web    down        12s", "  down     excluded", "ams-1:down,fra-1:up(stale)"}},
 	        {"error cell", "127.0.0.21:8080/web", {"timeout after 300ms", NULL}},
 	        {"up endpoint in slow start with load and RTT",
 	         "127.0.0.22:8080/web",
 	         {"slow-start 30%", "73%", "0.42ms", "3s"}},
+	        {"not probed here: local -, verdict up",
+	         "127.0.0.22:8080/web",
+	         {"/web    -            3s", "  up       slow-start", NULL}},
 	        {"never observed and drained", "[2001:db8::5]", {"unknown", "drained", NULL}},
+	        {"legend", "LOCAL:", {"this node's own probe", NULL}},
+	        {"legend", "VERDICT:", {"the cluster's", "the answers use it", NULL}},
 	};
 	char line[1024];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -224,6 +233,10 @@ static void test_json(void **state)
 	assert_int_equal(json_array_size(arr), 3);
 	json_t *b0 = json_array_get(arr, 0), *b1 = json_array_get(arr, 1);
 	assert_string_equal(json_string_value(json_object_get(b0, "state")), "down");
+	assert_string_equal(json_string_value(json_object_get(b0, "local")), "down");
+	assert_string_equal(json_string_value(json_object_get(b0, "verdict")), "down");
+	assert_true(json_is_null(json_object_get(b1, "local")));
+	assert_string_equal(json_string_value(json_object_get(b1, "verdict")), "up");
 	assert_true(json_is_null(json_object_get(b0, "utilization")));
 	assert_float_equal(json_real_value(json_object_get(b1, "utilization")), 0.73, 1e-9);
 	assert_int_equal(json_integer_value(json_object_get(b1, "rtt_us")), 420);

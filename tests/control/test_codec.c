@@ -150,6 +150,8 @@ static const struct req_case {
         {"services", {.cmd = CTL_CMD_SERVICES}},
         {"drain service", {.cmd = CTL_CMD_DRAIN, .service = "www.svc.example.com"}},
         {"drain region", {.cmd = CTL_CMD_DRAIN, .service = "www", .target = "eu-west"}},
+        {"drain with reason and end",
+         {.cmd = CTL_CMD_DRAIN, .service = "www", .reason = "kernel upgrade", .for_s = 7200}},
         {"undrain address",
          {.cmd = CTL_CMD_UNDRAIN, .service = "www.svc.example.com", .target = "2001:db8::10"}},
         {"explain plain", {.cmd = CTL_CMD_EXPLAIN, .name = "www.x", .client = "8.8.8.8"}},
@@ -190,6 +192,8 @@ static void test_request_roundtrip(void **state)
 		if (c->req.cmd == CTL_CMD_DRAIN || c->req.cmd == CTL_CMD_UNDRAIN) {
 			assert_str_or_empty(c->name, c->req.service, got.service);
 			assert_str_or_empty(c->name, c->req.target, got.target);
+			assert_str_or_empty(c->name, c->req.reason, got.reason);
+			assert_true(got.for_s == c->req.for_s);
 		}
 		if (c->req.cmd == CTL_CMD_EXPLAIN) {
 			assert_str_or_empty(c->name, c->req.name, got.name);
@@ -210,6 +214,34 @@ static void test_request_roundtrip(void **state)
 	uint8_t *f = NULL;
 	size_t len = 0;
 	assert_int_equal(ctl_request_frame(&bad, &f, &len), -EINVAL);
+}
+
+/* drain --for: units, runs of them, and what is refused. */
+static void test_duration_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		uint64_t s;
+	} cases[] = {
+	        {"90", 0, 90},       {"90s", 0, 90},
+	        {"15m", 0, 900},     {"2h", 0, 7200},
+	        {"1d", 0, 86400},    {"1h30m", 0, 5400},
+	        {"", -EINVAL, 0},    {"0", -EINVAL, 0},
+	        {"2x", -EINVAL, 0},  {"h", -EINVAL, 0},
+	        {"-5m", -EINVAL, 0}, {"1.5h", -EINVAL, 0},
+	        {"2h ", -EINVAL, 0}, {"99999999999d", -ERANGE, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t s = 0;
+		int rc = ctl_duration_parse(cases[i].in, &s);
+		if (rc != cases[i].rc || (rc == 0 && s != cases[i].s)) {
+			fail_msg("'%s': rc %d s %llu, want %d %llu", cases[i].in, rc,
+			         (unsigned long long)s, cases[i].rc,
+			         (unsigned long long)cases[i].s);
+		}
+	}
 }
 
 static const struct bad_case {
@@ -338,10 +370,10 @@ static void test_error_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_frame_check),     cmocka_unit_test(test_frame_header),
-	        cmocka_unit_test(test_frame_read),      cmocka_unit_test(test_request_roundtrip),
-	        cmocka_unit_test(test_request_garbage), cmocka_unit_test(test_status_roundtrip),
-	        cmocka_unit_test(test_error_roundtrip),
+	        cmocka_unit_test(test_frame_check),      cmocka_unit_test(test_frame_header),
+	        cmocka_unit_test(test_frame_read),       cmocka_unit_test(test_request_roundtrip),
+	        cmocka_unit_test(test_duration_parse),   cmocka_unit_test(test_request_garbage),
+	        cmocka_unit_test(test_status_roundtrip), cmocka_unit_test(test_error_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,8 @@ static const ctl_member_t members[] = {
          .incarnation = 3,
          .last_heard_ms = -1,
          .config_hash = "00112233aabbccdd",
-         .self = true},
+         .self = true,
+         .version = "0.2.0"},
         {.name = "node-2",
          .region = "us-east",
          .address = "127.0.0.2:7946",
@@ -35,14 +36,16 @@ static const ctl_member_t members[] = {
          .incarnation = 4294967301ull, /* > 32 bits */
          .last_heard_ms = 1250,
          .config_hash = "ffeeddcc00112233",
-         .drift = true},
+         .drift = true,
+         .version = "0.1.0"},
         {.name = "node-3",
          .region = "ap-south",
          .address = "[::1]:7947",
          .state = "dead",
          .incarnation = 0,
          .last_heard_ms = 75000,
-         .config_hash = "00112233aabbccdd"},
+         .config_hash = "00112233aabbccdd",
+         .version = ""},
 };
 
 static const ctl_key_t keys[] = {
@@ -166,6 +169,7 @@ static void test_members_roundtrip(void **state)
 		assert_string_equal(x->config_hash, w->config_hash);
 		assert_int_equal(x->drift, w->drift);
 		assert_int_equal(x->self, w->self);
+		assert_string_equal(x->version, w->version);
 	}
 	ctl_reply_free(r);
 }
@@ -180,16 +184,16 @@ static void test_members_text(void **state)
 		const char *row;
 		const char *cells[5];
 	} cases[] = {
-	        {"header", "NAME", {"REGION", "ADDRESS", "STATE", "LAST HEARD", "CONFIG"}},
+	        {"header", "NAME", {"REGION", "ADDRESS", "STATE", "LAST HEARD    VERSION  CONFIG"}},
 	        {"self is starred, never heard, no drift",
 	         "node-1*",
-	         {"eu-west", "127.0.0.1:7946", "alive", " 3 ", " - "}},
+	         {"eu-west", "127.0.0.1:7946", "alive", " 3 ", " -             0.2.0    0011"}},
 	        {"suspect with drift and a 64-bit incarnation",
 	         "node-2 ",
-	         {"suspect", "4294967301", "1.2s ago", "ffeeddcc00112233  DRIFT", NULL}},
-	        {"dead, heard long ago, IPv6 address",
+	         {"suspect", "4294967301", "1.2s ago", "0.1.0    ffeeddcc00112233  DRIFT", NULL}},
+	        {"dead, heard long ago, IPv6 address, version unknown",
 	         "node-3 ",
-	         {"dead", "[::1]:7947", "75s ago", NULL}},
+	         {"dead", "[::1]:7947", "75s ago", "  -        00112233aabbccdd", NULL}},
 	        {"footer names this node's hash",
 	         "(* this node",
 	         {"config 00112233aabbccdd", NULL}},
@@ -242,6 +246,7 @@ static void test_members_json(void **state)
 		                    w->config_hash);
 		assert_int_equal(json_is_true(json_object_get(m, "drift")), w->drift);
 		assert_int_equal(json_is_true(json_object_get(m, "self")), w->self);
+		assert_string_equal(json_string_value(json_object_get(m, "version")), w->version);
 	}
 	json_decref(o);
 }

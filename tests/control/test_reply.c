@@ -151,6 +151,69 @@ static void test_service_resolve(void **state)
 	}
 }
 
+/* When a drain changes no answer: no drain step, or answer_all with a family all drained. */
+static void test_drain_warning(void **state)
+{
+	struct fixture *f = *state;
+	static const cfg_filter_t with[] = {{.kind = CFG_FILTER_HEALTHY},
+	                                    {.kind = CFG_FILTER_DRAIN}};
+	static const cfg_filter_t without[] = {{.kind = CFG_FILTER_HEALTHY},
+	                                       {.kind = CFG_FILTER_WEIGHTED}};
+	static const struct {
+		const char *name;
+		const cfg_filter_t *chain;
+		cfg_all_down_t all_down;
+		bool drained[3];  /* 192.0.2.1, 192.0.2.2, 2001:db8::1 */
+		const char *want; /* a substring; NULL = no warning */
+	} cases[] = {
+	        {"some drained", with, CFG_ALL_DOWN_ANSWER_ALL, {true, false, false}, NULL},
+	        {"none drained", with, CFG_ALL_DOWN_ANSWER_ALL, {false, false, false}, NULL},
+	        {"no drain step",
+	         without,
+	         CFG_ALL_DOWN_ANSWER_ALL,
+	         {true, false, false},
+	         "has no drain step"},
+	        {"all drained, answer_all",
+	         with,
+	         CFG_ALL_DOWN_ANSWER_ALL,
+	         {true, true, true},
+	         "every endpoint of www.example.com is drained and its when_all_down is "
+	         "answer_all"},
+	        {"all v6 drained",
+	         with,
+	         CFG_ALL_DOWN_ANSWER_ALL,
+	         {false, false, true},
+	         "every IPv6 endpoint of www.example.com is drained and its when_all_down is "
+	         "answer_all: AAAA answers"},
+	        {"all drained, empty", with, CFG_ALL_DOWN_EMPTY, {true, true, true}, NULL},
+	        {"all v4 drained",
+	         with,
+	         CFG_ALL_DOWN_ANSWER_ALL,
+	         {true, true, false},
+	         "every IPv4 endpoint of www.example.com is drained and its when_all_down is "
+	         "answer_all: A answers"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pol_endpoint_t eps[3] = {
+		        {.family = AF_INET}, {.family = AF_INET}, {.family = AF_INET6}};
+		for (size_t k = 0; k < 3; k++) {
+			eps[k].drained = cases[i].drained[k];
+		}
+		pol_service_t ps = {.name = "www.example.com",
+		                    .all_down = cases[i].all_down,
+		                    .filters = cases[i].chain,
+		                    .n_filters = 2,
+		                    .endpoints = eps,
+		                    .n_endpoints = 3};
+		const char *w = ctl_drain_warning(&ps, f->a);
+		if ((w == NULL) != (cases[i].want == NULL) ||
+		    (w != NULL && strstr(w, cases[i].want) == NULL)) {
+			fail_msg("%s: warning '%s', want '%s'", cases[i].name, w != NULL ? w : "",
+			         cases[i].want != NULL ? cases[i].want : "");
+		}
+	}
+}
+
 static void test_drain_target(void **state)
 {
 	struct fixture *f = *state;
@@ -450,9 +513,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_service_resolve), cmocka_unit_test(test_drain_target),
-	        cmocka_unit_test(test_explain_client),  cmocka_unit_test(test_services_fill),
-	        cmocka_unit_test(test_explain_fill),    cmocka_unit_test(test_backends_fill),
-	        cmocka_unit_test(test_gossip_off),
+	        cmocka_unit_test(test_drain_warning),   cmocka_unit_test(test_explain_client),
+	        cmocka_unit_test(test_services_fill),   cmocka_unit_test(test_explain_fill),
+	        cmocka_unit_test(test_backends_fill),   cmocka_unit_test(test_gossip_off),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

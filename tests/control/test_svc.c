@@ -76,15 +76,20 @@ static const ctl_drain_rec_t drains[] = {
          .kind = "region",
          .target = "us-east",
          .since_s = 1700000000,
-         .origin = "ams-1"},
+         .origin = "ams-1",
+         .reason = "kernel upgrade",
+         .until_s = 1700007500},
         {.service = "old.example.com", .kind = "service", .target = "", .origin = ""},
 };
 
 static ctl_reply_t services_reply(void)
 {
 	ctl_reply_t r = {.cmd = CTL_CMD_SERVICES, .ok = true};
-	r.services = (ctl_services_t){
-	        .services = services, .n_services = 2, .drains = drains, .n_drains = 2};
+	r.services = (ctl_services_t){.services = services,
+	                              .n_services = 2,
+	                              .drains = drains,
+	                              .n_drains = 2,
+	                              .now_s = 1700000300};
 	return r;
 }
 
@@ -244,7 +249,10 @@ static void test_services_roundtrip(void **state)
 	assert_string_equal(s->drains[0].target, "us-east");
 	assert_int_equal(s->drains[0].since_s, 1700000000);
 	assert_string_equal(s->drains[0].origin, "ams-1");
+	assert_string_equal(s->drains[0].reason, "kernel upgrade");
+	assert_true(s->drains[0].until_s == 1700007500 && s->now_s == 1700000300);
 	assert_string_equal(s->drains[1].target, "");
+	assert_string_equal(s->drains[1].reason, "");
 	ctl_reply_free(r);
 }
 
@@ -278,6 +286,12 @@ static const jcase_t services_json[] = {
         {"drains/0/kind", 's', "region", 0},
         {"drains/0/target", 's', "us-east", 0},
         {"drains/0/since", 'i', NULL, 1700000000},
+        {"drains/0/origin", 's', "ams-1", 0},
+        {"drains/0/reason", 's', "kernel upgrade", 0},
+        {"drains/0/until", 'i', NULL, 1700007500},
+        {"drains/0/age", 'i', NULL, 300},
+        {"drains/1/until", 'i', NULL, 0},
+        {"now", 'i', NULL, 1700000300},
         {"drains/1/kind", 's', "service", 0},
 };
 
@@ -306,8 +320,10 @@ static void test_services_render(void **state)
 	        "owner -  share -\n",
 	        "    198.51.100.10  weight 1     healthy    drained\n",
 	        "\ndrains\n",
-	        "  www.svc.example.com  region us-east  since 2023-11-14T22:13:20Z by ams-1\n",
-	        "  old.example.com  service  since",
+	        "  www.svc.example.com  region us-east  set 2023-11-14T22:13:20Z (5m ago) by "
+	        "ams-1, "
+	        "until 2023-11-15T00:18:20Z (in 2h00m): kernel upgrade\n",
+	        "  old.example.com  service  set",
 	};
 	char *text = text_of(&r);
 	check_lines(text, lines, sizeof(lines) / sizeof(lines[0]));
@@ -324,17 +340,25 @@ static const struct drain_case {
 } drain_cases[] = {
         {"drain region",
          CTL_CMD_DRAIN,
-         {"www.svc.example.com", "eu-west", true, true, 0},
+         {"www.svc.example.com", "eu-west", true, true, 0, NULL, 0, NULL},
          "drained: www.svc.example.com eu-west\n"},
         {"undrain whole service",
          CTL_CMD_UNDRAIN,
-         {"www.svc.example.com", "", false, true, 0},
+         {"www.svc.example.com", "", false, true, 0, NULL, 0, NULL},
          "undrained: www.svc.example.com (every pool)\n"},
         {"repeated drain",
          CTL_CMD_DRAIN,
-         {"www.svc.example.com", "192.0.2.10", true, false, 2},
+         {"www.svc.example.com", "192.0.2.10", true, false, 2, NULL, 0, NULL},
          "drain: www.svc.example.com 192.0.2.10 was already drained, nothing changed\n"
          "warning: 2 stored drain(s) match no service\n"},
+        {"drain with reason and end",
+         CTL_CMD_DRAIN,
+         {"www.svc.example.com", "", true, true, 0, "deploy", 1700007200, NULL},
+         "drained: www.svc.example.com (every pool) until 2023-11-15T00:13:20Z: deploy\n"},
+        {"drain that changes no answer",
+         CTL_CMD_DRAIN,
+         {"www.svc.example.com", "eu-west", true, true, 0, "", 0, "no drain step"},
+         "drained: www.svc.example.com eu-west\nwarning: no drain step\n"},
 };
 
 static void test_drain(void **state)
@@ -346,7 +370,10 @@ static void test_drain(void **state)
 		ctl_reply_t *r = roundtrip(&in);
 		if (r->cmd != c->cmd || strcmp(r->drain.service, c->d.service) != 0 ||
 		    strcmp(r->drain.target, c->d.target) != 0 || r->drain.drained != c->d.drained ||
-		    r->drain.changed != c->d.changed || r->drain.unmatched != c->d.unmatched) {
+		    r->drain.changed != c->d.changed || r->drain.unmatched != c->d.unmatched ||
+		    r->drain.until_s != c->d.until_s ||
+		    strcmp(r->drain.reason, c->d.reason != NULL ? c->d.reason : "") != 0 ||
+		    strcmp(r->drain.warning, c->d.warning != NULL ? c->d.warning : "") != 0) {
 			fail_msg("%s: round trip changed the reply", c->name);
 		}
 		char *text = text_of(r);
@@ -361,8 +388,15 @@ static void test_drain(void **state)
 		        {"drained", 'b', NULL, c->d.drained},
 		        {"changed", 'b', NULL, c->d.changed},
 		        {"unmatched_drains", 'i', NULL, c->d.unmatched},
+		        {"until", 'i', NULL, c->d.until_s},
 		};
 		check_json(j, jc, sizeof(jc) / sizeof(jc[0]));
+		/* "warning" only when there is one. */
+		json_t *w = json_object_get(j, "warning");
+		if ((c->d.warning != NULL) != (w != NULL) ||
+		    (w != NULL && strcmp(json_string_value(w), c->d.warning) != 0)) {
+			fail_msg("%s: warning in JSON", c->name);
+		}
 		json_decref(j);
 		ctl_reply_free(r);
 	}

@@ -501,6 +501,35 @@ static bool all_see_hash(sim_t *s, void *arg)
 	return true;
 }
 
+/* Every node knows every member's software version (gsp_config_t.version), for `members`. */
+static bool all_see_version(sim_t *s, void *arg)
+{
+	for (size_t i = 0; i < sim_size(s); i++) {
+		for (size_t k = 0; k < sim_size(s); k++) {
+			const gsp_member_t *m =
+			        gsp_member_find(sim_node(s, i)->g, sim_node(s, k)->name);
+			if (m == NULL || strcmp(m->version, (const char *)arg) != 0) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static void test_version_spreads(void **state)
+{
+	(void)state;
+	sim_opts_t o;
+	sim_opts_init(&o, 5);
+	o.seed = 17;
+	o.base.version = "9.8.7-test";
+	sim_t *s = sim_new(&o);
+	sim_start(s);
+	assert_true(sim_run_until_pred(s, all_see_version, (void *)"9.8.7-test", 50,
+	                               sim_now(s) + 30 * SEC) != 0);
+	sim_free(s);
+}
+
 /* gsp_set_config_hash() alone, in a larger cluster of plain sim nodes. */
 static void test_config_hash_spreads(void **state)
 {
@@ -773,6 +802,7 @@ int main(void)
 	        cmocka_unit_test(test_dead_member_dropped_after_grace),
 	        cmocka_unit_test(test_observer_filter),
 	        cmocka_unit_test(test_config_hash_spreads),
+	        cmocka_unit_test(test_version_spreads),
 	        cmocka_unit_test(test_reload),
 	        cmocka_unit_test(test_reload_keyring),
 	        cmocka_unit_test(test_empty_record_dropped),

@@ -115,6 +115,13 @@ done
 
 check "all three list each other as alive within 10 s" wait_for 10 everyone_alive
 ctl 1 members | sed 's/^/# /'
+VERSION=$("$AYAD" --version | awk '{print $2; exit}')
+versions_of() { ctl "$1" --json members | python3 -c '
+import json, sys
+print(" ".join(m["name"] + "=" + m["version"] for m in json.load(sys.stdin)["members"]))'; }
+check "members: every node's version ($VERSION), learnt by gossip" \
+	test "$(versions_of 2)" = "node-1=$VERSION node-2=$VERSION node-3=$VERSION"
+check "members text: a VERSION column" bash -c "\"$AYACTL\" -s \"$T/n3/ayad.sock\" members | grep -qE '^node-1 .* $VERSION +[0-9a-f]{16}'"
 # The nodes' files differ only in their own sections (node, dns, gossip): no drift.
 hash_of() { ctl "$1" --json members | python3 -c '
 import json, sys

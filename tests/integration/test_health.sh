@@ -132,6 +132,11 @@ check "backends shows up with an RTT and this node as observer" \
 check "the observer is this node" test "$(backend_field 127.0.0.21 observers)" != "[]"
 check "text output has a header and a row per endpoint" \
 	test "$(ctl backends www | grep -c '127.0.0.2[123]:')" = 3
+check "backends: this node's probe (local) and the cluster's verdict, apart" \
+	test "$(backend_field 127.0.0.21 local) $(backend_field 127.0.0.21 verdict)" = "up up"
+check "backends text: LOCAL and VERDICT columns, with a legend" \
+	bash -c "'$AYACTL' -s '$D/ayad.sock' backends www | grep -q '^SERVICE .* LOCAL .* VERDICT ' &&
+	'$AYACTL' -s '$D/ayad.sock' backends www | grep -q '^VERDICT: the cluster'"
 
 # 1. Kill one backend: it leaves the answers within the fall x interval budget.
 stop_backend 21

@@ -67,6 +67,8 @@ s = s.replace(marker, marker + svc)
 s = s.replace("region: test-region", "region: eu-west")
 open(p, "w").write(s)
 PY
+# A CNAME into a service, for explain.
+echo "alias       IN CNAME www" >>"$D/zones/$ZONE.zone"
 
 ctl() { "$AYACTL" -s "$D/ayad.sock" "$@"; }
 # a SUBNET [NAME]: the A answer for a client in SUBNET.
@@ -145,6 +147,57 @@ ctl undrain www 192.0.2.10 >/dev/null
 check "one undrained: Europe gets it" test "$(a $EU)" = 192.0.2.10
 ctl undrain www 192.0.2.11 >/dev/null
 
+# ---- a drain with a reason and an end: answers come back by themselves ----
+t0=$(date +%s%N)
+out=$(ctl drain www eu-west --reason "kernel upgrade" --for 2s)
+check "drain --for 2s: says until when and why" \
+	grep -qE "^drained: $WWW eu-west until [0-9TZ:-]+: kernel upgrade$" <<<"$out"
+check "drain --for: Europe moves to us-east" test "$(a $EU)" = 198.51.100.10
+out=$(ctl services)
+check "services: the drain's reason, who, when and end" grep -qE \
+	"^  $WWW  region eu-west  set [0-9TZ:-]+ \([0-9]s ago\) by it-node-1, until [0-9TZ:-]+ \(in [0-9]s\): kernel upgrade$" \
+	<<<"$out"
+ctl --json services >"$T/svc.json"
+check "services --json: reason, until, origin, age" python3 - "$T/svc.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+d = [x for x in j["drains"] if x["target"] == "eu-west"][0]
+ok = d["reason"] == "kernel upgrade" and d["origin"] == "it-node-1" and 0 <= d["age"] < 3
+ok = ok and 1 <= d["until"] - j["now"] <= 3
+sys.exit(0 if ok else 1)
+PY
+eu_back() { in_set "$(a $EU)" 192.0.2.10 192.0.2.11; }
+wait_for 6 eu_back
+check "drain --for 2s: Europe back on eu-west by itself" eu_back
+ms=$((($(date +%s%N) - t0) / 1000000))
+# At least the 2 s asked for; at most 2 s + the second it is rounded up to + a 500 ms tick + slack.
+check "the drain ended between 2 s and 4 s after it was set (${ms} ms)" \
+	test "$ms" -ge 1900 -a "$ms" -le 4000
+out=$(ctl services)
+check "services: the expired drain is gone" test "$(grep -c "kernel upgrade" <<<"$out")" -eq 0
+ctl drain www eu-west --for 1x >/dev/null 2>&1
+check "drain --for 1x: usage error" test $? -eq 2
+ctl undrain www --reason x >/dev/null 2>&1
+check "undrain --reason: usage error" test $? -eq 2
+
+# ---- a drain that changes no answer says so ----
+out=$(ctl drain sticky)
+check "drain of every endpoint under answer_all: a warning" \
+	grep -qx "warning: every endpoint of sticky.$ZONE is drained and its when_all_down is answer_all: its answers still list them all (when_all_down: empty answers none)" <<<"$out"
+check "the drain is stored anyway" grep -q "drained: sticky.$ZONE" <<<"$out"
+check "drain --json: warning field" test -n "$(ctl --json undrain sticky >/dev/null; ctl --json drain sticky | python3 -c 'import json,sys; print(json.load(sys.stdin).get("warning", ""))')"
+out=$(ctl undrain sticky)
+check "undrain back to none drained: no warning" test "$(grep -c warning <<<"$out")" -eq 0
+
+# ---- ayad --check: a policy without drain ----
+sed 's/policy: \[healthy, drain, hash, { first_n: 1 }\]/policy: [healthy, hash, { first_n: 1 }]/' \
+	"$D/aya.yaml" >"$D/nodrain.yaml"
+out=$("$AYAD" --check -c "$D/nodrain.yaml" 2>&1)
+check "--check: a policy without drain is a warning, the config still ok" \
+	grep -qE "nodrain\.yaml:[0-9]+:[0-9]+: warning: service sticky: its policy has no drain filter: ayactl drain changes none of its answers" <<<"$out"
+out=$("$AYAD" --check -c "$D/aya.yaml" 2>&1)
+check "--check: every policy with drain, no drain warning" test "$(grep -c "no drain filter" <<<"$out")" -eq 0
+
 # ---- drains survive a restart and a reload ----
 ctl drain www eu-west >/dev/null
 stop_ayad "$D"
@@ -170,7 +223,7 @@ check "explain: final answer in eu-west" grep -qE "^answer: 192\.0\.2\.1[01] ttl
 check "explain: DB-IP attribution" grep -qxF "IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0" <<<"$out"
 ctl drain www eu-west >/dev/null
 out=$(ctl explain www 81.2.69.160 --subnet 24)
-check "explain after drain: eu-west dropped as drained" grep -q "reason: pool drained" <<<"$out"
+check "explain after drain: eu-west dropped as drained" grep -qE "^  removes 192\.0\.2\.1[01] \(eu-west\): pool drained$" <<<"$out"
 check "explain after drain: answer us-east" grep -q "^answer: 198.51.100.10 " <<<"$out"
 ctl undrain www eu-west >/dev/null
 ctl --json explain www 14.139.1.9 --subnet 24 | python3 -c '
@@ -187,8 +240,44 @@ assert any(e["reason"] == "beyond first_n" for e in j["events"])
 check "explain --json: structured fields" test $? -eq 0
 ctl explain www 8.8.8.8 --type AAAA | grep -q "^answer: 2001:db8:1::10 "
 check "explain --type AAAA" test $? -eq 0
-ctl explain api.$ZONE 8.8.8.8 >/dev/null 2>&1
-check "explain of a name that is not a service exits 1" test $? -eq 1
+out=$(ctl explain api.$ZONE 8.8.8.8)
+check "explain of static records: the zone and the records" \
+	grep -qxF "static: api.$ZONE A answered from zone $ZONE:" <<<"$out"
+check "explain of static records: each record" grep -qxF "  api.$ZONE 3600 IN A 192.0.2.80" <<<"$out"
+out=$(ctl explain docs 8.8.8.8 --type AAAA)
+check "explain: a relative name, a CNAME to static records" bash -c "grep -qxF 'cname: docs.$ZONE CNAME api.$ZONE' <<<'$out' &&
+	grep -qxF '  api.$ZONE 3600 IN AAAA 2001:db8::80' <<<'$out'"
+out=$(ctl explain alias.$ZONE 81.2.69.160 --subnet 24)
+check "explain: a CNAME into a service, then the service's explain" bash -c "
+	grep -qxF 'cname: alias.$ZONE CNAME $WWW' <<<'$out' && grep -qxF 'service $WWW' <<<'$out' &&
+	grep -qE '^answer: 192\.0\.2\.1[01] ttl 30' <<<'$out'"
+out=$(ctl explain nosuch.$ZONE 8.8.8.8)
+check "explain: NXDOMAIN with the zone" grep -qxF "nxdomain: nosuch.$ZONE does not exist in zone $ZONE" <<<"$out"
+out=$(ctl explain mail.$ZONE 8.8.8.8 --type AAAA)
+check "explain: static AAAA" grep -qxF "  mail.$ZONE 3600 IN AAAA 2001:db8::25" <<<"$out"
+out=$(ctl explain b.c.$ZONE 8.8.8.8)
+check "explain: an empty non-terminal is NODATA" grep -qxF "nodata: b.c.$ZONE has no A record in zone $ZONE" <<<"$out"
+out=$(ctl explain www.example.org 8.8.8.8)
+check "explain: a name in no zone is REFUSED" grep -qxF "refused: www.example.org is in no zone of this node" <<<"$out"
+out=$(ctl explain x.sub.$ZONE 8.8.8.8)
+check "explain: below a zone cut is a referral" grep -qxF "referral: x.sub.$ZONE is below the zone cut sub.$ZONE (delegated)" <<<"$out"
+out=$(ctl explain cdn.$ZONE 8.8.8.8)
+check "explain: a CNAME out of our zones" grep -qxF "refused: edge.cdn.example.net is in no zone of this node (the resolver follows the chain elsewhere)" <<<"$out"
+ctl --json explain nosuch.$ZONE 8.8.8.8 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["kind"] == "nxdomain" and j["zone"] == sys.argv[1] and j["name"] == "nosuch." + sys.argv[1], j
+' "$ZONE" 2>"$T/err"
+check "explain --json: kind, name, zone" test $? -eq 0
+ctl --json explain alias.$ZONE 8.8.8.8 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["kind"] == "service" and j["chain"] == ["alias.%s CNAME www.%s" % (sys.argv[1], sys.argv[1])], j
+assert j["service"] == "www." + sys.argv[1], j
+' "$ZONE" 2>"$T/err"
+check "explain --json: a CNAME into a service" test $? -eq 0
+ctl explain "bad..name" 8.8.8.8 >/dev/null 2>&1
+check "explain of a malformed name exits 1" test $? -eq 1
 
 # ---- weighted split and hash ----
 "$CLIENT" tally 127.0.0.1 "$PORT" "split.$ZONE" 10000 "$EU" >"$T/split"

@@ -291,8 +291,8 @@ static void test_capacity_shares(void **state)
 	assert_int_equal(pol_answer(s, svc_of(s, S_CAP), AF_INET, &cl, 1, &r, &t), POL_OK);
 	char text[4096];
 	pol_trace_format(&t, text, sizeof(text));
-	assert_non_null(strstr(text, "192.0.2.2 (eu, tier 0) capacity 300 (share 1.50)\n"));
-	assert_non_null(strstr(text, "192.0.2.3 (eu, tier 0)\n"));
+	assert_non_null(strstr(text, "  192.0.2.2 (eu) weight 1 capacity 300 (share 1.50)\n"));
+	assert_non_null(strstr(text, "  192.0.2.3 (eu) weight 1\n"));
 	pol_snap_free(s);
 
 	/* Reported beats configured: A reports 700 -> known 700, 300, mean 500: 1.4, 0.6, 1. */
@@ -491,10 +491,8 @@ static void test_latency_explain(void **state)
 	const char *want[] = {
 	        "step 2 latency 10:",
 	        "probe RTTs less than 10 ms above their tier's best count as equal",
-	        "keep     192.0.2.2 (eu, tier 0) rtt 12.3 ms",
-	        "keep     192.0.2.4 (eu, tier 0) rtt 25.0 ms",
-	        "keep     192.0.2.1 (eu, tier 0) rtt 50.0 ms",
-	        "keep     192.0.2.3 (eu, tier 0) rtt unknown",
+	        "  order: 192.0.2.2 (rtt 12.3 ms) 192.0.2.4 (rtt 25.0 ms) 192.0.2.1 (rtt 50.0 ms) "
+	        "192.0.2.3 (rtt unknown)\n",
 	        "answer: 192.0.2.2 192.0.2.4 192.0.2.1 192.0.2.3 ttl 30",
 	};
 	for (size_t i = 0; i < AYA_ARRAY_LEN(want); i++) {

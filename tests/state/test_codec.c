@@ -257,6 +257,44 @@ static void test_ovr_value(void **state)
 	assert_int_equal(state_ovr_value_decode(buf, n, &out, origin, note), -EBADMSG);
 }
 
+/* A drain's expiry is an extension after the note: absent when 0, read back when set. */
+static void test_ovr_value_until(void **state)
+{
+	(void)state;
+	uint8_t buf[OVR_VALUE_MAX];
+	char origin[STATE_NODE_MAX + 1], note[STATE_NOTE_MAX + 1];
+	static const struct {
+		const char *name;
+		bool drained;
+		int64_t until_s;
+		size_t extra; /* bytes past the note */
+		int64_t want;
+	} cases[] = {
+	        {"no expiry", true, 0, 0, 0},
+	        {"expiry", true, 1700007200, 8, 1700007200},
+	        {"tombstone carries none", false, 1700007200, 0, 0},
+	};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(cases); i++) {
+		print_message("case %s\n", cases[i].name);
+		state_drain_t in = {.drained = cases[i].drained,
+		                    .version = 5,
+		                    .since_s = 1700000000,
+		                    .origin = "n1",
+		                    .note = "deploy",
+		                    .until_s = cases[i].until_s};
+		state_drain_t out;
+		size_t n = state_ovr_value_encode(buf, &in);
+		assert_int_equal(n, OVR_VALUE_MIN + 2 + 6 + cases[i].extra);
+		assert_int_equal(state_ovr_value_decode(buf, n, &out, origin, note), 0);
+		assert_true(out.until_s == cases[i].want);
+		assert_string_equal(out.note, "deploy");
+		/* A reader that stops at the note (an older node) sees the same drain. */
+		assert_int_equal(
+		        state_ovr_value_decode(buf, n - cases[i].extra, &out, origin, note), 0);
+		assert_true(out.until_s == 0 && out.drained == cases[i].drained);
+	}
+}
+
 static void test_lww_cmp(void **state)
 {
 	(void)state;
@@ -330,6 +368,7 @@ int main(void)
 	        cmocka_unit_test(test_obs_key),
 	        cmocka_unit_test(test_ovr_key),
 	        cmocka_unit_test(test_ovr_value),
+	        cmocka_unit_test(test_ovr_value_until),
 	        cmocka_unit_test(test_lww_cmp),
 	        cmocka_unit_test(test_endpoint_key),
 	};

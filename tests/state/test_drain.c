@@ -119,8 +119,10 @@ static void test_persist(void **state)
 	assert_int_equal(state_drain_set(f->st, "www", "eu-west", true, "alice: kernel upgrade"),
 	                 1);
 	f->now_ms += 5000;
-	/* A repeated drain keeps the first since and note. */
-	assert_int_equal(state_drain_set(f->st, "www", "eu-west", true, "bob"), 0);
+	/* A repeated drain with no note or the same one keeps the first since and note. */
+	assert_int_equal(state_drain_set(f->st, "www", "eu-west", true, NULL), 0);
+	assert_int_equal(state_drain_set(f->st, "www", "eu-west", true, "alice: kernel upgrade"),
+	                 0);
 	assert_int_equal(state_drain_set(f->st, "api", NULL, true, NULL), 1);
 	assert_int_equal(state_drain_set(f->st, "api", NULL, false, NULL), 1);
 	reopen(f);
@@ -225,6 +227,42 @@ static void test_merge(void **state)
 	assert_int_equal(state_drain_merge(f->st, &bad), -EINVAL);
 }
 
+/* A drain with an expiry lists until then, survives a restart, and counts as undrained after. */
+static void test_expiry(void **state)
+{
+	struct fixture *f = *state;
+	char buf[256];
+	int64_t until = (int64_t)(f->now_ms / 1000) + 2;
+	assert_int_equal(state_drain_set_until(f->st, "www", "eu", true, "deploy", until), 1);
+	assert_int_equal(state_drain_set_until(f->st, "www", "eu", true, "deploy", until), 0);
+	assert_int_equal(state_drain_set_until(f->st, "api", NULL, true, NULL, -1), -EINVAL);
+	reopen(f);
+	state_drain_t *l;
+	size_t n;
+	assert_int_equal(state_drain_list(f->st, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(l[0].until_s == until);
+	assert_string_equal(l[0].note, "deploy");
+	assert_string_equal(l[0].origin, "n1");
+	assert_true(state_drain_active(&l[0], (uint64_t)until * 1000 - 1));
+	assert_false(state_drain_active(&l[0], (uint64_t)until * 1000));
+	state_drain_list_free(l, n);
+	/* Another reason or expiry replaces the drain. */
+	f->now_ms += 500;
+	assert_int_equal(state_drain_set_until(f->st, "www", "eu", true, "rollout", until), 1);
+	f->now_ms = (uint64_t)until * 1000 - 1;
+	list_text(f->st, buf, sizeof(buf));
+	assert_string_equal(buf, "www|eu");
+	f->now_ms++;
+	list_text(f->st, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	/* Expired: undrain changes nothing, a new drain is a change. */
+	assert_int_equal(state_drain_set(f->st, "www", "eu", false, NULL), 0);
+	assert_int_equal(state_drain_set(f->st, "www", "eu", true, NULL), 1);
+	list_text(f->st, buf, sizeof(buf));
+	assert_string_equal(buf, "www|eu");
+}
+
 static void test_limits(void **state)
 {
 	struct fixture *f = *state;
@@ -278,6 +316,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_persist, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_version_monotonic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("state/drain", tests, NULL, NULL);

@@ -331,6 +331,43 @@ static void test_drain_compact_roundtrip(void **state)
 	}
 }
 
+static int take_framed(const state_drain_t *d, const uint8_t *rec, size_t len, void *ctx)
+{
+	struct ovr_pair *p = ctx;
+	(void)d;
+	memcpy(p->framed, rec, len);
+	p->framed_len = len;
+	return 0;
+}
+
+/* A drain with an expiry has no compact form: its store record carries the expiry to a peer. */
+static void test_drain_until_replicates(void **state)
+{
+	struct fixture *f = *state;
+	int64_t until = (int64_t)(f->now_ms / 1000) + 60;
+	assert_int_equal(state_drain_set_until(f->st[0], "www", NULL, true, "deploy", until), 1);
+	struct ovr_pair p = {0};
+	assert_int_equal(state_ovr_foreach(f->st[0], take_framed, &p), 0);
+	assert_true(p.framed_len > 0);
+	state_drain_t *l;
+	size_t n;
+	assert_int_equal(state_drain_list(f->st[0], &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(state_drain_pack(&l[0], p.compact, sizeof(p.compact)), -ENOTSUP);
+	state_drain_list_free(l, n);
+	assert_int_equal(state_rec_merge(f->st[1], p.framed, p.framed_len, NULL), 1);
+	assert_int_equal(state_drain_list(f->st[1], &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(l[0].until_s == until);
+	assert_string_equal(l[0].origin, "n1");
+	state_drain_list_free(l, n);
+	/* Both nodes drop it at the expiry, with no message. */
+	f->now_ms = (uint64_t)until * 1000;
+	assert_int_equal(state_drain_list(f->st[1], &l, &n), 0);
+	assert_int_equal(n, 0);
+	state_drain_list_free(l, n);
+}
+
 static void test_drain_compact_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -440,6 +477,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_pack_delta, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_drain_compact_roundtrip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_drain_compact_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_drain_until_replicates, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_members_persist, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
