@@ -185,11 +185,12 @@ static bool seeds_replies(const char *dir)
 	                                      .pools = pools,
 	                                      .n_pools = 1,
 	                                      .when_all_down = "answer_all"}};
-	static const ctl_drain_rec_t drains[] = {{"www", "region", "eu-west", 1700000000, "ams-1"}};
+	static const ctl_drain_rec_t drains[] = {
+	        {"www", "region", "eu-west", 1700000000, "ams-1", "maintenance", 1700003600}};
 	ctl_reply_t services = {.cmd = CTL_CMD_SERVICES, .version = 1, .ok = true};
-	services.services = (ctl_services_t){svcs, 1, drains, 1};
+	services.services = (ctl_services_t){svcs, 1, drains, 1, 1700000100};
 	ctl_reply_t drain = {.cmd = CTL_CMD_DRAIN, .version = 1, .ok = true};
-	drain.drain = (ctl_drain_t){"www", "eu-west", true, true, 0};
+	drain.drain = (ctl_drain_t){"www", "eu-west", true, true, 0, "", 0, NULL};
 	static const char *const order[] = {"eu-west", "us-east"}, *const answer[] = {"192.0.2.10"};
 	static const ctl_explain_event_t events[] = {
 	        {1, "healthy", "192.0.2.11", "eu-west", "down", 0, false}};
@@ -239,9 +240,9 @@ static bool seeds_replies(const char *dir)
 	ctl_reply_t be = {.cmd = CTL_CMD_BACKENDS, .version = 1, .ok = true};
 	be.backends = (ctl_backends_t){backends, 1, 1700000001000};
 	static const ctl_member_t members[] = {{"ams-1", "eu-west", "127.0.0.1:7946", "alive", 5,
-	                                        -1, "0123456789abcdef", false, true},
+	                                        -1, "0123456789abcdef", false, true, "0.1.0"},
 	                                       {"nyc-1", "us-east", "[::1]:7946", "suspect", 7,
-	                                        1200, "fedcba9876543210", true, false}};
+	                                        1200, "fedcba9876543210", true, false, ""}};
 	ctl_reply_t mem = {.cmd = CTL_CMD_MEMBERS, .version = 1, .ok = true};
 	mem.members = (ctl_members_t){members, 2, "0123456789abcdef"};
 	static const ctl_key_t keys[] = {{"a1b2c3d4", true, 2, 2}, {"00ff00ff", false, 1, 0}};

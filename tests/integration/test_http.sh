@@ -204,6 +204,22 @@ else
 fi
 "$AYACTL" -s "$D/ayad.sock" undrain www r1 >/dev/null
 
+# A killed backend: /metrics shows it down within the failover goal (monitor: 200 ms, fall 1).
+healthy_r1() {
+	curl -sf --max-time 2 "http://127.0.0.1:$HTTP/metrics" |
+		grep -q "^aya_endpoint_healthy{service=\"$SVC\",region=\"r1\",address=\"127.0.0.31\"} $1\$"
+}
+check "r1's backend is up in /metrics before the kill" healthy_r1 1
+t0=$(date +%s%N)
+kill -KILL "$(cat "$T/b31.pid")"
+if wait_for 10 healthy_r1 0 >/dev/null; then
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "# /metrics showed the killed backend down after $ms ms"
+	check "a killed backend's aya_endpoint_healthy goes to 0 within 1.5 s ($ms ms)" test "$ms" -le 1500
+else
+	not_ok "a killed backend's aya_endpoint_healthy goes to 0"
+fi
+
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/nosuch")
 check "unknown path: 404 ($code)" test "$code" = 404
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST -d x "http://127.0.0.1:$HTTP/metrics")
