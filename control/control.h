@@ -226,7 +226,7 @@ typedef struct ctl_cost {
 } ctl_cost_t;
 
 typedef struct ctl_explain_event {
-	uint32_t step;
+	uint32_t step; /* 1-based, as the text numbers the steps ("step 3 geo:") */
 	const char *filter;
 	const char *endpoint; /* "" = the whole step */
 	const char *region;

@@ -142,16 +142,28 @@ void ctl_backends_write_text(FILE *f, const ctl_backends_t *bs)
 	           "VERDICT: the cluster's, from every fresh observer; the answers use it\n");
 }
 
+/* JSON conventions: a figure that is not known (0 here) or an empty text is null. */
+static json_t *num_or_null(uint64_t v)
+{
+	return v != 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *text_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
 /* json_*_set_new and json_array_append_new take the reference even on failure. */
 static json_t *observers_json(const ctl_backend_t *b)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < b->n_observers; i++) {
 		const ctl_observer_t *o = &b->observers[i];
-		json_t *x = json_pack("{s:s, s:s, s:I, s:b, s:I, s:s}", "node", o->node, "state",
-		                      o->state, "observed_at_ms", (json_int_t)o->observed_at_ms,
-		                      "fresh", o->fresh, "rtt_us", (json_int_t)o->rtt_us, "error",
-		                      o->error);
+		json_t *x = json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "node", o->node, "state",
+		                      o->state, "observed_at_ms",
+		                      num_or_null((uint64_t)o->observed_at_ms), "fresh", o->fresh,
+		                      "rtt_us", num_or_null((uint64_t)o->rtt_us), "error",
+		                      text_or_null(o->error));
 		if (x == NULL || json_array_append_new(arr, x) != 0) {
 			json_decref(arr);
 			return NULL;
@@ -162,13 +174,13 @@ static json_t *observers_json(const ctl_backend_t *b)
 
 static json_t *backend_json(const ctl_backend_t *b)
 {
-	json_t *o =
-	        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "service",
-	                  b->service, "region", b->region, "address", b->address, "port",
-	                  (json_int_t)b->port, "monitor", b->monitor, "key", b->key, "state",
-	                  b->state, "since_ms", (json_int_t)b->since_ms, "error", b->error,
-	                  "rtt_us", (json_int_t)b->rtt_us, "capacity", (json_int_t)b->capacity,
-	                  "observed_at_ms", (json_int_t)b->observed_at_ms);
+	json_t *o = json_pack(
+	        "{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "service",
+	        b->service, "region", b->region, "address", b->address, "port", (json_int_t)b->port,
+	        "monitor", b->monitor, "key", b->key, "state", b->state, "since_ms",
+	        num_or_null((uint64_t)b->since_ms), "error", text_or_null(b->error), "rtt_us",
+	        num_or_null((uint64_t)b->rtt_us), "capacity", num_or_null((uint64_t)b->capacity),
+	        "observed_at_ms", num_or_null((uint64_t)b->observed_at_ms));
 	if (o == NULL) {
 		return NULL;
 	}

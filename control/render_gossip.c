@@ -194,14 +194,18 @@ int ctl_keyring_json(json_t *o, const ctl_keyring_t *k)
 	}
 	for (size_t i = 0; mem != NULL && i < k->n_members; i++) {
 		const ctl_keyring_member_t *m = &k->members[i];
-		rc |= json_array_append_new(mem, json_pack("{s:s, s:b, s:b, s:b, s:s}", "name",
+		json_t *err = m->error != NULL && m->error[0] != '\0' ? json_string(m->error)
+		                                                      : json_null();
+		rc |= json_array_append_new(mem, json_pack("{s:s, s:b, s:b, s:b, s:o}", "name",
 		                                           m->name, "self", m->self, "answered",
-		                                           m->answered, "ok", m->ok, "error",
-		                                           m->error != NULL ? m->error : ""));
+		                                           m->answered, "ok", m->ok, "error", err));
 	}
 	rc |= json_object_set_new(o, "keys", arr);
 	rc |= json_object_set_new(o, "op", json_string(k->op != NULL ? k->op : "list"));
-	rc |= json_object_set_new(o, "changed", json_string(k->changed != NULL ? k->changed : ""));
+	rc |= json_object_set_new(o, "changed",
+	                          k->changed != NULL && k->changed[0] != '\0'
+	                                  ? json_string(k->changed)
+	                                  : json_null());
 	rc |= json_object_set_new(o, "members", mem);
 	rc |= json_object_set_new(o, "members_ok", json_integer(k->members_ok));
 	rc |= json_object_set_new(o, "members_total", json_integer((json_int_t)k->n_members));

@@ -211,9 +211,11 @@ static json_t *pool_json(const ctl_pool_t *p)
 	json_t *eps = json_array();
 	for (size_t i = 0; eps != NULL && i < p->n_endpoints; i++) {
 		const ctl_endpoint_t *e = &p->endpoints[i];
-		json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:b}", "address", e->address, "weight",
-		                      (json_int_t)e->weight, "capacity", (json_int_t)e->capacity,
-		                      "healthy", e->healthy, "drained", e->drained);
+		/* capacity 0: not known (none configured or reported): null, as every unknown. */
+		json_t *cap = e->capacity > 0 ? json_integer((json_int_t)e->capacity) : json_null();
+		json_t *o = json_pack("{s:s, s:I, s:o, s:b, s:b}", "address", e->address, "weight",
+		                      (json_int_t)e->weight, "capacity", cap, "healthy", e->healthy,
+		                      "drained", e->drained);
 		if (o == NULL || json_array_append_new(eps, o) != 0) {
 			json_decref(eps);
 			return NULL;

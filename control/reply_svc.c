@@ -362,7 +362,7 @@ static ctl_explain_event_t *trace_events(aya_arena_t *a, const pol_trace_t *t)
 		const pol_endpoint_t *ep =
 		        x->endpoint < svc->n_endpoints ? &svc->endpoints[x->endpoint] : NULL;
 		ev[i] = (ctl_explain_event_t){
-		        .step = x->step,
+		        .step = x->step + 1u,
 		        .filter = x->step < svc->n_filters
 		                          ? cfg_filter_name(svc->filters[x->step].kind)
 		                          : "?",

@@ -117,7 +117,7 @@ import json, sys
 j = json.load(sys.stdin)
 www = [s for s in j["services"] if s["name"] == "www.svc.example.com"][0]
 assert [p["region"] for p in www["pools"]] == ["eu-west", "us-east", "ap-south"]
-assert www["pools"][0]["endpoints"][0] == {"address": "192.0.2.10", "weight": 2, "capacity": 0,
+assert www["pools"][0]["endpoints"][0] == {"address": "192.0.2.10", "weight": 2, "capacity": None,
                                           "healthy": True, "drained": False}
 ' 2>"$T/err"
 check "services --json: pools in config order with endpoints" test $? -eq 0
