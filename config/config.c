@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +539,31 @@ static int read_document(loader_t *ld, FILE *fp)
 	return 0;
 }
 
+/*
+ * user:, group: and control.group must name accounts of this host: a typo
+ * would otherwise surface only when a packaged node starts.
+ */
+static void check_account(loader_t *ld, const char *section, const char *key, const char *name,
+                          bool is_user)
+{
+	if (name == NULL) {
+		return;
+	}
+	errno = 0;
+	bool found = is_user ? getpwnam(name) != NULL : getgrnam(name) != NULL;
+	if (found) {
+		return;
+	}
+	yaml_node_t *n = yaml_document_get_root_node(&ld->doc);
+	if (n != NULL && section != NULL) {
+		n = cfg_y_map_get(ld, n, section);
+	}
+	n = n != NULL ? cfg_y_map_get(ld, n, key) : NULL;
+	cfg_y_err_at(ld, n != NULL ? cfg_y_loc(ld, n) : (cfg_loc_t){0}, "%s%s%s: no such %s '%s'",
+	             section != NULL ? section : "", section != NULL ? "." : "", key,
+	             is_user ? "user" : "group", name);
+}
+
 /* Checks and defaults that need the whole document. */
 static void finish(loader_t *ld)
 {
@@ -558,6 +585,9 @@ static void finish(loader_t *ld)
 		}
 		cfg->control_socket = p;
 	}
+	check_account(ld, NULL, "user", cfg->user, true);
+	check_account(ld, NULL, "group", cfg->group, false);
+	check_account(ld, "control", "group", cfg->control_group, false);
 	if (cfg->geo.database != NULL && access(cfg->geo.database, R_OK) != 0) {
 		int err = errno;
 		yaml_node_t *root = yaml_document_get_root_node(&ld->doc);

@@ -469,6 +469,9 @@ typedef struct cfg {
 	const cfg_monitor_t *monitors; /* names unique */
 	size_t n_monitors;
 	const char *control_socket; /* default <state_dir>/ayad.sock */
+	const char *control_group;  /* NULL: ayad's own group; the socket is 0660 */
+	const char *user;           /* NULL: keep the user ayad was started as */
+	const char *group;          /* NULL: the user's primary group */
 	const char *state_dir;      /* default /var/lib/aya */
 	int log_level;              /* AYA_LOG_*; default info */
 	cfg_gossip_t gossip;

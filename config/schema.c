@@ -157,6 +157,8 @@ SEC(cfg_sec_zone, "zone", zone_items);
 static const item_t control_items[] = {
         /* unix socket for ayactl; default <state_dir>/ayad.sock */
         {.name = "socket", .type = IT_PATH, .offset = offsetof(cfg_t, control_socket)},
+        /* group that may use ayactl (socket mode 0660); default ayad's group */
+        {.name = "group", .type = IT_NAME, .offset = offsetof(cfg_t, control_group)},
 };
 SEC(cfg_sec_control, "control", control_items);
 
@@ -480,6 +482,10 @@ static const item_t top_items[] = {
          .offset = offsetof(cfg_t, node),
          .sub = &cfg_sec_node,
          .required = true},
+        /* run as this user after start (ayad started as root); absent = as started */
+        {.name = "user", .type = IT_NAME, .offset = offsetof(cfg_t, user)},
+        /* and this group; default the user's primary group */
+        {.name = "group", .type = IT_NAME, .offset = offsetof(cfg_t, group)},
         /* the DNS server */
         {.name = "dns", .type = IT_SECTION, .offset = offsetof(cfg_t, dns), .sub = &cfg_sec_dns},
         /* TSIG keys (RFC 8945) for allow_transfer and notify_key */

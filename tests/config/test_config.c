@@ -591,6 +591,12 @@ static const struct bad_case {
          "4:13", "unknown region 'q'"},
         {"missing geo database", NODE "geo:\n  database: none.mmdb\n", "3:13",
          "geo.database: cannot read"},
+        {"unknown user", NODE "user: no-such-aya-user\n", "2:7",
+         "user: no such user 'no-such-aya-user'"},
+        {"unknown group", NODE "group: no-such-aya-group\n", "2:8",
+         "group: no such group 'no-such-aya-group'"},
+        {"unknown control group", NODE "control:\n  group: no-such-aya-group\n", "3:10",
+         "control.group: no such group 'no-such-aya-group'"},
         {"monitor without name", NODE "monitors:\n  - { type: http }\n", "3:5",
          "missing required key 'name' in monitor"},
         {"duplicate monitor", NODE "monitors:\n  - { name: m }\n  - { name: m }\n", "4:5",
@@ -656,6 +662,33 @@ static void test_http_listen(void **state)
 		cfg_diag_fini(&d);
 		scratch_fini(&s);
 	}
+}
+
+/* user:, group:, control.group: accounts of this host; absent by default. */
+static void test_accounts(void **state)
+{
+	(void)state;
+	scratch_t s;
+	scratch_init(&s);
+	scratch_write(&s, "aya.yaml", NODE "user: root\ngroup: root\ncontrol:\n  group: root\n");
+	cfg_t *cfg = NULL;
+	cfg_diag_t d = {0};
+	assert_int_equal(scratch_load(&s, "aya.yaml", &cfg, &d), 0);
+	assert_string_equal(cfg->user, "root");
+	assert_string_equal(cfg->group, "root");
+	assert_string_equal(cfg->control_group, "root");
+	cfg_free(cfg);
+	cfg_diag_fini(&d);
+	scratch_write(&s, "aya.yaml", NODE);
+	cfg = NULL;
+	d = (cfg_diag_t){0};
+	assert_int_equal(scratch_load(&s, "aya.yaml", &cfg, &d), 0);
+	assert_null(cfg->user);
+	assert_null(cfg->group);
+	assert_null(cfg->control_group);
+	cfg_free(cfg);
+	cfg_diag_fini(&d);
+	scratch_fini(&s);
 }
 
 static void test_bad_configs(void **state)
@@ -749,6 +782,7 @@ int main(void)
 	        cmocka_unit_test(test_explicit_values),
 	        cmocka_unit_test(test_bad_configs),
 	        cmocka_unit_test(test_http_listen),
+	        cmocka_unit_test(test_accounts),
 	        cmocka_unit_test(test_multiple_errors),
 	        cmocka_unit_test(test_missing_config_file),
 	};
