@@ -35,7 +35,7 @@ say = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # Modules in dependency order: a module uses only those before it (DESIGN.md).
 MODULES := common proto config geo state agent gossip policy dnsd control
 PKGS := ldns libevent libevent_pthreads libevent_openssl libprotobuf-c libmaxminddb lmdb \
-	openssl yaml-0.1 liburcu-qsbr jansson
+	openssl yaml-0.1 liburcu-qsbr jansson libcap libsystemd
 
 # Debian packages and pkg-config flags, found once per build dir. Make
 # rebuilds this file (installing what is missing) before anything else. The

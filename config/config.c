@@ -587,6 +587,12 @@ static void finish(loader_t *ld)
 	}
 	check_account(ld, NULL, "user", cfg->user, true);
 	check_account(ld, NULL, "group", cfg->group, false);
+	if (cfg->group != NULL && cfg->user == NULL) {
+		yaml_node_t *root = yaml_document_get_root_node(&ld->doc);
+		yaml_node_t *g = root != NULL ? cfg_y_map_get(ld, root, "group") : NULL;
+		cfg_y_warn_at(ld, g != NULL ? cfg_y_loc(ld, g) : (cfg_loc_t){0},
+		              "group: has no effect without user");
+	}
 	check_account(ld, "control", "group", cfg->control_group, false);
 	if (cfg->geo.database != NULL && access(cfg->geo.database, R_OK) != 0) {
 		int err = errno;

@@ -243,14 +243,33 @@ static bool want_json(int argc, char **argv)
 	return false;
 }
 
+/* Where the socket path came from, for the error when it does not answer. */
+static const char *path_from = "the default";
+
+/* What to do about a socket that does not answer. */
+static const char *connect_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ECONNREFUSED:
+		return "is ayad running? Give its control.socket with -s PATH or $AYA_SOCKET";
+	case EACCES:
+	case EPERM:
+		return "only ayad's user and the members of the socket's group (control.group) "
+		       "may use it";
+	default:
+		return "give ayad's control.socket with -s PATH or $AYA_SOCKET";
+	}
+}
+
 /* One request on a new connection: 0, or the exit code (message printed). */
 static int call(const char *path, const ctl_request_t *req, int timeout_ms, ctl_reply_t **r)
 {
 	const char *name = ctl_cmd_name(req->cmd);
 	int fd = ctl_connect(path);
 	if (fd < 0) {
-		return fail(EXIT_CONNECT, name, "cannot connect to ayad at %s: %s", path,
-		            strerror(-fd));
+		return fail(EXIT_CONNECT, name, "cannot connect to ayad at %s (%s): %s; %s", path,
+		            path_from, strerror(-fd), connect_hint(-fd));
 	}
 	int rc = ctl_call(fd, req, timeout_ms, r);
 	close(fd);
@@ -377,6 +396,9 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
+	if (path != NULL && path[0] != '\0') {
+		path_from = "$AYA_SOCKET";
+	}
 	ctl_request_t req = {.cmd = CTL_CMD_COUNT, .qtype = 1};
 	top_opts_t top = {0};
 	int c;
@@ -386,6 +408,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			path = optarg;
+			path_from = "-s";
 			break;
 		case 'j':
 			json_out = true;

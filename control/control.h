@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/arena.h"
 #include "common/compiler.h"
@@ -680,6 +681,12 @@ typedef struct ctl_server ctl_server_t;
 typedef void (*ctl_handler_fn)(void *arg, const ctl_request_t *req, ctl_reply_t *reply,
                                aya_arena_t *scratch);
 
+/*
+ * Hand the socket to a group: mode 0660, owned by gid ((gid_t)-1: ayad's own
+ * group), so that its members may run ayactl. Warns when a directory above
+ * the socket does not let that group through. 0 or a negative errno (logged).
+ */
+int ctl_server_set_group(ctl_server_t *srv, gid_t gid) AYA_NONNULL(1);
 /*
  * Listen on the unix socket `path` (a stale file there is removed; mode
  * 0600) on `base`. handlers[cmd] may be NULL (the reply says "unsupported").

@@ -9,6 +9,7 @@
 #include "control/control.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -313,6 +314,48 @@ fail:
 		free(srv);
 	}
 	return rc;
+}
+
+/* Can members of gid pass through every directory above path? */
+static void check_reach(const char *path, gid_t gid)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *slash = strrchr(dir, '/'); slash != NULL && slash != dir;
+	     slash = strrchr(dir, '/')) {
+		*slash = '\0';
+		struct stat st;
+		if (stat(dir, &st) != 0) {
+			return;
+		}
+		bool through = (st.st_mode & S_IXOTH) != 0 ||
+		               (st.st_gid == gid && (st.st_mode & S_IXGRP) != 0);
+		if (!through) {
+			log_warn("control: %s: group %u cannot reach the socket: %s is mode %04o, "
+			         "group %u (chgrp and chmod g+x it, or set control.socket "
+			         "elsewhere)",
+			         path, (unsigned)gid, dir, (unsigned)(st.st_mode & 07777),
+			         (unsigned)st.st_gid);
+			return;
+		}
+	}
+}
+
+int ctl_server_set_group(ctl_server_t *srv, gid_t gid)
+{
+	if (gid == (gid_t)-1) {
+		gid = getegid();
+	}
+	if (chown(srv->path, (uid_t)-1, gid) != 0 || chmod(srv->path, 0660) != 0) {
+		int rc = -errno;
+		log_err("control: %s: group %u: %s%s", srv->path, (unsigned)gid, strerror(-rc),
+		        rc == -EPERM ? " (ayad must be a member of control.group: with user: it "
+		                       "is made one, under systemd add SupplementaryGroups=)"
+		                     : "");
+		return rc;
+	}
+	check_reach(srv->path, gid);
+	return 0;
 }
 
 void ctl_server_free(ctl_server_t *srv)

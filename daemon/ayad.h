@@ -52,6 +52,7 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
+	struct ayad_sd *sd;           /* the systemd watchdog (daemon/systemd.c); NULL: off */
 	struct ayad_notify *notify;   /* pending NOTIFYs (daemon/notify.c) */
 	ctl_http_t *http;             /* http.listen (daemon/metrics.c); NULL: none */
 	struct ayad_metrics *metrics; /* /metrics' answer totals by name */
@@ -68,6 +69,26 @@ typedef struct ayad {
 	char last_reload_msg[512]; /* summary line, or the first error */
 	int64_t drain_until_s;     /* earliest expiry of the last build's drains; 0 = none */
 } ayad_t;
+
+/*
+ * config user:/group: (daemon/privs.c). Started as root: state_dir becomes
+ * the user's, then ayad runs as that user with CAP_NET_BIND_SERVICE only.
+ * Before any thread or file of the store exists. 0 or a negative errno (logged).
+ */
+int ayad_privs_drop(const cfg_t *cfg) AYA_NONNULL(1) AYA_WUR;
+/* control.group's gid, (gid_t)-1 when absent. 0 or a negative errno (logged). */
+int ayad_control_gid(const cfg_t *cfg, gid_t *out) AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * sd_notify (daemon/systemd.c); no-ops outside systemd. READY=1 once DNS is
+ * answered, RELOADING=1 before a reload (READY=1 after it), STOPPING=1. The
+ * watchdog pings at half WATCHDOG_USEC while every DNS thread is alive.
+ */
+void ayad_sd_ready(const ayad_t *d) AYA_NONNULL(1);
+void ayad_sd_reloading(void);
+void ayad_sd_stopping(void);
+int ayad_sd_watchdog_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+void ayad_sd_watchdog_stop(ayad_t *d) AYA_NONNULL(1);
 
 /* Longest `ayactl drain --for`: a year. */
 #define AYAD_DRAIN_FOR_MAX_S (366 * 86400)

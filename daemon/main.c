@@ -1,8 +1,8 @@
 /*
  * ayad: one Aya node. Runs in the foreground and logs to stderr.
  *
- *   ayad -c FILE            serve
- *   ayad --check -c FILE    validate the config and zones, print every diagnostic
+ *   ayad [-c FILE]          serve (default /etc/aya/aya.yaml)
+ *   ayad --check [-c FILE]  validate the config and zones, print every diagnostic
  *   ayad --version | -h
  *
  * The main thread is the control thread: it loads the config, starts the DNS
@@ -24,13 +24,15 @@
 
 #include "common/log.h"
 
+#define AYAD_DEFAULT_CONFIG "/etc/aya/aya.yaml"
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ayad -c FILE          run a node in the foreground\n"
-	           "       ayad --check -c FILE  validate the config and its zones\n"
+	fprintf(f, "usage: ayad [-c FILE]          run a node in the foreground\n"
+	           "       ayad --check [-c FILE]  validate the config and its zones\n"
 	           "       ayad --version\n"
 	           "\n"
-	           "  -c, --config FILE  configuration (YAML)\n"
+	           "  -c, --config FILE  configuration (YAML), default " AYAD_DEFAULT_CONFIG "\n"
 	           "  -n, --check        check and exit: 0 valid, 1 errors\n"
 	           "  -V, --version      version and data attributions\n"
 	           "  -h, --help         this text\n");
@@ -106,6 +108,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("ayad: %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	ayad_sd_stopping();
 	/* A cluster member says goodbye first; the loop then ends by itself. */
 	if (!ayad_gossip_leave(d)) {
 		event_base_loopbreak(d->base);
@@ -203,11 +206,18 @@ static int start(ayad_t *d)
 	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
 		return rc;
 	}
-	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
+	gid_t gid;
+	if ((rc = ayad_control_gid(cfg, &gid)) < 0 ||
+	    (rc = ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl)) <
+	            0) {
+		return rc;
+	}
+	return ctl_server_set_group(d->ctl, gid);
 }
 
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
+	ayad_sd_watchdog_stop(d);
 	ctl_server_free(d->ctl);
 	ayad_notify_stop(d);
 	ayad_http_stop(d);
@@ -268,9 +278,10 @@ static int run(const char *path)
 			goto out;
 		}
 	}
-	if (start(&d) < 0) {
+	if (ayad_privs_drop(d.cfg) < 0 || start(&d) < 0 || ayad_sd_watchdog_start(&d) < 0) {
 		goto out;
 	}
+	ayad_sd_ready(&d);
 	log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
 	         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
 	event_base_dispatch(d.base);
@@ -292,7 +303,7 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *path = NULL;
+	const char *path = AYAD_DEFAULT_CONFIG;
 	bool check_only = false;
 	int c;
 	aya_log_set_ident("ayad");
@@ -315,7 +326,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (path == NULL || optind != argc) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}

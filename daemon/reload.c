@@ -175,7 +175,53 @@ static void warn_unbumped(const cfg_t *old, const cfg_t *cfg, char **diag)
 	}
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * ayad switched user once, at start, and bound its control socket there:
+ * say so when the new config asks for another. control.group applies now.
+ */
+static void apply_accounts(ayad_t *d, const cfg_t *cfg, char **diag)
+{
+	static const char *const keys[] = {"user", "group", "control.socket"};
+	const char *was[] = {d->cfg->user, d->cfg->group, d->cfg->control_socket};
+	const char *now[] = {cfg->user, cfg->group, cfg->control_socket};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(keys); i++) {
+		if (!same_str(was[i], now[i])) {
+			char line[400];
+			snprintf(line, sizeof(line),
+			         "%s: warning: %s changed; restart ayad to apply it", cfg->path,
+			         keys[i]);
+			log_warn("reload: %s", line);
+			diag_append(diag, line);
+			diag_append(diag, "\n");
+		}
+	}
+	gid_t gid;
+	if (d->ctl != NULL && !same_str(d->cfg->control_group, cfg->control_group) &&
+	    ayad_control_gid(cfg, &gid) == 0 && ctl_server_set_group(d->ctl, gid) < 0) {
+		char line[300];
+		snprintf(line, sizeof(line),
+		         "%s: warning: control.group not applied (see the log)\n", cfg->path);
+		diag_append(diag, line);
+	}
+}
+
+static int reload(ayad_t *d, char **diag);
+
+/* systemd sees the reload begin and end (ExecReload, ayactl reload alike). */
 int ayad_reload(ayad_t *d, char **diag)
+{
+	ayad_sd_reloading();
+	int rc = reload(d, diag);
+	ayad_sd_ready(d);
+	return rc;
+}
+
+static int reload(ayad_t *d, char **diag)
 {
 	cfg_diag_t cd = {0};
 	cfg_t *cfg = NULL;
@@ -233,6 +279,7 @@ int ayad_reload(ayad_t *d, char **diag)
 	}
 	apply_gossip(d, cfg, diag);
 	apply_http(d, cfg, diag);
+	apply_accounts(d, cfg, diag);
 	/* Answers counted under the old pools' numbering are added to their names' totals. */
 	ayad_metrics_fold(d);
 	ayad_events_diff(d, d->pol, pol);

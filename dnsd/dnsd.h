@@ -254,4 +254,12 @@ void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n)
 /* Listen addresses and worker count, for status. */
 unsigned dnsd_server_workers(const dnsd_server_t *srv) AYA_NONNULL(1);
 /* Stop the threads, close the sockets, free the current snapshot. NULL is a no-op. */
+/*
+ * Liveness, for the systemd watchdog: -1 with a reason in why when a UDP
+ * worker has exited or spent more than max_ms on one batch, or the TCP
+ * thread's loop has not run for max_ms. A worker waiting for queries is
+ * alive. Any thread; reads atomics only.
+ */
+int dnsd_server_check(const dnsd_server_t *srv, uint64_t max_ms, char *why, size_t n)
+        AYA_NONNULL(1, 3);
 void dnsd_server_stop(dnsd_server_t *srv);

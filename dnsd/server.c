@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -270,6 +271,39 @@ void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n)
 unsigned dnsd_server_workers(const dnsd_server_t *srv)
 {
 	return (unsigned)srv->n_udp;
+}
+
+uint64_t dnsd_coarse_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int dnsd_server_check(const dnsd_server_t *srv, uint64_t max_ms, char *why, size_t n)
+{
+	uint64_t now = dnsd_coarse_ms();
+	for (size_t i = 0; i < srv->n_udp; i++) {
+		const dnsd_udp_worker_t *w = &srv->udp[i];
+		uint64_t since = atomic_load_explicit(&w->busy_since_ms, memory_order_relaxed);
+		if (atomic_load_explicit(&w->exited, memory_order_acquire)) {
+			snprintf(why, n, "udp worker %zu (%s) has exited", i, w->addr_text);
+			return -1;
+		}
+		if (since != 0 && now > since && now - since > max_ms) {
+			snprintf(why, n,
+			         "udp worker %zu (%s) has been answering one batch for %llu ms", i,
+			         w->addr_text, (unsigned long long)(now - since));
+			return -1;
+		}
+	}
+	uint64_t beat = srv->tcp != NULL ? dnsd_tcp_beat_ms(srv->tcp) : now;
+	if (now > beat && now - beat > max_ms) {
+		snprintf(why, n, "the tcp thread's loop has not run for %llu ms",
+		         (unsigned long long)(now - beat));
+		return -1;
+	}
+	return 0;
 }
 
 void dnsd_server_stop(dnsd_server_t *srv)

@@ -32,6 +32,10 @@ typedef struct dnsd_udp_worker {
 	pthread_t tid;
 	dnsd_ctx_t *ctx;
 	dnsd_counters_t io; /* socket-level counters (send_errors, dropped), worker writes */
+	/* Liveness (dnsd_server_check): when the batch being answered arrived, 0 while
+	 * waiting in recvmmsg (CLOCK_MONOTONIC_COARSE ms); set when the thread ends. */
+	_Atomic uint64_t busy_since_ms;
+	atomic_bool exited;
 	char addr_text[64];
 } dnsd_udp_worker_t;
 
@@ -70,6 +74,10 @@ void dnsd_udp_join(dnsd_udp_worker_t *w);
 /* TCP: bind every listen address and start the thread; stop and free. */
 int dnsd_tcp_start(struct dnsd_server *srv, const cfg_t *cfg, dnsd_tcp_t **out);
 void dnsd_tcp_stop(dnsd_tcp_t *t);
+/* When the TCP thread's loop last ran its 500 ms heartbeat (monotonic ms). */
+uint64_t dnsd_tcp_beat_ms(const dnsd_tcp_t *t) AYA_NONNULL(1);
+/* CLOCK_MONOTONIC_COARSE in ms: a vDSO read, no syscall. */
+uint64_t dnsd_coarse_ms(void);
 /* Sum of the TCP thread's counters into out. */
 void dnsd_tcp_stats(const dnsd_tcp_t *t, dnsd_stats_t *out);
 /* out[i] += the TCP thread's answers from pool slot i (dnsd_server_pool_answers). */

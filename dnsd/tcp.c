@@ -77,6 +77,8 @@ struct dnsd_tcp {
 	struct evconnlistener **listeners;
 	size_t n_listeners;
 	aya_listen_guard_t *guard; /* pauses the listeners after a failed accept */
+	struct event *beat_ev;     /* every 500 ms: beat_ms, read by dnsd_server_check */
+	_Atomic uint64_t beat_ms;
 	pthread_t tid;
 	bool started;
 	dnsd_ctx_t *ctx;
@@ -383,6 +385,19 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 	aya_listen_guard_fail(t->guard);
 }
 
+static void on_beat(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dnsd_tcp_t *t = arg;
+	atomic_store_explicit(&t->beat_ms, dnsd_coarse_ms(), memory_order_relaxed);
+}
+
+uint64_t dnsd_tcp_beat_ms(const dnsd_tcp_t *t)
+{
+	return atomic_load_explicit(&t->beat_ms, memory_order_relaxed);
+}
+
 static void *tcp_main(void *arg)
 {
 	dnsd_tcp_t *t = arg;
@@ -433,9 +448,12 @@ int dnsd_tcp_start(dnsd_server_t *srv, const cfg_t *cfg, dnsd_tcp_t **out)
 	t->ctx = dnsd_ctx_new();
 	t->listeners = calloc(cfg->dns.n_listen, sizeof(*t->listeners));
 	if (t->base == NULL || t->ctx == NULL || t->listeners == NULL ||
-	    (t->guard = aya_listen_guard_new(t->base, "dnsd: tcp")) == NULL) {
+	    (t->guard = aya_listen_guard_new(t->base, "dnsd: tcp")) == NULL ||
+	    (t->beat_ev = event_new(t->base, -1, EV_PERSIST, on_beat, t)) == NULL ||
+	    event_add(t->beat_ev, &(struct timeval){.tv_usec = 500000}) != 0) {
 		goto fail;
 	}
+	on_beat(-1, 0, t);
 	for (size_t i = 0; i < cfg->dns.n_listen; i++) {
 		int fd = dnsd_sock_bind(&cfg->dns.listen[i], SOCK_STREAM);
 		if (fd < 0) {
@@ -485,6 +503,9 @@ void dnsd_tcp_stop(dnsd_tcp_t *t)
 		evconnlistener_free(t->listeners[i]);
 	}
 	free(t->listeners);
+	if (t->beat_ev != NULL) {
+		event_free(t->beat_ev);
+	}
 	aya_listen_guard_free(t->guard);
 	if (t->base != NULL) {
 		event_base_free(t->base);

@@ -199,9 +199,11 @@ static void serve(dnsd_udp_worker_t *w, udp_batch_t *b)
 			}
 			continue;
 		}
+		atomic_store_explicit(&w->busy_since_ms, dnsd_coarse_ms(), memory_order_relaxed);
 		unsigned nout = answer_batch(w, b, (unsigned)n);
 		send_batch(w, b, nout);
 		batch_rearm(b, (unsigned)n, w->pktinfo);
+		atomic_store_explicit(&w->busy_since_ms, 0, memory_order_relaxed);
 	}
 }
 
@@ -227,6 +229,7 @@ static void *udp_main(void *arg)
 	rcu_thread_online();
 	rcu_unregister_thread();
 	free(b);
+	atomic_store_explicit(&w->exited, true, memory_order_release);
 	return NULL;
 }
 

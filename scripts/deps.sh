@@ -5,7 +5,8 @@ set -eu
 
 build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-dev
  protobuf-c-compiler libmaxminddb-dev liblmdb-dev libssl-dev libyaml-dev
- liburcu-dev libjansson-dev libcmocka-dev xz-utils"
+ liburcu-dev libjansson-dev libcmocka-dev xz-utils
+ libcap-dev libsystemd-dev"
 test="dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3
  curl prometheus chromium"
 bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"

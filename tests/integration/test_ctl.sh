@@ -77,7 +77,7 @@ start_ayad "$D" || {
 	finish
 }
 ok "ayad starts"
-check "control socket is mode 0600" test "$(stat -c %a "$D/ayad.sock")" = 600
+check "control socket is mode 0660, ayad's group" test "$(stat -c '%a %g' "$D/ayad.sock")" = "660 $(id -g)"
 check "state_dir is mode 0700" test "$(stat -c %a "$D/state")" = 700
 check "cookie secret is 16 bytes, mode 0600" \
 	test "$(stat -c '%s %a' "$D/state/cookie.secret")" = "16 600"
