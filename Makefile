@@ -9,6 +9,7 @@
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make check-format    clang-format --dry-run on every source
 #   make check-layers    module order, public headers, symbol prefixes, no daemon cycle
+#   make check-man       man pages: mandoc -Tlint clean, every config key, command, option
 #   V=1                  show commands
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -41,7 +42,7 @@ PKGS := ldns libevent libevent_pthreads libevent_openssl libprotobuf-c libmaxmin
 # rebuilds this file (installing what is missing) before anything else. The
 # flags are read by the shell, not $(shell): make expands a whole recipe
 # before its first line runs, so $(shell) would ask before deps.sh installs.
-NO_CONFIG_GOALS := clean check-format format
+NO_CONFIG_GOALS := clean check-format format check-man
 ifeq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 include $(B)/config.mk
@@ -121,7 +122,7 @@ ALL_OBJS += $(TESTS:%.c=$(B)/obj/%.o)
 
 all: $(addprefix $(B)/,$(PROGRAMS))
 
-test: all $(TEST_BINS) $(TEST_EXTRA)
+test: all $(TEST_BINS) $(TEST_EXTRA) check-man
 	$(Q)scripts/deps.sh test
 	$(Q)B=$(B) SANITIZE=$(SANITIZE) scripts/run-tests.sh $(TEST_BINS)
 
@@ -159,8 +160,14 @@ format:
 check-layers: all
 	$(Q)python3 scripts/check-layers.py $(B) $(MODULES)
 
+# The man pages follow config/schema.c, ayactl's commands and both programs'
+# options (scripts/check-man.py); needs no build, only mandoc (the test set).
+check-man:
+	$(Q)scripts/deps.sh test
+	$(Q)python3 scripts/check-man.py
+
 clean:
 	rm -rf build
 
-.PHONY: all test bench demo demo-load fuzz check-format check-layers format clean
+.PHONY: all test bench demo demo-load fuzz check-format check-layers check-man format clean
 -include $(ALL_OBJS:.o=.d)

@@ -8,7 +8,8 @@ build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-d
  liburcu-dev libjansson-dev libcmocka-dev xz-utils
  libcap-dev libsystemd-dev"
 test="dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3
- curl prometheus chromium"
+ curl prometheus chromium
+ mandoc"
 bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"
 
 want=""
