@@ -180,24 +180,50 @@ static bool same_str(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/*
- * ayad switched user once, at start, and bound its control socket there:
- * say so when the new config asks for another. control.group applies now.
- */
-static void apply_accounts(ayad_t *d, const cfg_t *cfg, char **diag)
+static void restart_note(const cfg_t *cfg, const char *key, char **diag)
 {
-	static const char *const keys[] = {"user", "group", "control.socket"};
+	char line[400];
+	snprintf(line, sizeof(line), "%s: warning: %s changed; restart ayad to apply it", cfg->path,
+	         key);
+	log_warn("reload: %s", line);
+	diag_append(diag, line);
+	diag_append(diag, "\n");
+}
+
+/*
+ * Settings read once at start: ayad switched user, bound its control socket
+ * and sized its DNS threads and TCP table then. Say so when the new config
+ * asks for others (a reload must not look as if it applied them).
+ * control.group applies now.
+ */
+static void apply_start_only(ayad_t *d, const cfg_t *cfg, char **diag)
+{
+	static const char *const names[] = {"user", "group", "control.socket"};
 	const char *was[] = {d->cfg->user, d->cfg->group, d->cfg->control_socket};
 	const char *now[] = {cfg->user, cfg->group, cfg->control_socket};
-	for (size_t i = 0; i < AYA_ARRAY_LEN(keys); i++) {
+	for (size_t i = 0; i < AYA_ARRAY_LEN(names); i++) {
 		if (!same_str(was[i], now[i])) {
-			char line[400];
-			snprintf(line, sizeof(line),
-			         "%s: warning: %s changed; restart ayad to apply it", cfg->path,
-			         keys[i]);
-			log_warn("reload: %s", line);
-			diag_append(diag, line);
-			diag_append(diag, "\n");
+			restart_note(cfg, names[i], diag);
+		}
+	}
+	const cfg_dns_t *a = &d->cfg->dns, *b = &cfg->dns;
+	const struct {
+		const char *key;
+		unsigned was, now;
+	} nums[] = {
+	        {"dns.threads", a->threads, b->threads},
+	        {"dns.tcp_idle_timeout", a->tcp_idle_timeout_ms, b->tcp_idle_timeout_ms},
+	        {"dns.tcp_message_timeout", a->tcp_message_timeout_ms, b->tcp_message_timeout_ms},
+	        {"dns.tcp_max_connections", a->tcp_max_connections, b->tcp_max_connections},
+	        {"dns.tcp_max_per_client", a->tcp_max_per_client, b->tcp_max_per_client},
+	        {"dns.tcp_client_ipv4_prefix", a->tcp_client_ipv4_prefix,
+	         b->tcp_client_ipv4_prefix},
+	        {"dns.tcp_client_ipv6_prefix", a->tcp_client_ipv6_prefix,
+	         b->tcp_client_ipv6_prefix},
+	};
+	for (size_t i = 0; i < AYA_ARRAY_LEN(nums); i++) {
+		if (nums[i].was != nums[i].now) {
+			restart_note(cfg, nums[i].key, diag);
 		}
 	}
 	gid_t gid;
@@ -279,7 +305,7 @@ static int reload(ayad_t *d, char **diag)
 	}
 	apply_gossip(d, cfg, diag);
 	apply_http(d, cfg, diag);
-	apply_accounts(d, cfg, diag);
+	apply_start_only(d, cfg, diag);
 	/* Answers counted under the old pools' numbering are added to their names' totals. */
 	ayad_metrics_fold(d);
 	ayad_events_diff(d, d->pol, pol);

@@ -80,5 +80,13 @@ sed -i "s/127.0.0.1:$PORT/127.0.0.2:$PORT/" "$D/aya.yaml"
 check "listen change: warned, needs a restart" grep -q "dns.listen changed; restart" "$D/ayad.log"
 check "listen change: still serving the old address" test "$(serial)" = 2026112505
 
+# Settings read only at start: the reload says they need a restart.
+sed -i "s/threads: 2/threads: 3\n  tcp_max_connections: 500/" "$D/aya.yaml"
+out=$("$AYACTL" -s "$D/ayad.sock" reload 2>&1)
+check "dns.threads change: the reload says it needs a restart" \
+	grep -q "warning: dns.threads changed; restart ayad to apply it" <<<"$out"
+check "dns.tcp_max_connections change: the reload says it needs a restart" \
+	grep -q "warning: dns.tcp_max_connections changed; restart ayad" <<<"$out"
+
 stop_ayad "$D"
 finish
