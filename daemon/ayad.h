@@ -52,6 +52,7 @@ typedef struct ayad {
 	/* A peer's steering record was stored (main.c: ayad_steer_heard; called by gossip.c). */
 	void (*steer_heard)(struct ayad *d, const state_steer_t *s);
 	ctl_server_t *ctl;
+	struct ayad_upgrade *upgrade; /* SIGUSR2 binary upgrade (daemon/upgrade.c) */
 	struct ayad_sd *sd;           /* the systemd watchdog (daemon/systemd.c); NULL: off */
 	struct ayad_notify *notify;   /* pending NOTIFYs (daemon/notify.c) */
 	ctl_http_t *http;             /* http.listen (daemon/metrics.c); NULL: none */
@@ -89,6 +90,17 @@ void ayad_sd_reloading(void);
 void ayad_sd_stopping(void);
 int ayad_sd_watchdog_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
 void ayad_sd_watchdog_stop(ayad_t *d) AYA_NONNULL(1);
+
+/*
+ * Binary upgrade in place (daemon/upgrade.c). init: at start, with main()'s
+ * argv; handover is how this process stops once the new one answers (the
+ * SIGTERM path). start: on SIGUSR2. answering: the DNS server answers; a
+ * process started by an upgrade tells its parent. free: at exit.
+ */
+int ayad_upgrade_init(ayad_t *d, char **argv, void (*handover)(ayad_t *d)) AYA_NONNULL(1, 2, 3);
+void ayad_upgrade_start(ayad_t *d) AYA_NONNULL(1);
+void ayad_upgrade_answering(ayad_t *d) AYA_NONNULL(1);
+void ayad_upgrade_free(ayad_t *d) AYA_NONNULL(1);
 
 /* Longest `ayactl drain --for`: a year. */
 #define AYAD_DRAIN_FOR_MAX_S (366 * 86400)

@@ -93,10 +93,24 @@ static int check(const char *path)
 	return rc < 0 ? 1 : 0;
 }
 
+/* SIGTERM, SIGINT, and the end of a binary upgrade: leave, drain, exit 0. */
+static void shut_down(ayad_t *d)
+{
+	ayad_sd_stopping();
+	/* A cluster member says goodbye first; the loop then ends by itself. */
+	if (!ayad_gossip_leave(d)) {
+		event_base_loopbreak(d->base);
+	}
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	ayad_t *d = arg;
+	if (sig == SIGUSR2) {
+		ayad_upgrade_start(d);
+		return;
+	}
 	if (sig == SIGHUP) {
 		log_info("reload: SIGHUP");
 		char *diag = NULL;
@@ -108,11 +122,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("ayad: %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	ayad_sd_stopping();
-	/* A cluster member says goodbye first; the loop then ends by itself. */
-	if (!ayad_gossip_leave(d)) {
-		event_base_loopbreak(d->base);
-	}
+	shut_down(d);
 }
 
 static int copy_listen(ayad_t *d, const cfg_t *cfg)
@@ -197,6 +207,7 @@ static int start(ayad_t *d)
 		d->pol = NULL;
 		return rc;
 	}
+	ayad_upgrade_answering(d);
 	rc = ayad_store_timer(d);
 	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
 	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
@@ -217,6 +228,7 @@ static int start(ayad_t *d)
 
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
+	ayad_upgrade_free(d);
 	ayad_sd_watchdog_stop(d);
 	ctl_server_free(d->ctl);
 	ayad_notify_stop(d);
@@ -249,9 +261,9 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 	libevent_global_shutdown();
 }
 
-static int run(const char *path)
+static int run(const char *path, char **argv)
 {
-	static const int signals[] = {SIGHUP, SIGTERM, SIGINT};
+	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR2};
 	struct event *sigs[AYA_ARRAY_LEN(signals)] = {0};
 	ayad_t d = {.config_path = path,
 	            .started = time(NULL),
@@ -262,7 +274,7 @@ static int run(const char *path)
 	/* The DNS TCP thread's base is woken from this thread. */
 	evthread_use_pthreads();
 	d.cfg = load(path);
-	if (d.cfg == NULL) {
+	if (d.cfg == NULL || ayad_upgrade_init(&d, argv, shut_down) < 0) {
 		goto out;
 	}
 	aya_log_set_level((enum aya_log_level)d.cfg->log_level);
@@ -330,5 +342,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return check_only ? check(path) : run(path);
+	return check_only ? check(path) : run(path, argv);
 }

@@ -113,14 +113,20 @@ static int set_groups(const struct passwd *pw, gid_t gid, const cfg_t *cfg, char
 	return 0;
 }
 
-/* Permitted and effective: CAP_NET_BIND_SERVICE, nothing else. */
+/*
+ * CAP_NET_BIND_SERVICE, nothing else: permitted and effective for us,
+ * inheritable and ambient for the binary a SIGUSR2 upgrade starts (it must
+ * bind port 53 beside us, as the same user).
+ */
 static int keep_bind_cap(char *err, size_t n)
 {
 	cap_t caps = cap_init();
 	cap_value_t v[] = {CAP_NET_BIND_SERVICE};
 	int rc = 0;
 	if (caps == NULL || cap_set_flag(caps, CAP_PERMITTED, 1, v, CAP_SET) != 0 ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, 1, v, CAP_SET) != 0 || cap_set_proc(caps) != 0) {
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, v, CAP_SET) != 0 ||
+	    cap_set_flag(caps, CAP_INHERITABLE, 1, v, CAP_SET) != 0 || cap_set_proc(caps) != 0 ||
+	    cap_set_ambient(CAP_NET_BIND_SERVICE, CAP_SET) != 0) {
 		rc = errno != 0 ? -errno : -EPERM;
 		snprintf(err, n, "keeping CAP_NET_BIND_SERVICE: %s", strerror(-rc));
 	}
