@@ -7,7 +7,7 @@
 #   - ayad's CPU and RSS while probing ENDPOINTS endpoints every second, with
 #     kept-alive probe connections (the default) and with keepalive: false.
 # Loopback only; every process is stopped by PID. Method and results:
-# docs/failover.md.
+# docs/dev/failover.md.
 # Env: B (build dir, default build/rel), RUNS (10), ENDPOINTS (1000),
 # MEASURE_S (20), OUT (Markdown table file, optional).
 set -eu

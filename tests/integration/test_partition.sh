@@ -11,7 +11,7 @@
 # Backends: one HTTP health backend per region (python3 -m http.server),
 # 10.99.0.100 in node 0's namespace (pool region-a) and 10.99.0.200 in node
 # 3's (pool region-b); the service app answers the healthy ones of both.
-# Checks (docs/gossip.md "Partitions"): before the cut every node answers
+# Checks (docs/dev/gossip.md "Partitions"): before the cut every node answers
 # both backends; after the cut each side declares the other side's members
 # dead, the fresh observers of every backend are the nodes of the side
 # itself, the side answers the backend it reaches and drops the other one,
@@ -460,7 +460,7 @@ check "no node crashed during the split" ps_alive
 # Hold the split until every dead mark is over 30 s old: gossip still goes to a member
 # dead for less than that (gossip_to_dead_ms, memberlist's GossipToTheDeadTime), which would
 # heal the split by itself; past it, only push/pull's try of a dead member every
-# pushpull_interval (2 s here) reconnects the sides, the path docs/gossip.md describes.
+# pushpull_interval (2 s here) reconnects the sides, the path docs/dev/gossip.md describes.
 last=$((DEAD_A > DEAD_B ? DEAD_A : DEAD_B))
 wait_ms=$((t_cut + last + 30500 - $(now_ms)))
 [ "$wait_ms" -gt 0 ] && sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"

@@ -21,7 +21,7 @@
 # pool until it is back under its limit, then the caches take about a TTL to
 # fill again at the new fraction. Measured: in the band for good 5-11 s (1.7-3.7
 # TTLs) after the rise over nine runs; the check allows 5 TTLs so that a busy
-# CI machine does not fail it (the issue's goal is 3; docs/steering.md reports
+# CI machine does not fail it (the issue's goal is 3; docs/dev/steering.md reports
 # the figure).
 # Env: STEER_TTL (3), STEER_CAP (400), STEER_RESOLVERS (1000), STEER_WINDOW
 # (backends' load window, 0.25 s), STEER_INTERVAL_MS (monitor, 100), STEER_KEEP=1
@@ -194,7 +194,7 @@ def verdict(ok, name):
 verdict(low1 and max(r["share_cloud-burst"] for r in low1) <= 0.02,
         "below capacity: burst share ~0 (every second <= 2%)")
 # The goal is every TTL-long mean within 10%; one run in four dips to 0.71-0.72 for a
-# TTL (docs/steering.md), so each TTL is held to 15% and their mean to 10%.
+# TTL (docs/dev/steering.md), so each TTL is held to 15% and their mean to 10%.
 verdict(len(roll) > 5 and abs(st.mean(util) - target) <= 0.1 * target
         and all(abs(x - target) <= 0.15 * target for x in roll),
         f"at 2x, from 5 TTLs + probe delay on: cheap utilization within 10% of {target} "
