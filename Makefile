@@ -128,7 +128,7 @@ test: all $(TEST_BINS) $(TEST_EXTRA) check-man
 
 # BENCH_PARTS picks the benchmarks: dns (static and geo answers against NSD,
 # Knot, gdnsd, PowerDNS), failover (single-node probes), gossip (cluster),
-# steer (the load-steering scenarios, simulated: docs/steering.md), rrl (the
+# steer (the load-steering scenarios, simulated: docs/dev/steering.md), rrl (the
 # cost of response rate limiting against NSD and Knot with theirs).
 BENCH_PARTS ?= dns failover $(if $(wildcard scripts/bench-gossip.sh),gossip) steer rrl
 bench: all $(BENCH_EXTRA)

@@ -15,7 +15,7 @@
  * Every variable-length field is hashed with its length (or a terminator),
  * so moving bytes between neighbouring fields changes the hash. The value
  * is compared between nodes of possibly different builds: change the
- * encoding only together with a note in docs/gossip.md.
+ * encoding only together with a note in docs/dev/gossip.md.
  */
 #include "config/config.h"
 

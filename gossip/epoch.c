@@ -1,5 +1,5 @@
 /*
- * Epochs (proto/gossip.proto, docs/gossip.md "Replay protection and
+ * Epochs (proto/gossip.proto, docs/dev/gossip.md "Replay protection and
  * epochs"): every run of a node draws a random 32-bit epoch; every packet
  * names the receiver's epoch as the sender knows it, and a receiver drops a
  * packet for another epoch before its replay window (recv.c). So a packet

@@ -390,7 +390,7 @@ const char *pol_reason_str(pol_reason_t r);
  * One controller per (service, pool) turns the pool's measured utilization
  * into its admit fraction, the share of the queries reaching the pool (in
  * the client's order) that it takes; the rest go on to the next pool. The
- * rule (docs/steering.md has its derivation and figures):
+ * rule (docs/dev/steering.md has its derivation and figures):
  *
  *  - u: the pool's utilization, the capacity-weighted mean of its healthy
  *    endpoints' (from the monitors, as pol_health_endpoint reads them);

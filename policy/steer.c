@@ -1,6 +1,6 @@
 /*
  * The load loop (the rule is documented with its API in policy.h, the
- * derivation and the simulated figures in docs/steering.md). A pol_steer_t
+ * derivation and the simulated figures in docs/dev/steering.md). A pol_steer_t
  * holds one controller per (service, pool), found by name through an
  * open-addressing table, so a reload keeps every surviving pool's history.
  */
@@ -27,7 +27,7 @@
  * a* per sample (a time constant of TTL/15: 2 s at a 30 s TTL). The
  * pressure is already corrected for the cached answers, so the loop may
  * move fast; 15 is where the simulated scenarios stop gaining
- * (docs/steering.md).
+ * (docs/dev/steering.md).
  */
 #define RECOVER 15.0
 /* Another pool has room when its smoothed utilization is under this share of its target. */

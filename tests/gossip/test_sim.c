@@ -402,7 +402,7 @@ static void test_leave(void **state)
 }
 
 /*
- * What the nodes answer from during a partition (docs/gossip.md#partitions):
+ * What the nodes answer from during a partition (docs/dev/gossip.md#partitions):
  * each side recomputes every endpoint's observers among the members it still
  * sees, so its health verdicts come from observers on its own side; after the
  * heal every node picks the same set as before again.
