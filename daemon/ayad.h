@@ -106,7 +106,7 @@ void ayad_upgrade_free(ayad_t *d) AYA_NONNULL(1);
 #define AYAD_DRAIN_FOR_MAX_S (366 * 86400)
 
 /*
- * Create state_dir (0700) and load the cookie secret file, creating it with
+ * Create state_dir (0750) and load the cookie secret file, creating it with
  * 16 random bytes (0600) when absent. Returns 0 or a negative errno (logged).
  */
 int ayad_state_init(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2) AYA_WUR;

@@ -23,14 +23,15 @@ int state_dir_create(const char *dir)
 		return n == 0 ? -EINVAL : -ENAMETOOLONG;
 	}
 	memcpy(buf, dir, n + 1);
-	/* Parents as any directory (0755 before umask); the state directory itself 0700. */
+	/* Parents as any directory (0755 before umask); the state directory itself 0750:
+	 * its files are 0600, and the group may reach a control socket inside it. */
 	for (size_t i = 1; i <= n; i++) {
 		if (buf[i] != '/' && buf[i] != '\0') {
 			continue;
 		}
 		char saved = buf[i];
 		buf[i] = '\0';
-		if (mkdir(buf, saved == '\0' ? 0700 : 0755) != 0 && errno != EEXIST) {
+		if (mkdir(buf, saved == '\0' ? 0750 : 0755) != 0 && errno != EEXIST) {
 			return -errno;
 		}
 		buf[i] = saved;

@@ -26,7 +26,7 @@
  *
  * Files: <dir>/state.lmdb (one LMDB file, MDB_NOSUBDIR), LMDB's own
  * <dir>/state.lmdb-lock, and <dir>/state.lock, held with flock() so that two
- * daemons cannot share a state directory (-EBUSY). <dir> is created 0700 with
+ * daemons cannot share a state directory (-EBUSY). <dir> is created 0750 with
  * its parents when missing; the data file is 0600.
  *
  * Writes and durability. Observations are merged into an in-memory hash table
@@ -105,8 +105,9 @@ typedef struct state state_t;
 
 /*
  * Create the state directory with its parents (mkdir -p; the directory
- * itself 0700, parents 0755 before umask). 0, -ENOTDIR when a file is in
- * the way, or another negative errno. state_open() does this itself.
+ * itself 0750 (its files are 0600; the group may reach the control socket), parents 0755 before
+ * umask). 0, -ENOTDIR when a file is in the way, or another negative errno. state_open() does this
+ * itself.
  */
 int state_dir_create(const char *dir) AYA_NONNULL(1) AYA_WUR;
 /*

@@ -78,7 +78,7 @@ start_ayad "$D" || {
 }
 ok "ayad starts"
 check "control socket is mode 0660, ayad's group" test "$(stat -c '%a %g' "$D/ayad.sock")" = "660 $(id -g)"
-check "state_dir is mode 0700" test "$(stat -c %a "$D/state")" = 700
+check "state_dir is mode 0750" test "$(stat -c %a "$D/state")" = 750
 check "cookie secret is 16 bytes, mode 0600" \
 	test "$(stat -c '%s %a' "$D/state/cookie.secret")" = "16 600"
 
