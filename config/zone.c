@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ldns/ldns.h>
 
@@ -239,7 +240,7 @@ static void read_records(zload_t *zl, FILE *fp)
 	}
 	for (long i = 0; i < MAX_ENTRIES; i++) {
 		skip_blank_lines(fp, &line);
-		if (feof(fp)) {
+		if (feof(fp) || ferror(fp)) {
 			break;
 		}
 		unsigned start = (unsigned)line;
@@ -455,7 +456,17 @@ void cfg_zone_load(loader_t *ld, cfg_zone_t *z, cfg_loc_t file_loc)
 		             strerror(errno));
 		return;
 	}
+	/* A directory opens, then every read fails: ldns would be asked 10M times. */
+	struct stat sb;
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		cfg_y_err_at(ld, file_loc, "zone file '%s' is not a regular file", z->file);
+		fclose(fp);
+		return;
+	}
 	read_records(&zl, fp);
+	if (ferror(fp)) {
+		cfg_y_err_at(ld, file_loc, "cannot read zone file '%s': read error", z->file);
+	}
 	fclose(fp);
 
 	cfg_rr_t **sorted = malloc((zl.n ? zl.n : 1) * sizeof(*sorted));

@@ -591,6 +591,8 @@ static const struct bad_case {
          "4:13", "unknown region 'q'"},
         {"missing geo database", NODE "geo:\n  database: none.mmdb\n", "3:13",
          "geo.database: cannot read"},
+        {"zone file is a directory", NODE "zones:\n  - name: example.com\n    file: .\n", "4:11",
+         "zone file '"},
         {"unknown user", NODE "user: no-such-aya-user\n", "2:7",
          "user: no such user 'no-such-aya-user'"},
         {"unknown group", NODE "group: no-such-aya-group\n", "2:8",
