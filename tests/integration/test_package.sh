@@ -227,6 +227,10 @@ X=$T/x
 dpkg-deb -x "$DEB" "$X"
 check "extracted ayad 0755" mode "$X/usr/sbin/ayad" 755
 check "extracted ayad --version" "$X/usr/sbin/ayad" --version
+check "packaged ayad: no sanitizer (even under make test SANITIZE=1)" \
+	sh -c "! readelf -d '$X/usr/sbin/ayad' | grep -q 'NEEDED.*\(asan\|ubsan\)'"
+check "packaged ayad: hardened (bindnow, stack protector)" sh -c \
+	"readelf -d '$X/usr/sbin/ayad' | grep -q BIND_NOW && nm -D '$X/usr/sbin/ayad' | grep -q __stack_chk_fail"
 check "extracted ayad --check on the extracted examples/aya.yaml" \
 	"$X/usr/sbin/ayad" --check -c "$X/usr/share/doc/aya/examples/aya.yaml"
 XUNIT=$(ls "$X"/lib/systemd/system/ayad.service "$X"/usr/lib/systemd/system/ayad.service 2>/dev/null | head -n1)
