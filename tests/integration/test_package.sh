@@ -10,7 +10,7 @@
 # Never dpkg -i. About 2 minutes, most of it the package build.
 . "$(dirname "$0")/lib.sh"
 
-cd "$ROOT"
+cd "$ROOT" || exit 1
 # Our caller may be a make: its jobserver is not ours.
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "$@"; }
 
@@ -38,8 +38,7 @@ verify_unit() {
 	fi
 	mkdir -p "$T/verify"
 	sed "s|^ExecStart=[^ ]*/ayad |ExecStart=$sbin |" "$f" >"$T/verify/ayad.service"
-	out=$(systemd-analyze verify --man=no "$T/verify/ayad.service" 2>&1)
-	if [ $? -eq 0 ] && [ -z "$out" ]; then
+	if out=$(systemd-analyze verify --man=no "$T/verify/ayad.service" 2>&1) && [ -z "$out" ]; then
 		ok "systemd-analyze verify $(basename "$f")"
 	else
 		not_ok "systemd-analyze verify $(basename "$f")"
