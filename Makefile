@@ -10,6 +10,9 @@
 #   make check-format    clang-format --dry-run on every source
 #   make check-layers    module order, public headers, symbol prefixes, no daemon cycle
 #   make check-man       man pages: mandoc -Tlint clean, every config key, command, option
+#   make install         ayad, ayactl, man pages, examples, ayad.service (PREFIX, DESTDIR)
+#   make uninstall       removes what make install put there (same PREFIX, DESTDIR)
+#   make deb             the Debian package: $(B)/deb/aya_<version>_<arch>.deb
 #   V=1                  show commands
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -38,18 +41,21 @@ MODULES := common proto config geo state agent gossip policy dnsd control
 PKGS := ldns libevent libevent_pthreads libevent_openssl libprotobuf-c libmaxminddb lmdb \
 	openssl yaml-0.1 liburcu-qsbr jansson libcap libsystemd
 
+# DEPS_SH=true skips the installs (debian/rules: a package build gets its
+# libraries from Build-Depends and must not run apt-get).
+DEPS_SH ?= scripts/deps.sh
 # Debian packages and pkg-config flags, found once per build dir. Make
 # rebuilds this file (installing what is missing) before anything else. The
 # flags are read by the shell, not $(shell): make expands a whole recipe
 # before its first line runs, so $(shell) would ask before deps.sh installs.
-NO_CONFIG_GOALS := clean check-format format check-man
+NO_CONFIG_GOALS := clean check-format format check-man uninstall deb
 ifeq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 include $(B)/config.mk
 endif
 $(B)/config.mk: Makefile scripts/deps.sh
 	@mkdir -p $(@D)
-	$(Q)scripts/deps.sh build
+	$(Q)$(DEPS_SH) build
 	$(Q)pkg-config --exists $(PKGS) cmocka || { echo "pkg-config: missing libraries" >&2; exit 1; }
 	$(Q){ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS) cmocka)"; \
 	      echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
@@ -169,5 +175,65 @@ check-man:
 clean:
 	rm -rf build
 
-.PHONY: all test bench demo demo-load fuzz check-format check-layers check-man format clean
+# Installation. Never writes under /etc: the configuration is the operator's
+# (the Debian package ships /etc/aya/aya.yaml as a conffile, debian/conf/).
+# The unit is generated at each install, so that a changed PREFIX or SBINDIR
+# is never served a stale file. SYSTEMDUNITDIR: debian/rules sets
+# /lib/systemd/system (where Debian 12's dh_installsystemd looks).
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/aya
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+# The examples and the zone files they name (they must pass ayad --check there).
+EXAMPLES := examples/aya.yaml examples/services.yaml
+EXAMPLE_ZONES := examples/zones/svc.example.com.zone
+
+install: all
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(B)/ayad $(DESTDIR)$(SBINDIR)/ayad
+	$(Q)install -D -m 0755 $(B)/ayactl $(DESTDIR)$(BINDIR)/ayactl
+	$(Q)$(foreach f,$(MAN8),install -D -m 0644 $(f) $(DESTDIR)$(MANDIR)/man8/$(notdir $(f)) &&) :
+	$(Q)$(foreach f,$(MAN5),install -D -m 0644 $(f) $(DESTDIR)$(MANDIR)/man5/$(notdir $(f)) &&) :
+	$(Q)$(foreach f,$(EXAMPLES),install -D -m 0644 $(f) $(DESTDIR)$(DOCDIR)/$(f) &&) :
+	$(Q)$(foreach f,$(EXAMPLE_ZONES),install -D -m 0644 $(f) $(DESTDIR)$(DOCDIR)/$(f) &&) :
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' daemon/ayad.service.in > $(B)/ayad.service.tmp
+	$(Q)install -D -m 0644 $(B)/ayad.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/ayad.service
+	$(Q)rm -f $(B)/ayad.service.tmp
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ayad $(DESTDIR)$(BINDIR)/ayactl \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ayad.service \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLES) $(EXAMPLE_ZONES))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples/zones $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree's
+# tracked files as they are in the working tree (uncommitted edits included;
+# build/ is never tracked, so the inner build starts clean). dpkg-buildpackage
+# writes into the parent of the source dir: the copy is $(B)/deb/aya, the
+# package $(B)/deb/aya_<version>_<arch>.deb. The outer MAKEFLAGS are dropped:
+# the inner make's parallelism comes from DEB_JOBS (DEB_BUILD_OPTIONS).
+DEB_JOBS ?= $(shell nproc)
+deb:
+	$(Q)scripts/deps.sh package
+	$(Q)rm -rf $(B)/deb && mkdir -p $(B)/deb/aya
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | tar --null -T - --ignore-failed-read -cf - | tar -C $(B)/deb/aya -xf -; \
+	else \
+		tar --exclude=./build --exclude=./.git -cf - . | tar -C $(B)/deb/aya -xf -; \
+	fi
+	$(Q)cd $(B)/deb/aya && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b --jobs=$(DEB_JOBS) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "make deb: failed, log: $(B)/deb/build.log" >&2; exit 1; }
+	$(Q)v=$$(dpkg-parsechangelog -l debian/changelog -S Version) && \
+		a=$$(dpkg --print-architecture) && ls -l $(B)/deb/aya_$${v}_$${a}.deb
+
+.PHONY: all test bench demo demo-load fuzz check-format check-layers check-man format clean \
+	install uninstall deb
 -include $(ALL_OBJS:.o=.d)

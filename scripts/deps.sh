@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages Aya needs, if any is missing. Idempotent and quiet
-# when everything is present. Usage: scripts/deps.sh [build|test|bench|demo]...
+# when everything is present. Usage: scripts/deps.sh [build|test|bench|demo|package]...
 set -eu
 
 build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-dev
@@ -10,6 +10,15 @@ build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-d
 test="dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3
  curl prometheus chromium
  mandoc"
+# make deb: dpkg-buildpackage and dh, the Build-Depends of debian/control
+# beyond the build set, systemd-analyze for test_package.sh. One a line.
+package="
+dpkg-dev
+debhelper
+libcap-dev
+libsystemd-dev
+systemd
+"
 bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"
 
 want=""
@@ -17,7 +26,8 @@ want=""
 for set in "$@"; do
 	case "$set" in
 	build) want="$want $build" ;;
-	test) want="$want $build $test" ;;
+	test) want="$want $build $test $package" ;;
+	package) want="$want $build $package" ;;
 	demo) want="$want $build $test" ;;
 	bench) want="$want $build $test $bench" ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
