@@ -106,6 +106,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("ayad: %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* An upgrade: new queries go to the new ayad from now on, ours drain at stop(). */
+	ayad_takeover_handoff(d);
 	/* A cluster member says goodbye first; the loop then ends by itself. */
 	if (!ayad_gossip_leave(d)) {
 		event_base_loopbreak(d->base);
@@ -164,6 +166,23 @@ static void on_probe_change(void *ctx, const char *key, state_status_t status, d
 	ayad_schedule_rebuild(d);
 }
 
+/* What follows the DNS server; after a takeover (daemon/takeover.c) it runs then. */
+static int start_rest(ayad_t *d)
+{
+	const cfg_t *cfg = d->cfg;
+	char err[512] = "";
+	int rc = ayad_store_timer(d);
+	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
+	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
+	    (rc = ayad_metrics_start(d)) < 0) {
+		return rc;
+	}
+	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
+		return rc;
+	}
+	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
+}
+
 static int start(ayad_t *d)
 {
 	const cfg_t *cfg = d->cfg;
@@ -172,6 +191,10 @@ static int start(ayad_t *d)
 	}
 	/* state_open() forks a checker: before the DNS threads exist. */
 	int rc = ayad_store_open(d, cfg);
+	if (rc == -EBUSY) {
+		/* Another ayad runs on this state_dir: an upgrade, take over from it. */
+		rc = ayad_takeover_open(d, cfg);
+	}
 	/* The first snapshot already uses the stored observations (restart). */
 	pol_snap_t *pol = NULL;
 	if (rc < 0 || (rc = build_policy(d, cfg, &pol)) < 0) {
@@ -194,20 +217,15 @@ static int start(ayad_t *d)
 		d->pol = NULL;
 		return rc;
 	}
-	rc = ayad_store_timer(d);
-	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
-	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
-	    (rc = ayad_metrics_start(d)) < 0) {
-		return rc;
+	if (ayad_takeover_waiting(d)) {
+		return ayad_takeover_wait(d, start_rest);
 	}
-	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
-		return rc;
-	}
-	return ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl);
+	return start_rest(d);
 }
 
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
+	ayad_takeover_stop(d);
 	ctl_server_free(d->ctl);
 	ayad_notify_stop(d);
 	ayad_http_stop(d);
@@ -271,10 +289,12 @@ static int run(const char *path)
 	if (start(&d) < 0) {
 		goto out;
 	}
-	log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
-	         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
+	if (!ayad_takeover_waiting(&d)) {
+		log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
+		         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
+	}
 	event_base_dispatch(d.base);
-	ret = 0;
+	ret = d.start_failed ? 1 : 0;
 out:
 	stop(&d, sigs, AYA_ARRAY_LEN(sigs));
 	if (ret == 0) {
