@@ -99,8 +99,9 @@ upgrade() {
 	mkdir -p "$T/bin$gen"
 	cp "$AYAD" "$bin"
 	PORT=${DNSPORT[1]} timeout 60 python3 "$CLIENT" 127.0.0.1 "${DNSPORT[1]}" "$LOAD_S" \
-		"$UDP_RATE" "$TCP_RATE" "$WWW" >"$out" &
+		"$UDP_RATE" "$TCP_RATE" "$WWW" >"$out" 2>"$out.err" &
 	local load=$!
+	wait_for 10 logged "$out.err" "sending" >/dev/null
 	sleep 1
 	"$bin" -c "$dir/aya.yaml" 2>"$log" &
 	echo $! >"$new_pid"
@@ -155,7 +156,8 @@ PY
 python3 "$T/holder.py" "$T/n1/state/state.lock" &
 echo $! >"$T/holder.pid"
 PIDS+=("$T/holder.pid")
-sleep 0.5
+holds() { grep -qx "$(cat "$T/holder.pid")" "$T/n1/state/state.lock"; }
+wait_for 10 holds || not_ok "the python holder took the lock"
 timeout 10 "$AYAD" -c "$T/n1/aya.yaml" 2>"$T/refused.log"
 rc=$?
 check "not an ayad holding the state lock: exit 1 (rc=$rc)" test "$rc" -eq 1

@@ -82,6 +82,7 @@ def main():
                     if flags & 0x8000 and rid in sent_at:
                         answered.add(rid)
 
+    print("# sending", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     next_id, tcp_id, udp_due, tcp_due = 1, 1, 0.0, 0.0
     while True:
