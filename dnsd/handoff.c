@@ -78,6 +78,9 @@ void dnsd_reuseport_unsteer(int fd)
 int dnsd_server_handoff(dnsd_server_t *srv)
 {
 	int ret = 0;
+	if (srv->handoff) {
+		return 0; /* a second SIGTERM */
+	}
 	for (size_t i = 0; srv->per_addr > 0 && i < srv->n_udp; i += srv->per_addr) {
 		unsigned n = (unsigned)srv->per_addr;
 		int rc = dnsd_reuseport_steer(srv->udp[i].fd, n, n);
