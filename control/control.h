@@ -695,7 +695,11 @@ int ctl_server_set_group(ctl_server_t *srv, gid_t gid) AYA_NONNULL(1);
 int ctl_server_new(struct event_base *base, const char *path,
                    const ctl_handler_fn handlers[CTL_CMD_COUNT], void *arg, ctl_server_t **out)
         AYA_NONNULL(1, 2, 3, 5) AYA_WUR;
-/* Close every connection and the socket, unlink its file. NULL is a no-op. */
+/*
+ * Close every connection and the socket, unlink its file when it is still
+ * the one we bound (same device and inode; another server may have replaced
+ * it). NULL is a no-op.
+ */
 void ctl_server_free(ctl_server_t *srv);
 
 /*

@@ -42,6 +42,9 @@ struct ctl_server {
 	struct evconnlistener *listener;
 	aya_listen_guard_t *guard; /* pauses the listener after a failed accept */
 	char *path;
+	/* The file we bound: at exit only it is removed, never a successor's. */
+	dev_t dev;
+	ino_t ino;
 	ctl_handler_fn handlers[CTL_CMD_COUNT];
 	void *arg;
 	ctl_conn_t *conns;
@@ -300,6 +303,11 @@ int ctl_server_new(struct event_base *base, const char *path,
 		goto fail;
 	}
 	evconnlistener_set_error_cb(srv->listener, on_accept_error);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		srv->dev = st.st_dev;
+		srv->ino = st.st_ino;
+	}
 	if ((rc = aya_listen_guard_add(srv->guard, srv->listener)) < 0) {
 		evconnlistener_free(srv->listener);
 		unlink(path);
@@ -368,7 +376,17 @@ void ctl_server_free(ctl_server_t *srv)
 	}
 	evconnlistener_free(srv->listener);
 	aya_listen_guard_free(srv->guard);
-	unlink(srv->path);
+	/*
+	 * An upgrade's new ayad may have bound the path since (it replaces a
+	 * file no server answers on): remove the file only while it is ours.
+	 * A check-then-unlink race remains only against a bind in between,
+	 * which needs our listener gone: it is, but the successor binds after
+	 * our state lock is released, later than this.
+	 */
+	struct stat st;
+	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->dev && st.st_ino == srv->ino) {
+		unlink(srv->path);
+	}
 	free(srv->path);
 	free(srv);
 }

@@ -67,8 +67,10 @@ typedef struct ayad {
 	size_t events_head, n_events;
 	time_t last_reload; /* 0 = never */
 	bool last_reload_ok;
-	char last_reload_msg[512]; /* summary line, or the first error */
-	int64_t drain_until_s;     /* earliest expiry of the last build's drains; 0 = none */
+	char last_reload_msg[512];      /* summary line, or the first error */
+	int64_t drain_until_s;          /* earliest expiry of the last build's drains; 0 = none */
+	struct ayad_takeover *takeover; /* waiting for another ayad to stop (takeover.c) */
+	bool start_failed; /* start-up failed after the loop began (a takeover): exit 1 */
 } ayad_t;
 
 /*
@@ -340,6 +342,30 @@ typedef struct ayad_steer_stats {
 } ayad_steer_stats_t;
 extern const aya_stat_table_t ayad_steer_stats_table;
 void ayad_steer_stats(const ayad_t *d, ayad_steer_stats_t *out) AYA_NONNULL(1, 2);
+
+/* ---- upgrades: takeover and handoff (daemon/takeover.c) ---- */
+
+typedef struct ayad_takeover ayad_takeover_t;
+/*
+ * ayad_store_open() said -EBUSY. When the holder of the state lock is a
+ * running ayad, open the store read-only as d->state (before any thread:
+ * the open checks the file in a fork) and enter the takeover: 0. Else a
+ * negative errno, logged (the start fails as before).
+ */
+int ayad_takeover_open(ayad_t *d, const cfg_t *cfg) AYA_NONNULL(1, 2) AYA_WUR;
+/* True between ayad_takeover_open() and the takeover. */
+bool ayad_takeover_waiting(const ayad_t *d) AYA_NONNULL(1);
+/*
+ * After the DNS server started: tell the old ayad we are here, log, and
+ * poll the state lock; when it is free, reopen the store read-write,
+ * rebuild the policy and call finish(d), the rest of a normal start (a
+ * failure ends the loop with d->start_failed). 0 or a negative errno.
+ */
+int ayad_takeover_wait(ayad_t *d, int (*finish)(ayad_t *d)) AYA_NONNULL(1, 2) AYA_WUR;
+/* SIGTERM/SIGINT: when a new ayad waits beside us, hand dnsd's sockets over to it. */
+void ayad_takeover_handoff(ayad_t *d) AYA_NONNULL(1);
+/* Stop waiting, free; no-op when not waiting. */
+void ayad_takeover_stop(ayad_t *d) AYA_NONNULL(1);
 
 /* The control handlers (daemon/ctl.c), indexed by ctl_cmd_t; arg is the ayad_t. */
 extern const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT];

@@ -97,6 +97,8 @@ static int check(const char *path)
 static void shut_down(ayad_t *d)
 {
 	ayad_sd_stopping();
+	/* An upgrade: new queries go to the new ayad from now on, ours drain at stop(). */
+	ayad_takeover_handoff(d);
 	/* A cluster member says goodbye first; the loop then ends by itself. */
 	if (!ayad_gossip_leave(d)) {
 		event_base_loopbreak(d->base);
@@ -177,6 +179,29 @@ static void on_probe_change(void *ctx, const char *key, state_status_t status, d
 	ayad_schedule_rebuild(d);
 }
 
+/* What follows the DNS server; after a takeover (daemon/takeover.c) it runs then. */
+static int start_rest(ayad_t *d)
+{
+	const cfg_t *cfg = d->cfg;
+	char err[512] = "";
+	int rc = ayad_store_timer(d);
+	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
+	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
+	    (rc = ayad_metrics_start(d)) < 0) {
+		return rc;
+	}
+	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
+		return rc;
+	}
+	gid_t gid;
+	if ((rc = ayad_control_gid(cfg, &gid)) < 0 ||
+	    (rc = ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl)) <
+	            0) {
+		return rc;
+	}
+	return ctl_server_set_group(d->ctl, gid);
+}
+
 static int start(ayad_t *d)
 {
 	const cfg_t *cfg = d->cfg;
@@ -185,6 +210,10 @@ static int start(ayad_t *d)
 	}
 	/* state_open() forks a checker: before the DNS threads exist. */
 	int rc = ayad_store_open(d, cfg);
+	if (rc == -EBUSY) {
+		/* Another ayad runs on this state_dir: an upgrade, take over from it. */
+		rc = ayad_takeover_open(d, cfg);
+	}
 	/* The first snapshot already uses the stored observations (restart). */
 	pol_snap_t *pol = NULL;
 	if (rc < 0 || (rc = build_policy(d, cfg, &pol)) < 0) {
@@ -207,29 +236,26 @@ static int start(ayad_t *d)
 		d->pol = NULL;
 		return rc;
 	}
+	/*
+	 * The DNS server answers: a process started by SIGUSR2 tells its parent,
+	 * once takeover.lock says a successor waits (so the parent hands over).
+	 */
+	if (ayad_takeover_waiting(d)) {
+		rc = ayad_takeover_wait(d, start_rest);
+		if (rc == 0) {
+			ayad_upgrade_answering(d);
+		}
+		return rc;
+	}
 	ayad_upgrade_answering(d);
-	rc = ayad_store_timer(d);
-	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
-	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
-	    (rc = ayad_metrics_start(d)) < 0) {
-		return rc;
-	}
-	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
-		return rc;
-	}
-	gid_t gid;
-	if ((rc = ayad_control_gid(cfg, &gid)) < 0 ||
-	    (rc = ctl_server_new(d->base, cfg->control_socket, ayad_ctl_handlers, d, &d->ctl)) <
-	            0) {
-		return rc;
-	}
-	return ctl_server_set_group(d->ctl, gid);
+	return start_rest(d);
 }
 
 static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 {
 	ayad_upgrade_free(d);
 	ayad_sd_watchdog_stop(d);
+	ayad_takeover_stop(d);
 	ctl_server_free(d->ctl);
 	ayad_notify_stop(d);
 	ayad_http_stop(d);
@@ -293,11 +319,14 @@ static int run(const char *path, char **argv)
 	if (ayad_privs_drop(d.cfg) < 0 || start(&d) < 0 || ayad_sd_watchdog_start(&d) < 0) {
 		goto out;
 	}
+	/* Answering DNS (also while waiting to take over from another ayad). */
 	ayad_sd_ready(&d);
-	log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
-	         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
+	if (!ayad_takeover_waiting(&d)) {
+		log_info("ayad %s: node %s (region %s) up, control socket %s", AYA_VERSION,
+		         d.cfg->node.name, d.cfg->node.region, d.cfg->control_socket);
+	}
 	event_base_dispatch(d.base);
-	ret = 0;
+	ret = d.start_failed ? 1 : 0;
 out:
 	stop(&d, sigs, AYA_ARRAY_LEN(sigs));
 	if (ret == 0) {

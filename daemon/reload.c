@@ -256,6 +256,12 @@ static int reload(ayad_t *d, char **diag)
 	pol_snap_t *pol = NULL;
 	size_t unmatched = 0;
 	char err[512] = "";
+	if (ayad_takeover_waiting(d)) {
+		/* Half started (no probes, gossip, http yet): nothing to apply a new config to. */
+		log_warn("reload: ignored while waiting to take over; reload after the takeover");
+		*diag = strdup("");
+		return -EBUSY;
+	}
 	int rc = cfg_load(d->config_path, &cfg, &cd);
 	if (rc == 0) {
 		if (!cfg->dns.cookie_secret_set && !d->file_secret_loaded) {

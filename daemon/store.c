@@ -29,7 +29,11 @@ int ayad_store_open(ayad_t *d, const cfg_t *cfg)
 	state_opts_t o = {.flags = STATE_OPEN_RECOVER, .node = cfg->node.name};
 	int rc = state_open(cfg->state_dir, &o, &d->state);
 	if (rc < 0) {
-		log_err("ayad: state store in %s: %s", cfg->state_dir, strerror(-rc));
+		/* -EBUSY: another process holds it, maybe an ayad to take over from (takeover.c).
+		 */
+		if (rc != -EBUSY) {
+			log_err("ayad: state store in %s: %s", cfg->state_dir, strerror(-rc));
+		}
 		return rc;
 	}
 	state_stats_t st;

@@ -188,7 +188,7 @@ void ayad_upgrade_start(ayad_t *d)
 		         (long)u->child);
 		return;
 	}
-	if (u->ready_fd >= 0) {
+	if (u->ready_fd >= 0 || ayad_takeover_waiting(d)) {
 		log_warn("upgrade: SIGUSR2 ignored, this ayad is still taking over from another");
 		return;
 	}

@@ -253,7 +253,6 @@ void dnsd_server_qdur(const dnsd_server_t *srv, aya_hist_t *udp, aya_hist_t *tcp
 void dnsd_server_pool_answers(const dnsd_server_t *srv, uint64_t *out, size_t n) AYA_NONNULL(1, 2);
 /* Listen addresses and worker count, for status. */
 unsigned dnsd_server_workers(const dnsd_server_t *srv) AYA_NONNULL(1);
-/* Stop the threads, close the sockets, free the current snapshot. NULL is a no-op. */
 /*
  * Liveness, for the systemd watchdog: -1 with a reason in why when a UDP
  * worker has exited or spent more than max_ms on one batch, or the TCP
@@ -262,4 +261,27 @@ unsigned dnsd_server_workers(const dnsd_server_t *srv) AYA_NONNULL(1);
  */
 int dnsd_server_check(const dnsd_server_t *srv, uint64_t max_ms, char *why, size_t n)
         AYA_NONNULL(1, 3);
+/*
+ * Stop the threads, close the sockets, free the current snapshot. NULL is a
+ * no-op. After dnsd_server_handoff() it first drains: every worker answers
+ * what is queued on its socket until the queue stayed empty briefly, TCP
+ * accepts what is queued and lets its connections finish their queries
+ * (all bounded by DNSD_DRAIN_MAX_MS, 2 s); else it stops at once.
+ */
 void dnsd_server_stop(dnsd_server_t *srv);
+/*
+ * An upgrade: another process (the successor ayad) has bound the same
+ * addresses (SO_REUSEPORT, same effective uid). Steer every new datagram and
+ * connection to its sockets (a BPF program on each reuseport group,
+ * dnsd/handoff.c) so that ours only drain; the drain itself is done by
+ * dnsd_server_stop(). Without a successor the program's indices fall back to
+ * the kernel's hash, which is harmless. 0, or a negative errno when a group
+ * could not be steered (logged; the drain still runs). Control thread.
+ */
+int dnsd_server_handoff(dnsd_server_t *srv) AYA_NONNULL(1);
+/*
+ * The successor's side, once the predecessor has exited: drop the steering
+ * program it left on the groups (its indices now fall back to the hash,
+ * which works, but costs a BPF run per datagram). Control thread.
+ */
+void dnsd_server_took_over(dnsd_server_t *srv) AYA_NONNULL(1);

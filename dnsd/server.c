@@ -68,6 +68,10 @@ int dnsd_sock_bind(const cfg_sockaddr_t *sa, int type)
 	} else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
 		what = "SO_REUSEADDR";
 		goto fail;
+	} else if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+		/* So that an upgrade's new ayad listens beside us (dnsd/handoff.c). */
+		what = "SO_REUSEPORT";
+		goto fail;
 	}
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
@@ -92,7 +96,15 @@ int dnsd_sock_bind(const cfg_sockaddr_t *sa, int type)
 	return fd;
 fail:;
 	int err = errno;
-	log_err("dnsd: %s %s: %s: %s", proto, sa->text, what, strerror(err));
+	/*
+	 * The kernel lets a socket join a SO_REUSEPORT group only with the
+	 * effective uid of the sockets already in it: an upgrade's new ayad must
+	 * bind as the running one did.
+	 */
+	log_err("dnsd: %s %s: %s: %s%s", proto, sa->text, what, strerror(err),
+	        err == EADDRINUSE ? " (held by another process; an ayad running as another user, "
+	                            "or without SO_REUSEPORT, cannot share it)"
+	                          : "");
 	close(fd);
 	return -err;
 }
@@ -109,6 +121,7 @@ static unsigned worker_count(const cfg_t *cfg)
 static int udp_open(dnsd_server_t *srv, const cfg_t *cfg)
 {
 	unsigned per_addr = worker_count(cfg);
+	srv->per_addr = per_addr;
 	srv->udp = calloc(cfg->dns.n_listen * per_addr, sizeof(*srv->udp));
 	if (srv->udp == NULL) {
 		return -ENOMEM;
@@ -310,6 +323,9 @@ void dnsd_server_stop(dnsd_server_t *srv)
 {
 	if (srv == NULL) {
 		return;
+	}
+	if (srv->handoff) {
+		dnsd_server_drain(srv);
 	}
 	atomic_store(&srv->stop, true);
 	for (size_t i = 0; i < srv->n_udp; i++) {

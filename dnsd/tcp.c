@@ -84,6 +84,14 @@ struct dnsd_tcp {
 	dnsd_ctx_t *ctx;
 	dnsd_counters_t io; /* connection-level counters (refused, evicted, timeouts) */
 	dnsd_tcp_table_t table;
+	/* Handover (dnsd/handoff.c): set by the control thread, counted here. */
+	atomic_bool handoff;
+	uint64_t drained;        /* connections accepted after the handoff */
+	uint64_t drain_until_ms; /* written before the drain's event is added */
+	struct event *drain_ev;  /* the drain's tick; NULL before dnsd_tcp_drain */
+	bool draining;           /* this thread only, from here: */
+	bool unlistened;         /* listeners shut: only the connections are left */
+	uint64_t last_accept_ms;
 	uint64_t idle_ms, msg_ms;  /* dns.tcp_idle_timeout, dns.tcp_message_timeout */
 	unsigned v4_bits, v6_bits; /* dns.tcp_client_ipv4_prefix, dns.tcp_client_ipv6_prefix */
 	uint8_t msg[DNSD_MAX_MSG];
@@ -327,6 +335,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	dnsd_tcp_t *t = arg;
 	aya_listen_guard_ok(t->guard);
+	if (atomic_load_explicit(&t->handoff, memory_order_relaxed)) {
+		t->drained++;
+		t->last_accept_ms = aya_mono_ms();
+	}
 	struct sockaddr_storage peer = {0};
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen : sizeof(peer));
 	dnsd_tcp_key_t key;
@@ -398,6 +410,105 @@ uint64_t dnsd_tcp_beat_ms(const dnsd_tcp_t *t)
 	return atomic_load_explicit(&t->beat_ms, memory_order_relaxed);
 }
 
+/*
+ * Stop listening. shutdown() takes a listener out of its reuseport group
+ * (and resets what its accept queue still holds: nothing, after the quiet
+ * period) while its descriptor stays valid for evconnlistener_free().
+ */
+static void unlisten(dnsd_tcp_t *t)
+{
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		evconnlistener_disable(t->listeners[i]);
+		(void)shutdown(evconnlistener_get_fd(t->listeners[i]), SHUT_RDWR);
+	}
+	/* Nothing left for it to pause or resume. */
+	aya_listen_guard_free(t->guard);
+	t->guard = NULL;
+	t->unlistened = true;
+}
+
+/*
+ * The drain's tick: accept until no connection came for the quiet period,
+ * stop listening, then close each connection idle for the quiet period
+ * (its query answered and taken, or none sent since the accept); leave
+ * when none is left, or at the bound.
+ */
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dnsd_tcp_t *t = arg;
+	uint64_t now = aya_mono_ms();
+	if (!t->draining) {
+		t->draining = true;
+		t->last_accept_ms = now;
+	}
+	if (now >= t->drain_until_ms) {
+		event_base_loopbreak(t->base); /* tcp_main closes the rest */
+		return;
+	}
+	if (!t->unlistened) {
+		if (now < t->last_accept_ms + DNSD_DRAIN_TCP_QUIET_MS) {
+			return;
+		}
+		unlisten(t);
+	}
+	while (t->table.idle_head != NULL &&
+	       t->table.idle_head->idle_since_ms + DNSD_DRAIN_TCP_QUIET_MS <= now) {
+		conn_close((tcp_conn_t *)t->table.idle_head);
+	}
+	if (t->table.idle_head == NULL && t->table.busy_head == NULL) {
+		event_base_loopbreak(t->base);
+	}
+}
+
+int dnsd_tcp_handoff(dnsd_tcp_t *t)
+{
+	int ret = 0;
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		/* One listener per address per process: the successor's is slot 1. */
+		int rc = dnsd_reuseport_steer(evconnlistener_get_fd(t->listeners[i]), 1, 1);
+		if (rc < 0) {
+			log_warn("dnsd: tcp: cannot steer connections to the successor: %s",
+			         strerror(-rc));
+			ret = rc;
+		}
+	}
+	atomic_store_explicit(&t->handoff, true, memory_order_relaxed);
+	return ret;
+}
+
+void dnsd_tcp_unsteer(dnsd_tcp_t *t)
+{
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		dnsd_reuseport_unsteer(evconnlistener_get_fd(t->listeners[i]));
+	}
+}
+
+void dnsd_tcp_drain(dnsd_tcp_t *t, uint64_t until_ms)
+{
+	struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
+	t->drain_until_ms = until_ms;
+	/* The base is locking: adding from this thread wakes the TCP thread. */
+	t->drain_ev = event_new(t->base, -1, EV_PERSIST, drain_tick, t);
+	if (t->drain_ev == NULL || event_add(t->drain_ev, &tick) != 0) {
+		event_base_loopbreak(t->base); /* no drain: stop now */
+	}
+}
+
+void dnsd_tcp_wait(dnsd_tcp_t *t)
+{
+	if (t->started) {
+		pthread_join(t->tid, NULL);
+		t->started = false;
+	}
+}
+
+uint64_t dnsd_tcp_drained(const dnsd_tcp_t *t)
+{
+	return t->drained;
+}
+
 static void *tcp_main(void *arg)
 {
 	dnsd_tcp_t *t = arg;
@@ -430,6 +541,7 @@ int dnsd_tcp_start(dnsd_server_t *srv, const cfg_t *cfg, dnsd_tcp_t **out)
 		return -ENOMEM;
 	}
 	int rc = -ENOMEM;
+	atomic_init(&t->handoff, false);
 	t->srv = srv;
 	t->idle_ms = cfg->dns.tcp_idle_timeout_ms;
 	t->msg_ms = cfg->dns.tcp_message_timeout_ms;
@@ -497,7 +609,10 @@ void dnsd_tcp_stop(dnsd_tcp_t *t)
 	}
 	if (t->started) {
 		event_base_loopbreak(t->base);
-		pthread_join(t->tid, NULL);
+		dnsd_tcp_wait(t);
+	}
+	if (t->drain_ev != NULL) {
+		event_free(t->drain_ev);
 	}
 	for (size_t i = 0; i < t->n_listeners; i++) {
 		evconnlistener_free(t->listeners[i]);

@@ -21,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "common/log.h"
+#include "common/time.h"
 
 /* Room for one in_pktinfo or in6_pktinfo control message. */
 #define CMSG_ROOM CMSG_SPACE(sizeof(struct in6_pktinfo))
@@ -184,12 +186,52 @@ static void send_batch(dnsd_udp_worker_t *w, udp_batch_t *b, unsigned n)
 	}
 }
 
+/*
+ * After a handover (handoff.c steered new datagrams to the successor's
+ * sockets): answer what is queued or still in flight to ours until the
+ * queue stayed empty for DNSD_DRAIN_UDP_QUIET_MS, or the drain's bound.
+ * The socket is shut down for reading, so a blocking read would return at
+ * once: poll it every millisecond instead (at most 1 ms more per answer,
+ * only here).
+ */
+static void drain(dnsd_udp_worker_t *w, udp_batch_t *b)
+{
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 1000000};
+	uint64_t last = aya_mono_ms();
+	for (;;) {
+		int n = recvmmsg(w->fd, b->in, DNSD_UDP_BATCH, MSG_DONTWAIT, NULL);
+		uint64_t now = aya_mono_ms();
+		if (n > 0) {
+			send_batch(w, b, answer_batch(w, b, (unsigned)n));
+			batch_rearm(b, (unsigned)n, w->pktinfo);
+			w->drained += (unsigned)n;
+			last = now;
+			continue;
+		}
+		if (now >= last + DNSD_DRAIN_UDP_QUIET_MS || now >= w->srv->drain_until_ms) {
+			return;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
 static void serve(dnsd_udp_worker_t *w, udp_batch_t *b)
 {
 	batch_init(b, w->pktinfo);
 	while (!atomic_load_explicit(&w->srv->stop, memory_order_acquire)) {
 		int n = recvmmsg(w->fd, b->in, DNSD_UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (atomic_load_explicit(&w->srv->stop, memory_order_acquire)) {
+			/*
+			 * A handover answers what it read (not the empty read that
+			 * the wake-up returns), then the rest of the queue.
+			 */
+			if (w->srv->handoff) {
+				if (n > 1 || (n == 1 && b->in[0].msg_len > 0)) {
+					send_batch(w, b, answer_batch(w, b, (unsigned)n));
+					batch_rearm(b, (unsigned)n, w->pktinfo);
+				}
+				drain(w, b);
+			}
 			break;
 		}
 		if (n < 0) {
@@ -253,18 +295,28 @@ int dnsd_udp_start(dnsd_udp_worker_t *w)
 
 void dnsd_udp_wake(dnsd_udp_worker_t *w)
 {
-	/* Linux wakes a reader blocked on an unconnected UDP socket (recv returns 0). */
+	/*
+	 * Linux wakes a reader blocked on an unconnected UDP socket (recv returns
+	 * 0). SHUT_RD only: datagrams still queue and can be read without
+	 * blocking, and replies can still be sent (SHUT_WR would fail them with
+	 * EPIPE), which the drain after a handover needs.
+	 */
 	if (w->fd >= 0) {
-		(void)shutdown(w->fd, SHUT_RDWR);
+		(void)shutdown(w->fd, SHUT_RD);
 	}
 }
 
-void dnsd_udp_join(dnsd_udp_worker_t *w)
+void dnsd_udp_wait(dnsd_udp_worker_t *w)
 {
 	if (w->started) {
 		pthread_join(w->tid, NULL);
 		w->started = false;
 	}
+}
+
+void dnsd_udp_join(dnsd_udp_worker_t *w)
+{
+	dnsd_udp_wait(w);
 	if (w->fd >= 0) {
 		close(w->fd);
 		w->fd = -1;

@@ -26,7 +26,9 @@
  *
  * Files: <dir>/state.lmdb (one LMDB file, MDB_NOSUBDIR), LMDB's own
  * <dir>/state.lmdb-lock, and <dir>/state.lock, held with flock() so that two
- * daemons cannot share a state directory (-EBUSY). <dir> is created 0750 with
+ * daemons cannot share a state directory (-EBUSY, not logged); the holder
+ * writes its pid in it. A reader opened with STATE_OPEN_READONLY does not
+ * take it. <dir> is created 0750 with
  * its parents when missing; the data file is 0600.
  *
  * Writes and durability. Observations are merged into an in-memory hash table
@@ -127,6 +129,19 @@ enum {
 	 * Without it state_open() fails with -EBADMSG and leaves the file alone.
 	 */
 	STATE_OPEN_RECOVER = 1u << 0,
+	/*
+	 * Read the store of another process that holds state.lock (an upgrade's
+	 * new ayad waiting for the old one to stop): no lock taken, no table
+	 * created, the file is never moved aside; every write fails (-EACCES).
+	 * The observations are loaded as of the open; drains are read from the
+	 * file by each view, so they follow the writer's commits.
+	 */
+	STATE_OPEN_READONLY = 1u << 1,
+	/*
+	 * Skip the forked check of the file: for a file this process has just
+	 * opened read-only (checked then), when threads exist (a takeover).
+	 */
+	STATE_OPEN_NOCHECK = 1u << 2,
 };
 
 typedef struct state_opts {
@@ -147,6 +162,18 @@ typedef struct state_opts {
 int state_open(const char *dir, const state_opts_t *opts, state_t **out) AYA_NONNULL(1, 3) AYA_WUR;
 /* Flush dirty observations (errors logged), close the file. NULL is a no-op. */
 void state_close(state_t *st);
+/*
+ * The pid the holder of <dir>/state.lock wrote in it (state_open writes
+ * its own): 0, -ENOENT (none written), -EBADMSG, or a negative errno. The
+ * pid may be stale: check that it runs.
+ */
+int state_lock_pid(const char *dir, long *pid) AYA_NONNULL(1, 2) AYA_WUR;
+/*
+ * True when no process holds <dir>/state.lock (a missing file is free):
+ * the store can be opened for writing now, unless another process takes it
+ * first (then state_open says -EBUSY).
+ */
+bool state_lock_free(const char *dir) AYA_NONNULL(1);
 
 /* ---- drains (operator overrides) ---- */
 

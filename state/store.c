@@ -127,7 +127,57 @@ static int take_lock(state_t *st)
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	}
+	/* Our pid, for the message of a second daemon (state_lock_pid); best effort. */
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(st->lock_fd, 0) != 0 || pwrite(st->lock_fd, pid, (size_t)n, 0) != n) {
+		log_warn("state: %s: cannot write our pid: %s", path, strerror(errno));
+	}
 	return 0;
+}
+
+int state_lock_pid(const char *dir, long *pid)
+{
+	char path[PATH_MAX], buf[24];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (len <= 0) {
+		return len < 0 ? -EIO : -ENOENT;
+	}
+	buf[len] = '\0';
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || v <= 0 || (*end != '\n' && *end != '\0')) {
+		return -EBADMSG;
+	}
+	*pid = v;
+	return 0;
+}
+
+bool state_lock_free(const char *dir)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		return false;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT;
+	}
+	/* A lock of ours on another open file: released with the close. */
+	bool free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return free_now;
 }
 
 /*
@@ -157,18 +207,21 @@ static int open_tables(state_t *st)
 {
 	MDB_txn *txn;
 	MDB_val k = {6, (void *)"format"}, v;
-	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	/* Read-only: the tables are the writer's (a read-only commit keeps the handles). */
+	bool ro = (st->opts.flags & STATE_OPEN_READONLY) != 0;
+	unsigned create = ro ? 0 : MDB_CREATE;
+	int rc = mdb_txn_begin(st->env, NULL, ro ? MDB_RDONLY : 0, &txn);
 	if (rc != 0) {
 		return state_mdb_err(rc);
 	}
-	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->dbi_meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "overrides", MDB_CREATE, &st->dbi_ovr)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "observations", MDB_CREATE, &st->dbi_obs)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "members", MDB_CREATE, &st->dbi_members)) != 0) {
+	if ((rc = mdb_dbi_open(txn, "meta", create, &st->dbi_meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "overrides", create, &st->dbi_ovr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "observations", create, &st->dbi_obs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "members", create, &st->dbi_members)) != 0) {
 		goto fail;
 	}
 	rc = mdb_get(txn, st->dbi_meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	if (rc == MDB_NOTFOUND && !ro) {
 		uint8_t fmt[4] = {0, 0, 0, STATE_FORMAT};
 		v = (MDB_val){sizeof(fmt), fmt};
 		rc = mdb_put(txn, st->dbi_meta, &k, &v, 0);
@@ -368,6 +421,15 @@ static void env_close(state_t *st)
 	state_obs_map_free(st);
 }
 
+/*
+ * A read-only store is a reader of another process's environment, through
+ * LMDB's own lock file (its reader table), so it sees that writer's commits.
+ */
+static unsigned env_flags(const state_t *st)
+{
+	return (st->opts.flags & STATE_OPEN_READONLY) != 0 ? MDB_RDONLY : 0;
+}
+
 static int env_open(state_t *st)
 {
 	char path[PATH_MAX];
@@ -375,7 +437,8 @@ static int env_open(state_t *st)
 	if (rc < 0) {
 		return rc;
 	}
-	if ((rc = verify_file(path, st->opts.map_size)) < 0) {
+	if ((st->opts.flags & STATE_OPEN_NOCHECK) == 0 &&
+	    (rc = verify_file(path, st->opts.map_size)) < 0) {
 		return rc;
 	}
 	if ((rc = mdb_env_create(&st->env)) != 0) {
@@ -384,7 +447,8 @@ static int env_open(state_t *st)
 	}
 	if ((rc = mdb_env_set_mapsize(st->env, st->opts.map_size)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, MAX_DBS)) != 0 ||
-	    (rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOMETASYNC, 0600)) != 0) {
+	    (rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOMETASYNC | env_flags(st),
+	                       0600)) != 0) {
 		log_err("state: %s: %s", path, mdb_strerror(rc));
 		rc = state_mdb_err(rc);
 		goto fail;
@@ -468,13 +532,17 @@ int state_open(const char *dir, const state_opts_t *opts, state_t **out)
 	if ((st->dir = strdup(dir)) == NULL) {
 		goto fail;
 	}
-	if ((rc = state_dir_create(dir)) < 0 || (rc = take_lock(st)) < 0) {
-		log_err("state: %s: %s", dir,
-		        rc == -EBUSY ? "in use by another process" : strerror(-rc));
+	bool ro = (st->opts.flags & STATE_OPEN_READONLY) != 0;
+	if ((rc = state_dir_create(dir)) < 0 || (!ro && (rc = take_lock(st)) < 0)) {
+		/* -EBUSY: the caller says what it does about it. */
+		if (rc != -EBUSY) {
+			log_err("state: %s: %s", dir, strerror(-rc));
+		}
 		goto fail;
 	}
 	rc = env_open(st);
-	if (rc == -EBADMSG && (st->opts.flags & STATE_OPEN_RECOVER) != 0) {
+	/* Never move aside a file that another process writes. */
+	if (rc == -EBADMSG && !ro && (st->opts.flags & STATE_OPEN_RECOVER) != 0) {
 		st->bad_records = 0;
 		if ((rc = move_aside(st)) == 0) {
 			rc = env_open(st);
@@ -508,7 +576,9 @@ void state_close(state_t *st)
 	env_close(st);
 	state_steer_free(st);
 	free(st->dirty);
-	close(st->lock_fd);
+	if (st->lock_fd >= 0) {
+		close(st->lock_fd);
+	}
 	free(st->dir);
 	free(st);
 }

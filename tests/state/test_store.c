@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -292,6 +293,53 @@ static void test_lock_and_dirs(void **state)
 	tmpdir_free(base);
 }
 
+/*
+ * An upgrade's new ayad beside the running one: the holder's pid is in the
+ * lock file, the lock is not free, and a read-only reader in another
+ * process (a fork: LMDB forbids two environments of one file per process)
+ * sees the holder's drains and cannot write.
+ */
+static void test_reader_beside_holder(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	assert_non_null(dir);
+	state_opts_t o = opts(0, 0);
+	state_t *st;
+	long pid = 0;
+	assert_int_equal(state_lock_pid(dir, &pid), -ENOENT); /* no directory yet */
+	assert_true(state_lock_free(dir));
+	assert_int_equal(state_open(dir, &o, &st), 0);
+	assert_int_equal(state_drain_set(st, "www", NULL, true, "upgrade"), 1);
+	assert_int_equal(state_lock_pid(dir, &pid), 0);
+	assert_int_equal(pid, (long)getpid());
+	assert_false(state_lock_free(dir));
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		state_opts_t ro = opts(0, 0);
+		state_t *rd = NULL;
+		state_drain_t *list = NULL;
+		size_t n = 0;
+		ro.flags = STATE_OPEN_READONLY;
+		int code = state_open(dir, &ro, &rd) != 0                      ? 10
+		           : state_drain_list(rd, &list, &n) != 0 || n != 1    ? 11
+		           : strcmp(list[0].note, "upgrade") != 0              ? 12
+		           : state_drain_set(rd, "api", NULL, true, NULL) >= 0 ? 13
+		                                                               : 0;
+		state_drain_list_free(list, n);
+		state_close(rd);
+		_exit(code);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	state_close(st);
+	assert_true(state_lock_free(dir));
+	tmpdir_free(dir);
+}
+
 static void test_map_full(void **state)
 {
 	(void)state;
@@ -351,7 +399,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_corrupt),       cmocka_unit_test(test_recover_twice),
 	        cmocka_unit_test(test_future_format), cmocka_unit_test(test_bad_records_skipped),
-	        cmocka_unit_test(test_lock_and_dirs), cmocka_unit_test(test_map_full),
+	        cmocka_unit_test(test_lock_and_dirs), cmocka_unit_test(test_reader_beside_holder),
+	        cmocka_unit_test(test_map_full),
 	};
 	return cmocka_run_group_tests_name("state/store", tests, NULL, NULL);
 }
