@@ -684,7 +684,7 @@ typedef void (*ctl_handler_fn)(void *arg, const ctl_request_t *req, ctl_reply_t 
 /*
  * Hand the socket to a group: mode 0660, owned by gid ((gid_t)-1: ayad's own
  * group), so that its members may run ayactl. Warns when a directory above
- * the socket does not let that group through. 0 or a negative errno (logged).
+ * the socket does not let a named group through. 0 or a negative errno (logged).
  */
 int ctl_server_set_group(ctl_server_t *srv, gid_t gid) AYA_NONNULL(1);
 /*

@@ -351,7 +351,9 @@ static void check_reach(const char *path, gid_t gid)
 
 int ctl_server_set_group(ctl_server_t *srv, gid_t gid)
 {
-	if (gid == (gid_t)-1) {
+	/* Only a group the operator named is worth a warning about reaching the socket. */
+	bool named = gid != (gid_t)-1;
+	if (!named) {
 		gid = getegid();
 	}
 	if (chown(srv->path, (uid_t)-1, gid) != 0 || chmod(srv->path, 0660) != 0) {
@@ -362,7 +364,9 @@ int ctl_server_set_group(ctl_server_t *srv, gid_t gid)
 		                     : "");
 		return rc;
 	}
-	check_reach(srv->path, gid);
+	if (named) {
+		check_reach(srv->path, gid);
+	}
 	return 0;
 }
 

@@ -99,7 +99,27 @@ out=$("$AYACTL" -s "$N/run/ayad.sock" reload 2>&1)
 check "a changed user: needs a restart, says the reload" \
 	grep -q "user changed; restart ayad to apply it" <<<"$out"
 sed -i "s|^user: root|user: nobody|" "$N/aya.yaml"
-stop_ayad "$N"
+
+# SIGUSR2 as nobody: the new process (same user, CAP_NET_BIND_SERVICE kept
+# across exec as an ambient capability) binds port 53 beside the old one.
+kill -USR2 "$PID"
+check "SIGUSR2 as nobody: the new process takes over" \
+	wait_for 15 grep -q "took over from pid $PID" "$N/ayad.log"
+NEW=$(sed -n 's/.*upgrade: SIGUSR2, started .* (pid \([0-9]*\)) beside.*/\1/p' "$N/ayad.log" | tail -n1)
+echo "$NEW" >"$N/ayad-new.pid"
+PIDS+=("$N/ayad-new.pid")
+wait "$PID"
+check "... the old one exited 0" test $? -eq 0
+check "... the new one answers on port 53" wait_for 5 answers
+check "... as nobody, with CAP_NET_BIND_SERVICE only" \
+	test "$(awk '$1 == "Uid:" {print $2} $1 == "CapEff:" {print $2}' "/proc/$NEW/status" | xargs)" = \
+	"65534 0000000000000400"
+kill -TERM "$NEW"
+gone() { ! kill -0 "$NEW" 2>/dev/null; }
+check "... and stops on SIGTERM" wait_for 15 gone
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$N/ayad.log"; then
+	not_ok "no sanitizer report"
+fi
 
 # Started as nobody with CAP_NET_BIND_SERVICE (systemd User= + AmbientCapabilities=).
 sed -i "s|^  listen: \[\"$ADDR:80\"\]|  listen: []|" "$N/aya.yaml"
