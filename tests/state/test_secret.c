@@ -28,7 +28,7 @@ static void test_dir_create(void **state)
 	assert_int_equal(state_dir_create(dir), 0); /* exists: fine */
 	struct stat sb;
 	assert_int_equal(stat(dir, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(sb.st_mode & 0777, 0750);
 	assert_int_equal(stat(parent, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0700, 0700);

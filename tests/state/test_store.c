@@ -269,7 +269,7 @@ static void test_lock_and_dirs(void **state)
 	assert_int_equal(state_open(dir, &o, &st), 0);
 	struct stat sb;
 	assert_int_equal(stat(dir, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(sb.st_mode & 0777, 0750);
 	assert_int_equal(stat(in_dir(dir, "state.lmdb"), &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second opener of the same directory is refused. */
