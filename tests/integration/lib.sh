@@ -78,6 +78,24 @@ state_dir: $dir/state
 EOF
 }
 
+# The www service of the drain tests (cluster, upgrade): eu-west (192.0.2.10)
+# first, us-east (198.51.100.10) next; the two regions (top level) and the
+# zone's services: block (indented by four), for a test's own aya.yaml.
+# shellcheck disable=SC2034 # used by the tests that source this file
+WWW_REGIONS_YAML="regions:
+  - { name: eu-west, location: [53.35, -6.26] }
+  - { name: us-east, location: [39.04, -77.49] }"
+# shellcheck disable=SC2034
+WWW_SERVICES_YAML="    services:
+      - name: www
+        ttl: 5
+        pools:
+          - region: eu-west
+            endpoints: [ { address: 192.0.2.10 } ]
+          - region: us-east
+            endpoints: [ { address: 198.51.100.10 } ]
+        policy: [healthy, drain, { first_n: 1 }]"
+
 # set_serial DIR SERIAL: rewrite the zone's SOA serial.
 set_serial() {
 	sed -i -E "s/^( +)[0-9]+( ; serial)/\1$2\2/" "$1/zones/$ZONE.zone"
@@ -145,6 +163,9 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# logged FILE PATTERN: FILE has a line matching PATTERN (grep).
+logged() { grep -q "$2" "$1"; }
 
 # stop_pidfile FILE: SIGTERM, wait up to 15 s, then SIGKILL. Returns the exit status.
 stop_pidfile() {

@@ -8,96 +8,30 @@
 # node, rotates the key of all three and keeps the cluster talking;
 # kill -9 of node 3 is seen as dead by nodes 1 and 2; node 3 restarted
 # rejoins. Every wait is bounded; processes are stopped by PID file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
-WWW=www.$ZONE
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
+cluster_init 3
 REGIONS=(eu-west us-east ap-south)
-declare -a DNSPORT GPORT
-for i in 1 2 3; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
 # Health-checked backends of the "app" service, eu-west only.
 BACKEND=$ROOT/tests/integration/health_backend.py
 HPORT=$(free_port)
 APP=app.$ZONE
 
-# node_config I: T/nI/aya.yaml for node I on 127.0.0.I.
-node_config() {
-	local i=$1 dir=$T/n$1 seeds="" j
-	for j in 1 2 3; do
-		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:${GPORT[$j]}\""
-	done
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$i
-  region: ${REGIONS[$((i - 1))]}
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
-  keyring: $KEYS
-regions:
-  - { name: eu-west, location: [53.35, -6.26] }
-  - { name: us-east, location: [39.04, -77.49] }
-  - { name: ap-south, location: [19.08, 72.88] }
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-    services:
-      - name: www
-        ttl: 5
-        pools:
-          - region: eu-west
-            endpoints: [ { address: 192.0.2.10 } ]
-          - region: us-east
-            endpoints: [ { address: 198.51.100.10 } ]
-        policy: [healthy, drain, { first_n: 1 }]
+# Every node: one region each, the three regions, www (a drain moves it from
+# eu-west to us-east) and app (two health-checked backends in eu-west).
+REGIONS_YAML="$WWW_REGIONS_YAML
+  - { name: ap-south, location: [19.08, 72.88] }"
+SERVICES_YAML="$WWW_SERVICES_YAML
       - name: app
         ttl: 1
         pools:
           - region: eu-west
             monitor: web
             endpoints: [ { address: 127.0.0.41 }, { address: 127.0.0.42 } ]
-        policy: [healthy, drain, { first_n: 2 }]
-monitors:
+        policy: [healthy, drain, { first_n: 2 }]"
+MONITORS_YAML="monitors:
   - { name: web, type: http, port: $HPORT, path: /health, expect: [200], interval: 500ms,
-      timeout: 300ms, rise: 2, fall: 2 }
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
-}
-
-# member_state I NAME: NAME's state as node I sees it ("" when unknown).
-member_state() {
-	ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
-}
-
-all_see() { # all_see STATE NAME NODES...
-	local st=$1 name=$2 i
-	shift 2
-	for i in "$@"; do [ "$(member_state "$i" "$name")" = "$st" ] || return 1; done
-}
-everyone_alive() {
-	local n
-	for n in node-1 node-2 node-3; do all_see alive "$n" 1 2 3 || return 1; done
-}
-answer() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$WWW"; }
-answers_are() { # answers_are ADDR NODES...
-	local want=$1 i
-	shift
-	for i in "$@"; do [ "$(answer "$i")" = "$want" ] || return 1; done
-}
+      timeout: 300ms, rise: 2, fall: 2 }"
 
 # start_backend N: health_backend.py on 127.0.0.N:HPORT, stopped by PID file.
 start_backend() {
@@ -109,11 +43,12 @@ start_backend 41
 start_backend 42
 
 for i in 1 2 3; do
-	node_config "$i"
+	node_config "$i" region="${REGIONS[$((i - 1))]}" regions="$REGIONS_YAML" \
+		services="$SERVICES_YAML" extra="$MONITORS_YAML"
 	check "node $i starts" node_start "$i"
 done
 
-check "all three list each other as alive within 10 s" wait_for 10 everyone_alive
+check "all three list each other as alive within 10 s" wait_for 10 everyone_alive 3
 ctl 1 members | sed 's/^/# /'
 VERSION=$("$AYAD" --version | awk '{print $2; exit}')
 versions_of() { ctl "$1" --json members | python3 -c '
@@ -220,7 +155,7 @@ rm -f "$T/n3/ayad.sock"
 # Node 3 comes back with a zone file that differs from the others': drift.
 echo "drift-marker 300 IN TXT \"node 3 only\"" >>"$T/n3/zones/$ZONE.zone"
 check "node 3 restarts" node_start 3
-check "node 3 rejoins: every node sees all alive within 10 s" wait_for 10 everyone_alive
+check "node 3 rejoins: every node sees all alive within 10 s" wait_for 10 everyone_alive 3
 check "node 1 marks node 3's changed zone file as drift" \
 	wait_for 5 bash -c "\"$AYACTL\" -s \"$T/n1/ayad.sock\" --json members | python3 -c 'import json,sys; sys.exit(0 if [m for m in json.load(sys.stdin)[\"members\"] if m[\"name\"]==\"node-3\" and m[\"drift\"]] else 1)'"
 

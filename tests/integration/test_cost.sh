@@ -9,9 +9,8 @@
 # also survives a restart; in a three-node gossip cluster a cost set on
 # node 1 changes the answers of node 3. Every wait is bounded; processes
 # are stopped by PID file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
-WWW=www.$ZONE
 CHEAP=192.0.2.1
 DEAR=192.0.2.2
 
@@ -108,35 +107,16 @@ stop_ayad "$D"
 
 # ---- three nodes: a cost set on node 1 changes node 3's answers ----
 
-declare -a DNSPORT GPORT
+# cost_config, not node_config: the same file as the one node's above, plus gossip.
+cluster_init 3
 for i in 1 2 3; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
-for i in 1 2 3; do
-	seeds=""
-	for j in 1 2 3; do
-		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:${GPORT[$j]}\""
-	done
 	cost_config "$T/n$i" "node-$i" "127.0.0.$i" "${DNSPORT[$i]}" "gossip:
   bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
+  seeds: [$(seeds_except "$i" 3)]
   keyring: $KEYS"
 	check "node $i starts" node_start "$i"
 done
-alive_count() { ctl "$1" --json members | python3 -c '
-import json, sys
-print(sum(m["state"] == "alive" for m in json.load(sys.stdin)["members"]))'; }
-all_alive() { for i in 1 2 3; do [ "$(alive_count "$i")" = 3 ] || return 1; done; }
-check "the three nodes see each other within 10 s" wait_for 10 all_alive
-answer() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$WWW"; }
-answers_are() { # answers_are ADDR NODES...
-	local want=$1 i
-	shift
-	for i in "$@"; do [ "$(answer "$i")" = "$want" ] || return 1; done
-}
+check "the three nodes see each other within 10 s" wait_for 10 everyone_alive 3
 check "every node answers cheap" answers_are "$CHEAP" 1 2 3
 check "cost cheap 10 on node 1" ctl 1 cost cheap 10
 check "node 3 (and 2) answer dear within 3 s" wait_for 3 answers_are "$DEAR" 1 2 3

@@ -6,70 +6,37 @@
 # gossip port rebinds: node-0 keeps seeing it alive, at the new address, and
 # node-1's status and members show it; the old port is closed. A bind that
 # cannot work (a port in use) keeps the old sockets and says so.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
-declare -a DNSPORT GPORT
-for i in 1 2; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
+cluster_init 2
 NEWPORT=$(free_port)
 
-# node_config I SEEDS GPORT: T/nI/aya.yaml for node-(I-1) on 127.0.0.I.
-node_config() {
-	local i=$1 seeds=$2 gport=$3 dir=$T/n$1
-	mkdir -p "$dir/zones"
-	[ -e "$dir/zones/$ZONE.zone" ] || cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$((i - 1))
-  region: eu-west
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:$gport
-  seeds: [$seeds]
-  keyring: $KEYS
-  probe_interval: 200ms
-  probe_timeout: 100ms
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
+# reload_config I SEEDS GPORT: T/nI/aya.yaml for node-(I-1) on 127.0.0.I, gossip
+# on GPORT, fast probes. The names start at node-0 (the test's own numbering).
+reload_config() {
+	node_config "$1" name="node-$(($1 - 1))" seeds="$2" gport="$3" gossip="  probe_interval: 200ms
+  probe_timeout: 100ms"
 }
 
-# member I NAME FIELD: NAME's FIELD as node I sees it ("" when unknown).
-member() {
-	ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((m[sys.argv[2]] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2" "$3"
-}
-sees_alive() { [ "$(member "$1" "$2" state)" = alive ]; }
+sees_alive() { sees "$1" alive "$2"; }
 both_alive() { sees_alive 1 node-1 && sees_alive 2 node-0 && sees_alive 1 node-0 && sees_alive 2 node-1; }
 at_addr() { [ "$(member "$1" "$2" address)" = "$3" ]; }
 
-node_config 1 "" "${GPORT[1]}"
-node_config 2 "" "${GPORT[2]}"
+reload_config 1 "" "${GPORT[1]}"
+reload_config 2 "" "${GPORT[2]}"
 check "node-0 starts" node_start 1
 check "node-1 starts" node_start 2
 sleep 1
 check "before: node-0 does not know node-1 (no seed between them)" test -z "$(member 1 node-1 state)"
 
-node_config 2 "\"127.0.0.1:${GPORT[1]}\"" "${GPORT[2]}"
+reload_config 2 "$(seed_of 1)" "${GPORT[2]}"
 out=$(ctl 2 reload 2>&1)
 check "reload with node-0 as a seed: exit 0" test $? -eq 0
 check "reload: the diagnostics say the seeds were applied" grep -q "gossip.seeds applied" <<<"$out"
 check "reload: no 'restart ayad' for the seeds" bash -c "! grep -q 'seeds changed; restart' <<<\"\$1\"" _ "$out"
 check "the new seed is joined: both alive on both within 5 s" wait_for 5 both_alive
 
-node_config 2 "\"127.0.0.1:${GPORT[1]}\"" "$NEWPORT"
+reload_config 2 "$(seed_of 1)" "$NEWPORT"
 out=$(ctl 2 reload 2>&1)
 check "reload with a new gossip port: exit 0" test $? -eq 0
 check "reload: the diagnostics say the bind was applied" \
@@ -99,7 +66,7 @@ echo $! >"$T/hog.pid"
 PIDS+=("$T/hog.pid")
 wait_for 5 test -s "$T/hog.port" >/dev/null
 HOGPORT=$(cat "$T/hog.port")
-node_config 2 "\"127.0.0.1:${GPORT[1]}\"" "$HOGPORT"
+reload_config 2 "$(seed_of 1)" "$HOGPORT"
 out=$(ctl 2 reload 2>&1)
 check "reload with a taken port: the reload itself is accepted" test $? -eq 0
 check "reload: the diagnostics say the bind was not applied" \

@@ -8,74 +8,32 @@
 # logged; the cluster still works after both. Before the fix node 3 accepted
 # the replays of (a) and the restarted node 1 accepted those of (b). Every
 # wait is bounded; processes are stopped by PID file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
 if ! python3 -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)' 2>/dev/null; then
 	echo "ok - # SKIP recording on lo needs CAP_NET_RAW"
 	exit 0
 fi
 
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
+cluster_init 3
 REPLAY=$ROOT/tests/integration/gossip_replay.py
-declare -a DNSPORT GPORT
-for i in 1 2 3; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
 
-# node_config I SEEDS: T/nI/aya.yaml for node I on 127.0.0.I.
-node_config() {
-	local i=$1 seeds=$2 dir=$T/n$1
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$i
-  region: r1
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
-  keyring: $KEYS
-regions:
-  - { name: r1, location: [53.35, -6.26] }
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
-}
-
-alive_on() { # alive_on I: node I lists nodes 1-3 alive
-	[ "$(ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-print(sum(m["state"] == "alive" for m in json.load(sys.stdin).get("members", [])))')" = 3 ]
-}
-all_alive() { alive_on 1 && alive_on 2 && alive_on 3; }
-cluster_field() { # cluster_field I FIELD
-	ctl "$1" --json status 2>/dev/null | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["cluster"][sys.argv[1]])' "$2"
-}
 # dropped_at_least I BASE N: node I counts at least N more drops than BASE.
 dropped_at_least() {
 	local v
 	v=$(cluster_field "$1" rx_dropped) && [ "${v:-0}" -ge $(($2 + $3)) ]
 }
 
-seed="\"127.0.0.1:${GPORT[1]}\""
-node_config 1 ""
-node_config 2 "$seed"
-node_config 3 "$seed"
+# Node 1 has no seeds, nodes 2 and 3 join through it; all in one region r1.
+r1="regions:
+  - { name: r1, location: [53.35, -6.26] }"
+node_config 1 seeds="" region=r1 regions="$r1"
+node_config 2 seeds="$(seed_of 1)" region=r1 regions="$r1"
+node_config 3 seeds="$(seed_of 1)" region=r1 regions="$r1"
 for i in 1 2 3; do
 	check "node $i starts" node_start "$i"
 done
-check "3 nodes list each other alive within 10 s" wait_for 10 all_alive
+check "3 nodes list each other alive within 10 s" wait_for 10 everyone_alive 3
 
 # Record what node 2 sends node 1 (probes, acks, gossip): 8 s or 40 datagrams.
 n=$(python3 "$REPLAY" capture "127.0.0.2:${GPORT[2]}" "127.0.0.1:${GPORT[1]}" "$T/cap.hex" 8 40)
@@ -96,7 +54,7 @@ grep -m1 "dropped a packet of node-2" "$T/n3/ayad.log" | sed 's/^/# /'
 # (b) Replayed to node 1 after its restart.
 stop_ayad "$T/n1"
 check "node 1 restarts" node_start 1
-check "node 1 rejoins: 3 alive on every node within 10 s" wait_for 10 all_alive
+check "node 1 rejoins: 3 alive on every node within 10 s" wait_for 10 everyone_alive 3
 base=$(cluster_field 1 rx_dropped)
 sent=$(python3 "$REPLAY" replay "$T/cap.hex" "127.0.0.1:${GPORT[1]}" 127.0.0.9)
 check "(b) restarted node 1 drops all $sent replayed datagrams (rx_dropped +$sent within 3 s)" \
@@ -108,7 +66,7 @@ check "(b) node 1 logs the drop" grep -q \
 
 # The replays changed nothing: every node still sees every node alive.
 sleep 2
-check "after the replays, every node still lists 3 alive" all_alive
+check "after the replays, every node still lists 3 alive" everyone_alive 3
 
 for i in 3 2 1; do
 	stop_ayad "$T/n$i"

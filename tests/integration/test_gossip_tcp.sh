@@ -11,68 +11,25 @@
 # streams. Before the
 # fix node 2 could not join while the trickle lasted. Every wait is bounded;
 # processes are stopped by PID file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
+cluster_init 2
 TRICKLE=$ROOT/tests/integration/gossip_trickle.py
-declare -a DNSPORT GPORT
-for i in 1 2; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
 
-# node_config I SEEDS: T/nI/aya.yaml for node I on 127.0.0.I.
-node_config() {
-	local i=$1 seeds=$2 dir=$T/n$1
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$i
-  region: r$i
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
-  keyring: $KEYS
-  pushpull_interval: 2s
-regions:
+# tcp_node_config I SEEDS: node I in region rI, push/pull every 2 s.
+tcp_node_config() {
+	node_config "$1" seeds="$2" region="r$1" gossip="  pushpull_interval: 2s" regions="regions:
   - { name: r1, location: [53.35, -6.26] }
-  - { name: r2, location: [39.04, -77.49] }
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
+  - { name: r2, location: [39.04, -77.49] }"
 }
 
-member_state() { # member_state I NAME
-	ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
-}
-both_alive() {
-	[ "$(member_state 1 node-2)" = alive ] && [ "$(member_state 2 node-1)" = alive ] &&
-		[ "$(member_state 1 node-1)" = alive ] && [ "$(member_state 2 node-2)" = alive ]
-}
-cluster_field() { # cluster_field I FIELD
-	ctl "$1" --json status 2>/dev/null | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["cluster"][sys.argv[1]])' "$2"
-}
 pushpull_above() { # pushpull_above I N: node I counts more than N good push/pulls
 	local v
 	v=$(cluster_field "$1" pushpull_ok) && [ "${v:-0}" -gt "$2" ]
 }
 
-node_config 1 ""
-node_config 2 "\"127.0.0.1:${GPORT[1]}\""
+tcp_node_config 1 ""
+tcp_node_config 2 "$(seed_of 1)"
 check "node 1 starts" node_start 1
 
 # 70 trickling connections from 35 addresses (2 each) against node 1.
@@ -85,7 +42,7 @@ echo "# connected: $(cat "$T/trickle.ready" 2>/dev/null)"
 sleep 2 # every slot of node 1 is taken by now
 
 check "node 2 starts" node_start 2
-check "node 2 joins node 1 under the trickle: both alive on both within 15 s" wait_for 15 both_alive
+check "node 2 joins node 1 under the trickle: both alive on both within 15 s" wait_for 15 everyone_alive 2
 ctl 1 members | sed 's/^/# /'
 pp=$(cluster_field 2 pushpull_ok)
 echo "# node 2 push/pull ok so far: $pp (fail: $(cluster_field 2 pushpull_fail))"

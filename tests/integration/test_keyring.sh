@@ -8,60 +8,12 @@
 # as not answering and the op exits 1; `use` of a key it may lack is
 # refused. A restarted node keeps the ring it was given (saved in its
 # state_dir) although its keyring file still holds only K1: it rejoins.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
+cluster_init 3
 K2=$(openssl rand -base64 32)
 K3=$(openssl rand -base64 32)
-declare -a DNSPORT GPORT
-for i in 1 2 3; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
 
-node_config() {
-	local i=$1 dir=$T/n$1 seeds="" j
-	for j in 1 2 3; do
-		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:${GPORT[$j]}\""
-	done
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$i
-  region: eu-west
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
-  keyring: $KEYS
-  # A frozen node stays suspect (so still a member an op waits for) for 10 s or more.
-  probe_interval: 1s
-  suspicion_mult: 10
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
-}
-
-member_state() {
-	ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
-}
-everyone_alive() {
-	local n i
-	for n in node-1 node-2 node-3; do
-		for i in 1 2 3; do [ "$(member_state "$i" "$n")" = alive ] || return 1; done
-	done
-}
 # key_count NODE ID FIELD: the list's installed/primaries count of key ID, as node NODE sees it.
 key_count() {
 	ctl "$1" --json keyring list | python3 -c '
@@ -69,9 +21,7 @@ import json, sys
 d = json.load(sys.stdin)
 print(next((k[sys.argv[2]] for k in d["keys"] if k["id"] == sys.argv[1]), 0))' "$2" "$3"
 }
-dropped() {
-	ctl "$1" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["cluster"]["rx_dropped"])'
-}
+dropped() { cluster_field "$1" rx_dropped; }
 key_id() { # key_id BASE64: the 8-hex-digit id (first 4 bytes of SHA-256 of the key)
 	python3 -c 'import base64,hashlib,sys; print(hashlib.sha256(base64.b64decode(sys.argv[1])).hexdigest()[:8])' "$1"
 }
@@ -80,10 +30,12 @@ K2ID=$(key_id "$K2")
 K3ID=$(key_id "$K3")
 
 for i in 1 2 3; do
-	node_config "$i"
+	# A frozen node stays suspect (so still a member an op waits for) for 10 s or more.
+	node_config "$i" gossip="  probe_interval: 1s
+  suspicion_mult: 10"
 	check "node $i starts" node_start "$i"
 done
-check "all three alive on every node within 10 s" wait_for 10 everyone_alive
+check "all three alive on every node within 10 s" wait_for 10 everyone_alive 3
 
 out=$(ctl 1 keyring install "$K2" 2>&1)
 check "install K2 from node 1: exit 0" test $? -eq 0
@@ -105,7 +57,7 @@ out=$(ctl 1 keyring use "$K2ID" 2>&1)
 check "use K2: exit 0, the primary key on 3/3" grep -q "keyring use $K2ID: the primary key on 3/3 members" <<<"$out"
 check "every node sends with K2" test "$(key_count 2 "$K2ID" primaries)" = 3
 sleep 3
-check "3 s later all alive" everyone_alive
+check "3 s later all alive" everyone_alive 3
 D1=$(($(dropped 1) + $(dropped 2) + $(dropped 3)))
 check "no gossip packet dropped across the switch ($D0 -> $D1)" test "$D1" -eq "$D0"
 
@@ -127,7 +79,7 @@ sys.exit(0 if d["ok"] and d["complete"] and d["members_total"] == 3 and d["membe
          and len(k) == 1 and k[0]["id"] == sys.argv[2] and k[0]["primary"]
          and k[0]["installed"] == 3 and k[0]["primaries"] == 3
          and [m["name"] for m in d["members"]] == ["node-1", "node-2", "node-3"] else 1)' "$json" "$K2ID"
-check "gossip still alive after the rotation" everyone_alive
+check "gossip still alive after the rotation" everyone_alive 3
 
 # A member that does not answer: named, exit 1.
 kill -STOP "$(cat "$T/n3/ayad.pid")"
@@ -144,13 +96,13 @@ echo "$out" | sed 's/^/# /'
 check "... the refusal names node-3" grep -q "no answer from node-3" <<<"$out"
 check "... node 1 still sends with K2" test "$(key_count 1 "$K2ID" primaries)" = 2
 kill -CONT "$(cat "$T/n3/ayad.pid")"
-check "node 3 thawed: all alive within 15 s" wait_for 15 everyone_alive
+check "node 3 thawed: all alive within 15 s" wait_for 15 everyone_alive 3
 
 # Restart node 2: its keyring file still says K1 only; the saved ring (K2, K3) applies.
 stop_pidfile "$T/n2/ayad.pid"
 check "node 2 restarts" node_start 2
 check "node 2 logs that the saved ring applies" grep -q "gossip: keyring: 2 key(s) from .*gossip.keyring (saved by ayactl keyring), primary $K2ID" "$T/n2/ayad.log"
-check "node 2 rejoins with its saved ring: all alive within 10 s" wait_for 10 everyone_alive
+check "node 2 rejoins with its saved ring: all alive within 10 s" wait_for 10 everyone_alive 3
 # Node 3 applied the install queued in its socket when it thawed: K3 is on all three.
 check "node 2 has K3 installed after the restart (as have the others)" test "$(key_count 2 "$K3ID" installed)" = 3
 check "node 2 still sends with K2 after the restart" test "$(key_count 2 "$K2ID" primaries)" = 3

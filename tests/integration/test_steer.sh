@@ -8,7 +8,7 @@
 # the fraction of the loaded pool, every node shows the same owner and the
 # same admit fraction (within 0.01). Every wait is bounded (20 s); processes
 # are stopped by their PID files.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
 BACKEND=$ROOT/tests/integration/health_backend.py
 SVC=www.$ZONE
@@ -92,7 +92,7 @@ PY
 check "--check accepts the steered config" "$AYAD" --check -c "$D/aya.yaml"
 check "ayad starts" start_ayad "$D"
 one() { "$AYACTL" -s "$D/ayad.sock" "$@"; }
-answer() { q +short A "$SVC" 2>/dev/null | head -n 1; }
+answer() { q +short A "$SVC" 2>/dev/null | head -n 1; } # the one node (replaces cluster.sh's)
 answers_r1() { [ "$(answer)" = 127.0.0.21 ]; }
 answers_r2() { [ "$(answer)" = 127.0.0.23 ]; }
 
@@ -149,45 +149,11 @@ stop_ayad "$D"
 
 # ---- three nodes ----
 
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
-declare -a DNSPORT GPORT
-for i in 1 2 3; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
-node_config() {
-	local i=$1 dir=$T/n$1 seeds="" j
-	for j in 1 2 3; do
-		[ "$j" = "$i" ] || seeds="$seeds${seeds:+, }\"127.0.0.$j:${GPORT[$j]}\""
-	done
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<Y
-node:
-  name: node-$i
-  region: r$(((i - 1) % 2 + 1))
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 1
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: [$seeds]
-  keyring: $KEYS
-$(regions_yaml)
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-$(services_yaml)
-        policy: [healthy, drain, geo, load, weighted, { first_n: 1 }]
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-Y
-}
+cluster_init 3
 echo 0.99 >"$LOAD" # over the limit: closed, and a fraction that settles near 0
 for i in 1 2 3; do
-	node_config "$i"
+	node_config "$i" region="r$(((i - 1) % 2 + 1))" regions="$(regions_yaml)" services="$(services_yaml)
+        policy: [healthy, drain, geo, load, weighted, { first_n: 1 }]"
 	check "node $i starts" node_start "$i"
 done
 # same_everywhere: one owner for r1, named by every node, and one admit within 0.01.
@@ -210,6 +176,7 @@ for i in 1 2 3; do
 	echo "# node $i: owner, admit, closed: $(pool_field r1 "owner admit closed" ctl "$i")"
 done
 # Every node's answers leave the closed pool.
+# Not cluster.sh's answer: this test's one-node answer() (above) has that name.
 answer_of() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$SVC"; }
 all_nodes_r2() {
 	local i

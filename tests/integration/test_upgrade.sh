@@ -9,78 +9,20 @@
 # the handover left them). Last, a process that is not an ayad holding the
 # state lock is refused (exit 1). Every wait is bounded; processes are
 # stopped by PID file.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 
 CLIENT=$ROOT/tests/integration/upgrade_client.py
-WWW=www.$ZONE
-KEYS=$T/keys.txt
-openssl rand -base64 32 >"$KEYS"
-declare -a DNSPORT GPORT
-for i in 1 2; do
-	DNSPORT[$i]=$(free_port)
-	GPORT[$i]=$(free_port)
-done
+cluster_init 2
 # Moderate rates: build/san binaries are several times slower.
 UDP_RATE=${UDP_RATE:-1500}
 TCP_RATE=${TCP_RATE:-5}
 LOAD_S=6
 
-node_config() {
-	local i=$1 dir=$T/n$1 peer=$((3 - $1))
-	mkdir -p "$dir/zones"
-	cp "$ZONE_SRC" "$dir/zones/$ZONE.zone"
-	cat >"$dir/aya.yaml" <<EOF
-node:
-  name: node-$i
-  region: eu-west
-dns:
-  listen: ["127.0.0.$i:${DNSPORT[$i]}"]
-  threads: 2
-gossip:
-  bind: 127.0.0.$i:${GPORT[$i]}
-  seeds: ["127.0.0.$peer:${GPORT[$peer]}"]
-  keyring: $KEYS
-regions:
-  - { name: eu-west, location: [53.35, -6.26] }
-  - { name: us-east, location: [39.04, -77.49] }
-zones:
-  - name: $ZONE
-    file: zones/$ZONE.zone
-    services:
-      - name: www
-        ttl: 5
-        pools:
-          - region: eu-west
-            endpoints: [ { address: 192.0.2.10 } ]
-          - region: us-east
-            endpoints: [ { address: 198.51.100.10 } ]
-        policy: [healthy, drain, { first_n: 1 }]
-control:
-  socket: $dir/ayad.sock
-state_dir: $dir/state
-EOF
-}
-
-ctl() {
-	local i=$1
-	shift
-	"$AYACTL" -s "$T/n$i/ayad.sock" "$@"
-}
-member_state() { # member_state I NAME: NAME's state as node I sees it
-	ctl "$1" --json members 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((m["state"] for m in d.get("members", []) if m["name"] == sys.argv[1]), ""))' "$2"
-}
-sees() { [ "$(member_state "$1" "$3")" = "$2" ]; } # sees I STATE NAME
-answer() { dig @127.0.0.$1 -p "${DNSPORT[$1]}" +norec +time=1 +tries=1 +short A "$WWW"; }
-answer_is() { [ "$(answer "$1")" = "$2" ]; }
-logged() { grep -q "$2" "$1"; } # logged FILE PATTERN
-running() { kill -0 "$(cat "$1")" 2>/dev/null; }
 status_ok() { ctl 1 status >/dev/null 2>&1; }
 
 for i in 1 2; do
-	node_config "$i"
+	# www in eu-west, us-east next (a drain moves it); two DNS threads.
+	node_config "$i" threads=2 regions="$WWW_REGIONS_YAML" services="$WWW_SERVICES_YAML"
 	node_start "$i" || {
 		not_ok "node $i starts"
 		finish

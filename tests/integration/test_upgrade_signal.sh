@@ -27,21 +27,11 @@ node:
 dns:
   listen: ["127.0.0.1:$PORT"]
   threads: 2
-regions:
-  - { name: eu-west, location: [53.35, -6.26] }
-  - { name: us-east, location: [39.04, -77.49] }
+$WWW_REGIONS_YAML
 zones:
   - name: $ZONE
     file: zones/$ZONE.zone
-    services:
-      - name: www
-        ttl: 5
-        pools:
-          - region: eu-west
-            endpoints: [ { address: 192.0.2.10 } ]
-          - region: us-east
-            endpoints: [ { address: 198.51.100.10 } ]
-        policy: [healthy, drain, { first_n: 1 }]
+$WWW_SERVICES_YAML
 control:
   socket: $N/ayad.sock
 state_dir: $N/state
@@ -57,9 +47,9 @@ NOTIFY_SOCKET=$T/notify.sock "$BIN" -c "$N/aya.yaml" 2>>"$N/ayad.log" &
 echo $! >"$N/ayad.pid"
 PIDS+=("$N/ayad.pid")
 OLD=$(cat "$N/ayad.pid")
+# One node, started here (not by node_start) on $PORT: its own answer, not cluster.sh's.
 answer() { dig @127.0.0.1 -p "$PORT" +norec +time=1 +tries=1 +short A "$WWW"; }
 answer_is() { [ "$(answer)" = "$1" ]; }
-logged() { grep -q "$2" "$1"; }
 check "ayad answers" wait_for 10 answer_is 192.0.2.10
 check "drain www eu-west before the upgrade" "$AYACTL" -s "$N/ayad.sock" drain www eu-west
 check "answers us-east (drained)" wait_for 5 answer_is 198.51.100.10
