@@ -50,6 +50,8 @@ PIDS+=("$N/ayad.pid")
 PID=$(cat "$N/ayad.pid")
 answers() { [ -n "$(dig @"$ADDR" -p 53 +norec +time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null)" ]; }
 check "ayad as nobody answers on $ADDR:53" wait_for 10 answers
+# DNS answers before the control socket exists (it comes last at start).
+check "... and has started" wait_for 10 grep -q " up, control socket" "$N/ayad.log"
 check "logged the switch" grep -q \
 	"running as user nobody (uid 65534, gid 65534) with CAP_NET_BIND_SERVICE only" "$N/ayad.log"
 status_of() { awk -v k="$1:" '$1 == k {print $2, $3, $4, $5}' "/proc/$PID/status"; }

@@ -50,7 +50,10 @@ OLD=$(cat "$N/ayad.pid")
 # One node, started here (not by node_start) on $PORT: its own answer, not cluster.sh's.
 answer() { dig @127.0.0.1 -p "$PORT" +norec +time=1 +tries=1 +short A "$WWW"; }
 answer_is() { [ "$(answer)" = "$1" ]; }
+status_ok() { "$AYACTL" -s "$N/ayad.sock" status >/dev/null 2>&1; }
 check "ayad answers" wait_for 10 answer_is 192.0.2.10
+# DNS answers before the control socket exists (it comes last at start).
+check "its control socket answers" wait_for 10 status_ok
 check "drain www eu-west before the upgrade" "$AYACTL" -s "$N/ayad.sock" drain www eu-west
 check "answers us-east (drained)" wait_for 5 answer_is 198.51.100.10
 
@@ -90,7 +93,6 @@ lost() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sy
 check "no UDP query lost ($(lost udp_sent) sent)" test "$(lost udp_lost)" = 0
 check "no TCP query lost ($(lost tcp_sent) sent)" test "$(lost tcp_lost)" = 0
 check "the new process runs the new file" test "$(readlink "/proc/$NEW/exe")" = "$BIN"
-status_ok() { "$AYACTL" -s "$N/ayad.sock" status >/dev/null; }
 check "the control socket answers the new process" wait_for 5 status_ok
 check "the drain survived the upgrade" answer_is 198.51.100.10
 mv "$N/ayad-new.pid" "$N/ayad.pid"
