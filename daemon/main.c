@@ -273,7 +273,10 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 	d->geo = NULL;
 	for (size_t i = 0; i < n_sigs; i++) {
 		if (sigs[i] != NULL) {
+			int sig = event_get_signal(sigs[i]);
 			event_free(sigs[i]);
+			/* A second SIGTERM during a slow exit must not turn exit 0 into a kill. */
+			(void)signal(sig, SIG_IGN);
 		}
 	}
 	for (size_t i = 0; i < d->n_listen; i++) {

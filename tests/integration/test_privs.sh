@@ -130,6 +130,7 @@ setpriv --reuid=65534 --regid=65534 --groups="65534,$STAFF" --inh-caps=+net_bind
 	--ambient-caps=+net_bind_service "$AYAD" -c "$N/aya.yaml" 2>>"$N/ayad2.log" &
 echo $! >"$N/ayad.pid"
 check "started as nobody with the capability: answers on port 53" wait_for 10 answers
+check "... and has started" wait_for 10 grep -q " up, control socket" "$N/ayad2.log"
 check "... as nobody" \
 	test "$(awk '$1 == "Uid:" {print $2}' "/proc/$(cat "$N/ayad.pid")/status")" = 65534
 check "... no switch logged" test "$(grep -c "running as user" "$N/ayad2.log")" -eq 0

@@ -47,9 +47,21 @@ more_reloads() { [ "$(grep -c "RELOADING=1" "$OUT")" -gt "$reloads_before" ]; }
 check "ayactl reload: RELOADING=1 too" wait_for 5 more_reloads
 
 # SIGTERM: STOPPING=1, and a clean exit.
-kill -TERM "$(cat "$N/ayad.pid")"
+PID=$(cat "$N/ayad.pid")
+kill -TERM "$PID"
 check "SIGTERM: STOPPING=1" wait_for 10 grep -q "STOPPING=1" "$OUT"
-stop_ayad "$N"
+# One SIGTERM only: wait for the exit rather than stop_ayad's own SIGTERM.
+for _ in $(seq 1 150); do
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+rc=0
+wait "$PID" || rc=$?
+rm -f "$N/ayad.pid"
+check "SIGTERM: exit 0 (rc=$rc)" test "$rc" -eq 0
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$N/ayad.log"; then
+	not_ok "no sanitizer report"
+fi
 
 # WATCHDOG_PID naming another process: that watchdog is not ours, no pings.
 : >"$OUT.2"
