@@ -286,13 +286,6 @@ unsigned dnsd_server_workers(const dnsd_server_t *srv)
 	return (unsigned)srv->n_udp;
 }
 
-uint64_t dnsd_coarse_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int dnsd_server_check(const dnsd_server_t *srv, uint64_t max_ms, char *why, size_t n)
 {
 	uint64_t now = dnsd_coarse_ms();
