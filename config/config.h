@@ -362,6 +362,27 @@ typedef struct cfg_xfr_acl {
 	cfg_loc_t loc;
 } cfg_xfr_acl_t;
 
+/*
+ * zones[].dnssec: online signing (dnsd/dnssec.c). Absent: enabled false and
+ * the zone is served unsigned. Keys live in key_directory as BIND-format
+ * K<zone>.+<alg>.+<tag>.key/.private files, with an Aya .state file beside each
+ * (dnsd/keys.c); ayad makes them on first start when the directory has none.
+ */
+typedef enum cfg_dnssec_alg {
+	CFG_DNSSEC_ECDSAP256SHA256 = 13, /* the default */
+	CFG_DNSSEC_ED25519 = 15,
+} cfg_dnssec_alg_t;
+
+typedef struct cfg_dnssec {
+	bool enabled;
+	cfg_dnssec_alg_t algorithm;
+	bool split;                    /* a KSK and a ZSK; false (default): one combined key (CSK) */
+	const char *key_directory;     /* resolved; NULL: <state_dir>/dnssec */
+	uint32_t signature_lifetime_s; /* RRSIG expiration - inception, default 14 days */
+	uint32_t dnskey_ttl_s;         /* TTL of the DNSKEY RRset, default 3600 */
+	cfg_loc_t loc;
+} cfg_dnssec_t;
+
 typedef struct cfg_zone {
 	const char *name;            /* presentation, lower-case, no trailing dot */
 	uint8_t apex[AYA_DNAME_MAX]; /* wire, lower-case */
@@ -378,6 +399,7 @@ typedef struct cfg_zone {
 	size_t notify_key; /* index into cfg_t.keys; CFG_NO_KEY = unsigned NOTIFY */
 	const cfg_service_t *services;
 	size_t n_services;
+	cfg_dnssec_t dnssec; /* signing; dnssec.enabled false: unsigned */
 	cfg_loc_t loc;
 } cfg_zone_t;
 

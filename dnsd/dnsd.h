@@ -52,11 +52,96 @@ int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t 
 /* NULL is a no-op. Only once no reader can see it (after an RCU grace period). */
 void dnsd_snap_free(dnsd_snap_t *snap);
 
+/* ------------------------------------------------------------------ DNSSEC keys (keys.c) */
+
+/*
+ * A signed zone's keys: BIND-format K<zone>.+<alg>+<tag>.key and .private
+ * files in a key directory, each with an Aya K<zone>.+<alg>+<tag>.state file
+ * that holds its role and state. A .private file without a .state file (one
+ * imported from BIND) is active, and a KSK/CSK or ZSK by the flags of its
+ * .key file (257 or 256; no .key file: a CSK).
+ */
+typedef enum dnsd_key_state {
+	DNSD_KEY_PUBLISHED = 0, /* in the DNSKEY RRset, signs nothing yet (pre-publish) */
+	DNSD_KEY_ACTIVE = 1,    /* published and signing */
+	DNSD_KEY_RETIRED = 2,   /* published, signs nothing any more (until removed) */
+} dnsd_key_state_t;
+
+/* "published", "active", "retired". */
+const char *dnsd_key_state_name(dnsd_key_state_t s);
+
+typedef struct dnsd_key_info {
+	uint16_t tag;       /* RFC 4034 appendix B */
+	uint8_t algorithm;  /* 13 ECDSAP256SHA256, 15 ED25519 */
+	uint16_t flags;     /* 257 (SEP: KSK or CSK) or 256 (ZSK) */
+	bool ksk;           /* signs the DNSKEY RRset */
+	bool zsk;           /* signs every other RRset; ksk && zsk: a combined key (CSK) */
+	dnsd_key_state_t state;
+	const char *file;   /* its .private file; borrowed from the keyset */
+} dnsd_key_info_t;
+
+typedef struct dnsd_keyset dnsd_keyset_t;
+
+/*
+ * Load zone z's keys (those of z's apex and of z->dnssec.algorithm) from dir,
+ * which is created 0700 when missing. With `create` and no key there: make
+ * one active CSK, or an active KSK and ZSK when z->dnssec.split, and count
+ * them in *made (may be NULL). Errors (unreadable or malformed file, a key of
+ * another algorithm only, no active key for a role) are -errno/-EINVAL with
+ * a message naming the file. Control thread.
+ */
+int dnsd_keyset_load(const cfg_zone_t *z, const char *dir, bool create, dnsd_keyset_t **out,
+                     unsigned *made, char *err, size_t errlen) AYA_NONNULL(1, 2, 4) AYA_WUR;
+/* NULL is a no-op. A snapshot built with the keyset does not need it any more. */
+void dnsd_keyset_free(dnsd_keyset_t *ks);
+size_t dnsd_keyset_count(const dnsd_keyset_t *ks) AYA_NONNULL(1);
+/* Key i (< count), in the order of their tags. */
+void dnsd_keyset_info(const dnsd_keyset_t *ks, size_t i, dnsd_key_info_t *out) AYA_NONNULL(1, 3);
+/*
+ * The DS record of key i for the parent zone, in presentation form
+ * ("svc.example.com. IN DS 12345 13 2 <hex>", digest type 2, SHA-256).
+ * Returns the length written (< len) or -ENOSPC.
+ */
+int dnsd_keyset_ds(const dnsd_keyset_t *ks, size_t i, char *buf, size_t len) AYA_NONNULL(1, 3);
+
+/*
+ * Rollover steps, on the files in dir (the caller then reloads the keyset and
+ * rebuilds the snapshot). Each returns 0 or -errno with a message in err.
+ *  - add: a new key of z's algorithm, published (pre-publication); ksk/zsk
+ *    its roles (both: a CSK). *tag gets its tag.
+ *  - activate: key `tag` becomes active; every other active key that shares
+ *    one of its roles becomes retired (still published).
+ *  - remove: a key that is not active is deleted (its three files).
+ */
+int dnsd_keys_add(const cfg_zone_t *z, const char *dir, bool ksk, bool zsk, uint16_t *tag,
+                  char *err, size_t errlen) AYA_NONNULL(1, 2, 5) AYA_WUR;
+int dnsd_keys_activate(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err,
+                       size_t errlen) AYA_NONNULL(1, 2) AYA_WUR;
+int dnsd_keys_remove(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
+        AYA_NONNULL(1, 2) AYA_WUR;
+
+/*
+ * dnsd_snap_build with signing: keys has cfg->n_zones entries, the keyset of
+ * each zone with dnssec.enabled (NULL for the others). Static RRsets, the
+ * DNSKEY RRset and the denial records of each node are signed now (RRSIG
+ * inception now_s - 1 h, expiration now_s + signature_lifetime); answers
+ * chosen per query are signed from a cache in the snapshot. The snapshot
+ * keeps its own references to the keys. A signed zone without keys: -EINVAL.
+ */
+int dnsd_snap_build_signed(const cfg_t *cfg, const uint8_t *cookie_secret,
+                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out,
+                           char *err, size_t errlen) AYA_NONNULL(1, 5) AYA_WUR;
+/* The earliest RRSIG expiration the snapshot's static signatures have; 0 when nothing is signed. */
+uint64_t dnsd_snap_sig_expiry(const dnsd_snap_t *snap) AYA_NONNULL(1);
+
 /* Zone summary for `ayactl status`. Index < dnsd_snap_zone_count(). */
 typedef struct dnsd_zone_info {
 	const char *name; /* presentation, no trailing dot; borrowed from the snapshot */
 	uint32_t serial;
 	size_t records;
+	bool is_signed;         /* dnssec: served with signatures to DO queries */
+	uint64_t sig_expiry;    /* earliest static RRSIG expiration (unix seconds); 0 unsigned */
+	size_t signatures;      /* static RRSIGs made at build */
 } dnsd_zone_info_t;
 size_t dnsd_snap_zone_count(const dnsd_snap_t *snap) AYA_NONNULL(1);
 void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *out)
@@ -109,6 +194,12 @@ typedef struct dnsd_counters {
 	_Atomic uint64_t tsig_badsig;  /* wrong MAC */
 	_Atomic uint64_t tsig_badtime; /* outside Time Signed +- Fudge */
 	_Atomic uint64_t tsig_formerr; /* malformed TSIG RR or forbidden MAC size */
+
+	/* DNSSEC (dnssec.c): DO queries to signed zones. */
+	_Atomic uint64_t dnssec_answers;    /* responses with signatures */
+	_Atomic uint64_t dnssec_cache_hits; /* per-query RRsets whose signature was cached */
+	_Atomic uint64_t dnssec_signs;      /* signatures made on the query path (cache misses) */
+	_Atomic uint64_t dnssec_sign_fail;  /* a signature could not be made: SERVFAIL */
 } dnsd_counters_t;
 
 /* Plain copy of counters, for reporting. */

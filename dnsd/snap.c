@@ -722,3 +722,19 @@ size_t dnsd_snap_bytes(const dnsd_snap_t *snap)
 {
 	return aya_arena_used(snap->arena);
 }
+
+/* Interface stub: signing lands in the next commits (dnssec.c). */
+int dnsd_snap_build_signed(const cfg_t *cfg, const uint8_t *cookie_secret,
+                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out,
+                           char *err, size_t errlen)
+{
+	(void)keys;
+	(void)now_s;
+	return dnsd_snap_build(cfg, cookie_secret, out, err, errlen);
+}
+
+uint64_t dnsd_snap_sig_expiry(const dnsd_snap_t *snap)
+{
+	(void)snap;
+	return 0;
+}
