@@ -73,6 +73,7 @@
 
 #include "common/dname.h"
 #include "dnsd/answer_int.h"
+#include "dnsd/dnssec_int.h"
 #include "dnsd/query_int.h"
 #include "dnsd/snap_int.h"
 #include "dnsd/wire_int.h"
@@ -180,6 +181,150 @@ static void put_additional(resp_t *r)
 	}
 }
 
+/* ---------------------------------------------------------------- DNSSEC */
+
+#define SIGS_MAX (DNSD_SIGN_KEYS_MAX * (10 + DNSD_RRSIG_FIXED + AYA_DNAME_MAX + DNSD_SIG_LEN))
+
+/*
+ * The RRSIGs of an RRset chosen per query (owner at owner_off, served with
+ * TTL ttl), from the zone's cache, else signed now and cached. A signature
+ * that cannot be made turns the reply into SERVFAIL: a DO query to a signed
+ * zone never gets an unsigned answer.
+ */
+static __attribute__((noinline)) void put_dyn_sig(dnsd_ctx_t *ctx, resp_t *r,
+                                                  const dnsd_sigreq_t *rq, size_t owner_off,
+                                                  uint32_t ttl, uint16_t *count)
+{
+	dnsd_zsign_t *zs = r->sign;
+	uint8_t key[DNSD_SIGKEY_MAX];
+	uint8_t buf[SIGS_MAX];
+	uint64_t h = 0;
+	size_t klen = dnsd_sig_key(rq, key, sizeof(key), &h);
+	const dnsd_sigent_t *e = klen > 0 ? dnsd_sigcache_find(&zs->cache, h, key, klen) : NULL;
+	const uint8_t *sigs;
+	size_t sig_len;
+	if (AYA_LIKELY(e != NULL)) {
+		INC(&ctx->counters, dnssec_cache_hits);
+		sigs = e->data + e->key_len;
+		sig_len = e->sig_len;
+	} else {
+		int len = dnsd_sign(zs, false, rq, buf, sizeof(buf));
+		INC(&ctx->counters, dnssec_signs);
+		if (len < 0) {
+			INC(&ctx->counters, dnssec_sign_fail);
+			r->sign_fail = true;
+			return;
+		}
+		if (klen > 0) {
+			(void)dnsd_sigcache_put(&zs->cache, h, key, klen, buf, (size_t)len,
+			                        zs->n_zsk);
+		}
+		sigs = buf;
+		sig_len = (size_t)len;
+	}
+	for (size_t off = 0; off + 10 <= sig_len;) {
+		size_t rdlen = dnsd_get16(sigs + off + 8);
+		dnsd_wr_ptr(&r->w, owner_off);
+		dnsd_wr_bytes(&r->w, sigs + off, 4); /* TYPE CLASS */
+		dnsd_wr_u32(&r->w, ttl);
+		dnsd_wr_bytes(&r->w, sigs + off + 8, 2 + rdlen);
+		(*count)++;
+		off += 10 + rdlen;
+	}
+}
+
+/* The signatures of a static RRset served at another owner (a wildcard's, at the qname). */
+static void put_wild_sig(dnsd_ctx_t *ctx, resp_t *r, const dnsd_rrset_t *set, const lname_t *n,
+                         size_t owner_off, uint16_t *count)
+{
+	const uint8_t *rd[64];
+	uint16_t rdlen[64];
+	if (set->count > AYA_ARRAY_LEN(rd)) {
+		r->sign_fail =
+		        true; /* not expected of a wildcard: refuse rather than go unsigned */
+		return;
+	}
+	for (uint16_t i = 0; i < set->count; i++) {
+		rd[i] = set->wire + set->rec[i].off + 10;
+		rdlen[i] = (uint16_t)(set->rec[i].len - 10u);
+	}
+	uint32_t ttl = dnsd_get32(set->wire + 4);
+	dnsd_sigreq_t rq = {.owner = n->name,
+	                    .owner_len = n->len,
+	                    .labels = dnsd_sig_labels(n->name),
+	                    .type = set->type,
+	                    .ttl = ttl,
+	                    .rdata = rd,
+	                    .rdlen = rdlen,
+	                    .n = set->count};
+	put_dyn_sig(ctx, r, &rq, owner_off, ttl, count);
+}
+
+/* An RRset of a node, at the name asked for: a wildcard's answer is signed at the qname. */
+static void put_answer(dnsd_ctx_t *ctx, resp_t *r, const dnsd_rrset_t *set, bool wild,
+                       const lname_t *n, size_t owner_off)
+{
+	if (!wild || r->sign == NULL) {
+		put_set(r, set, owner_off, &r->an);
+		return;
+	}
+	put_rrset(r, set, owner_off, &r->an);
+	put_wild_sig(ctx, r, set, n, owner_off, &r->an);
+}
+
+/*
+ * Compact denial (draft-ietf-dnsop-compact-denial-of-existence): an NSEC at
+ * the name asked for, next name \000.name, listing types[0..nt) plus RRSIG
+ * and NSEC; signed from the cache. For a name that does not exist, types is
+ * NXNAME alone.
+ */
+static void put_nsec_at(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, const lname_t *n,
+                        size_t owner_off, const uint16_t *types, size_t nt)
+{
+	uint8_t rd[AYA_DNAME_MAX + DNSD_NSEC_BITMAP_MAX];
+	size_t len = dnsd_nsec_rdata(n->name, types, nt, rd, sizeof(rd));
+	if (len == 0) {
+		return; /* a 254-byte name has no successor to name: the denial stays unproven */
+	}
+	uint32_t ttl = dnsd_get32(z->neg_soa->wire + 4);
+	dnsd_wr_ptr(&r->w, owner_off);
+	dnsd_wr_u16(&r->w, DNSD_T_NSEC);
+	dnsd_wr_u16(&r->w, DNSD_C_IN);
+	dnsd_wr_u32(&r->w, ttl);
+	dnsd_wr_u16(&r->w, (uint16_t)len);
+	dnsd_wr_bytes(&r->w, rd, len);
+	r->ns++;
+	const uint8_t *rdp[1] = {rd};
+	uint16_t rdlen[1] = {(uint16_t)len};
+	dnsd_sigreq_t rq = {.owner = n->name,
+	                    .owner_len = n->len,
+	                    .labels = dnsd_sig_labels(n->name),
+	                    .type = DNSD_T_NSEC,
+	                    .ttl = ttl,
+	                    .rdata = rdp,
+	                    .rdlen = rdlen,
+	                    .n = 1};
+	put_dyn_sig(ctx, r, &rq, owner_off, ttl, &r->ns);
+}
+
+/* NODATA's proof: the node's own NSEC, or for a wildcard's node one at the qname. */
+static void put_nodata_nsec(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z,
+                            const dnsd_node_t *node, bool wild, const lname_t *n, size_t owner_off)
+{
+	if (!wild) {
+		if (node->nsec != NULL) {
+			put_set(r, node->nsec, owner_off, &r->ns);
+		}
+		return;
+	}
+	uint16_t t[64];
+	size_t k = 0;
+	for (uint16_t i = 0; i < node->n_rrsets && k < AYA_ARRAY_LEN(t); i++) {
+		t[k++] = node->rrsets[i].type;
+	}
+	put_nsec_at(ctx, r, z, n, owner_off, t, k);
+}
+
 /* The client as policy/ sees it: ECS when given (RFC 7871 7.1.2: source 0 means "do not locate
  * me", so the transport address), else the source address. */
 static int client_of(const dnsd_query_t *q, const struct sockaddr *src, pol_client_t *c)
@@ -210,6 +355,29 @@ static void put_endpoints(resp_t *r, const pol_result_t *res, size_t owner_off)
 	}
 }
 
+/* The RRSIGs of a service's address answer: signed as owned by the service's name. */
+static void put_endpoints_sig(dnsd_ctx_t *ctx, resp_t *r, const dnsd_node_t *node,
+                              const pol_service_t *svc, const pol_result_t *res, size_t owner_off)
+{
+	const uint8_t *rd[POL_MAX_ANSWER];
+	uint16_t rdlen[POL_MAX_ANSWER];
+	unsigned n = res->count < POL_MAX_ANSWER ? res->count : POL_MAX_ANSWER;
+	bool v4 = res->ep[0]->family == AF_INET;
+	for (unsigned i = 0; i < n; i++) {
+		rd[i] = res->ep[i]->addr;
+		rdlen[i] = v4 ? 4 : 16;
+	}
+	dnsd_sigreq_t rq = {.owner = node->name,
+	                    .owner_len = node->name_len,
+	                    .labels = dnsd_sig_labels(node->name),
+	                    .type = v4 ? DNSD_T_A : DNSD_T_AAAA,
+	                    .ttl = svc->ttl_s, /* the original TTL; the one served may be lower */
+	                    .rdata = rd,
+	                    .rdlen = rdlen,
+	                    .n = n};
+	put_dyn_sig(ctx, r, &rq, owner_off, res->ttl_s, &r->an);
+}
+
 /*
  * Negative answer of a service whose endpoints are all down (when_all_down:
  * empty): the SOA's TTL, which resolvers use as the negative-cache TTL
@@ -219,7 +387,7 @@ static void put_endpoints(resp_t *r, const pol_result_t *res, size_t owner_off)
 static void put_outage_soa(resp_t *r, const dnsd_zone_t *z, uint32_t ttl_s)
 {
 	size_t mark = dnsd_wr_off(&r->w);
-	put_rrset(r, z->neg_soa, r->apex_off, &r->ns);
+	put_set(r, z->neg_soa, r->apex_off, &r->ns);
 	if (!r->w.err) {
 		uint8_t *ttl = r->w.base + mark + 6; /* after the owner pointer, TYPE, CLASS */
 		if (dnsd_get32(ttl) > ttl_s) {
@@ -272,12 +440,21 @@ static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, co
 			INC(ctx, pool_answers[slot]);
 		}
 		put_endpoints(r, &res, owner_off);
+		if (r->sign != NULL) {
+			put_endpoints_sig(ctx, r, node, svc, &res, owner_off);
+		}
 		/* pol caps the scope at the source prefix; source 0 must get 0 (RFC 7871 7.2.1). */
 		q->ecs.scope = client.ecs ? res.scope : 0;
 	} else if (rc == POL_EMPTY) {
 		put_outage_soa(r, z, svc->ttl_s);
+		if (r->sign != NULL && node->nsec_empty != NULL) {
+			put_set(r, node->nsec_empty, owner_off, &r->ns);
+		}
 	} else {
-		put_rrset(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA */
+		put_set(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA */
+		if (r->sign != NULL && node->nsec != NULL) {
+			put_set(r, node->nsec, owner_off, &r->ns);
+		}
 	}
 }
 
@@ -297,6 +474,14 @@ static void put_referral(resp_t *r, const dnsd_node_t *cut, const lname_t *n, si
 	r->glue = true;
 	r->cut = cut;
 	put_rrset(r, dnsd_node_rrset(cut, DNSD_T_NS), owner_off, &r->ns);
+	if (r->sign != NULL) {
+		/* RFC 4035 3.1.4: the DS RRset, or the NSEC that proves there is none. */
+		const dnsd_rrset_t *ds = dnsd_node_rrset(cut, DNSD_T_DS);
+		const dnsd_rrset_t *proof = ds != NULL ? ds : cut->nsec;
+		if (proof != NULL) {
+			put_set(r, proof, owner_off, &r->ns);
+		}
+	}
 }
 
 /* The cut that makes the name a referral, or NULL when we are authoritative. */
@@ -333,6 +518,9 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 	const dnsd_node_t *seen[CNAME_MAX];
 	size_t cur_off = 12;
 	r->aa = true;
+	if (q->do_bit && z->sign != NULL) {
+		r->sign = z->sign;
+	}
 	for (unsigned hop = 0;; hop++) {
 		bool exact;
 		const dnsd_node_t *node = node_lookup(z, &n, &exact);
@@ -342,13 +530,23 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 			put_referral(r, cut, &n, cur_off);
 			return;
 		}
+		bool wild = false;
 		if (!exact) {
 			if (node->wild == NULL) {
-				r->rcode = DNSD_RCODE_NXDOMAIN;
-				put_rrset(r, z->neg_soa, r->apex_off, &r->ns);
+				put_set(r, z->neg_soa, r->apex_off, &r->ns);
+				if (r->sign == NULL) {
+					r->rcode = DNSD_RCODE_NXDOMAIN;
+					return;
+				}
+				/* Compact denial: NOERROR and an NSEC at the name that lists
+				 * NXNAME. */
+				static const uint16_t nx[] = {DNSD_T_NXNAME};
+				r->nxname = true;
+				put_nsec_at(ctx, r, z, &n, cur_off, nx, AYA_ARRAY_LEN(nx));
 				return;
 			}
 			node = node->wild; /* RFC 4592 3.3.1: owner stays the qname */
+			wild = true;
 		}
 		if (is_service_query(node, q->qtype)) {
 			answer_service(ctx, pol, r, z, node, cur_off, src);
@@ -363,7 +561,7 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 			}
 			const dnsd_rrset_t *set = dnsd_node_rrset(node, DNSD_T_CNAME);
 			size_t target_off = dnsd_wr_off(&r->w) + 12;
-			put_rrset(r, set, cur_off, &r->an);
+			put_answer(ctx, r, set, wild, &n, cur_off);
 			const uint8_t *target = set->wire + set->rec[0].off + 10;
 			if (r->w.err || hop + 1 == CNAME_MAX || target_off > PTR_MAX ||
 			    !aya_dname_is_sub(target, z->apex)) {
@@ -378,9 +576,15 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 		                          : node->n_rrsets > 0   ? &node->rrsets[node->any_idx]
 		                                                 : NULL;
 		if (set != NULL) {
-			put_rrset(r, set, cur_off, &r->an);
+			put_answer(ctx, r, set, wild, &n, cur_off);
+		} else if (q->qtype == DNSD_T_NSEC && r->sign != NULL && !wild &&
+		           node->nsec != NULL) {
+			put_set(r, node->nsec, cur_off, &r->an); /* the NSEC asked for */
 		} else {
-			put_rrset(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA (RFC 2308 2.2) */
+			put_set(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA (RFC 2308 2.2) */
+			if (r->sign != NULL) {
+				put_nodata_nsec(ctx, r, z, node, wild, &n, cur_off);
+			}
 		}
 		return;
 	}
@@ -581,7 +785,7 @@ static dnsd_rrl_verdict_t rrl_verdict(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, 
 	dnsd_rrl_kind_t kind = DNSD_RRL_ERROR;
 	const uint8_t *name = NULL;
 	size_t len = 0;
-	if (r->rcode == DNSD_RCODE_NXDOMAIN) {
+	if (r->rcode == DNSD_RCODE_NXDOMAIN || r->nxname) {
 		kind = DNSD_RRL_NXDOMAIN;
 		if (r->zone != NULL) {
 			name = r->zone->apex;
@@ -643,6 +847,8 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 	r.apex_off = 12;
 	r.zone = NULL;
 	r.cut = NULL;
+	r.sign = NULL;
+	r.nxname = r.sign_fail = false;
 	int early = -1;
 	if (AYA_UNLIKELY(qs->tsig != NULL) && parsed == 0) {
 		early = tsig_early(ctx, snap, q, qlen);
@@ -679,6 +885,18 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 			answer_in(ctx, snap, pol, &r, src, transport);
 		}
 		put_additional(&r);
+	}
+	if (AYA_UNLIKELY(r.sign_fail)) {
+		dnsd_wr_rewind(&r.w, r.qend);
+		r.an = r.ns = r.ar = 0;
+		r.n_add = 0;
+		r.aa = false;
+		r.rcode = DNSD_RCODE_SERVFAIL;
+		r.sign = NULL;
+		qs->ecs.scope = 0;
+	}
+	if (r.sign != NULL) {
+		INC(c, dnssec_answers);
 	}
 	if (r.w.err) {
 		dnsd_wr_rewind(&r.w, r.qend);

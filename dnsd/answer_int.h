@@ -35,6 +35,9 @@ typedef struct resp {
 	} add[ADD_MAX];
 	const dnsd_zone_t *zone; /* the zone answering, for the RRL key of NXDOMAIN */
 	const dnsd_node_t *cut;  /* the delegation of a referral, for its RRL key */
+	struct dnsd_zsign *sign; /* a DO query to a signed zone: RRSIGs and NSECs go in */
+	bool nxname;             /* compact denial of a name: NOERROR, but NXDOMAIN for RRL */
+	bool sign_fail;          /* a signature could not be made: SERVFAIL */
 } resp_t;
 
 /*
@@ -104,6 +107,15 @@ static inline void put_rrset(resp_t *r, const dnsd_rrset_t *set, size_t owner_of
 			add_push(r, rec->add, rd_off + rec->add_off);
 		}
 		(*count)++;
+	}
+}
+
+/* An RRset and, in a signed answer, its RRSIGs (same owner). */
+static inline void put_set(resp_t *r, const dnsd_rrset_t *set, size_t owner_off, uint16_t *count)
+{
+	put_rrset(r, set, owner_off, count);
+	if (r->sign != NULL && set->sig != NULL) {
+		put_rrset(r, set->sig, owner_off, count);
 	}
 }
 

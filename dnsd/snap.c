@@ -23,6 +23,8 @@
 
 #include "common/arena.h"
 #include "common/dname.h"
+#include "dnsd/dnssec_int.h"
+#include "dnsd/keys_int.h"
 #include "dnsd/snap_int.h"
 #include "dnsd/wire_int.h"
 
@@ -435,8 +437,357 @@ static int neg_soa_build(struct zbuild *b)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- signing */
+
+/* An RRset of n records of one type, TTL and owner from RDATAs, in the arena (no names). */
+static dnsd_rrset_t *rrset_of(aya_arena_t *a, uint16_t type, uint32_t ttl, const uint8_t *const *rd,
+                              const uint16_t *rdlen, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		len += 10 + (size_t)rdlen[i];
+	}
+	dnsd_rrset_t *set = aya_arena_alloc(a, sizeof(*set));
+	uint8_t *wire = aya_arena_alloc(a, len);
+	dnsd_rec_t *rec = aya_arena_alloc(a, n * sizeof(*rec));
+	if (set == NULL || wire == NULL || rec == NULL || len > 65535) {
+		return NULL;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		dnsd_put16(wire + off, type);
+		dnsd_put16(wire + off + 2, DNSD_C_IN);
+		dnsd_put32(wire + off + 4, ttl);
+		dnsd_put16(wire + off + 8, rdlen[i]);
+		memcpy(wire + off + 10, rd[i], rdlen[i]);
+		rec[i] = (dnsd_rec_t){.off = (uint16_t)off, .len = (uint16_t)(10 + rdlen[i])};
+		rec[i].name_off[0] = rec[i].name_off[1] = DNSD_NO_NAME;
+		rec[i].name_sfx[0] = rec[i].name_sfx[1] = DNSD_NO_SFX;
+		off += 10 + (size_t)rdlen[i];
+	}
+	set->type = type;
+	set->count = (uint16_t)n;
+	set->wire_len = (uint32_t)len;
+	set->wire = wire;
+	set->rec = rec;
+	return set;
+}
+
+/* The RRSIG RRset of rq (one record per signing key). */
+static const dnsd_rrset_t *sig_of(struct zbuild *b, const dnsd_zsign_t *zs, bool dnskey,
+                                  const dnsd_sigreq_t *rq)
+{
+	uint8_t out[DNSD_SIGN_KEYS_MAX * (10 + DNSD_RRSIG_FIXED + AYA_DNAME_MAX + DNSD_SIG_LEN)];
+	int len = dnsd_sign(zs, dnskey, rq, out, sizeof(out));
+	if (len < 0) {
+		fail(b->err, b->errlen, "zone %s: signing failed (%s)", b->cz->name,
+		     len == -EIO ? "the crypto library refused" : "no memory");
+		return NULL;
+	}
+	const uint8_t *rd[DNSD_SIGN_KEYS_MAX];
+	uint16_t rdlen[DNSD_SIGN_KEYS_MAX];
+	size_t n = 0;
+	for (int off = 0; off < len; n++) {
+		rdlen[n] = dnsd_get16(out + off + 8);
+		rd[n] = out + off + 10;
+		off += 10 + rdlen[n];
+	}
+	((dnsd_zsign_t *)zs)->signatures += n;
+	return rrset_of(b->a, DNSD_T_RRSIG, rq->ttl, rd, rdlen, n);
+}
+
+/* Sign a static RRset owned by node. */
+static int rrset_sign(struct zbuild *b, const dnsd_zsign_t *zs, const dnsd_node_t *node,
+                      dnsd_rrset_t *set)
+{
+	const uint8_t **rd = malloc(set->count * sizeof(*rd));
+	uint16_t *rdlen = malloc(set->count * sizeof(*rdlen));
+	if (rd == NULL || rdlen == NULL) {
+		free(rd);
+		free(rdlen);
+		return -ENOMEM;
+	}
+	for (uint16_t i = 0; i < set->count; i++) {
+		rd[i] = set->wire + set->rec[i].off + 10;
+		rdlen[i] = (uint16_t)(set->rec[i].len - 10u);
+	}
+	dnsd_sigreq_t rq = {.owner = node->name,
+	                    .owner_len = node->name_len,
+	                    .labels = dnsd_sig_labels(node->name),
+	                    .type = set->type,
+	                    .ttl = dnsd_get32(set->wire + 4),
+	                    .rdata = rd,
+	                    .rdlen = rdlen,
+	                    .n = set->count};
+	set->sig = sig_of(b, zs, set->type == DNSD_T_DNSKEY, &rq);
+	free(rd);
+	free(rdlen);
+	return set->sig != NULL ? 0 : -EINVAL;
+}
+
+/* The node's NSEC (types[0..n) plus RRSIG NSEC) with its signature. */
+static const dnsd_rrset_t *nsec_build(struct zbuild *b, const dnsd_zsign_t *zs,
+                                      const dnsd_node_t *node, const uint16_t *types, size_t n)
+{
+	uint8_t rdata[AYA_DNAME_MAX + DNSD_NSEC_BITMAP_MAX];
+	size_t len = dnsd_nsec_rdata(node->name, types, n, rdata, sizeof(rdata));
+	if (len == 0) {
+		return NULL; /* a name of 254-255 bytes has no \000 child: no NSEC, NODATA unproven
+		              */
+	}
+	const uint8_t *rd[1] = {rdata};
+	uint16_t rdlen[1] = {(uint16_t)len};
+	uint32_t ttl = dnsd_get32(b->z->neg_soa->wire + 4); /* RFC 9077 */
+	dnsd_rrset_t *set = rrset_of(b->a, DNSD_T_NSEC, ttl, rd, rdlen, 1);
+	if (set == NULL) {
+		return NULL;
+	}
+	dnsd_sigreq_t rq = {.owner = node->name,
+	                    .owner_len = node->name_len,
+	                    .labels = dnsd_sig_labels(node->name),
+	                    .type = DNSD_T_NSEC,
+	                    .ttl = ttl,
+	                    .rdata = rd,
+	                    .rdlen = rdlen,
+	                    .n = 1};
+	set->sig = sig_of(b, zs, false, &rq);
+	return set->sig != NULL ? set : NULL;
+}
+
+/* The families of a service's endpoints. */
+static void service_families(const cfg_service_t *svc, bool *v4, bool *v6)
+{
+	*v4 = *v6 = false;
+	for (size_t p = 0; p < svc->n_pools; p++) {
+		for (size_t e = 0; e < svc->pools[p].n_endpoints; e++) {
+			*v4 |= svc->pools[p].endpoints[e].family == AF_INET;
+			*v6 |= svc->pools[p].endpoints[e].family == AF_INET6;
+		}
+	}
+}
+
+/* Sign one set of a service's addresses into the zone's cache. */
+static int svc_presign(struct zbuild *b, dnsd_zsign_t *zs, const dnsd_node_t *node, uint32_t ttl,
+                       int family, const cfg_endpoint_t *const *eps, size_t n)
+{
+	const uint8_t *rd[POL_MAX_ANSWER];
+	uint16_t rdlen[POL_MAX_ANSWER];
+	if (n == 0 || n > POL_MAX_ANSWER) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rd[i] = eps[i]->addr;
+		rdlen[i] = family == AF_INET ? 4 : 16;
+	}
+	dnsd_sigreq_t rq = {.owner = node->name,
+	                    .owner_len = node->name_len,
+	                    .labels = dnsd_sig_labels(node->name),
+	                    .type = family == AF_INET ? DNSD_T_A : DNSD_T_AAAA,
+	                    .ttl = ttl,
+	                    .rdata = rd,
+	                    .rdlen = rdlen,
+	                    .n = n};
+	uint8_t key[DNSD_SIGKEY_MAX];
+	uint64_t h;
+	size_t klen = dnsd_sig_key(&rq, key, sizeof(key), &h);
+	if (klen == 0 || dnsd_sigcache_find(&zs->cache, h, key, klen) != NULL) {
+		return 0;
+	}
+	uint8_t out[DNSD_SIGN_KEYS_MAX * (10 + DNSD_RRSIG_FIXED + AYA_DNAME_MAX + DNSD_SIG_LEN)];
+	int len = dnsd_sign(zs, false, &rq, out, sizeof(out));
+	if (len < 0) {
+		return fail(b->err, b->errlen, "zone %s: signing failed", b->cz->name);
+	}
+	(void)dnsd_sigcache_put(&zs->cache, h, key, klen, out, (size_t)len, zs->n_zsk);
+	zs->signatures += zs->n_zsk;
+	return 0;
+}
+
+/*
+ * Every address RRset a service answers with the default chain (one
+ * address), each pool's whole set and the whole service's (fail open), per
+ * family: signed now so that steady-state answers hit the cache. Other
+ * combinations (first_n N) are signed the first time they are asked for.
+ */
+static int svc_presign_all(struct zbuild *b, dnsd_zsign_t *zs, const cfg_service_t *svc,
+                           const dnsd_node_t *node)
+{
+	static const int fams[] = {AF_INET, AF_INET6};
+	const cfg_endpoint_t *eps[POL_MAX_ANSWER];
+	int rc = 0;
+	for (size_t f = 0; f < AYA_ARRAY_LEN(fams) && rc == 0; f++) {
+		size_t all = 0;
+		bool over = false;
+		for (size_t p = 0; p < svc->n_pools && rc == 0; p++) {
+			const cfg_pool_t *pool = &svc->pools[p];
+			size_t n = 0;
+			for (size_t e = 0; e < pool->n_endpoints && rc == 0; e++) {
+				const cfg_endpoint_t *ep = &pool->endpoints[e];
+				if (ep->family != fams[f]) {
+					continue;
+				}
+				rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], &ep, 1);
+				if (n < POL_MAX_ANSWER) {
+					eps[n] = ep;
+				}
+				n++;
+			}
+			if (rc == 0 && n > 1 && n <= POL_MAX_ANSWER) {
+				rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, n);
+			}
+		}
+		for (size_t p = 0; p < svc->n_pools && !over; p++) {
+			for (size_t e = 0; e < svc->pools[p].n_endpoints; e++) {
+				if (svc->pools[p].endpoints[e].family != fams[f]) {
+					continue;
+				}
+				if (all == POL_MAX_ANSWER) {
+					over = true;
+					break;
+				}
+				eps[all++] = &svc->pools[p].endpoints[e];
+			}
+		}
+		if (rc == 0 && !over && all > 1) {
+			rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, all);
+		}
+	}
+	return rc;
+}
+
+/* The DNSKEY RRset, appended to the apex node's RRsets. */
+static int dnskey_add(struct zbuild *b, const dnsd_keyset_t *ks, uint32_t ttl)
+{
+	dnsd_node_t *apex = (dnsd_node_t *)b->z->apex_node;
+	const uint8_t **rd = malloc((ks->n + 1) * sizeof(*rd));
+	uint16_t *rdlen = malloc((ks->n + 1) * sizeof(*rdlen));
+	dnsd_rrset_t *sets = aya_arena_alloc(b->a, ((size_t)apex->n_rrsets + 1) * sizeof(*sets));
+	if (rd == NULL || rdlen == NULL || sets == NULL) {
+		free(rd);
+		free(rdlen);
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < ks->n; i++) {
+		if (ks->keys[i].info.algorithm == ks->algorithm) {
+			rd[n] = ks->keys[i].rdata;
+			rdlen[n++] = ks->keys[i].rdlen;
+		}
+	}
+	dnsd_rrset_t *set = n > 0 ? rrset_of(b->a, DNSD_T_DNSKEY, ttl, rd, rdlen, n) : NULL;
+	free(rd);
+	free(rdlen);
+	if (set == NULL) {
+		return n > 0 ? -ENOMEM
+		             : fail(b->err, b->errlen, "zone %s: no DNSSEC key", b->cz->name);
+	}
+	memcpy(sets, apex->rrsets, apex->n_rrsets * sizeof(*sets));
+	sets[apex->n_rrsets] = *set;
+	apex->rrsets = sets;
+	apex->n_rrsets++;
+	b->z->records += n;
+	return 0;
+}
+
+/* The types an NSEC of the node lists (without RRSIG and NSEC); services with_addr: A/AAAA. */
+static size_t node_types(const struct zbuild *b, const dnsd_node_t *node, bool with_addr,
+                         uint16_t *t, size_t max)
+{
+	size_t k = 0;
+	for (uint16_t i = 0; i < node->n_rrsets && k < max; i++) {
+		t[k++] = node->rrsets[i].type;
+	}
+	if ((node->flags & DNSD_NODE_SERVICE) && with_addr) {
+		const cfg_service_t *svc = &b->cz->services[node->svc_idx - b->svc_base];
+		bool v4, v6;
+		service_families(svc, &v4, &v6);
+		if (v4 && k < max) {
+			t[k++] = DNSD_T_A;
+		}
+		if (v6 && k < max) {
+			t[k++] = DNSD_T_AAAA;
+		}
+	}
+	return k;
+}
+
+/*
+ * Sign the zone: the DNSKEY RRset (KSK-role keys), every authoritative RRset
+ * (not NS at a cut nor anything below one), each node's NSEC, the negative
+ * SOA, and the services' address sets into the cache.
+ */
+static int zone_sign(struct zbuild *b, const dnsd_keyset_t *ks, uint64_t now_s)
+{
+	const cfg_dnssec_t *d = &b->cz->dnssec;
+	dnsd_zsign_t *zs = aya_arena_alloc(b->a, sizeof(*zs));
+	if (zs == NULL) {
+		return -ENOMEM;
+	}
+	char why[160];
+	uint32_t lifetime = d->signature_lifetime_s != 0 ? d->signature_lifetime_s : 14 * 86400;
+	uint32_t dnskey_ttl = d->dnskey_ttl_s != 0 ? d->dnskey_ttl_s : 3600;
+	int rc = dnsd_zsign_init(zs, ks, b->z->apex, b->z->apex_len, now_s, lifetime, dnskey_ttl,
+	                         why, sizeof(why));
+	if (rc != 0) {
+		return rc == -EINVAL ? fail(b->err, b->errlen, "zone %s: %s", b->cz->name, why)
+		                     : rc;
+	}
+	b->z->sign = zs;
+	rc = dnskey_add(b, ks, dnskey_ttl);
+	for (size_t i = 0; i < b->n_nodes && rc == 0; i++) {
+		dnsd_node_t *node = &b->nodes[i];
+		if (node->cut != NULL) {
+			continue; /* below a cut: glue or occluded, not ours to sign */
+		}
+		bool deleg = (node->flags & DNSD_NODE_DELEG) != 0;
+		for (uint16_t k = 0; k < node->n_rrsets && rc == 0; k++) {
+			dnsd_rrset_t *set = (dnsd_rrset_t *)&node->rrsets[k];
+			if (deleg && set->type != DNSD_T_DS) {
+				continue; /* the cut's NS belongs to the child (RFC 4035 2.2) */
+			}
+			rc = rrset_sign(b, zs, node, set);
+		}
+		uint16_t t[512];
+		size_t n = node_types(b, node, true, t, AYA_ARRAY_LEN(t));
+		if (rc == 0) {
+			node->nsec = nsec_build(b, zs, node, t, n);
+			rc = node->nsec != NULL || node->name_len + 2 > AYA_DNAME_MAX ? 0 : -ENOMEM;
+		}
+		if (rc == 0 && (node->flags & DNSD_NODE_SERVICE)) {
+			n = node_types(b, node, false, t, AYA_ARRAY_LEN(t));
+			node->nsec_empty = nsec_build(b, zs, node, t, n);
+			rc = node->nsec_empty != NULL || node->name_len + 2 > AYA_DNAME_MAX
+			             ? 0
+			             : -ENOMEM;
+			const cfg_service_t *svc = &b->cz->services[node->svc_idx - b->svc_base];
+			if (rc == 0) {
+				rc = svc_presign_all(b, zs, svc, node);
+			}
+		}
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	b->z->soa = dnsd_node_rrset(b->z->apex_node, DNSD_T_SOA);
+	/* The negative SOA shares the SOA's signature (original TTL is the SOA's). */
+	const dnsd_rrset_t *sig = b->z->soa->sig;
+	dnsd_rrset_t *neg = (dnsd_rrset_t *)b->z->neg_soa;
+	dnsd_rrset_t *nsig = aya_arena_memdup(b->a, sig, sizeof(*sig));
+	uint8_t *wire = aya_arena_memdup(b->a, sig->wire, sig->wire_len);
+	if (nsig == NULL || wire == NULL) {
+		return -ENOMEM;
+	}
+	for (uint16_t i = 0; i < nsig->count; i++) {
+		dnsd_put32(wire + nsig->rec[i].off + 4, dnsd_get32(neg->wire + 4));
+	}
+	nsig->wire = wire;
+	neg->sig = nsig;
+	return 0;
+}
+
 static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, size_t pool_base,
-                      dnsd_zone_t *z, char *err, size_t errlen)
+                      const dnsd_keyset_t *ks, uint64_t now_s, dnsd_zone_t *z, char *err,
+                      size_t errlen)
 {
 	struct zbuild b = {.a = a,
 	                   .cz = cz,
@@ -491,7 +842,13 @@ static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, siz
 		}
 		z->n_xfr_allow = cz->n_xfr_allow;
 	}
-	return neg_soa_build(&b);
+	rc = neg_soa_build(&b);
+	if (rc == 0 && ks != NULL) {
+		rc = zone_sign(&b, ks, now_s);
+	} else if (rc == 0 && cz->dnssec.enabled) {
+		rc = fail(err, errlen, "zone %s: dnssec is on but no keys were loaded", cz->name);
+	}
+	return rc;
 }
 
 /* Apex -> zone table; two zones with one apex are a configuration error. */
@@ -638,8 +995,15 @@ static int acl_build(dnsd_snap_t *s, const cfg_zone_t *cz, dnsd_zone_t *z)
 	return 0;
 }
 
-int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,
-                    size_t errlen)
+static void zones_fini(dnsd_zone_t *zones, size_t n)
+{
+	for (size_t i = 0; zones != NULL && i < n; i++) {
+		dnsd_zsign_fini(zones[i].sign);
+	}
+}
+
+static int snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_keyset_t *const *keys,
+                      uint64_t now_s, dnsd_snap_t **out, char *err, size_t errlen)
 {
 	char dummy[1];
 	if (err == NULL || errlen == 0) {
@@ -669,7 +1033,8 @@ int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t 
 		goto fail;
 	}
 	for (size_t i = 0, svc_base = 0, pool_base = 0; i < cfg->n_zones; i++) {
-		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base, &zones[i], err, errlen);
+		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base,
+		                keys != NULL ? keys[i] : NULL, now_s, &zones[i], err, errlen);
 		if (rc == 0) {
 			rc = acl_build(s, &cfg->zones[i], &zones[i]);
 		}
@@ -693,8 +1058,22 @@ fail:
 	if (rc == -ENOMEM && err[0] == '\0') {
 		snprintf(err, errlen, "dnsd: out of memory building the snapshot");
 	}
+	zones_fini(zones, cfg->n_zones);
 	aya_arena_free(a);
 	return rc;
+}
+
+int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,
+                    size_t errlen)
+{
+	return snap_build(cfg, cookie_secret, NULL, 0, out, err, errlen);
+}
+
+int dnsd_snap_build_signed(const cfg_t *cfg, const uint8_t *cookie_secret,
+                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out, char *err,
+                           size_t errlen)
+{
+	return snap_build(cfg, cookie_secret, keys, now_s, out, err, errlen);
 }
 
 void dnsd_snap_free(dnsd_snap_t *snap)
@@ -702,7 +1081,20 @@ void dnsd_snap_free(dnsd_snap_t *snap)
 	if (snap == NULL) {
 		return;
 	}
+	zones_fini((dnsd_zone_t *)snap->zones, snap->n_zones);
 	aya_arena_free(snap->arena);
+}
+
+uint64_t dnsd_snap_sig_expiry(const dnsd_snap_t *snap)
+{
+	uint64_t min = 0;
+	for (size_t i = 0; i < snap->n_zones; i++) {
+		const dnsd_zsign_t *zs = snap->zones[i].sign;
+		if (zs != NULL && (min == 0 || zs->expiration < min)) {
+			min = zs->expiration;
+		}
+	}
+	return min;
 }
 
 size_t dnsd_snap_zone_count(const dnsd_snap_t *snap)
@@ -716,25 +1108,12 @@ void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *ou
 	out->name = z->name;
 	out->serial = z->serial;
 	out->records = z->records;
+	out->is_signed = z->sign != NULL;
+	out->sig_expiry = z->sign != NULL ? z->sign->expiration : 0;
+	out->signatures = z->sign != NULL ? z->sign->signatures : 0;
 }
 
 size_t dnsd_snap_bytes(const dnsd_snap_t *snap)
 {
 	return aya_arena_used(snap->arena);
-}
-
-/* Interface stub: signing lands in the next commits (dnssec.c). */
-int dnsd_snap_build_signed(const cfg_t *cfg, const uint8_t *cookie_secret,
-                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out,
-                           char *err, size_t errlen)
-{
-	(void)keys;
-	(void)now_s;
-	return dnsd_snap_build(cfg, cookie_secret, out, err, errlen);
-}
-
-uint64_t dnsd_snap_sig_expiry(const dnsd_snap_t *snap)
-{
-	(void)snap;
-	return 0;
 }

@@ -75,6 +75,9 @@ typedef struct dnsd_rrset {
 	const uint8_t *wire;
 	const dnsd_rec_t *rec;
 	bool compress; /* some record has a name to compress */
+	/* Signed zone: its RRSIGs (an RRset of type RRSIG, one record per signing key), or NULL
+	 * when the RRset is not authoritative (NS at a cut, glue). */
+	const struct dnsd_rrset *sig;
 } dnsd_rrset_t;
 
 enum {
@@ -98,6 +101,10 @@ struct dnsd_node {
 	const dnsd_rrset_t *rrsets;
 	const dnsd_node_t *cut;  /* delegation point above, or NULL */
 	const dnsd_node_t *wild; /* "*." child, or NULL (RFC 4592 source of synthesis) */
+	/* Signed zone: the compact-denial NSEC of the node (its types; .sig signed), for NODATA;
+	 * a service's also without A and AAAA (nsec_empty) for when_all_down: empty. */
+	const dnsd_rrset_t *nsec;
+	const dnsd_rrset_t *nsec_empty;
 };
 
 /* Open-addressing hash table of names (linear probing, power-of-two size). */
@@ -131,6 +138,8 @@ typedef struct dnsd_zone {
 	size_t n_xfr_allow;
 	const dnsd_xfr_acl_t *xfr_acl; /* entries that name a key (or a prefix alone) */
 	size_t n_xfr_acl;
+	struct dnsd_zsign *sign; /* signed zone (dnssec_int.h); NULL: unsigned. Its cache is
+	                            the one part of the snapshot written after the build */
 } dnsd_zone_t;
 
 struct dnsd_snap {

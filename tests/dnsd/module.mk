@@ -4,7 +4,7 @@
 DNSD_FIXTURE := $(B)/obj/tests/dnsd/fixture.o
 DNSD_FIXTURE_USERS := $(B)/tests/dnsd/test_answer $(B)/tests/dnsd/test_wire \
 	$(B)/tests/dnsd/test_alloc $(B)/tests/dnsd/test_service $(B)/tests/dnsd/test_rrl \
-	$(B)/tests/dnsd/test_tsig
+	$(B)/tests/dnsd/test_tsig $(B)/tests/dnsd/test_dnssec
 $(DNSD_FIXTURE_USERS): $(DNSD_FIXTURE)
 $(DNSD_FIXTURE_USERS): LDFLAGS += $(DNSD_FIXTURE)
 ALL_OBJS += $(DNSD_FIXTURE)
