@@ -192,15 +192,15 @@ static void put_additional(resp_t *r)
  * zone never gets an unsigned answer.
  */
 static __attribute__((noinline)) void put_dyn_sig(dnsd_ctx_t *ctx, resp_t *r,
-                                                  const dnsd_sigreq_t *rq, size_t owner_off,
-                                                  uint32_t ttl, uint16_t *count)
+                                                  dnsd_sigcache_t *cache, const dnsd_sigreq_t *rq,
+                                                  size_t owner_off, uint32_t ttl, uint16_t *count)
 {
 	dnsd_zsign_t *zs = r->sign;
 	uint8_t key[DNSD_SIGKEY_MAX];
 	uint8_t buf[SIGS_MAX];
 	uint64_t h = 0;
 	size_t klen = dnsd_sig_key(rq, key, sizeof(key), &h);
-	const dnsd_sigent_t *e = klen > 0 ? dnsd_sigcache_find(&zs->cache, h, key, klen) : NULL;
+	const dnsd_sigent_t *e = klen > 0 ? dnsd_sigcache_find(cache, h, key, klen) : NULL;
 	const uint8_t *sigs;
 	size_t sig_len;
 	if (AYA_LIKELY(e != NULL)) {
@@ -216,8 +216,7 @@ static __attribute__((noinline)) void put_dyn_sig(dnsd_ctx_t *ctx, resp_t *r,
 			return;
 		}
 		if (klen > 0) {
-			(void)dnsd_sigcache_put(&zs->cache, h, key, klen, buf, (size_t)len,
-			                        zs->n_zsk);
+			(void)dnsd_sigcache_put(cache, h, key, klen, buf, (size_t)len, zs->n_zsk);
 		}
 		sigs = buf;
 		sig_len = (size_t)len;
@@ -257,7 +256,7 @@ static void put_wild_sig(dnsd_ctx_t *ctx, resp_t *r, const dnsd_rrset_t *set, co
 	                    .rdata = rd,
 	                    .rdlen = rdlen,
 	                    .n = set->count};
-	put_dyn_sig(ctx, r, &rq, owner_off, ttl, count);
+	put_dyn_sig(ctx, r, &r->sign->names, &rq, owner_off, ttl, count);
 }
 
 /* An RRset of a node, at the name asked for: a wildcard's answer is signed at the qname. */
@@ -304,7 +303,7 @@ static void put_nsec_at(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z, const 
 	                    .rdata = rdp,
 	                    .rdlen = rdlen,
 	                    .n = 1};
-	put_dyn_sig(ctx, r, &rq, owner_off, ttl, &r->ns);
+	put_dyn_sig(ctx, r, &r->sign->names, &rq, owner_off, ttl, &r->ns);
 }
 
 /* NODATA's proof: the node's own NSEC, or for a wildcard's node one at the qname. */
@@ -375,7 +374,7 @@ static void put_endpoints_sig(dnsd_ctx_t *ctx, resp_t *r, const dnsd_node_t *nod
 	                    .rdata = rd,
 	                    .rdlen = rdlen,
 	                    .n = n};
-	put_dyn_sig(ctx, r, &rq, owner_off, res->ttl_s, &r->an);
+	put_dyn_sig(ctx, r, &r->sign->sets, &rq, owner_off, res->ttl_s, &r->an);
 }
 
 /*

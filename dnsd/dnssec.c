@@ -484,7 +484,10 @@ int dnsd_zsign_init(dnsd_zsign_t *zs, const struct dnsd_keyset *ks, const uint8_
 		dnsd_zsign_fini(zs);
 		return -EINVAL;
 	}
-	int rc = dnsd_sigcache_init(&zs->cache, DNSD_SIGCACHE_SLOTS);
+	int rc = dnsd_sigcache_init(&zs->sets, DNSD_SIGCACHE_SLOTS);
+	if (rc == 0) {
+		rc = dnsd_sigcache_init(&zs->names, DNSD_SIGCACHE_SLOTS);
+	}
 	if (rc != 0) {
 		dnsd_zsign_fini(zs);
 	}
@@ -503,5 +506,6 @@ void dnsd_zsign_fini(dnsd_zsign_t *zs)
 		EVP_PKEY_free(zs->ksk[i].pkey);
 	}
 	zs->n_zsk = zs->n_ksk = 0;
-	dnsd_sigcache_fini(&zs->cache);
+	dnsd_sigcache_fini(&zs->sets);
+	dnsd_sigcache_fini(&zs->names);
 }

@@ -72,7 +72,11 @@ typedef struct dnsd_zsign {
 	uint32_t inception, expiration;
 	uint32_t dnskey_ttl;
 	size_t signatures; /* made at build */
-	dnsd_sigcache_t cache;
+	/* Two caches, so that names made up by clients (random subdomains) never crowd out the
+	 * service answers: `sets` holds the services' address RRsets (bounded by the config),
+	 * `names` what is signed at a queried name (wildcard answers, compact-denial NSECs). */
+	dnsd_sigcache_t sets;
+	dnsd_sigcache_t names;
 } dnsd_zsign_t;
 
 /* An RRset to sign: owner lower-case wire, RDATAs in any order (sorted into canonical order). */

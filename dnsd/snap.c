@@ -590,7 +590,7 @@ static int svc_presign(struct zbuild *b, dnsd_zsign_t *zs, const dnsd_node_t *no
 	uint8_t key[DNSD_SIGKEY_MAX];
 	uint64_t h;
 	size_t klen = dnsd_sig_key(&rq, key, sizeof(key), &h);
-	if (klen == 0 || dnsd_sigcache_find(&zs->cache, h, key, klen) != NULL) {
+	if (klen == 0 || dnsd_sigcache_find(&zs->sets, h, key, klen) != NULL) {
 		return 0;
 	}
 	uint8_t out[DNSD_SIGN_KEYS_MAX * (10 + DNSD_RRSIG_FIXED + AYA_DNAME_MAX + DNSD_SIG_LEN)];
@@ -598,58 +598,119 @@ static int svc_presign(struct zbuild *b, dnsd_zsign_t *zs, const dnsd_node_t *no
 	if (len < 0) {
 		return fail(b->err, b->errlen, "zone %s: signing failed", b->cz->name);
 	}
-	(void)dnsd_sigcache_put(&zs->cache, h, key, klen, out, (size_t)len, zs->n_zsk);
+	(void)dnsd_sigcache_put(&zs->sets, h, key, klen, out, (size_t)len, zs->n_zsk);
 	zs->signatures += zs->n_zsk;
 	return 0;
 }
 
+/* The most addresses one answer of the service has: the smallest first_n of its chain. */
+static size_t svc_answer_max(const cfg_service_t *svc)
+{
+	const cfg_filter_t *chain = svc->n_policy > 0 ? svc->policy : cfg_default_chain;
+	size_t n = svc->n_policy > 0 ? svc->n_policy : cfg_default_chain_len;
+	size_t k = POL_MAX_ANSWER;
+	for (size_t i = 0; i < n; i++) {
+		if (chain[i].kind == CFG_FILTER_FIRST_N) {
+			size_t m = chain[i].n != 0 ? chain[i].n
+			                           : cfg_filter_info[CFG_FILTER_FIRST_N].arg_dflt;
+			k = m < k ? m : k;
+		}
+	}
+	return k;
+}
+
+/* Subsets of 1..k of n items, or SIZE_MAX when above limit. */
+static size_t subsets(size_t n, size_t k, size_t limit)
+{
+	size_t total = 0, c = 1;
+	for (size_t j = 1; j <= k && j <= n; j++) {
+		if (c > SIZE_MAX / n) {
+			return SIZE_MAX;
+		}
+		c = c * (n - j + 1) / j; /* C(n, j), exact: C(n, j-1) * (n-j+1) is divisible by j */
+		total += c;
+		if (total > limit) {
+			return SIZE_MAX;
+		}
+	}
+	return total;
+}
+
+#define PRESIGN_MAX 4096 /* address RRsets signed ahead per service and family */
+
 /*
- * Every address RRset a service answers with the default chain (one
- * address), each pool's whole set and the whole service's (fail open), per
- * family: signed now so that steady-state answers hit the cache. Other
- * combinations (first_n N) are signed the first time they are asked for.
+ * Every address RRset the service can answer with is signed now, so that
+ * steady-state answers hit the cache: all subsets of up to first_n of its
+ * endpoints of each family when there are at most PRESIGN_MAX, else each
+ * endpoint alone, each pool's set and the whole service's (fail open). Other
+ * combinations are signed the first time they are asked for.
  */
 static int svc_presign_all(struct zbuild *b, dnsd_zsign_t *zs, const cfg_service_t *svc,
                            const dnsd_node_t *node)
 {
 	static const int fams[] = {AF_INET, AF_INET6};
+	const cfg_endpoint_t *all[POL_MAX_ENDPOINTS];
 	const cfg_endpoint_t *eps[POL_MAX_ANSWER];
+	size_t kmax = svc_answer_max(svc);
 	int rc = 0;
 	for (size_t f = 0; f < AYA_ARRAY_LEN(fams) && rc == 0; f++) {
-		size_t all = 0;
-		bool over = false;
+		size_t n = 0;
+		for (size_t p = 0; p < svc->n_pools; p++) {
+			for (size_t e = 0; e < svc->pools[p].n_endpoints && n < POL_MAX_ENDPOINTS;
+			     e++) {
+				if (svc->pools[p].endpoints[e].family == fams[f]) {
+					all[n++] = &svc->pools[p].endpoints[e];
+				}
+			}
+		}
+		size_t k = kmax < n ? kmax : n;
+		if (n > 0 && subsets(n, k, PRESIGN_MAX) != SIZE_MAX) {
+			/* Each combination of j of n, j = 1..k, in lexicographic order of indexes.
+			 */
+			for (size_t j = 1; j <= k && rc == 0; j++) {
+				size_t idx[POL_MAX_ANSWER];
+				for (size_t i = 0; i < j; i++) {
+					idx[i] = i;
+				}
+				for (;;) {
+					for (size_t i = 0; i < j; i++) {
+						eps[i] = all[idx[i]];
+					}
+					rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, j);
+					size_t i = j;
+					while (i > 0 && idx[i - 1] == n - j + i - 1) {
+						i--;
+					}
+					if (i == 0 || rc != 0) {
+						break;
+					}
+					idx[i - 1]++;
+					for (size_t m = i; m < j; m++) {
+						idx[m] = idx[m - 1] + 1;
+					}
+				}
+			}
+			if (rc == 0 && n <= POL_MAX_ANSWER && n > k) {
+				rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], all,
+				                 n); /* fail open */
+			}
+			continue;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], &all[i], 1);
+		}
 		for (size_t p = 0; p < svc->n_pools && rc == 0; p++) {
-			const cfg_pool_t *pool = &svc->pools[p];
-			size_t n = 0;
-			for (size_t e = 0; e < pool->n_endpoints && rc == 0; e++) {
-				const cfg_endpoint_t *ep = &pool->endpoints[e];
-				if (ep->family != fams[f]) {
-					continue;
+			size_t m = 0;
+			for (size_t e = 0; e < svc->pools[p].n_endpoints && m < POL_MAX_ANSWER;
+			     e++) {
+				if (svc->pools[p].endpoints[e].family == fams[f]) {
+					eps[m++] = &svc->pools[p].endpoints[e];
 				}
-				rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], &ep, 1);
-				if (n < POL_MAX_ANSWER) {
-					eps[n] = ep;
-				}
-				n++;
 			}
-			if (rc == 0 && n > 1 && n <= POL_MAX_ANSWER) {
-				rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, n);
-			}
+			rc = m > 1 ? svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, m) : 0;
 		}
-		for (size_t p = 0; p < svc->n_pools && !over; p++) {
-			for (size_t e = 0; e < svc->pools[p].n_endpoints; e++) {
-				if (svc->pools[p].endpoints[e].family != fams[f]) {
-					continue;
-				}
-				if (all == POL_MAX_ANSWER) {
-					over = true;
-					break;
-				}
-				eps[all++] = &svc->pools[p].endpoints[e];
-			}
-		}
-		if (rc == 0 && !over && all > 1) {
-			rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], eps, all);
+		if (rc == 0 && n > 1 && n <= POL_MAX_ANSWER) {
+			rc = svc_presign(b, zs, node, svc->ttl_s, fams[f], all, n);
 		}
 	}
 	return rc;
