@@ -3,9 +3,10 @@
  * fixture snapshot covering every answer path (CNAME, wildcard, referral,
  * AXFR, CHAOS, cookies, and service names answered by policy/ with geo on
  * the tests/geo fixture database, so ECS options reach geo_tree_lookup and
- * pol_answer). Checks the engine's own guarantees: the response fits the
- * buffer, is never produced for a response (QR=1), and carries the query's
- * ID. Without perl's MaxMind writer the service runs without a database.
+ * pol_answer). The zone is signed (a P-256 key made at start), so that
+ * queries with DO reach the signer, its caches and compact denial. Checks the engine's own
+ * guarantees: the response fits the buffer, is never produced for a response (QR=1), and carries
+ * the query's ID. Without perl's MaxMind writer the service runs without a database.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -13,9 +14,14 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #include "common/dname.h"
 #include "dnsd/dnsd.h"
+#include "dnsd/keys_int.h"
 #include "dnsd/query_int.h"
 #include "geo/geo.h"
 #include "policy/policy.h"
@@ -135,12 +141,44 @@ static int keys_init(void)
 	return aya_dname_from_str("xfr-key.", keys[0].owner) > 0 ? 0 : -1;
 }
 
+/* The zone's signing key: a CSK made here. */
+static dnsd_key_t zkey;
+static dnsd_keyset_t zkeys = {.keys = &zkey, .n = 1, .algorithm = 13};
+
+static int zkey_init(void)
+{
+	uint8_t pub[65];
+	size_t len = 0;
+	zkey.pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (zkey.pkey == NULL ||
+	    EVP_PKEY_get_octet_string_param(zkey.pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+	                                    &len) != 1 ||
+	    len != sizeof(pub)) {
+		return -1;
+	}
+	static const uint8_t head[4] = {1, 1, 3, 13};
+	memcpy(zkey.rdata, head, 4);
+	memcpy(zkey.rdata + 4, pub + 1, 64);
+	zkey.rdlen = 68;
+	zkey.info = (dnsd_key_info_t){.tag = 1,
+	                              .algorithm = 13,
+	                              .flags = 257,
+	                              .ksk = true,
+	                              .zsk = true,
+	                              .state = DNSD_KEY_ACTIVE};
+	fx.zones[0].dnssec =
+	        (cfg_dnssec_t){.enabled = true, .algorithm = CFG_DNSSEC_ECDSAP256SHA256};
+	return 0;
+}
+
 static void init(void)
 {
+	dnsd_keyset_t *ks[1] = {&zkeys};
 	if (fx_init(&fx) != 0 || keys_init() != 0 ||
 	    fx_add_zone(&fx, "example.com.", zone, sizeof(zone) / sizeof(*zone)) ||
-	    fx_allow_xfr(&fx, 0, "127.0.0.0/8") != 0 || services_init() != 0 ||
-	    dnsd_snap_build(&fx.cfg, NULL, &snap, NULL, 0) != 0 || (ctx = dnsd_ctx_new()) == NULL) {
+	    fx_allow_xfr(&fx, 0, "127.0.0.0/8") != 0 || services_init() != 0 || zkey_init() != 0 ||
+	    dnsd_snap_build_signed(&fx.cfg, NULL, ks, (uint64_t)time(NULL), &snap, NULL, 0) != 0 ||
+	    (ctx = dnsd_ctx_new()) == NULL) {
 		abort();
 	}
 	dnsd_ctx_seed(ctx, 1); /* reproducible crashes */

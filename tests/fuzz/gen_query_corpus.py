@@ -65,6 +65,16 @@ SEEDS = {
                           option(8, struct.pack("!HBB", 1, 0, 0)))),
     "service-cname": query("galias.example.com", 1, opt=(1232, 0, False,
                            option(8, struct.pack("!HBB", 1, 28, 0) + bytes([100, 64, 0, 16])))),
+    # DNSSEC (the fixture zone is signed): DO set.
+    "do-dnskey": query("example.com", 48, opt=(1232, 0, True, b"")),
+    "do-nxdomain": query("nope.example.com", 1, opt=(1232, 0, True, b"")),
+    "do-nodata": query("www.example.com", 15, opt=(1232, 0, True, b"")),
+    "do-wild": query("x.y.wild.example.com", 16, opt=(1232, 0, True, b"")),
+    "do-wild-cname": query("q.cw.example.com", 1, opt=(1232, 0, True, b"")),
+    "do-referral": query("deep.sub.example.com", 1, opt=(512, 0, True, b"")),
+    "do-service-ecs": query("multi.example.com", 1, opt=(1232, 0, True,
+                            option(8, struct.pack("!HBB", 1, 24, 0) + bytes([198, 51, 100])))),
+    "do-nsec": query("www.example.com", 47, opt=(1232, 0, True, b"")),
 }
 
 
