@@ -355,7 +355,11 @@ static void check_groups(zload_t *zl, cfg_rr_t **s, size_t n)
 	}
 }
 
-/* Data at or below a zone cut other than NS/DS at the cut and glue is occluded. */
+/*
+ * Data at or below a zone cut other than NS/DS at the cut (and, in a
+ * pre-signed zone, the cut's NSEC and the RRSIGs of its DS and NSEC) and
+ * glue is occluded.
+ */
 static void check_delegations(zload_t *zl)
 {
 	const uint8_t *apex = zl->z->apex;
@@ -381,8 +385,10 @@ static void check_delegations(zload_t *zl)
 			}
 			bool at_cut = aya_dname_equal(r->owner, ns->owner);
 			bool glue = r->type == LDNS_RR_TYPE_A || r->type == LDNS_RR_TYPE_AAAA;
-			bool ok = glue || (at_cut && (r->type == LDNS_RR_TYPE_NS ||
-			                              r->type == LDNS_RR_TYPE_DS));
+			bool ok = glue ||
+			          (at_cut &&
+			           (r->type == LDNS_RR_TYPE_NS || r->type == LDNS_RR_TYPE_DS ||
+			            r->type == LDNS_RR_TYPE_NSEC || r->type == LDNS_RR_TYPE_RRSIG));
 			if (!ok) {
 				owner_str(r->owner, name, sizeof(name));
 				owner_str(ns->owner, cut, sizeof(cut));

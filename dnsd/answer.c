@@ -264,7 +264,7 @@ static void put_answer(dnsd_ctx_t *ctx, resp_t *r, const dnsd_rrset_t *set, bool
                        const lname_t *n, size_t owner_off)
 {
 	if (!wild || r->sign == NULL) {
-		put_set(r, set, owner_off, &r->an);
+		put_set(r, set, owner_off, &r->an); /* pre-signed: the wildcard's own RRSIG */
 		return;
 	}
 	put_rrset(r, set, owner_off, &r->an);
@@ -322,6 +322,104 @@ static void put_nodata_nsec(dnsd_ctx_t *ctx, resp_t *r, const dnsd_zone_t *z,
 		t[k++] = node->rrsets[i].type;
 	}
 	put_nsec_at(ctx, r, z, n, owner_off, t, k);
+}
+
+/* ---------------------------------------------------------------- pre-signed zones */
+
+/*
+ * An RRset owned by a node of the zone, written with its own name (the
+ * labels above the apex, then a pointer to the apex in the question), and its
+ * RRSIGs. For the NSEC records of a pre-signed zone's proofs.
+ */
+static void put_set_owned(resp_t *r, const dnsd_zone_t *z, const dnsd_node_t *owner,
+                          const dnsd_rrset_t *set, uint16_t *count)
+{
+	size_t pre = (size_t)owner->name_len - z->apex_len;
+	if (pre == 0) {
+		put_set(r, set, r->apex_off, count);
+		return;
+	}
+	size_t at = dnsd_wr_off(&r->w);
+	if (at > PTR_MAX) {
+		r->w.err = true; /* not in the first 16 KiB: the answer is too big anyway */
+		return;
+	}
+	dnsd_wr_bytes(&r->w, owner->name, pre);
+	dnsd_wr_ptr(&r->w, r->apex_off);
+	put_body(r, set, &set->rec[0]);
+	(*count)++;
+	for (uint16_t i = 1; i < set->count; i++) {
+		dnsd_wr_ptr(&r->w, at);
+		put_body(r, set, &set->rec[i]);
+		(*count)++;
+	}
+	if (set->sig != NULL) {
+		put_rrset(r, set->sig, at, count);
+	}
+}
+
+/* The NSEC whose owner is the name, or the one before it in canonical order (it covers it). */
+static const dnsd_node_t *nsec_cover(const dnsd_zone_t *z, const uint8_t *name)
+{
+	size_t lo = 0, hi = z->n_nsec_chain;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (dnsd_canon_cmp(z->nsec_chain[mid]->name, name) <= 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return z->nsec_chain[lo > 0 ? lo - 1 : z->n_nsec_chain - 1];
+}
+
+static void put_cover(resp_t *r, const dnsd_zone_t *z, const uint8_t *name)
+{
+	const dnsd_node_t *c = nsec_cover(z, name);
+	put_set_owned(r, z, c, c->nsec, &r->ns);
+}
+
+/*
+ * NXDOMAIN of a pre-signed zone (RFC 4035 3.1.3.2): the NSEC covering the
+ * name and the one covering the wildcard at its closest encloser, once when
+ * they are the same.
+ */
+static void put_presigned_nx(resp_t *r, const dnsd_zone_t *z, const dnsd_node_t *encloser,
+                             const lname_t *n)
+{
+	const dnsd_node_t *a = nsec_cover(z, n->name);
+	put_set_owned(r, z, a, a->nsec, &r->ns);
+	uint8_t wild[AYA_DNAME_MAX];
+	if ((size_t)encloser->name_len + 2 > AYA_DNAME_MAX) {
+		return;
+	}
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, encloser->name, encloser->name_len);
+	const dnsd_node_t *b = nsec_cover(z, wild);
+	if (b != a) {
+		put_set_owned(r, z, b, b->nsec, &r->ns);
+	}
+}
+
+/*
+ * NODATA of a pre-signed zone (RFC 4035 3.1.3.1, 3.1.3.4): the node's NSEC;
+ * for an empty non-terminal the NSEC covering it; for a wildcard the NSEC
+ * covering the name and the wildcard's own.
+ */
+static void put_presigned_nodata(resp_t *r, const dnsd_zone_t *z, const dnsd_node_t *node,
+                                 bool wild, const lname_t *n, size_t owner_off)
+{
+	if (wild) {
+		put_cover(r, z, n->name);
+		if (node->nsec != NULL) {
+			put_set_owned(r, z, node, node->nsec, &r->ns);
+		}
+	} else if (node->nsec != NULL) {
+		put_set(r, node->nsec, owner_off, &r->ns);
+	} else {
+		put_cover(r, z, n->name);
+	}
 }
 
 /* The client as policy/ sees it: ECS when given (RFC 7871 7.1.2: source 0 means "do not locate
@@ -446,12 +544,12 @@ static void answer_service(dnsd_ctx_t *ctx, const pol_snap_t *pol, resp_t *r, co
 		q->ecs.scope = client.ecs ? res.scope : 0;
 	} else if (rc == POL_EMPTY) {
 		put_outage_soa(r, z, svc->ttl_s);
-		if (r->sign != NULL && node->nsec_empty != NULL) {
+		if (r->dnssec && node->nsec_empty != NULL) {
 			put_set(r, node->nsec_empty, owner_off, &r->ns);
 		}
 	} else {
 		put_set(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA */
-		if (r->sign != NULL && node->nsec != NULL) {
+		if (r->dnssec && node->nsec != NULL) {
 			put_set(r, node->nsec, owner_off, &r->ns);
 		}
 	}
@@ -473,7 +571,7 @@ static void put_referral(resp_t *r, const dnsd_node_t *cut, const lname_t *n, si
 	r->glue = true;
 	r->cut = cut;
 	put_rrset(r, dnsd_node_rrset(cut, DNSD_T_NS), owner_off, &r->ns);
-	if (r->sign != NULL) {
+	if (r->dnssec) {
 		/* RFC 4035 3.1.4: the DS RRset, or the NSEC that proves there is none. */
 		const dnsd_rrset_t *ds = dnsd_node_rrset(cut, DNSD_T_DS);
 		const dnsd_rrset_t *proof = ds != NULL ? ds : cut->nsec;
@@ -517,7 +615,8 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 	const dnsd_node_t *seen[CNAME_MAX];
 	size_t cur_off = 12;
 	r->aa = true;
-	if (q->do_bit && z->sign != NULL) {
+	if (q->do_bit && (z->sign != NULL || z->nsec_chain != NULL)) {
+		r->dnssec = true;
 		r->sign = z->sign;
 	}
 	for (unsigned hop = 0;; hop++) {
@@ -535,6 +634,9 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 				put_set(r, z->neg_soa, r->apex_off, &r->ns);
 				if (r->sign == NULL) {
 					r->rcode = DNSD_RCODE_NXDOMAIN;
+					if (r->dnssec) {
+						put_presigned_nx(r, z, node, &n);
+					}
 					return;
 				}
 				/* Compact denial: NOERROR and an NSEC at the name that lists
@@ -561,6 +663,9 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 			const dnsd_rrset_t *set = dnsd_node_rrset(node, DNSD_T_CNAME);
 			size_t target_off = dnsd_wr_off(&r->w) + 12;
 			put_answer(ctx, r, set, wild, &n, cur_off);
+			if (wild && r->dnssec && r->sign == NULL) {
+				put_cover(r, z, n.name);
+			}
 			const uint8_t *target = set->wire + set->rec[0].off + 10;
 			if (r->w.err || hop + 1 == CNAME_MAX || target_off > PTR_MAX ||
 			    !aya_dname_is_sub(target, z->apex)) {
@@ -576,13 +681,17 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 		                                                 : NULL;
 		if (set != NULL) {
 			put_answer(ctx, r, set, wild, &n, cur_off);
-		} else if (q->qtype == DNSD_T_NSEC && r->sign != NULL && !wild &&
-		           node->nsec != NULL) {
+			if (wild && r->dnssec && r->sign == NULL) {
+				put_cover(r, z, n.name); /* RFC 4035 3.1.3.3: no closer match */
+			}
+		} else if (q->qtype == DNSD_T_NSEC && r->dnssec && !wild && node->nsec != NULL) {
 			put_set(r, node->nsec, cur_off, &r->an); /* the NSEC asked for */
 		} else {
 			put_set(r, z->neg_soa, r->apex_off, &r->ns); /* NODATA (RFC 2308 2.2) */
 			if (r->sign != NULL) {
 				put_nodata_nsec(ctx, r, z, node, wild, &n, cur_off);
+			} else if (r->dnssec) {
+				put_presigned_nodata(r, z, node, wild, &n, cur_off);
 			}
 		}
 		return;
@@ -847,7 +956,7 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 	r.zone = NULL;
 	r.cut = NULL;
 	r.sign = NULL;
-	r.nxname = r.sign_fail = false;
+	r.dnssec = r.nxname = r.sign_fail = false;
 	int early = -1;
 	if (AYA_UNLIKELY(qs->tsig != NULL) && parsed == 0) {
 		early = tsig_early(ctx, snap, q, qlen);
@@ -892,9 +1001,10 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 		r.aa = false;
 		r.rcode = DNSD_RCODE_SERVFAIL;
 		r.sign = NULL;
+		r.dnssec = false;
 		qs->ecs.scope = 0;
 	}
-	if (r.sign != NULL) {
+	if (r.dnssec) {
 		INC(c, dnssec_answers);
 	}
 	if (r.w.err) {

@@ -35,7 +35,8 @@ typedef struct resp {
 	} add[ADD_MAX];
 	const dnsd_zone_t *zone; /* the zone answering, for the RRL key of NXDOMAIN */
 	const dnsd_node_t *cut;  /* the delegation of a referral, for its RRL key */
-	struct dnsd_zsign *sign; /* a DO query to a signed zone: RRSIGs and NSECs go in */
+	bool dnssec;             /* a DO query to a signed zone: RRSIGs and NSECs go in */
+	struct dnsd_zsign *sign; /* and the zone is signed online (NULL: pre-signed) */
 	bool nxname;             /* compact denial of a name: NOERROR, but NXDOMAIN for RRL */
 	bool sign_fail;          /* a signature could not be made: SERVFAIL */
 } resp_t;
@@ -114,7 +115,7 @@ static inline void put_rrset(resp_t *r, const dnsd_rrset_t *set, size_t owner_of
 static inline void put_set(resp_t *r, const dnsd_rrset_t *set, size_t owner_off, uint16_t *count)
 {
 	put_rrset(r, set, owner_off, count);
-	if (r->sign != NULL && set->sig != NULL) {
+	if (r->dnssec && set->sig != NULL) {
 		put_rrset(r, set->sig, owner_off, count);
 	}
 }

@@ -32,6 +32,29 @@ uint8_t dnsd_sig_labels(const uint8_t *owner)
 	return (uint8_t)n;
 }
 
+int dnsd_canon_cmp(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *la[AYA_DNAME_MAX / 2 + 1], *lb[AYA_DNAME_MAX / 2 + 1];
+	size_t na = 0, nb = 0;
+	for (const uint8_t *p = a; *p != 0; p += *p + 1) {
+		la[na++] = p;
+	}
+	for (const uint8_t *p = b; *p != 0; p += *p + 1) {
+		lb[nb++] = p;
+	}
+	while (na > 0 && nb > 0) {
+		const uint8_t *x = la[--na], *y = lb[--nb];
+		int c = memcmp(x + 1, y + 1, x[0] < y[0] ? x[0] : y[0]);
+		if (c != 0) {
+			return c;
+		}
+		if (x[0] != y[0]) {
+			return x[0] < y[0] ? -1 : 1;
+		}
+	}
+	return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
 /* Length of the well-formed name at p[0..avail), or 0. */
 static size_t name_at(const uint8_t *p, size_t avail)
 {

@@ -91,6 +91,9 @@ typedef struct dnsd_sigreq {
 	size_t n;
 } dnsd_sigreq_t;
 
+/* Canonical order of two lower-case wire names (RFC 4034 6.1): <0, 0, >0. */
+int dnsd_canon_cmp(const uint8_t *a, const uint8_t *b) AYA_NONNULL(1, 2);
+
 /* Labels of a lower-case wire name for an RRSIG: the root and a leading "*" do not count. */
 uint8_t dnsd_sig_labels(const uint8_t *owner) AYA_NONNULL(1);
 

@@ -772,6 +772,8 @@ static size_t node_types(const struct zbuild *b, const dnsd_node_t *node, bool w
 	return k;
 }
 
+static int neg_soa_sign(struct zbuild *b);
+
 /*
  * Sign the zone: the DNSKEY RRset (KSK-role keys), every authoritative RRset
  * (not NS at a cut nor anything below one), each node's NSEC, the negative
@@ -830,9 +832,17 @@ static int zone_sign(struct zbuild *b, const dnsd_keyset_t *ks, uint64_t now_s)
 		return rc;
 	}
 	b->z->soa = dnsd_node_rrset(b->z->apex_node, DNSD_T_SOA);
-	/* The negative SOA shares the SOA's signature (original TTL is the SOA's). */
+	return neg_soa_sign(b);
+}
+
+/* The negative SOA gets the SOA's signature (its original TTL is the SOA's), at its own TTL. */
+static int neg_soa_sign(struct zbuild *b)
+{
 	const dnsd_rrset_t *sig = b->z->soa->sig;
 	dnsd_rrset_t *neg = (dnsd_rrset_t *)b->z->neg_soa;
+	if (sig == NULL) {
+		return fail(b->err, b->errlen, "zone %s: the SOA has no RRSIG", b->cz->name);
+	}
 	dnsd_rrset_t *nsig = aya_arena_memdup(b->a, sig, sizeof(*sig));
 	uint8_t *wire = aya_arena_memdup(b->a, sig->wire, sig->wire_len);
 	if (nsig == NULL || wire == NULL) {
@@ -844,6 +854,107 @@ static int zone_sign(struct zbuild *b, const dnsd_keyset_t *ks, uint64_t now_s)
 	nsig->wire = wire;
 	neg->sig = nsig;
 	return 0;
+}
+
+static bool is_dnssec_type(uint16_t t)
+{
+	return t == DNSD_T_RRSIG || t == DNSD_T_NSEC || t == DNSD_T_DNSKEY || t == 50 /* NSEC3 */ ||
+	       t == 51 /* NSEC3PARAM */;
+}
+
+/* Does the zone file carry DNSSEC records (a zone signed elsewhere)? */
+static bool zone_has_dnssec(const struct zbuild *b)
+{
+	for (size_t i = 0; i < b->n_nodes; i++) {
+		for (uint16_t k = 0; k < b->nodes[i].n_rrsets; k++) {
+			if (is_dnssec_type(b->nodes[i].rrsets[k].type)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int chain_cmp(const void *pa, const void *pb)
+{
+	const dnsd_node_t *a = *(const dnsd_node_t *const *)pa;
+	const dnsd_node_t *b = *(const dnsd_node_t *const *)pb;
+	return dnsd_canon_cmp(a->name, b->name);
+}
+
+/*
+ * A pre-signed zone (RRSIGs in the zone file, signed by another tool): each
+ * RRset gets the RRSIGs of its owner that cover its type, each node its NSEC,
+ * and the NSEC chain is sorted for NXDOMAIN and wildcard proofs. Served as
+ * is: re-signing before the signatures expire is the signer's job. NSEC3
+ * zones and services (their answers cannot be signed here) are refused.
+ */
+static int zone_presigned(struct zbuild *b)
+{
+	size_t chain = 0;
+	for (size_t i = 0; i < b->n_nodes; i++) {
+		dnsd_node_t *node = &b->nodes[i];
+		const dnsd_rrset_t *sigs = dnsd_node_rrset(node, DNSD_T_RRSIG);
+		if (dnsd_node_rrset(node, 50) != NULL) {
+			return fail(b->err, b->errlen,
+			            "zone %s: NSEC3 zones cannot be served pre-signed; sign it "
+			            "with NSEC, or use dnssec: to sign online",
+			            b->cz->name);
+		}
+		for (uint16_t k = 0; k < node->n_rrsets && sigs != NULL; k++) {
+			dnsd_rrset_t *set = (dnsd_rrset_t *)&node->rrsets[k];
+			if (set->type == DNSD_T_RRSIG) {
+				continue;
+			}
+			const uint8_t *rd[DNSD_SIGN_KEYS_MAX * 2];
+			uint16_t rdlen[DNSD_SIGN_KEYS_MAX * 2];
+			size_t n = 0;
+			for (uint16_t r = 0; r < sigs->count && n < AYA_ARRAY_LEN(rd); r++) {
+				const uint8_t *p = sigs->wire + sigs->rec[r].off + 10;
+				uint16_t len = (uint16_t)(sigs->rec[r].len - 10u);
+				if (len >= 2 && dnsd_get16(p) == set->type) {
+					rd[n] = p;
+					rdlen[n++] = len;
+				}
+			}
+			if (n > 0) {
+				set->sig = rrset_of(b->a, DNSD_T_RRSIG, dnsd_get32(set->wire + 4),
+				                    rd, rdlen, n);
+				if (set->sig == NULL) {
+					return -ENOMEM;
+				}
+			}
+		}
+		node->nsec = dnsd_node_rrset(node, DNSD_T_NSEC);
+		chain += node->nsec != NULL && node->cut == NULL;
+	}
+	if (b->cz->n_services > 0) {
+		return fail(
+		        b->err, b->errlen,
+		        "zone %s: the zone file is signed (RRSIG records) but has services, whose "
+		        "answers only ayad can sign: use dnssec: and an unsigned zone file",
+		        b->cz->name);
+	}
+	const dnsd_node_t **c = aya_arena_alloc(b->a, (chain + 1) * sizeof(*c));
+	if (c == NULL) {
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < b->n_nodes; i++) {
+		if (b->nodes[i].nsec != NULL && b->nodes[i].cut == NULL) {
+			c[k++] = &b->nodes[i];
+		}
+	}
+	qsort(c, k, sizeof(*c), chain_cmp);
+	if (k == 0 || c[0] != b->z->apex_node) {
+		return fail(b->err, b->errlen,
+		            "zone %s: the zone file has RRSIGs but no NSEC at the apex: serve it "
+		            "unsigned, sign it with NSEC, or use dnssec:",
+		            b->cz->name);
+	}
+	b->z->nsec_chain = c;
+	b->z->n_nsec_chain = k;
+	return neg_soa_sign(b);
 }
 
 static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, size_t pool_base,
@@ -904,10 +1015,18 @@ static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, siz
 		z->n_xfr_allow = cz->n_xfr_allow;
 	}
 	rc = neg_soa_build(&b);
-	if (rc == 0 && ks != NULL) {
+	bool presigned = rc == 0 && zone_has_dnssec(&b);
+	if (rc == 0 && presigned && cz->dnssec.enabled) {
+		rc = fail(err, errlen,
+		          "zone %s: dnssec: signs the zone online, but its file already has DNSSEC "
+		          "records (RRSIG, NSEC, DNSKEY): remove them or remove dnssec:",
+		          cz->name);
+	} else if (rc == 0 && ks != NULL) {
 		rc = zone_sign(&b, ks, now_s);
 	} else if (rc == 0 && cz->dnssec.enabled) {
 		rc = fail(err, errlen, "zone %s: dnssec is on but no keys were loaded", cz->name);
+	} else if (rc == 0 && presigned && dnsd_node_rrset(b.z->apex_node, DNSD_T_RRSIG) != NULL) {
+		rc = zone_presigned(&b);
 	}
 	return rc;
 }
@@ -1169,7 +1288,7 @@ void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *ou
 	out->name = z->name;
 	out->serial = z->serial;
 	out->records = z->records;
-	out->is_signed = z->sign != NULL;
+	out->is_signed = z->sign != NULL || z->nsec_chain != NULL;
 	out->sig_expiry = z->sign != NULL ? z->sign->expiration : 0;
 	out->signatures = z->sign != NULL ? z->sign->signatures : 0;
 }

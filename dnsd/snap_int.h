@@ -140,6 +140,10 @@ typedef struct dnsd_zone {
 	size_t n_xfr_acl;
 	struct dnsd_zsign *sign; /* signed zone (dnssec_int.h); NULL: unsigned. Its cache is
 	                            the one part of the snapshot written after the build */
+	/* A pre-signed zone (RRSIGs in its file, no dnssec:): the nodes that have an NSEC, in
+	 * canonical order (RFC 4034 6.1), for the NSEC covering a name that does not exist. */
+	const dnsd_node_t *const *nsec_chain;
+	size_t n_nsec_chain;
 } dnsd_zone_t;
 
 struct dnsd_snap {
