@@ -71,13 +71,13 @@ typedef enum dnsd_key_state {
 const char *dnsd_key_state_name(dnsd_key_state_t s);
 
 typedef struct dnsd_key_info {
-	uint16_t tag;       /* RFC 4034 appendix B */
-	uint8_t algorithm;  /* 13 ECDSAP256SHA256, 15 ED25519 */
-	uint16_t flags;     /* 257 (SEP: KSK or CSK) or 256 (ZSK) */
-	bool ksk;           /* signs the DNSKEY RRset */
-	bool zsk;           /* signs every other RRset; ksk && zsk: a combined key (CSK) */
+	uint16_t tag;      /* RFC 4034 appendix B */
+	uint8_t algorithm; /* 13 ECDSAP256SHA256, 15 ED25519 */
+	uint16_t flags;    /* 257 (SEP: KSK or CSK) or 256 (ZSK) */
+	bool ksk;          /* signs the DNSKEY RRset */
+	bool zsk;          /* signs every other RRset; ksk && zsk: a combined key (CSK) */
 	dnsd_key_state_t state;
-	const char *file;   /* its .private file; borrowed from the keyset */
+	const char *file; /* its .private file; borrowed from the keyset */
 } dnsd_key_info_t;
 
 typedef struct dnsd_keyset dnsd_keyset_t;
@@ -115,8 +115,8 @@ int dnsd_keyset_ds(const dnsd_keyset_t *ks, size_t i, char *buf, size_t len) AYA
  */
 int dnsd_keys_add(const cfg_zone_t *z, const char *dir, bool ksk, bool zsk, uint16_t *tag,
                   char *err, size_t errlen) AYA_NONNULL(1, 2, 5) AYA_WUR;
-int dnsd_keys_activate(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err,
-                       size_t errlen) AYA_NONNULL(1, 2) AYA_WUR;
+int dnsd_keys_activate(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
+        AYA_NONNULL(1, 2) AYA_WUR;
 int dnsd_keys_remove(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
         AYA_NONNULL(1, 2) AYA_WUR;
 
@@ -129,8 +129,8 @@ int dnsd_keys_remove(const cfg_zone_t *z, const char *dir, uint16_t tag, char *e
  * keeps its own references to the keys. A signed zone without keys: -EINVAL.
  */
 int dnsd_snap_build_signed(const cfg_t *cfg, const uint8_t *cookie_secret,
-                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out,
-                           char *err, size_t errlen) AYA_NONNULL(1, 5) AYA_WUR;
+                           dnsd_keyset_t *const *keys, uint64_t now_s, dnsd_snap_t **out, char *err,
+                           size_t errlen) AYA_NONNULL(1, 5) AYA_WUR;
 /* The earliest RRSIG expiration the snapshot's static signatures have; 0 when nothing is signed. */
 uint64_t dnsd_snap_sig_expiry(const dnsd_snap_t *snap) AYA_NONNULL(1);
 
@@ -139,9 +139,9 @@ typedef struct dnsd_zone_info {
 	const char *name; /* presentation, no trailing dot; borrowed from the snapshot */
 	uint32_t serial;
 	size_t records;
-	bool is_signed;         /* dnssec: served with signatures to DO queries */
-	uint64_t sig_expiry;    /* earliest static RRSIG expiration (unix seconds); 0 unsigned */
-	size_t signatures;      /* static RRSIGs made at build */
+	bool is_signed;      /* dnssec: served with signatures to DO queries */
+	uint64_t sig_expiry; /* earliest static RRSIG expiration (unix seconds); 0 unsigned */
+	size_t signatures;   /* static RRSIGs made at build */
 } dnsd_zone_info_t;
 size_t dnsd_snap_zone_count(const dnsd_snap_t *snap) AYA_NONNULL(1);
 void dnsd_snap_zone_info(const dnsd_snap_t *snap, size_t i, dnsd_zone_info_t *out)
@@ -210,6 +210,7 @@ typedef struct dnsd_stats {
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;
 	uint64_t tsig_ok, tsig_badkey, tsig_badsig, tsig_badtime, tsig_formerr;
+	uint64_t dnssec_answers, dnssec_cache_hits, dnssec_signs, dnssec_sign_fail;
 	uint64_t rrl_keys; /* gauge: RRL table entries used within the window */
 } dnsd_stats_t;
 
