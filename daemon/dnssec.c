@@ -231,7 +231,7 @@ static int zone_fill(ayad_t *d, const cfg_zone_t *z, bool ds_only, aya_arena_t *
 	                           .signed_at = d->snap_signed_s,
 	                           .error = ""};
 	for (size_t i = 0; d->snap != NULL && i < dnsd_snap_zone_count(d->snap); i++) {
-		dnsd_zone_info_t zi;
+		dnsd_zone_info_t zi = {0};
 		dnsd_snap_zone_info(d->snap, i, &zi);
 		if (strcmp(zi.name, z->name) == 0) {
 			out->is_signed = zi.is_signed;
