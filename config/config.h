@@ -376,8 +376,8 @@ typedef enum cfg_dnssec_alg {
 typedef struct cfg_dnssec {
 	bool enabled;
 	cfg_dnssec_alg_t algorithm;
-	bool split;                    /* a KSK and a ZSK; false (default): one combined key (CSK) */
-	const char *key_directory;     /* resolved; NULL: <state_dir>/dnssec */
+	bool split;                /* a KSK and a ZSK; false (default): one combined key (CSK) */
+	const char *key_directory; /* resolved; NULL: <state_dir>/dnssec */
 	uint32_t signature_lifetime_s; /* RRSIG expiration - inception, default 14 days */
 	uint32_t dnskey_ttl_s;         /* TTL of the DNSKEY RRset, default 3600 */
 	cfg_loc_t loc;

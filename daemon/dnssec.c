@@ -130,8 +130,11 @@ int ayad_dnssec_resign(ayad_t *d, char *err, size_t errlen)
 {
 	dnsd_snap_t *snap = NULL;
 	uint64_t signed_s = 0;
-	int rc = ayad_snap_build(d->cfg, ayad_cookie_secret(d, d->cfg), &snap, &signed_s, err,
-	                         errlen);
+	/* ayad_cookie_secret()'s choice, not a call: reload.c calls this file (no cycle). */
+	const cfg_dns_t *dns = &d->cfg->dns;
+	int rc = ayad_snap_build(d->cfg,
+	                         dns->cookie_secret_set ? dns->cookie_secret : d->file_secret,
+	                         &snap, &signed_s, err, errlen);
 	if (rc < 0) {
 		return rc;
 	}

@@ -18,8 +18,8 @@
 #define DNSD_SIG_MAX 64                /* ECDSA P-256 r||s, Ed25519 */
 
 typedef struct dnsd_key {
-	dnsd_key_info_t info;  /* info.file points into `file` */
-	EVP_PKEY *pkey;        /* the private key */
+	dnsd_key_info_t info;                 /* info.file points into `file` */
+	EVP_PKEY *pkey;                       /* the private key */
 	uint8_t rdata[DNSD_DNSKEY_RDATA_MAX]; /* DNSKEY RDATA */
 	uint16_t rdlen;
 	char *file; /* the .private file's path (malloc) */
