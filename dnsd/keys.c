@@ -797,25 +797,20 @@ int dnsd_keyset_load(const cfg_zone_t *z, const char *dir, bool create, dnsd_key
 		return -EINVAL;
 	}
 	if (kd.n == 0) {
+		/* None yet: make them, each new key's tag unlike the ones before. */
 		uint16_t tag;
 		bool split = z->dnssec.split;
 		rc = make_key(z, dir, &kd, true, !split, DNSD_KEY_ACTIVE, &tag, err, errlen);
-		if (rc == 0 && split) {
-			rc = kdir_read(z, dir, &kd, err, errlen);
-			if (rc == 0) {
-				rc = make_key(z, dir, &kd, false, true, DNSD_KEY_ACTIVE, &tag, err,
-				              errlen);
-				kdir_fini(&kd);
-			}
+		kdir_fini(&kd);
+		if (rc == 0 && split && (rc = kdir_read(z, dir, &kd, err, errlen)) == 0) {
+			rc = make_key(z, dir, &kd, false, true, DNSD_KEY_ACTIVE, &tag, err, errlen);
+			kdir_fini(&kd);
 		}
-		if (rc < 0) {
+		if (rc < 0 || (rc = kdir_read(z, dir, &kd, err, errlen)) < 0) {
 			return rc;
 		}
 		if (made != NULL) {
 			*made = split ? 2 : 1;
-		}
-		if ((rc = kdir_read(z, dir, &kd, err, errlen)) < 0) {
-			return rc;
 		}
 	}
 	const char *role = uncovered(kd.v, kd.n);
