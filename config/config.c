@@ -162,6 +162,22 @@ static void store_scalar(loader_t *ld, const section_t *sec, const item_t *it, c
 			store_uint(dst, it->size, u);
 		}
 		return;
+	case IT_DURATION_S:
+		if (cfg_parse_duration_ms(s, &u) != 0) {
+			cfg_y_err_at(ld, loc,
+			             "%s.%s: bad duration '%s' (expected e.g. 90s, 15m, 2h, 14d or "
+			             "seconds)",
+			             sec->name, it->name, s);
+		} else if (u % 1000 != 0) {
+			cfg_y_err_at(ld, loc, "%s.%s: %s is not a whole number of seconds",
+			             sec->name, it->name, s);
+		} else if ((double)(u / 1000) < it->min || (double)(u / 1000) > it->max) {
+			cfg_y_err_at(ld, loc, "%s.%s: %s is out of range %.0fs..%.0fs", sec->name,
+			             it->name, s, it->min, it->max);
+		} else {
+			store_uint(dst, it->size, u / 1000);
+		}
+		return;
 	case IT_DOUBLE: {
 		char *end;
 		double v = strtod(s, &end);

@@ -73,16 +73,17 @@ void *cfg_y_seq_alloc(loader_t *ld, const yaml_node_t *n, const char *what, size
 /* ---- config.c: the schema-driven mapping parser ---- */
 
 typedef enum item_type {
-	IT_STR,      /* any string, stored as const char * */
-	IT_NAME,     /* non-empty string */
-	IT_PATH,     /* string, made relative to the config file's directory */
-	IT_UINT,     /* unsigned integer in [min, max]; stored in `size` bytes */
-	IT_DOUBLE,   /* number in [min, max] */
-	IT_BOOL,     /* true/false */
-	IT_DURATION, /* "500ms", "2s", "1m", bare seconds; ms in [min, max], unsigned */
-	IT_ENUM,     /* one of `names`, stored as int index */
-	IT_FUNC,     /* custom parser; called with val == NULL to apply a default */
-	IT_SECTION,  /* a mapping parsed with `sub`, base + offset */
+	IT_STR,        /* any string, stored as const char * */
+	IT_NAME,       /* non-empty string */
+	IT_PATH,       /* string, made relative to the config file's directory */
+	IT_UINT,       /* unsigned integer in [min, max]; stored in `size` bytes */
+	IT_DOUBLE,     /* number in [min, max] */
+	IT_BOOL,       /* true/false */
+	IT_DURATION,   /* "500ms", "2s", "1m", bare seconds; ms in [min, max], unsigned */
+	IT_DURATION_S, /* a duration in whole seconds; seconds in [min, max], unsigned */
+	IT_ENUM,       /* one of `names`, stored as int index */
+	IT_FUNC,       /* custom parser; called with val == NULL to apply a default */
+	IT_SECTION,    /* a mapping parsed with `sub`, base + offset */
 } item_type_t;
 
 struct item;
@@ -166,6 +167,9 @@ CFG_FN(cfg_fn_policy);
 CFG_FN(cfg_fn_rrl);
 CFG_FN(cfg_fn_rrl_exempt);
 
+/* dnssec.c */
+CFG_FN(cfg_fn_dnssec);
+
 /* gossip.c */
 CFG_FN(cfg_fn_gossip);
 CFG_FN(cfg_fn_gossip_bind);
@@ -200,7 +204,8 @@ void cfg_check_drains(loader_t *ld) AYA_NONNULL(1);
 /* schema.c: every table of the configuration schema. */
 extern const section_t cfg_sec_top, cfg_sec_node, cfg_sec_dns, cfg_sec_zone, cfg_sec_control,
         cfg_sec_log, cfg_sec_geo, cfg_sec_geo_map, cfg_sec_region, cfg_sec_service, cfg_sec_pool,
-        cfg_sec_endpoint, cfg_sec_monitor, cfg_sec_load, cfg_sec_gossip, cfg_sec_rrl;
+        cfg_sec_endpoint, cfg_sec_monitor, cfg_sec_load, cfg_sec_gossip, cfg_sec_rrl,
+        cfg_sec_dnssec;
 
 /* ---- zone.c ---- */
 

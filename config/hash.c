@@ -7,7 +7,8 @@
  * is no drift either).
  *
  * Covered: regions, geo maps and default order, monitors, zones (name, every
- * record, transfer ACL) with their services, pools, endpoints and policy.
+ * record, transfer ACL, signing settings but the key directory) with their
+ * services, pools, endpoints and policy.
  * Left out, because every node's file necessarily differs there: node,
  * dns, control, state_dir, log and gossip; and the path of the geo database
  * (nodes may keep it in different places; its content is not read here).
@@ -194,6 +195,18 @@ static uint64_t h_zone(uint64_t h, const cfg_zone_t *z)
 	h = h_u64(h, z->n_services);
 	for (size_t i = 0; i < z->n_services; i++) {
 		h = h_service(h, &z->services[i]);
+	}
+	/*
+	 * Only when signed: unsigned zones keep their hash. Nodes signing with
+	 * another algorithm or layout serve DNSKEY RRsets that disagree. The key
+	 * directory is a path (it may differ between nodes): left out.
+	 */
+	if (z->dnssec.enabled) {
+		h = aya_fnv1a_str(h, "dnssec");
+		h = h_u64(h, (uint64_t)z->dnssec.algorithm);
+		h = h_u64(h, z->dnssec.split);
+		h = h_u64(h, z->dnssec.signature_lifetime_s);
+		h = h_u64(h, z->dnssec.dnskey_ttl_s);
 	}
 	return h;
 }

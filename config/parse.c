@@ -100,7 +100,8 @@ int cfg_parse_duration_ms(const char *s, uint64_t *ms)
 	static const struct {
 		const char *suffix;
 		uint64_t mult;
-	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	} units[] = {{"", 1000},   {"ms", 1},      {"s", 1000},
+	             {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
 	uint64_t v;
 	const char *end;
 	int rc = parse_u64(s, &v, &end);

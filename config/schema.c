@@ -11,6 +11,7 @@
 
 /* Enum-typed fields are stored as int. */
 _Static_assert(sizeof(cfg_all_down_t) == sizeof(int), "enum storage");
+_Static_assert(sizeof(cfg_dnssec_alg_t) == sizeof(int), "enum storage");
 
 #define SIZE_OF(S, f) sizeof(((S *)0)->f)
 #define SEC(var, nm, arr) const section_t var = {nm, arr, AYA_ARRAY_LEN(arr), false}
@@ -150,8 +151,42 @@ static const item_t zone_items[] = {
         {.name = "notify_key", .type = IT_FUNC, .fn = cfg_fn_notify_key, .dflt = "none"},
         /* names answered from pools of endpoints */
         {.name = "services", .type = IT_FUNC, .fn = cfg_fn_services},
+        /* online DNSSEC signing (config/dnssec.c); absent = unsigned */
+        {.name = "dnssec", .type = IT_FUNC, .fn = cfg_fn_dnssec},
 };
 SEC(cfg_sec_zone, "zone", zone_items);
+
+/* ---- zones[].dnssec (config/dnssec.c) ---- */
+static const char *const dnssec_alg_names[] = {"ecdsap256sha256", "ed25519", NULL};
+#define DS(f) .offset = offsetof(cfg_dnssec_t, f), .size = SIZE_OF(cfg_dnssec_t, f)
+static const item_t dnssec_items[] = {
+        /* signing algorithm: ecdsap256sha256 (13) or ed25519 (15) */
+        {.name = "algorithm",
+         .type = IT_ENUM,
+         DS(algorithm),
+         .names = dnssec_alg_names,
+         .dflt = "ecdsap256sha256"},
+        /* a KSK and a ZSK; false = one combined signing key (CSK) */
+        {.name = "split", .type = IT_BOOL, DS(split), .dflt = "false"},
+        /* where the key files are, relative to the config file; default <state_dir>/dnssec */
+        {.name = "key_directory", .type = IT_PATH, DS(key_directory)},
+        /* RRSIG expiration - inception */
+        {.name = "signature_lifetime",
+         .type = IT_DURATION_S,
+         DS(signature_lifetime_s),
+         .min = 600,
+         .max = 366 * 86400,
+         .dflt = "14d"},
+        /* TTL of the DNSKEY RRset */
+        {.name = "dnskey_ttl",
+         .type = IT_DURATION_S,
+         DS(dnskey_ttl_s),
+         .min = 0,
+         .max = 7 * 86400,
+         .dflt = "1h"},
+};
+#undef DS
+SEC(cfg_sec_dnssec, "zone.dnssec", dnssec_items);
 
 /* ---- control, log: stored in cfg_t itself ---- */
 static const item_t control_items[] = {

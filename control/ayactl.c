@@ -11,6 +11,8 @@
  *   ayactl [-s SOCKET] [--json] keyring list|install KEY|use KEY_ID|remove KEY_ID [--force]
  *   ayactl [-s SOCKET] [--json] log-level [debug|info|warning|error]
  *   ayactl [-s SOCKET] [--json] top [--interval S] [--count N]
+ *   ayactl [-s SOCKET] [--json] dnssec status [ZONE] | ds ZONE | add ZONE [--ksk|--zsk]
+ *                               | activate ZONE TAG | remove ZONE TAG
  *
  * The socket comes from -s, else $AYA_SOCKET, else CTL_DEFAULT_SOCKET.
  * Exit codes: 0 ok, 1 the command failed (message printed), 2 usage,
@@ -77,6 +79,11 @@ static void usage(FILE *f)
 	        "                                  which applies the config's log.level)\n"
 	        "  top [--interval S] [--count N]  live view: queries/s, answers/s and each\n"
 	        "                                  pool's share per service, health flips\n"
+	        "  dnssec status [ZONE]            signed zones: keys, signatures' expiry\n"
+	        "  dnssec ds ZONE                  the DS records for the parent zone\n"
+	        "  dnssec add ZONE [--ksk|--zsk]   a new key, published, not signing yet\n"
+	        "  dnssec activate ZONE TAG        the key signs; the key it replaces retires\n"
+	        "  dnssec remove ZONE TAG          delete a key that no longer signs\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH  control socket (default $AYA_SOCKET or %s)\n"
@@ -88,6 +95,8 @@ static void usage(FILE *f)
 	        "      --count N      top: stop after N refreshes (default: until interrupted)\n"
 	        "      --reason TEXT  drain: why, stored with the drain\n"
 	        "      --for DURATION drain: it ends by itself after 90s, 15m, 2h, 1d, ...\n"
+	        "      --ksk, --zsk   dnssec add: a key-signing or zone-signing key (default:\n"
+	        "                     a combined key, in a zone without dnssec.split)\n"
 	        "  -h, --help         this text\n",
 	        CTL_DEFAULT_SOCKET);
 }
@@ -167,6 +176,27 @@ static int parse_type(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* dnssec OP [ZONE [TAG]]: the arity each op takes (a bad tag is a usage error later). */
+static bool take_dnssec(ctl_request_t *req, char **args, int n)
+{
+	if (n < 1) {
+		return false;
+	}
+	const char *op = args[0];
+	req->dnssec_op = op;
+	req->zone = n >= 2 ? args[1] : NULL;
+	if (strcmp(op, "status") == 0) {
+		return n <= 2;
+	}
+	if (strcmp(op, "ds") == 0 || strcmp(op, "add") == 0) {
+		return n == 2;
+	}
+	if (strcmp(op, "activate") == 0 || strcmp(op, "remove") == 0) {
+		return n == 3;
+	}
+	return false;
+}
+
 /*
  * cost REGION VALUE|reset: VALUE must be a whole finite number ("10",
  * "2.5", "1e3"); the range is ayad's to check. false with a message.
@@ -227,9 +257,24 @@ static bool take_args(ctl_request_t *req, char **args, int n)
 	case CTL_CMD_LOG_LEVEL:
 		req->level = n == 1 ? args[0] : NULL;
 		return n <= 1;
+	case CTL_CMD_DNSSEC:
+		return take_dnssec(req, args, n);
 	default:
 		return n == 0;
 	}
+}
+
+/* A key tag: 0..65535. */
+static bool parse_tag(const char *s, uint32_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v > 65535) {
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
 }
 
 /* --json anywhere before "--": known before getopt, for its own errors. */
@@ -380,7 +425,9 @@ int main(int argc, char **argv)
 		OPT_INTERVAL,
 		OPT_COUNT,
 		OPT_REASON,
-		OPT_FOR
+		OPT_FOR,
+		OPT_KSK,
+		OPT_ZSK
 	};
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
@@ -393,6 +440,8 @@ int main(int argc, char **argv)
 	        {"count", required_argument, NULL, OPT_COUNT},
 	        {"reason", required_argument, NULL, OPT_REASON},
 	        {"for", required_argument, NULL, OPT_FOR},
+	        {"ksk", no_argument, NULL, OPT_KSK},
+	        {"zsk", no_argument, NULL, OPT_ZSK},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = getenv("AYA_SOCKET");
@@ -454,6 +503,13 @@ int main(int argc, char **argv)
 				            "--for %s: a duration like 90s, 15m, 2h, 1d", optarg);
 			}
 			break;
+		case OPT_KSK:
+		case OPT_ZSK:
+			if (req.role != NULL) {
+				return fail(EXIT_USAGE, NULL, "give one of --ksk and --zsk");
+			}
+			req.role = c == OPT_KSK ? "ksk" : "zsk";
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -480,6 +536,15 @@ int main(int argc, char **argv)
 	if (cmd == CTL_CMD_COST && req.region != NULL && !take_cost(&req, argv[argc - 1])) {
 		return EXIT_USAGE;
 	}
+	if (cmd == CTL_CMD_DNSSEC &&
+	    (strcmp(req.dnssec_op, "activate") == 0 || strcmp(req.dnssec_op, "remove") == 0) &&
+	    !parse_tag(argv[argc - 1], &req.tag)) {
+		return fail(EXIT_USAGE, name, "dnssec %s: '%s' is not a key tag (0..65535)",
+		            req.dnssec_op, argv[argc - 1]);
+	}
+	if (req.role != NULL && (cmd != CTL_CMD_DNSSEC || strcmp(req.dnssec_op, "add") != 0)) {
+		return fail(EXIT_USAGE, name, "--ksk and --zsk go with dnssec add");
+	}
 	if ((req.reason != NULL || req.for_s > 0) && cmd != CTL_CMD_DRAIN) {
 		return fail(EXIT_USAGE, name, "--reason and --for go with drain");
 	}
@@ -496,9 +561,12 @@ int main(int argc, char **argv)
 		return run_top(path, &top);
 	}
 	ctl_reply_t *r = NULL;
-	int timeout_ms = cmd == CTL_CMD_RELOAD    ? RELOAD_TIMEOUT_MS
-	                 : cmd == CTL_CMD_KEYRING ? KEYRING_TIMEOUT_MS
-	                                          : CTL_TIMEOUT_MS;
+	/* A changed key re-signs every signed zone: as long as a reload. */
+	bool resign = cmd == CTL_CMD_DNSSEC && strcmp(req.dnssec_op, "status") != 0 &&
+	              strcmp(req.dnssec_op, "ds") != 0;
+	int timeout_ms = cmd == CTL_CMD_RELOAD || resign ? RELOAD_TIMEOUT_MS
+	                 : cmd == CTL_CMD_KEYRING        ? KEYRING_TIMEOUT_MS
+	                                                 : CTL_TIMEOUT_MS;
 	int ex = call(path, &req, timeout_ms, &r);
 	if (ex != EXIT_OK) {
 		return ex;

@@ -19,6 +19,7 @@ static const char *const cmd_names[CTL_CMD_COUNT] = {
         [CTL_CMD_BACKENDS] = "backends", [CTL_CMD_MEMBERS] = "members",
         [CTL_CMD_KEYRING] = "keyring",   [CTL_CMD_COST] = "cost",
         [CTL_CMD_TOP] = "top",           [CTL_CMD_LOG_LEVEL] = "log-level",
+        [CTL_CMD_DNSSEC] = "dnssec",
 };
 
 int ctl_cmd_parse(const char *name, ctl_cmd_t *out)
@@ -90,6 +91,7 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	Aya__Ctl__CostRequest cost = AYA__CTL__COST_REQUEST__INIT;
 	Aya__Ctl__LogLevelRequest log_level = AYA__CTL__LOG_LEVEL_REQUEST__INIT;
 	Aya__Ctl__TopRequest top = AYA__CTL__TOP_REQUEST__INIT;
+	Aya__Ctl__DnssecRequest dnssec = AYA__CTL__DNSSEC_REQUEST__INIT;
 	req.version = CTL_VERSION;
 	drain.service = ctl_pstr(r->service);
 	drain.target = ctl_pstr(r->target);
@@ -156,6 +158,14 @@ int ctl_request_frame(const ctl_request_t *r, uint8_t **out, size_t *len)
 	case CTL_CMD_TOP:
 		req.cmd_case = AYA__CTL__REQUEST__CMD_TOP;
 		req.top = &top;
+		break;
+	case CTL_CMD_DNSSEC:
+		req.cmd_case = AYA__CTL__REQUEST__CMD_DNSSEC;
+		dnssec.op = ctl_pstr(r->dnssec_op);
+		dnssec.zone = ctl_pstr(r->zone);
+		dnssec.tag = r->tag;
+		dnssec.role = ctl_pstr(r->role);
+		req.dnssec = &dnssec;
 		break;
 	default:
 		return -EINVAL;
@@ -234,6 +244,13 @@ int ctl_request_decode(const uint8_t *buf, size_t len, aya_arena_t *a, ctl_reque
 		break;
 	case AYA__CTL__REQUEST__CMD_TOP:
 		out->cmd = CTL_CMD_TOP;
+		break;
+	case AYA__CTL__REQUEST__CMD_DNSSEC:
+		out->cmd = CTL_CMD_DNSSEC;
+		out->dnssec_op = ctl_dup(a, req->dnssec->op, &oom);
+		out->zone = ctl_dup(a, req->dnssec->zone, &oom);
+		out->tag = req->dnssec->tag;
+		out->role = ctl_dup(a, req->dnssec->role, &oom);
 		break;
 	default:
 		/* Newer client, or none given. */
@@ -406,6 +423,13 @@ int ctl_reply_frame(const ctl_reply_t *r, uint8_t **out, size_t *len)
 			goto out;
 		}
 		break;
+	case CTL_CMD_DNSSEC:
+		rep.body_case = AYA__CTL__REPLY__BODY_DNSSEC;
+		rep.dnssec = ctl_dnssec_to_pb(a, &r->dnssec);
+		if (rep.dnssec == NULL) {
+			goto out;
+		}
+		break;
 	case CTL_CMD_LOG_LEVEL:
 		rep.body_case = AYA__CTL__REPLY__BODY_LOG_LEVEL;
 		rep.log_level = ctl_log_level_to_pb(a, &r->log_level);
@@ -560,6 +584,10 @@ int ctl_reply_decode(const uint8_t *buf, size_t len, ctl_reply_t **out)
 	case AYA__CTL__REPLY__BODY_TOP:
 		r->cmd = CTL_CMD_TOP;
 		ctl_top_from_pb(a, p->top, &r->top, &oom);
+		break;
+	case AYA__CTL__REPLY__BODY_DNSSEC:
+		r->cmd = CTL_CMD_DNSSEC;
+		ctl_dnssec_from_pb(a, p->dnssec, &r->dnssec, &oom);
 		break;
 	default:
 		/* A body we do not know (newer server) or none: only ok/error count. */

@@ -46,6 +46,7 @@ typedef enum ctl_cmd {
 	CTL_CMD_COST = 9,
 	CTL_CMD_LOG_LEVEL = 10,
 	CTL_CMD_TOP = 11,
+	CTL_CMD_DNSSEC = 12,
 	CTL_CMD_COUNT
 } ctl_cmd_t;
 
@@ -71,6 +72,10 @@ typedef struct ctl_request {
 	const char *level;      /* log-level: "debug", "info", "warning", "error"; NULL/"" = show */
 	const char *reason;     /* drain: operator's reason; NULL or "" = none */
 	uint64_t for_s;         /* drain: ends by itself after this many seconds; 0 = never */
+	const char *dnssec_op;  /* dnssec: "status", "ds", "add", "activate", "remove" */
+	const char *zone;       /* dnssec: zone name; NULL or "" = every signed zone (status) */
+	uint32_t tag;           /* dnssec activate, remove: the key's tag */
+	const char *role; /* dnssec add: "ksk", "zsk", "csk"; NULL or "" = the zone's layout */
 } ctl_request_t;
 
 /*
@@ -405,6 +410,42 @@ typedef struct ctl_top {
 	size_t n_events;
 } ctl_top_t;
 
+/* dnssec: one key of a signed zone */
+typedef struct ctl_dnssec_key {
+	uint32_t tag;
+	const char *role;  /* "csk", "ksk", "zsk" */
+	const char *state; /* "published", "active", "retired" */
+	const char *file;  /* its .private file */
+	const char *ds;    /* its DS record (presentation); "" for a ZSK */
+} ctl_dnssec_key_t;
+
+typedef struct ctl_dnssec_zone {
+	const char *name;
+	uint32_t algorithm; /* 13 ECDSAP256SHA256, 15 ED25519 */
+	bool split;         /* KSK and ZSK; false: CSK */
+	const char *key_directory;
+	uint32_t dnskey_ttl_s;
+	uint32_t signature_lifetime_s;
+	bool is_signed;      /* the served snapshot signs the zone */
+	uint64_t sig_expiry; /* earliest static RRSIG expiration, unix seconds; 0 = none */
+	uint64_t signatures; /* static RRSIGs in the snapshot */
+	uint64_t signed_at;  /* when the served snapshot was signed, unix seconds; 0 = never */
+	const ctl_dnssec_key_t *keys; /* by tag */
+	size_t n_keys;
+	const char *error; /* the keys could not be read; "" = none */
+} ctl_dnssec_zone_t;
+
+typedef struct ctl_dnssec {
+	const char *op; /* as asked */
+	const ctl_dnssec_zone_t *zones;
+	size_t n_zones;
+	const char *changed; /* add, activate, remove: what was done; "" otherwise */
+	const char *hint;    /* the next step; "" = none */
+	uint32_t tag;        /* the key acted on; 0 for status and ds */
+	uint64_t answers, cache_hits, signs, sign_failures; /* dnsd's dnssec_* counters */
+	int64_t now_s;
+} ctl_dnssec_t;
+
 /*
  * One reply. Strings and arrays are borrowed: from the handler's scratch
  * arena on the server, from `arena` after ctl_reply_decode().
@@ -426,6 +467,7 @@ typedef struct ctl_reply {
 		ctl_cost_t cost;
 		ctl_log_level_t log_level;
 		ctl_top_t top;
+		ctl_dnssec_t dnssec;
 	};
 	aya_arena_t *arena; /* owned when decoded; NULL otherwise */
 	void *conn;         /* server: the connection a handler answers (ctl_defer) */

@@ -95,3 +95,11 @@ int ctl_log_level_json(struct json_t *o, const ctl_log_level_t *l) AYA_NONNULL(1
 /* One sample alone (ayactl --json of the raw command): cumulative figures. */
 void ctl_top_sample_write_text(FILE *f, const ctl_top_t *t) AYA_NONNULL(1, 2);
 int ctl_top_json(struct json_t *o, const ctl_top_t *t) AYA_NONNULL(1, 2);
+
+/* ---- dnssec (codec_dnssec.c, render_dnssec.c) ---- */
+
+Aya__Ctl__DnssecReply *ctl_dnssec_to_pb(aya_arena_t *a, const ctl_dnssec_t *d) AYA_NONNULL(1, 2);
+void ctl_dnssec_from_pb(aya_arena_t *a, const Aya__Ctl__DnssecReply *p, ctl_dnssec_t *d, bool *oom)
+        AYA_NONNULL(1, 2, 3, 4);
+void ctl_dnssec_write_text(FILE *f, const ctl_dnssec_t *d) AYA_NONNULL(1, 2);
+int ctl_dnssec_json(struct json_t *o, const ctl_dnssec_t *d) AYA_NONNULL(1, 2);

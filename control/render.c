@@ -135,6 +135,9 @@ void ctl_reply_write_text(FILE *f, const ctl_reply_t *r)
 	case CTL_CMD_KEYRING:
 		ctl_keyring_write_text(f, &r->keyring);
 		break;
+	case CTL_CMD_DNSSEC:
+		ctl_dnssec_write_text(f, &r->dnssec);
+		break;
 	case CTL_CMD_COST:
 		ctl_cost_write_text(f, &r->cost);
 		break;
@@ -248,6 +251,8 @@ char *ctl_reply_to_json(const ctl_reply_t *r)
 		rc |= ctl_log_level_json(o, &r->log_level);
 	} else if (r->cmd == CTL_CMD_TOP) {
 		rc |= ctl_top_json(o, &r->top);
+	} else if (r->cmd == CTL_CMD_DNSSEC) {
+		rc |= ctl_dnssec_json(o, &r->dnssec);
 	}
 	char *s = rc == 0 ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

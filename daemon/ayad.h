@@ -70,7 +70,9 @@ typedef struct ayad {
 	char last_reload_msg[512];      /* summary line, or the first error */
 	int64_t drain_until_s;          /* earliest expiry of the last build's drains; 0 = none */
 	struct ayad_takeover *takeover; /* waiting for another ayad to stop (takeover.c) */
-	bool start_failed; /* start-up failed after the loop began (a takeover): exit 1 */
+	bool start_failed;          /* start-up failed after the loop began (a takeover): exit 1 */
+	uint64_t snap_signed_s;     /* when d->snap was signed (unix seconds); 0: nothing signed */
+	struct ayad_dnssec *dnssec; /* the re-sign timer (daemon/dnssec.c) */
 } ayad_t;
 
 /*
@@ -189,6 +191,35 @@ void ayad_rebuild_stats(const ayad_t *d, ayad_rebuild_stats_t *out) AYA_NONNULL(
 #define AYAD_REBUILD_BOUNDS 12
 extern const double ayad_rebuild_bounds[AYAD_REBUILD_BOUNDS];
 void ayad_rebuild_hists(const ayad_t *d, aya_hist_t *build, aya_hist_t *delay) AYA_NONNULL(1, 2, 3);
+
+/* ---- DNSSEC (daemon/dnssec.c) ---- */
+
+/* z's key directory: dnssec.key_directory, else <state_dir>/dnssec (in buf). */
+const char *ayad_dnssec_dir(const cfg_t *cfg, const cfg_zone_t *z, char *buf, size_t len)
+        AYA_NONNULL(1, 2, 3);
+/*
+ * The keysets of cfg's zones (cfg->n_zones entries, NULL for unsigned
+ * zones), made with `create` when a key directory has none (logged, with the
+ * cluster warning). 0 or a negative errno with err naming the zone and file
+ * (-ENOENT without create: no key yet).
+ */
+int ayad_dnssec_keys(const cfg_t *cfg, bool create, dnsd_keyset_t ***out, char *err, size_t errlen)
+        AYA_NONNULL(1, 3, 4) AYA_WUR;
+void ayad_dnssec_keys_free(dnsd_keyset_t **keys, size_t n);
+/*
+ * The serving zone snapshot of cfg: dnsd_snap_build, or with signed zones
+ * their keys (made when missing) and dnsd_snap_build_signed. *signed_s gets
+ * the signing time (0: nothing signed). 0 or a negative errno with err.
+ */
+int ayad_snap_build(const cfg_t *cfg, const uint8_t *secret, dnsd_snap_t **out, uint64_t *signed_s,
+                    char *err, size_t errlen) AYA_NONNULL(1, 3, 4, 5) AYA_WUR;
+/* Build a new snapshot of d->cfg with fresh signatures and publish it. 0 or -errno with err. */
+int ayad_dnssec_resign(ayad_t *d, char *err, size_t errlen) AYA_NONNULL(1, 2) AYA_WUR;
+/* Arm the re-sign timer on d->base (a quarter of the signature lifetime); 0 or -ENOMEM. */
+int ayad_dnssec_start(ayad_t *d) AYA_NONNULL(1) AYA_WUR;
+void ayad_dnssec_stop(ayad_t *d) AYA_NONNULL(1);
+/* The `dnssec` control command (ctl_handler_fn). */
+void ayad_on_dnssec(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_arena_t *a);
 
 /* ---- NOTIFY (daemon/notify.c) ---- */
 

@@ -496,10 +496,17 @@ static void on_top(void *arg, const ctl_request_t *req, ctl_reply_t *r, aya_aren
 }
 
 const ctl_handler_fn ayad_ctl_handlers[CTL_CMD_COUNT] = {
-        [CTL_CMD_STATUS] = on_status,     [CTL_CMD_RELOAD] = on_reload,
-        [CTL_CMD_SERVICES] = on_services, [CTL_CMD_DRAIN] = on_drain,
-        [CTL_CMD_UNDRAIN] = on_drain,     [CTL_CMD_EXPLAIN] = on_explain,
-        [CTL_CMD_BACKENDS] = on_backends, [CTL_CMD_MEMBERS] = on_members,
-        [CTL_CMD_KEYRING] = on_keyring,   [CTL_CMD_COST] = on_cost,
-        [CTL_CMD_TOP] = on_top,           [CTL_CMD_LOG_LEVEL] = on_log_level,
+        [CTL_CMD_STATUS] = on_status,
+        [CTL_CMD_RELOAD] = on_reload,
+        [CTL_CMD_SERVICES] = on_services,
+        [CTL_CMD_DRAIN] = on_drain,
+        [CTL_CMD_UNDRAIN] = on_drain,
+        [CTL_CMD_EXPLAIN] = on_explain,
+        [CTL_CMD_BACKENDS] = on_backends,
+        [CTL_CMD_MEMBERS] = on_members,
+        [CTL_CMD_KEYRING] = on_keyring,
+        [CTL_CMD_COST] = on_cost,
+        [CTL_CMD_TOP] = on_top,
+        [CTL_CMD_LOG_LEVEL] = on_log_level,
+        [CTL_CMD_DNSSEC] = ayad_on_dnssec,
 };

@@ -59,6 +59,47 @@ static cfg_t *load(const char *path)
 	return rc == 0 ? cfg : NULL;
 }
 
+/*
+ * --check's snapshot: signed with the zones' keys as they are, read without
+ * making any file. A signed zone without keys yet is said so (ayad makes
+ * them at start) and the snapshot is then built unsigned.
+ */
+static int check_snap(const cfg_t *cfg, const uint8_t *secret, dnsd_snap_t **snap, char *err,
+                      size_t errlen)
+{
+	dnsd_keyset_t **keys = calloc(cfg->n_zones + 1, sizeof(*keys));
+	bool missing = false, any = false;
+	int rc = keys == NULL ? -ENOMEM : 0;
+	for (size_t i = 0; rc == 0 && i < cfg->n_zones; i++) {
+		const cfg_zone_t *z = &cfg->zones[i];
+		char buf[4096];
+		if (!z->dnssec.enabled) {
+			continue;
+		}
+		const char *dir = ayad_dnssec_dir(cfg, z, buf, sizeof(buf));
+		any = true;
+		char kerr[400] = "";
+		rc = dnsd_keyset_load(z, dir, false, &keys[i], NULL, kerr, sizeof(kerr));
+		if (rc == -ENOENT) {
+			printf("%s: zone %s: no DNSSEC key in %s: ayad would make a new key (%s)\n",
+			       cfg->path, z->name, dir,
+			       z->dnssec.split ? "a KSK and a ZSK" : "a CSK");
+			missing = true;
+			rc = 0;
+		} else if (rc < 0) {
+			snprintf(err, errlen, "zone %s: dnssec keys: %.400s", z->name, kerr);
+		}
+	}
+	if (rc == 0) {
+		rc = any && !missing
+		             ? dnsd_snap_build_signed(cfg, secret, keys, (uint64_t)time(NULL), snap,
+		                                      err, errlen)
+		             : dnsd_snap_build(cfg, secret, snap, err, errlen);
+	}
+	ayad_dnssec_keys_free(keys, cfg->n_zones);
+	return rc;
+}
+
 static int check(const char *path)
 {
 	cfg_t *cfg = load(path);
@@ -69,8 +110,8 @@ static int check(const char *path)
 	static const uint8_t probe_secret[16];
 	dnsd_snap_t *snap = NULL;
 	char err[512] = "";
-	int rc = dnsd_snap_build(cfg, cfg->dns.cookie_secret_set ? NULL : probe_secret, &snap, err,
-	                         sizeof(err));
+	int rc = check_snap(cfg, cfg->dns.cookie_secret_set ? NULL : probe_secret, &snap, err,
+	                    sizeof(err));
 	/* And the geo tree and services: a bad database path fails here, not at start. */
 	geo_tree_t *geo = NULL;
 	pol_snap_t *pol = NULL;
@@ -187,7 +228,7 @@ static int start_rest(ayad_t *d)
 	int rc = ayad_store_timer(d);
 	if (rc < 0 || (rc = ayad_rebuild_start(d)) < 0 || (rc = ayad_steer_start(d)) < 0 ||
 	    (rc = ayad_probes_start(d, on_probe_change)) < 0 || (rc = ayad_gossip_start(d)) < 0 ||
-	    (rc = ayad_metrics_start(d)) < 0) {
+	    (rc = ayad_metrics_start(d)) < 0 || (rc = ayad_dnssec_start(d)) < 0) {
 		return rc;
 	}
 	if ((rc = ayad_http_apply(d, cfg, NULL, err, sizeof(err))) < 0) {
@@ -221,7 +262,8 @@ static int start(ayad_t *d)
 	}
 	dnsd_snap_t *snap = NULL;
 	char err[512] = "";
-	rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err, sizeof(err));
+	rc = ayad_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, &d->snap_signed_s, err,
+	                     sizeof(err));
 	if (rc < 0) {
 		log_err("ayad: %s: %s", cfg->path, err[0] != '\0' ? err : strerror(-rc));
 		pol_snap_free(pol);
@@ -264,6 +306,7 @@ static void stop(ayad_t *d, struct event **sigs, size_t n_sigs)
 	ayad_probes_stop(d);
 	ayad_steer_stop(d);
 	ayad_rebuild_stop(d);
+	ayad_dnssec_stop(d);
 	ayad_metrics_stop(d);
 	dnsd_server_stop(d->srv);
 	d->snap = NULL;

@@ -1,6 +1,6 @@
 PROGRAMS += ayad
 ayad_SRCS := daemon/main.c daemon/reload.c daemon/ctl.c daemon/store.c daemon/rebuild.c daemon/probes.c daemon/gossip.c daemon/steer.c daemon/notify.c \
-	daemon/metrics.c daemon/events.c daemon/status.c daemon/http.c daemon/privs.c daemon/systemd.c daemon/upgrade.c \
+	daemon/metrics.c daemon/events.c daemon/status.c daemon/http.c daemon/privs.c daemon/systemd.c daemon/upgrade.c daemon/dnssec.c \
 	daemon/takeover.c
 
 # The status page, built into ayad as a C string (daemon/status.c).

@@ -8,8 +8,10 @@
  * inherits the reduced credentials (capabilities are per thread in Linux).
  *
  * Started as that user already (systemd's User= with AmbientCapabilities=),
- * there is nothing to do. Started as another non-root user, it cannot switch:
- * an error, rather than running with credentials the operator did not ask for.
+ * there is nothing to do. Started as root, signed zones' key directories
+ * (dnssec) become the user's too, with their files: ayad makes and rolls
+ * keys there. Started as another non-root user,
+ * it cannot switch: an error, rather than running with credentials the operator did not ask for.
  */
 #include "daemon/ayad.h"
 
@@ -42,6 +44,35 @@ static int group_id(const char *name, gid_t dflt, gid_t *out, char *err, size_t 
 	return 0;
 }
 
+/* The entries of the directory dfd (closed here) become uid:gid, links not followed. */
+static int own_entries(int dfd, const char *what, const char *dir, uid_t uid, gid_t gid, char *err,
+                       size_t n)
+{
+	DIR *dp = fdopendir(dfd);
+	if (dp == NULL) {
+		int rc = -errno;
+		close(dfd);
+		snprintf(err, n, "%s %s: %s", what, dir, strerror(-rc));
+		return rc;
+	}
+	const struct dirent *e;
+	while ((e = readdir(dp)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		/* Never follow a link out of the directory. */
+		if (fchownat(dirfd(dp), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			int rc = -errno;
+			snprintf(err, n, "%s %s/%s: chown: %s", what, dir, e->d_name,
+			         strerror(-rc));
+			closedir(dp);
+			return rc;
+		}
+	}
+	closedir(dp);
+	return 0;
+}
+
 /* state_dir and the files directly in it become uid:gid; the directory 0750. */
 static int own_state_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t n)
 {
@@ -58,29 +89,33 @@ static int own_state_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_
 		close(dfd);
 		return rc;
 	}
-	DIR *dp = fdopendir(dfd);
-	if (dp == NULL) {
+	return own_entries(dfd, "state_dir", dir, uid, gid, err, n);
+}
+
+/*
+ * A signed zone's key directory (default <state_dir>/dnssec, which the loop
+ * above made the user's, but not its files): made 0700 when missing, it and
+ * its files become uid:gid, so that ayad can make and roll keys as the user.
+ */
+static int own_key_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t n)
+{
+	int rc = 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		rc = -errno;
-		close(dfd);
-		snprintf(err, n, "state_dir %s: %s", dir, strerror(-rc));
+	}
+	int dfd = rc < 0 ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = rc < 0 ? rc : -errno;
+		snprintf(err, n, "dnssec key_directory %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	const struct dirent *e;
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-			continue;
-		}
-		/* Never follow a link out of state_dir. */
-		if (fchownat(dirfd(dp), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-			rc = -errno;
-			snprintf(err, n, "state_dir %s/%s: chown: %s", dir, e->d_name,
-			         strerror(-rc));
-			closedir(dp);
-			return rc;
-		}
+	if (fchown(dfd, uid, gid) != 0 || fchmod(dfd, 0700) != 0) {
+		rc = -errno;
+		snprintf(err, n, "dnssec key_directory %s: chown: %s", dir, strerror(-rc));
+		close(dfd);
+		return rc;
 	}
-	closedir(dp);
-	return 0;
+	return own_entries(dfd, "dnssec key_directory", dir, uid, gid, err, n);
 }
 
 /* The user's groups plus the control socket's. */
@@ -165,8 +200,18 @@ static int drop(const cfg_t *cfg, char *err, size_t n)
 		         (unsigned)geteuid(), cfg->user, (unsigned)uid, cfg->user);
 		return -EPERM;
 	}
-	if ((rc = own_state_dir(cfg->state_dir, uid, gid, err, n)) < 0 ||
-	    (rc = set_groups(pw, gid, cfg, err, n)) < 0) {
+	if ((rc = own_state_dir(cfg->state_dir, uid, gid, err, n)) < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		char buf[4096];
+		if (cfg->zones[i].dnssec.enabled &&
+		    (rc = own_key_dir(ayad_dnssec_dir(cfg, &cfg->zones[i], buf, sizeof(buf)), uid,
+		                      gid, err, n)) < 0) {
+			return rc;
+		}
+	}
+	if ((rc = set_groups(pw, gid, cfg, err, n)) < 0) {
 		return rc;
 	}
 	/* Keep the permitted set across setuid(), then reduce it to one capability. */

@@ -255,6 +255,7 @@ static int reload(ayad_t *d, char **diag)
 	geo_tree_t *geo = NULL;
 	pol_snap_t *pol = NULL;
 	size_t unmatched = 0;
+	uint64_t signed_s = 0;
 	char err[512] = "";
 	if (ayad_takeover_waiting(d)) {
 		/* Half started (no probes, gossip, http yet): nothing to apply a new config to. */
@@ -272,7 +273,7 @@ static int reload(ayad_t *d, char **diag)
 			}
 		}
 		if (rc == 0) {
-			rc = dnsd_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, err,
+			rc = ayad_snap_build(cfg, ayad_cookie_secret(d, cfg), &snap, &signed_s, err,
 			                     sizeof(err));
 		}
 		if (rc == 0) {
@@ -320,6 +321,7 @@ static int reload(ayad_t *d, char **diag)
 	dnsd_server_publish(d->srv, snap, pol);
 	ayad_notify_changed(d, d->cfg, cfg); /* once the new serials are served */
 	d->snap = snap;
+	d->snap_signed_s = signed_s;
 	d->pol = pol;
 	geo_tree_unref(d->geo);
 	d->geo = geo;

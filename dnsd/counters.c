@@ -121,6 +121,10 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 	ADD(tsig_badsig);
 	ADD(tsig_badtime);
 	ADD(tsig_formerr);
+	ADD(dnssec_answers);
+	ADD(dnssec_cache_hits);
+	ADD(dnssec_signs);
+	ADD(dnssec_sign_fail);
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -130,6 +134,7 @@ void dnsd_counters_add(dnsd_stats_t *out, const dnsd_counters_t *c)
 #define H_QUERIES "DNS queries received, by transport"
 #define H_RCODE "DNS responses sent, by rcode and transport"
 #define H_TSIG "TSIG-signed DNS queries, by verification result (RFC 8945)"
+#define H_SIGS "RRSIGs of per-query answers of signed zones, by where they came from"
 
 static const aya_stat_t rows[] = {
         /*
@@ -178,6 +183,12 @@ static const aya_stat_t rows[] = {
         ROW(tsig_badsig, H_TSIG, "aya_dns_tsig_total", "result=\"badsig\"", 0),
         ROW(tsig_badtime, H_TSIG, "aya_dns_tsig_total", "result=\"badtime\"", 0),
         ROW(tsig_formerr, H_TSIG, "aya_dns_tsig_total", "result=\"formerr\"", 0),
+        ROW(dnssec_answers, "DNS responses with DNSSEC signatures (DO queries to signed zones)",
+            "aya_dns_dnssec_answers_total", NULL, 0),
+        ROW(dnssec_cache_hits, H_SIGS, "aya_dns_dnssec_signatures_total", "path=\"cache\"", 0),
+        ROW(dnssec_signs, H_SIGS, "aya_dns_dnssec_signatures_total", "path=\"query\"", 0),
+        ROW(dnssec_sign_fail, "DNS responses to DO queries that failed to sign (SERVFAIL)",
+            "aya_dns_dnssec_sign_failures_total", NULL, 0),
         ROW(services, "DNS queries answered by the service policy", "aya_dns_service_queries_total",
             NULL, AYA_STAT_NOLIST),
         ROW(ecs, "DNS queries with a valid EDNS Client Subnet option", "aya_dns_ecs_queries_total",

@@ -210,6 +210,7 @@ typedef struct dnsd_stats {
 	uint64_t tcp_refused, tcp_evicted, tcp_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;
 	uint64_t tsig_ok, tsig_badkey, tsig_badsig, tsig_badtime, tsig_formerr;
+	uint64_t dnssec_answers, dnssec_cache_hits, dnssec_signs, dnssec_sign_fail;
 	uint64_t rrl_keys; /* gauge: RRL table entries used within the window */
 } dnsd_stats_t;
 

@@ -43,6 +43,11 @@ chmod -R a+rX "$N"
 mkdir -p "$N/state"
 head -c 16 /dev/urandom >"$N/state/cookie.secret"
 chmod 0600 "$N/state/cookie.secret"
+# A signed zone whose key directory a root run left: root's, with a root-owned key.
+sed -i "s|^    file: zones/$ZONE.zone|&\n    dnssec: {}|" "$N/aya.yaml"
+mkdir -m 0700 "$N/state/dnssec"
+cp "$ROOT/tests/dnsd/keys/Ksvc.example.com.+013+31252."{key,private} "$N/state/dnssec/"
+chmod 0600 "$N/state/dnssec/"*.private
 
 "$AYAD" -c "$N/aya.yaml" 2>>"$N/ayad.log" &
 echo $! >"$N/ayad.pid"
@@ -75,6 +80,14 @@ check "state_dir is nobody's, mode 0750" test "$(stat -c '%U %a' "$N/state")" = 
 check "the root-owned cookie.secret became nobody's" \
 	test "$(stat -c %U "$N/state/cookie.secret")" = nobody
 check "state files created as nobody" test "$(stat -c %U "$N/state/state.lmdb")" = nobody
+check "the dnssec key directory is nobody's, mode 0700" \
+	test "$(stat -c '%U %a' "$N/state/dnssec")" = "nobody 700"
+check "the root-owned key file became nobody's" \
+	test "$(stat -c %U "$N/state/dnssec/Ksvc.example.com.+013+31252.private")" = nobody
+add_key() { "$AYACTL" -s "$N/run/ayad.sock" dnssec add "$ZONE" >/dev/null; }
+check "ayactl dnssec add as nobody" add_key
+check "the new key is nobody's" test "$(find "$N/state/dnssec" -name '*.private' -user nobody |
+	wc -l)" -eq 2
 
 # The control socket: 0660, group staff.
 check "control socket is 0660 nobody:staff" \
