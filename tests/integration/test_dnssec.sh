@@ -93,9 +93,11 @@ policy:
   - id: p13
     algorithm: ecdsap256sha256
     single-type-signing: on
+    manual: on
   - id: p15
     algorithm: ed25519
     single-type-signing: on
+    manual: on
 mod-onlinesign:
   - id: os13
     policy: p13
@@ -113,6 +115,9 @@ zone:
   - domain: $ED
     module: mod-onlinesign/os15
 EOF
+	# Manual key management: one CSK each now; the rollover adds more (knot_ctl).
+	keymgr -c "$D/knot.conf" "$ZONE." generate algorithm=ecdsap256sha256 ksk=yes zsk=yes >/dev/null &&
+		keymgr -c "$D/knot.conf" "$ED." generate algorithm=ed25519 ksk=yes zsk=yes >/dev/null || return 1
 	knotd -c "$D/knot.conf" 2>>"$D/knot.log" &
 	echo $! >"$D/knot.pid"
 	PIDS+=("$D/knot.pid")
@@ -437,6 +442,34 @@ check "wrong anchor: delv does not validate" \
 
 # ---- key rollover with ayactl (unbound's cache kept) ----
 ctl() { "$AYACTL" -s "$D/ayad.sock" "$@"; }
+# With knot: ayactl dnssec status/add/activate/remove done with keymgr, then
+# a knotc reload (the onlinesign module reads the keys when it loads).
+knot_ctl() {
+	local k=(keymgr -c "$D/knot.conf") z=$3 id tag rc=0
+	[ "$1" = dnssec ] || return 2
+	case "$2" in
+	status) "${k[@]}" "$z." list ;;
+	add)
+		id=$("${k[@]}" "$z." generate algorithm=ecdsap256sha256 ksk=yes zsk=yes active=+1y) || return 1
+		tag=$("${k[@]}" "$z." list | awk -v id="$id" '$1 == id { print $2 }')
+		knotc -c "$D/knot.conf" reload >/dev/null || return 1
+		echo "added key tag $tag (published, not active)"
+		;;
+	activate)
+		# The new key signs, every other active key retires (stays published).
+		for id in $("${k[@]}" "$z." list | awk -v t="$4" '$2 != t && $0 !~ /retire=[1-9]/ { print $1 }'); do
+			"${k[@]}" "$z." set "$id" retire=+0 >/dev/null || rc=1
+		done
+		"${k[@]}" "$z." set "$4" active=+0 >/dev/null || rc=1
+		knotc -c "$D/knot.conf" reload >/dev/null || rc=1
+		return $rc
+		;;
+	remove)
+		"${k[@]}" "$z." delete "$4" >/dev/null && knotc -c "$D/knot.conf" reload >/dev/null ;;
+	*) return 2 ;;
+	esac
+}
+[ "$TARGET" = knot ] && ctl() { knot_ctl "$@"; }
 # tags ZONE: the key tags in the DNSKEY RRset, from dig's +multi comments.
 tags() { d +multi DNSKEY "$1" | sed -n 's/.*; key id = \([0-9]*\)$/\1/p' | sort -n | xargs; }
 # signer_tag NAME: the key tag of the RRSIG over NAME's A RRset, directly.
@@ -500,9 +533,7 @@ rollover() {
 	check "ayactl dnssec status lists the new key, not the old" \
 		bash -c 'grep -qw "$1" <<<"$3" && ! grep -qw "$2" <<<"$3"' _ "$new" "$old" "$out"
 }
-if [ "$TARGET" != ayad ]; then
-	echo "# rollover: ayad only"
-elif ! ctl dnssec status $ZONE >"$T/status.out" 2>&1; then
+if ! ctl dnssec status $ZONE >"$T/status.out" 2>&1; then
 	echo "# SKIP rollover: ayactl dnssec not available ($(head -n 1 "$T/status.out"))"
 else
 	rollover
