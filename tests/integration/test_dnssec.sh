@@ -302,10 +302,10 @@ server:
 $extra
 stub-zone:
     name: "$ZONE"
-    stub-addr: 127.0.0.1@$PORT
+    stub-addr: 127.0.0.1@${STUB_PORT:-$PORT}
 stub-zone:
     name: "$ED"
-    stub-addr: 127.0.0.1@$PORT
+    stub-addr: 127.0.0.1@${STUB_PORT:-$PORT}
 EOF
 	if ! unbound-checkconf "$dir/unbound.conf" >"$dir/checkconf.out" 2>&1; then
 		sed 's/^/#   /' "$dir/checkconf.out" >&2
@@ -436,6 +436,24 @@ if start_unbound unbound-bad "$BPORT" "$T/bad.unbound"; then
 else
 	not_ok "unbound starts with a wrong anchor"
 fi
+# ---- tampered data: a proxy rewrites 192.0.2.25 to 192.0.2.26 in replies ----
+XPORT=$(free_port)
+TPORT=$(free_port)
+python3 "$ROOT/tests/integration/tamper_proxy.py" "$XPORT" "$PORT" 192.0.2.25 192.0.2.26 600 \
+	2>>"$T/tamper.log" &
+echo $! >"$T/tamper.pid"
+PIDS+=("$T/tamper.pid")
+if STUB_PORT=$XPORT start_unbound unbound-tamper "$TPORT" "$T/anchors.unbound"; then
+	validated "tampered path: untouched answers still validate" "$(UP=$TPORT u A api.$ZONE)" "192\.0\.2\.80"
+	out=$(UP=$TPORT u A mail.$ZONE)
+	check "tampered path: the rewritten A is bogus: SERVFAIL" status_is "$out" SERVFAIL
+	out=$(UP=$TPORT u +cd A mail.$ZONE)
+	check "tampered path: with CD the rewritten data shows, not AD" \
+		bash -c 'grep -q "192.0.2.26" <<<"$1" && ! grep -qE "^;; flags: [a-z ]* ad[ ;]" <<<"$1"' _ "$out"
+else
+	not_ok "unbound starts behind the tampering proxy"
+fi
+
 out=$(ANCH=$T/bad.delv dv A mail.$ZONE)
 check "wrong anchor: delv does not validate" \
 	bash -c '! grep -q "fully validated" <<<"$1" && grep -qE "resolution failed|validation failed|broken trust chain|no valid" <<<"$1"' _ "$out"
