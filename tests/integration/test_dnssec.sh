@@ -6,15 +6,18 @@
 # TXT, a wildcard, a CNAME, DS at a signed delegation, no DS at an unsigned
 # one), the geo service for clients in three continents, NODATA, NXDOMAIN
 # (compact denial), DNSKEY, a TC answer then the same over TCP, an ed25519
-# zone; a wrong trust anchor must make both validators fail (the test proves
-# that they validate at all); dig +dnssec directly: RRSIGs only with DO, the
-# black-lies shapes. Then a key rollover with ayactl dnssec add/activate/
-# remove, validated before, during and after with unbound's cache kept
-# (skipped while ayactl has no dnssec command).
+# zone. That the validators really validate: a wrong trust anchor makes both
+# fail, and an address rewritten on the way (tamper_proxy.py) is bogus. dig
+# +dnssec directly: RRSIGs only with DO, the black-lies shapes. Then a key
+# rollover with ayactl dnssec add/activate/remove, validated before, during
+# and after by an unbound that keeps its cache (TTLs capped at 5 s, the
+# stand-in for the DNSKEY TTL the test waits between steps); skipped while
+# `ayactl dnssec status` does not work.
 #
 # DNSSEC_TARGET=knot checks the harness itself against knotd with its
-# onlinesign module (black lies too) serving the same zone (www static, no
-# geo, no rollover): every validator check must pass there as well.
+# onlinesign module (black lies too) serving the same zones (www static, so
+# no geo checks); keymgr and knotc reload stand in for ayactl in the
+# rollover. Every other check is the same and must pass there as well.
 . "$(dirname "$0")/lib.sh"
 
 TARGET=${DNSSEC_TARGET:-ayad}
