@@ -496,7 +496,7 @@ tags() { d +multi DNSKEY "$1" | sed -n 's/.*; key id = \([0-9]*\)$/\1/p' | sort 
 # signer_tag NAME: the key tag of the RRSIG over NAME's A RRset, directly.
 signer_tag() { rrsig_field "$(d +dnssec A "$1")" A 7; }
 rollover() {
-	local old new out i n=0 pre_tags
+	local old new out i rc n=0 pre_tags
 	fresh() { n=$((n + 1)); echo "roll$n-$1.wild.$ZONE"; } # uncached names
 	old=$(signer_tag mail.$ZONE)
 	pre_tags=$(tags $ZONE)
@@ -508,6 +508,7 @@ rollover() {
 		not_ok "ayactl dnssec add $ZONE prints the new tag (got: $out)"
 		return
 	fi
+	sed 's/^/#   /' <<<"$out"
 	ok "ayactl dnssec add $ZONE: new key $new"
 	check "add: the new key is published in DNSKEY" wait_for 5 bash -c "grep -qw $new <<<\"\$(dig @127.0.0.1 -p $PORT +norec +multi DNSKEY $ZONE)\""
 	check "add: the old key still signs" test "$(signer_tag mail.$ZONE)" = "$old"
@@ -525,7 +526,9 @@ rollover() {
 	sleep 6 # the DNSKEY TTL (as capped): every cache has the RRset with the new key
 	validated "rollover unbound: DNSKEY with both keys validated" "$(UP=$RPORT u DNSKEY $ZONE)" "DNSKEY"
 	out=$(ctl dnssec activate $ZONE "$new" 2>&1)
-	check "ayactl dnssec activate $ZONE $new (got: $out)" test $? -eq 0
+	rc=$?
+	sed 's/^/#   /' <<<"$out"
+	check "ayactl dnssec activate $ZONE $new" test $rc -eq 0
 	check "activate: the new key signs" wait_for 5 bash -c "[ \"\$(dig @127.0.0.1 -p $PORT +norec +dnssec A mail.$ZONE | awk '\$4 == \"RRSIG\" && \$5 == \"A\" {print \$11}')\" = $new ]"
 	for i in 1 2 3; do
 		validated "rollover activate ($i): rollover unbound (cache kept) validates new signatures" \
@@ -537,7 +540,9 @@ rollover() {
 	echo "# main unbound right after activate (DNSKEY cached before add): $(grep -o 'status: [A-Z]*' <<<"$out"), $(grep -o '^;; flags: [a-z ]*' <<<"$out")"
 	fully "rollover activate: delv with both anchors" "$(ANCH=$T/roll.delv dv A mail.$ZONE)" "192\.0\.2\.25"
 	out=$(ctl dnssec remove $ZONE "$old" 2>&1)
-	check "ayactl dnssec remove $ZONE $old (got: $out)" test $? -eq 0
+	rc=$?
+	sed 's/^/#   /' <<<"$out"
+	check "ayactl dnssec remove $ZONE $old" test $rc -eq 0
 	check "remove: the old key left DNSKEY" wait_for 5 bash -c "! grep -qw $old <<<\"\$(dig @127.0.0.1 -p $PORT +norec +multi DNSKEY $ZONE)\""
 	validated "rollover remove: rollover unbound (cache kept) validates" "$(UP=$RPORT u A "$(fresh rm)")" "192\.0\.2\.99"
 	sleep 6
