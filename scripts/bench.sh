@@ -18,6 +18,16 @@
 # Before the rounds every client is asked once of each geo server to compare
 # ECS scopes, regions and answer shapes.
 #
+# The dnssec part runs signed instances of the geo zone: ayad-dnssec (online
+# signing, aya-dnssec.yaml.in), knot-dnssec (automatic signing at load, an
+# NSEC chain), knot-onlinesign (Knot's onlinesign module, black lies like
+# ayad) and pdns-dnssec (gsqlite3 + LUA record www, pdnsutil secure-zone).
+# Every query has the DO bit (aya-loadgen -D): "dnssec-static" is ns1 A,
+# "dnssec-geo" the geo client set (www A with ECS; ayad-dnssec, pdns-dnssec).
+# ayad-geo (unsigned, same config but for dnssec:) and knot (unsigned) get
+# the same DO queries as the references. Before the rounds, a signed server
+# whose DO answers carry no RRSIG is reported and left out.
+#
 # Environment:
 #   B                 build dir with aya-loadgen and ayad (default build/rel)
 #   BENCH_ROUNDS      rounds (default 5)
@@ -28,8 +38,12 @@
 #   BENCH_SERVERS     subset and order (default "ayad nsd knot gdnsd")
 #   BENCH_GEO_SERVERS subset and order of the geo part (default
 #                     "ayad-geo gdnsd-geo pdns-geo"; "" skips it)
+#   BENCH_DNSSEC_SERVERS subset and order of the dnssec part (default
+#                     "ayad-dnssec knot-dnssec knot-onlinesign pdns-dnssec";
+#                     "" skips it)
 #   BENCH_GEODB       the .mmdb (default ../shared/geo/dbip-country-lite.mmdb)
-#   BENCH_PDNS_RATE   fixed rate for pdns-geo, which answers ~2k q/s (default 1000)
+#   BENCH_PDNS_RATE   fixed rate for pdns-geo and pdns-dnssec, which answer
+#                     ~2k q/s with LUA records (default 1000)
 #   BENCH_PORT_BASE   first port (default 5301)
 #   BENCH_SERVER_CPU, BENCH_LOADGEN_CPU   CPUs to pin to (default 0 and 1)
 #   BENCH_OUT         where results go (default $B/bench)
@@ -51,6 +65,7 @@ RATE=${BENCH_RATE:-50000}
 WINDOW=${BENCH_WINDOW:-100}
 SERVERS=${BENCH_SERVERS-ayad nsd knot gdnsd}
 GEO_SERVERS=${BENCH_GEO_SERVERS-ayad-geo gdnsd-geo pdns-geo}
+DNSSEC_SERVERS=${BENCH_DNSSEC_SERVERS-ayad-dnssec knot-dnssec knot-onlinesign pdns-dnssec}
 PDNS_RATE=${BENCH_PDNS_RATE:-1000}
 PORT_BASE=${BENCH_PORT_BASE:-5301}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
@@ -85,6 +100,11 @@ if [ -n "$GEO_SERVERS" ] && [ ! -r "$GEODB" ]; then
 	echo "bench: $GEODB not readable; geo part skipped (set BENCH_GEODB)" >&2
 	GEO_SERVERS=""
 fi
+if [ -n "$DNSSEC_SERVERS" ] && [ ! -r "$GEODB" ]; then
+	echo "bench: $GEODB not readable; dnssec part without ayad-dnssec and pdns-dnssec" >&2
+	DNSSEC_SERVERS=$(echo " $DNSSEC_SERVERS " | sed -e 's/ ayad-dnssec / /' -e 's/ pdns-dnssec / /')
+	DNSSEC_SERVERS=$(echo $DNSSEC_SERVERS)
+fi
 
 TMP=$(mktemp -d /tmp/aya-bench.XXXXXX) || die "mktemp failed"
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -92,6 +112,7 @@ RES=$OUT/results.txt
 : >"$RES"
 UP=""    # servers that started and answer
 GUP=""   # geo servers that started and answer
+DUP=""   # signed servers that started and sign
 PIDS=""  # every server PID we started
 
 cleanup() {
@@ -118,7 +139,8 @@ trap 'exit 130' INT TERM
 
 port_of() {
 	local i=0 s
-	for s in ayad nsd knot gdnsd ayad-geo gdnsd-geo pdns-geo; do
+	for s in ayad nsd knot gdnsd ayad-geo gdnsd-geo pdns-geo ayad-dnssec knot-dnssec \
+		knot-onlinesign pdns-dnssec; do
 		[ "$s" = "$1" ] && { echo $((PORT_BASE + i)); return; }
 		i=$((i + 1))
 	done
@@ -195,6 +217,48 @@ start_pdns_geo() {
 	launch pdns-geo "$1" pdns_server --config-dir="$1"
 }
 
+# The signed instances (the dnssec part): the geo zone, signed.
+start_ayad_dnssec() {
+	[ -x "$BDIR/ayad" ] || { echo "$B/ayad not built" >"$1/ayad-dnssec.out"; return 1; }
+	mkdir -p "$1/state"
+	fill aya-dnssec.yaml.in "$1" "$2" >"$1/aya.yaml"
+	cp "$ZONE" "$1/svc.example.com.zone"
+	launch ayad-dnssec "$1" "$BDIR/ayad" -c "$1/aya.yaml"
+}
+
+start_knot_dnssec() { # knot-dnssec and knot-onlinesign: their template, a KASP db
+	local name=${3:-knot-dnssec}
+	fill "$name.conf.in" "$1" "$2" >"$1/knot.conf"
+	cp "$ZONE" "$1/svc.example.com.zone"
+	mkdir -p "$1/db"
+	launch "$name" "$1" knotd -c "$1/knot.conf"
+}
+
+start_knot_onlinesign() { start_knot_dnssec "$1" "$2" knot-onlinesign; }
+
+start_pdns_dnssec() {
+	local u="pdnsutil --config-dir=$1"
+	command -v pdns_server >/dev/null || { echo "pdns_server not installed" >"$1/pdns-dnssec.out"; return 1; }
+	[ -r /usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql ] && command -v sqlite3 >/dev/null || {
+		echo "pdns-backend-sqlite3 or sqlite3 not installed" >"$1/pdns-dnssec.out"
+		return 1
+	}
+	fill pdns-dnssec.conf.in "$1" "$2" >"$1/pdns.conf"
+	echo "domains: []" >"$1/geo-zones.yaml"
+	{
+		cat "$ZONE"
+		echo "www 30 IN LUA A \"pickclosest({'192.0.2.10','198.51.100.10','203.0.113.10'})\""
+	} >"$1/svc.example.com.zone"
+	# shellcheck disable=SC2086 # $u is a command and its option
+	if ! sqlite3 "$1/pdns.sqlite3" </usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql ||
+		! timeout 60 $u load-zone svc.example.com "$1/svc.example.com.zone" ||
+		! timeout 60 $u secure-zone svc.example.com || ! timeout 60 $u rectify-zone svc.example.com; then
+		echo "pdnsutil failed to make the signed zone" >>"$1/pdns-dnssec.out"
+		return 1
+	fi >>"$1/pdnsutil.out" 2>&1
+	launch pdns-dnssec "$1" pdns_server --config-dir="$1"
+}
+
 # Poll until the server answers NOERROR, for at most 10 s.
 wait_ready() { # name port
 	local pid
@@ -254,6 +318,8 @@ rss_kb() { # pid: VmRSS summed over the tree
 qargs() {
 	case "$1" in
 	static) QARGS=(-n "$QNAME" -t "$QTYPE") ;;
+	dnssec-static) QARGS=(-n "$QNAME" -t "$QTYPE" -D) ;;
+	dnssec-geo) QARGS=(-q "$GEOQ" -D) ;;
 	mixed) QARGS=(-q "$MIXED") ;;
 	geo) QARGS=(-q "$GEOQ") ;;
 	geo-static) QARGS=(-q "$TMP/geo-static.txt") ;;
@@ -273,7 +339,7 @@ measure() { # server set mode round
 	port=$(port_of "$s")
 	if [ "$mode" = sat ]; then
 		args=(-r 0 -c "$WINDOW")
-	elif [ "$s" = pdns-geo ]; then
+	elif [ "$s" = pdns-geo ] || [ "$s" = pdns-dnssec ]; then
 		args=(-r "$PDNS_RATE" -c 1000)
 	else
 		args=(-r "$RATE" -c 1000)
@@ -519,6 +585,52 @@ END {
 		(reffile != "" && n) ? sprintf("%d (%.1f%%)", same, 100 * same / n) : "-",
 		(reffile != "" && n) ? sprintf("%d", sameshape) : "-"
 }'
+# ---- dnssec: every signed server must sign its DO answers ----
+
+# One markdown row per signed server: RRSIG over ns1 A and (geo servers) over
+# www A for a US client, the form of an NXDOMAIN, the DNSKEY RRset; then the
+# line "signed servers: ..." with those whose ns1 A (and www A) are signed.
+dnssec_check() {
+	local s port out st geo nx keys good=""
+	echo "### DNSSEC answers with DO (dig +dnssec, before the rounds)"
+	echo
+	echo "| server | ns1 A signed | www A (ECS) signed | nope A | DNSKEY (flags alg tag) |"
+	echo "|---|---|---|---|---|"
+	for s in $DUP; do
+		port=$(port_of "$s")
+		d() { dig +norec +dnssec +time=2 +tries=1 -p "$port" @127.0.0.1 "$@" 2>/dev/null; }
+		out=$(d "$QNAME" A)
+		st=no
+		grep -qE "IN[[:space:]]+RRSIG[[:space:]]+A 13 " <<<"$out" && st=yes
+		geo="-"
+		case "$s" in ayad-dnssec | pdns-dnssec)
+			out=$(d +subnet=8.8.8.0/24 "$GEONAME" A)
+			geo=no
+			grep -qE "IN[[:space:]]+RRSIG[[:space:]]+A 13 " <<<"$out" && geo=yes
+			;;
+		esac
+		out=$(d nope.svc.example.com A)
+		nx="$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$out")"
+		if grep -qE "NSEC[[:space:]]+\\\\000\.nope\." <<<"$out"; then
+			nx="$nx, black lies"
+		elif grep -qE "IN[[:space:]]+NSEC[[:space:]]" <<<"$out"; then
+			nx="$nx, NSEC chain"
+		elif grep -qE "IN[[:space:]]+NSEC3[[:space:]]" <<<"$out"; then
+			nx="$nx, NSEC3"
+		fi
+		keys=$(dig +norec +time=2 +tries=1 +multi -p "$port" @127.0.0.1 svc.example.com DNSKEY 2>/dev/null |
+			awk '/IN[[:space:]]+DNSKEY/ { f = $5; a = $7 } /key id = / { printf "%s%s %s %s", sep, f, a, $NF; sep = ", " }')
+		printf '| %s | %s | %s | %s | %s |\n' "$s" "$st" "$geo" "$nx" "${keys:--}"
+		if [ "$st" = yes ] && [ "$geo" != no ]; then
+			good="$good $s"
+		else
+			echo "bench: warning: $s does not sign its DO answers; left out of the dnssec part" >&2
+		fi
+	done
+	echo
+	echo "signed servers:$good"
+}
+
 # ---- start the servers ----
 m0=$(machine_ticks)
 sleep 1
@@ -527,7 +639,7 @@ if [ "$load" -gt 10 ]; then
 	echo "bench: warning: other work used ${load}% of a CPU before start;" \
 		"it will distort the results (see the 'other' column)" >&2
 fi
-for s in $SERVERS $GEO_SERVERS; do
+for s in $SERVERS $GEO_SERVERS $DNSSEC_SERVERS; do
 	port=$(port_of "$s")
 	[ -n "$port" ] || die "unknown server '$s'"
 	mkdir -p "$TMP/$s"
@@ -537,22 +649,37 @@ for s in $SERVERS $GEO_SERVERS; do
 		pid=$(cat "$TMP/$s/$s.pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null
 		continue
 	fi
-	case "$s" in *-geo) GUP="$GUP $s" ;; *) UP="$UP $s" ;; esac
+	case "$s" in *-geo) GUP="$GUP $s" ;; *-dnssec | knot-onlinesign) DUP="$DUP $s" ;; *) UP="$UP $s" ;; esac
 done
-UP=${UP# } GUP=${GUP# }
-[ -n "$UP$GUP" ] || die "no server started"
-echo "servers: ${UP:-none}; geo: ${GUP:-none} (on CPU $SRV_CPU; aya-loadgen on CPU $LG_CPU)"
+UP=${UP# } GUP=${GUP# } DUP=${DUP# }
+[ -n "$UP$GUP$DUP" ] || die "no server started"
+echo "servers: ${UP:-none}; geo: ${GUP:-none}; dnssec: ${DUP:-none}" \
+	"(on CPU $SRV_CPU; aya-loadgen on CPU $LG_CPU)"
 [ -n "$UP" ] && check_shapes
 if [ -n "$GUP" ]; then
 	sed 's/^www\.svc\.example\.com /ns1.svc.example.com /' "$GEOQ" >"$TMP/geo-static.txt"
 	geo_compare >"$TMP/geo-compare.md"
 	grep -E '^(ECS scope|\| (ayad|gdnsd|pdns))' "$TMP/geo-compare.md"
 fi
+if [ -n "$DUP" ]; then
+	dnssec_check >"$TMP/dnssec-check.md"
+	cat "$TMP/dnssec-check.md"
+	DUP=$(sed -n 's/^signed servers: //p' "$TMP/dnssec-check.md")
+fi
+# The dnssec sets and who runs them: the signed servers and the unsigned
+# references (ayad-geo: the same ayad config without dnssec:; knot).
+DSTATIC="" DGEO=""
+for s in $DUP ayad-geo knot; do
+	case " $UP $GUP $DUP " in *" $s "*) ;; *) continue ;; esac
+	[ -n "$DUP" ] || continue
+	DSTATIC="$DSTATIC $s"
+	case "$s" in ayad-dnssec | pdns-dnssec | ayad-geo) DGEO="$DGEO $s" ;; esac
+done
 
 # ---- warm up, then interleaved rounds ----
-for s in $UP $GUP; do
+for s in $UP $GUP $DUP; do
 	qargs static
-	[ "$s" = pdns-geo ] && QARGS+=(-r "$PDNS_RATE")
+	case "$s" in pdns-*) QARGS+=(-r "$PDNS_RATE") ;; esac
 	timeout 15 taskset -c "$LG_CPU" "$LOADGEN" -p "$(port_of "$s")" "${QARGS[@]}" -d 1 >/dev/null
 done
 for r in $(seq "$ROUNDS"); do
@@ -571,6 +698,15 @@ for r in $(seq "$ROUNDS"); do
 		done
 		for s in $GUP; do
 			[ "$s" = pdns-geo ] || measure_clean "$s" geo-static "$mode" "$r"
+		done
+	done
+	# The dnssec part: DO queries to the signed servers and the references.
+	for mode in sat rate; do
+		for s in $DSTATIC; do
+			measure_clean "$s" dnssec-static "$mode" "$r"
+		done
+		for s in $DGEO; do
+			measure_clean "$s" dnssec-geo "$mode" "$r"
 		done
 	done
 	echo "round $r/$ROUNDS done" >&2
@@ -598,7 +734,7 @@ report_rows() { # [-l] server:set...
 		usr=$(vals "$s" "$set" rate usr_us | median)
 		sys=$(vals "$s" "$set" rate sys_us | median)
 		rate=$RATE
-		[ "$s" = pdns-geo ] && rate=$PDNS_RATE
+		case "$s" in pdns-*) rate=$PDNS_RATE ;; esac
 		name=$s
 		[ "$label" = 1 ] && name="$s $set"
 		[ "$rate" != "$RATE" ] && name="$name (rate $rate)"
@@ -681,6 +817,46 @@ report_geo() {
 		awk '{ print ($1 == 0) ? "met (0 longer)" : "NOT met (" $1 " longer)" }')"
 	echo
 }
+# The dnssec table: DO answers of the signed servers and of the unsigned
+# references, then ayad's goal (signed >= 0.9x unsigned) and the ratios.
+report_dnssec() {
+	local r a g v
+	echo "### DNSSEC: DO queries; medians over $ROUNDS rounds of ${SECS} s"
+	echo
+	echo "\"dnssec-static\" is $QNAME $QTYPE with DO; \"dnssec-geo\" $GEONAME A with DO and the ECS" \
+		"of the $(grep -c '^www' "$GEOQ") client /24s of tests/bench/data/geo-clients.txt." \
+		"ayad-geo and knot are unsigned: the same DO queries, answers without signatures."
+	echo
+	# shellcheck disable=SC2046 # one word per row on purpose
+	report_rows -l $(for s in $DSTATIC; do echo "$s:dnssec-static"; done) \
+		$(for s in $DGEO; do echo "$s:dnssec-geo"; done)
+	noisy_note dnssec-static dnssec-geo
+	echo
+	for r in "ayad-dnssec:dnssec-static ayad-geo:dnssec-static" "ayad-dnssec:dnssec-geo ayad-geo:dnssec-geo" \
+		"ayad-dnssec:dnssec-static knot-dnssec:dnssec-static" \
+		"ayad-dnssec:dnssec-static knot-onlinesign:dnssec-static" \
+		"ayad-dnssec:dnssec-static pdns-dnssec:dnssec-static" "ayad-dnssec:dnssec-geo pdns-dnssec:dnssec-geo" \
+		"knot-dnssec:dnssec-static knot:dnssec-static" "knot-onlinesign:dnssec-static knot:dnssec-static"; do
+		a=${r% *} g=${r#* }
+		case " $DSTATIC " in *" ${a%%:*} "*) ;; *) continue ;; esac
+		case " $DSTATIC " in *" ${g%%:*} "*) ;; *) continue ;; esac
+		echo "${a%%:*} ${a#*:} / ${g%%:*} ${g#*:} q/s (median of per-round ratios): $(ratio "$a" "$g")x"
+	done
+	if [ -n "${DSTATIC##*ayad-dnssec*}" ] || [ -n "${DSTATIC##*ayad-geo*}" ]; then
+		echo
+		grep -v '^signed servers:' "$TMP/dnssec-check.md"
+		return
+	fi
+	echo
+	echo "Goals:"
+	for v in static geo; do
+		a=$(ratio "ayad-dnssec:dnssec-$v" "ayad-geo:dnssec-$v")
+		echo "- ayad signed $v answers q/s >= 0.9x unsigned: ${a}x," \
+			"$(awk -v a="$a" 'BEGIN { print (a != "-" && a + 0 >= 0.9) ? "met" : "NOT met" }')"
+	done
+	echo
+	grep -v '^signed servers:' "$TMP/dnssec-check.md"
+}
 {
 	echo "## Results"
 	echo
@@ -691,6 +867,7 @@ report_geo() {
 		report_geo
 		cat "$TMP/geo-compare.md"
 	fi
+	[ -n "$DUP" ] && report_dnssec
 	echo "Machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
 		"Linux $(uname -r)"
 	echo "Versions: $(nsd -v 2>&1 | head -1); $(knotd --version 2>&1 | head -1);" \
@@ -699,7 +876,7 @@ report_geo() {
 	echo "Command: B=$B BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECS BENCH_RATE=$RATE" \
 		"BENCH_WINDOW=$WINDOW BENCH_PDNS_RATE=$PDNS_RATE scripts/bench.sh"
 	echo "Loadgen: taskset -c $LG_CPU aya-loadgen -p PORT (-n $QNAME -t $QTYPE | -q" \
-		"queries-mixed.txt | -q geo-clients.txt) (-r 0 -c $WINDOW | -r $RATE -c 1000) -d $SECS"
+		"queries-mixed.txt | -q geo-clients.txt) [-D] (-r 0 -c $WINDOW | -r $RATE -c 1000) -d $SECS"
 	[ -n "$GUP" ] && echo "Geo database: $GEODB ($(stat -c %s "$GEODB") bytes)." \
 		"IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
 } | tee "$OUT/results.md"

@@ -7,9 +7,11 @@ build="build-essential pkg-config clang libldns-dev libevent-dev libprotobuf-c-d
  protobuf-c-compiler libmaxminddb-dev liblmdb-dev libssl-dev libyaml-dev
  liburcu-dev libjansson-dev libcmocka-dev xz-utils
  libcap-dev libsystemd-dev"
-test="dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3
+# unbound and delv (bind9-dnsutils) validate the signed answers of
+# test_dnssec.sh; knot (knotd, keymgr) is its optional signer (DNSSEC_TARGET=knot).
+test="dnsutils bind9-dnsutils knot knot-dnsutils ldnsutils libmaxmind-db-writer-perl mmdb-bin clang-format python3
  curl prometheus chromium
- mandoc"
+ mandoc unbound"
 # make deb: dpkg-buildpackage and dh, the Build-Depends of debian/control
 # beyond the build set, systemd-analyze for test_package.sh. One a line.
 package="
@@ -19,7 +21,10 @@ libcap-dev
 libsystemd-dev
 systemd
 "
-bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip serf util-linux procps iproute2"
+# pdns-backend-sqlite3 and sqlite3: PowerDNS with DNSSEC (pdnsutil secure-zone)
+# for the signed rows of the bench.
+bench="nsd gdnsd pdns-server pdns-backend-bind pdns-backend-geoip pdns-backend-sqlite3 sqlite3
+ serf util-linux procps iproute2"
 
 want=""
 [ $# -eq 0 ] && set -- build

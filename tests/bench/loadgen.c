@@ -71,6 +71,7 @@ typedef struct opts {
 	const char *qname;
 	const char *qtype;
 	unsigned edns;   /* UDP payload size, 0 = no EDNS */
+	bool dnssec_ok;  /* set the DO bit in the OPT record (RFC 3225) */
 	unsigned window; /* queries in flight */
 	double rate;     /* q/s, 0 = saturation */
 	double duration_s;
@@ -323,6 +324,15 @@ static int add_query(lg_t *lg, size_t *cap, const char *name, const char *type, 
 	}
 	if (build_query(&lg->q[lg->nq], name, type, ecs, lg->o.edns) < 0) {
 		return -EINVAL;
+	}
+	if (lg->o.dnssec_ok) {
+		query_t *q = &lg->q[lg->nq];
+		uint8_t *opt = q->wire + 12 + q->qlen; /* the OPT record follows the question */
+
+		if (q->len < 12 + q->qlen + 11) {
+			return -EINVAL; /* no OPT: -D needs EDNS */
+		}
+		opt[7] |= 0x80; /* DO: the top bit of the OPT TTL's flags */
 	}
 	lg->nq++;
 	return 0;
@@ -691,6 +701,7 @@ static void usage(FILE *f)
 	        "  -q FILE    queries, 'name type [ecs-subnet]' per line\n"
 	        "  -n NAME    a single query name; -t TYPE its type (default A)\n"
 	        "  -e SIZE    EDNS UDP payload size, 0 = no EDNS (default 1232)\n"
+	        "  -D         set the DO bit (DNSSEC OK) in the OPT record; needs EDNS\n"
 	        "  -c N       queries in flight (default 500, max 60000)\n"
 	        "  -r RATE    queries per second, 0 = saturation (default 0)\n"
 	        "  -d SECS    sending time (default 5)\n"
@@ -753,6 +764,9 @@ static int parse_opt(opts_t *o, int c, const char *arg)
 	case 'e':
 		rc = parse_uint(arg, 0, 65535, &o->edns);
 		break;
+	case 'D':
+		o->dnssec_ok = true;
+		break;
 	case 'c':
 		rc = parse_uint(arg, 1, 60000, &o->window);
 		break;
@@ -809,7 +823,7 @@ static int parse_args(opts_t *o, int argc, char **argv)
 	              .batch = 32,
 	              .expect_rcode = -1,
 	              .expect_answers = -1};
-	while ((c = getopt_long(argc, argv, "s:p:q:n:t:e:c:r:d:T:S:b:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:q:n:t:e:Dc:r:d:T:S:b:", longopts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			usage(stdout);
 			exit(0);
@@ -823,6 +837,10 @@ static int parse_args(opts_t *o, int argc, char **argv)
 	}
 	if (optind != argc || (o->qfile == NULL) == (o->qname == NULL)) {
 		fprintf(stderr, "aya-loadgen: give exactly one of -q FILE or -n NAME\n");
+		return -EINVAL;
+	}
+	if (o->dnssec_ok && o->edns == 0) {
+		fprintf(stderr, "aya-loadgen: -D needs EDNS (-e SIZE > 0)\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -168,6 +168,8 @@ static const args_case_t args_cases[] = {
         {"bad-rcode", {"lg", "-n", "a.b", "--expect-rcode", "BOGUS"}, -EINVAL, -1, 0},
         {"window-zero", {"lg", "-n", "a.b", "-c", "0"}, -EINVAL, -1, 0},
         {"sockets-over-max", {"lg", "-n", "a.b", "-S", "17"}, -EINVAL, -1, 0},
+        {"do-bit", {"lg", "-n", "a.b", "-D"}, 0, -1, 0},
+        {"do-bit-without-edns", {"lg", "-n", "a.b", "-D", "-e", "0"}, -EINVAL, -1, 0},
         {"stray-argument", {"lg", "-n", "a.b", "extra"}, -EINVAL, -1, 0},
 };
 
@@ -194,6 +196,32 @@ static void test_parse_args(void **state)
 			assert_int_equal(o.window, 500);
 		}
 	}
+}
+
+/* -D sets only the DO bit: the OPT's flags are 0x8000, the rest as without it. */
+static void test_do_bit(void **state)
+{
+	lg_t *lg = calloc(1, sizeof(*lg));
+	size_t cap = 0;
+	query_t plain;
+
+	(void)state;
+	assert_non_null(lg);
+	lg->o = (opts_t){.edns = 1232, .dnssec_ok = true};
+	assert_int_equal(add_query(lg, &cap, "www.example.com", "A", "192.0.2.0/24"), 0);
+	assert_int_equal(build_query(&plain, "www.example.com", "A", "192.0.2.0/24", 1232), 0);
+	const query_t *q = &lg->q[0];
+	const uint8_t *opt = q->wire + 12 + q->qlen;
+	assert_int_equal(q->len, plain.len);
+	assert_int_equal(opt[0], 0);                      /* root owner */
+	assert_int_equal((opt[1] << 8) | opt[2], 41);     /* OPT */
+	assert_int_equal((opt[7] << 8) | opt[8], 0x8000); /* flags: DO only */
+	plain.wire[12 + plain.qlen + 7] |= 0x80;
+	assert_memory_equal(q->wire, plain.wire, q->len);
+	lg->o.edns = 0;
+	lg->o.dnssec_ok = true;
+	assert_int_equal(add_query(lg, &cap, "www.example.com", "A", NULL), -EINVAL);
+	lg_free(lg);
 }
 
 /* ---- whole runs against an in-process responder ---- */
@@ -335,7 +363,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_hist_accuracy), cmocka_unit_test(test_hist_percentiles),
 	        cmocka_unit_test(test_build_query),   cmocka_unit_test(test_question_equal),
-	        cmocka_unit_test(test_parse_args),    cmocka_unit_test(test_runs),
+	        cmocka_unit_test(test_parse_args),    cmocka_unit_test(test_do_bit),
+	        cmocka_unit_test(test_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
