@@ -44,7 +44,8 @@ typedef struct dnsd_snap dnsd_snap_t;
 /*
  * Compile cfg's zones and answer settings into a new snapshot. The cookie
  * secret comes from cfg (dns.cookie_secret) or from `cookie_secret` (16 bytes,
- * may be NULL only when cfg sets one or cookies are off). Returns 0 or
+ * may be NULL only when cfg sets one or cookies are off). Zones with
+ * dnssec: are built unsigned (dnsd_snap_build_signed signs). Returns 0 or
  * -ENOMEM/-EINVAL with a message in err. Control thread.
  */
 int dnsd_snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_snap_t **out, char *err,

@@ -958,8 +958,8 @@ static int zone_presigned(struct zbuild *b)
 }
 
 static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, size_t pool_base,
-                      const dnsd_keyset_t *ks, uint64_t now_s, dnsd_zone_t *z, char *err,
-                      size_t errlen)
+                      bool signing, const dnsd_keyset_t *ks, uint64_t now_s, dnsd_zone_t *z,
+                      char *err, size_t errlen)
 {
 	struct zbuild b = {.a = a,
 	                   .cz = cz,
@@ -1023,7 +1023,7 @@ static int zone_build(aya_arena_t *a, const cfg_zone_t *cz, size_t svc_base, siz
 		          cz->name);
 	} else if (rc == 0 && ks != NULL) {
 		rc = zone_sign(&b, ks, now_s);
-	} else if (rc == 0 && cz->dnssec.enabled) {
+	} else if (rc == 0 && cz->dnssec.enabled && signing) {
 		rc = fail(err, errlen, "zone %s: dnssec is on but no keys were loaded", cz->name);
 	} else if (rc == 0 && presigned && dnsd_node_rrset(b.z->apex_node, DNSD_T_RRSIG) != NULL) {
 		rc = zone_presigned(&b);
@@ -1213,7 +1213,7 @@ static int snap_build(const cfg_t *cfg, const uint8_t *cookie_secret, dnsd_keyse
 		goto fail;
 	}
 	for (size_t i = 0, svc_base = 0, pool_base = 0; i < cfg->n_zones; i++) {
-		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base,
+		rc = zone_build(a, &cfg->zones[i], svc_base, pool_base, keys != NULL,
 		                keys != NULL ? keys[i] : NULL, now_s, &zones[i], err, errlen);
 		if (rc == 0) {
 			rc = acl_build(s, &cfg->zones[i], &zones[i]);
