@@ -3,6 +3,8 @@
  * (model: gdnsd dnspacket.c). No allocation, lock, log or syscall: the
  * per-query state lives in the dnsd_ctx_t, the response is built with a
  * bounds-checked write cursor, the cookie clock is the vDSO coarse clock.
+ * One exception: a DNSSEC signature missing from the zone's cache is made
+ * on the spot (dnssec.c allocates for it), once per distinct RRset.
  *
  * Policy choices (see also cookie.c and edns.c):
  *  - Bytes after the records the header declares are ignored (robustness).
@@ -31,6 +33,23 @@
  *  - A UDP response that does not fit gets TC=1 with header, question and
  *    OPT only; over TCP, SERVFAIL. Additional A/AAAA for NS/MX/SRV targets
  *    are dropped when they do not fit, except referral glue (RFC 9471).
+ *
+ * DNSSEC (a DO query to a zone with dnssec:, or to a pre-signed zone file):
+ *  - every RRset of the answer and authority sections gets its RRSIGs: the
+ *    snapshot's for static RRsets, the zone's cache (dnssec_int.h) for those
+ *    chosen per query: service addresses (signed as owned by the service's
+ *    name), wildcard expansions (signed at the qname, Labels = its labels);
+ *  - denial is compact (draft-ietf-dnsop-compact-denial-of-existence): a
+ *    name that does not exist is NOERROR with an NSEC at the name (next
+ *    \000.name, bitmap RRSIG NSEC NXNAME), counted as NXDOMAIN by RRL; NODATA
+ *    carries the node's precomputed NSEC (a wildcard's: one at the qname);
+ *    an all-down service's NSEC lists no A/AAAA;
+ *  - a pre-signed zone instead gets the NSECs of its own chain: the one
+ *    covering the name and the one covering the wildcard for NXDOMAIN, the
+ *    covering one for an empty non-terminal or a wildcard answer;
+ *  - referrals carry the DS RRset or the cut's NSEC; NS at a cut, glue and
+ *    the additional section are not signed; AD is never set;
+ *  - a signature that cannot be made: SERVFAIL, never an unsigned answer.
  *
  * Service names (nodes with DNSD_NODE_SERVICE, see snap.c):
  *  - A and AAAA ask policy/ (pol_service_at: the node's service index,
