@@ -137,6 +137,28 @@ EOF
 	return 1
 }
 
+# A zone signed elsewhere (ldns-signzone), served as is by ayad (no dnssec:).
+PRE=""
+if [ "$TARGET" != knot ]; then
+	PRE=pre.example.net
+	mkdir -p "$T/pre"
+	cat >"$T/pre/$PRE.zone" <<'EOF'
+$ORIGIN pre.example.net.
+$TTL 300
+@       IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+        IN NS  ns1
+ns1     IN A   192.0.2.31
+www     IN A   192.0.2.32
+a.b.c   IN A   192.0.2.33
+*.wild  IN TXT "presigned wildcard"
+sub     IN NS  ns.sub
+ns.sub  IN A   192.0.2.34
+EOF
+	(cd "$T/pre" && ldns-keygen -a ECDSAP256SHA256 -k "$PRE" >key.name 2>/dev/null &&
+		ldns-signzone -o "$PRE" -f "$D/zones/$PRE.zone" "$PRE.zone" "$(cat key.name)") ||
+		{ not_ok "ldns-signzone signs the pre-signed zone"; finish; }
+fi
+
 start_aya() {
 	local geo="" svc=""
 	if [ "$GEO" = 1 ]; then
@@ -178,6 +200,8 @@ $svc
     file: zones/$ED.zone
     dnssec:
       algorithm: ed25519
+  - name: $PRE
+    file: zones/$PRE.zone
 control:
   socket: $D/ayad.sock
 state_dir: $D/state
@@ -259,7 +283,7 @@ write_anchors() {
 	done
 	echo "};" >>"$df"
 }
-mapfile -t KEYS < <(sep_keys $ZONE; sep_keys $ED)
+mapfile -t KEYS < <(sep_keys $ZONE; sep_keys $ED; [ -z "$PRE" ] || sep_keys $PRE)
 check "SEP keys for both zones (got ${#KEYS[@]})" test "${#KEYS[@]}" -ge 2
 write_anchors "$T/anchors.unbound" "$T/anchors.delv" "${KEYS[@]}"
 # A wrong anchor: the right one with its key bytes changed (still a valid P-256 /
@@ -278,8 +302,11 @@ write_anchors "$T/bad.unbound" "$T/bad.delv" "${BAD[@]}"
 # ---- unbound ----
 # start_unbound NAME PORT ANCHORS [EXTRA]: a validating resolver on 127.0.0.1:PORT.
 start_unbound() {
-	local name=$1 port=$2 anchors=$3 extra=${4:-} dir=$T/$1
+	local name=$1 port=$2 anchors=$3 extra=${4:-} dir=$T/$1 pre_stub=""
 	mkdir -p "$dir"
+	[ -z "$PRE" ] || pre_stub="stub-zone:
+    name: \"$PRE\"
+    stub-addr: 127.0.0.1@${STUB_PORT:-$PORT}"
 	cat >"$dir/unbound.conf" <<EOF
 server:
     interface: 127.0.0.1
@@ -309,6 +336,7 @@ stub-zone:
 stub-zone:
     name: "$ED"
     stub-addr: 127.0.0.1@${STUB_PORT:-$PORT}
+$pre_stub
 EOF
 	if ! unbound-checkconf "$dir/unbound.conf" >"$dir/checkconf.out" 2>&1; then
 		sed 's/^/#   /' "$dir/checkconf.out" >&2
@@ -371,6 +399,22 @@ validated "unbound: no DS at an unsigned delegation: NODATA validated" "$(u DS s
 validated "unbound: big TXT (TC, then TCP) validated" "$(u TXT big.$ZONE)" "ANSWER: 20,"
 validated "unbound: ed25519 zone A validated" "$(u A host.$ED)" "192\.0\.2\.202"
 validated "unbound: ed25519 zone NXDOMAIN validated" "$(u A nope.$ED)" "ANSWER: 0,"
+
+# ---- a pre-signed zone file, served as is ----
+if [ -n "$PRE" ]; then
+	validated "pre-signed: A validated" "$(u A www.$PRE)" "192\.0\.2\.32"
+	validated "pre-signed: NODATA validated" "$(u MX www.$PRE)" "ANSWER: 0,"
+	validated "pre-signed: empty non-terminal NODATA validated" "$(u A b.c.$PRE)" "ANSWER: 0,"
+	validated "pre-signed: wildcard validated" "$(u TXT x.wild.$PRE)" "presigned wildcard"
+	validated "pre-signed: no DS at the delegation validated" "$(u DS sub.$PRE)" "ANSWER: 0,"
+	out=$(u A nope.$PRE)
+	check "pre-signed: NXDOMAIN (its NSEC chain) validated" \
+		bash -c 'grep -q "status: NXDOMAIN," <<<"$1" && grep -qE "^;; flags: [a-z ]* ad[ ;]" <<<"$1"' _ "$out"
+	out=$(d +dnssec A nope.$PRE)
+	check "pre-signed: NXDOMAIN carries two NSECs (name and wildcard)" \
+		test "$(grep -cE "IN[[:space:]]+NSEC[[:space:]]" <<<"$out")" -eq 2
+	check "pre-signed: no RRSIG without DO" bash -c '! grep -q RRSIG <<<"$1"' _ "$(d A www.$PRE)"
+fi
 
 # ---- the geo service through unbound: ECS per client ----
 if [ "$GEO" = 1 ]; then
