@@ -483,9 +483,11 @@ static void put_endpoints_sig(dnsd_ctx_t *ctx, resp_t *r, const dnsd_node_t *nod
 		rd[i] = res->ep[i]->addr;
 		rdlen[i] = v4 ? 4 : 16;
 	}
+	/* The RRSIG Labels field of the node's name: its labels, less a leading "*". */
+	uint8_t labels = (uint8_t)(node->labels - (node->name[0] == 1 && node->name[1] == '*'));
 	dnsd_sigreq_t rq = {.owner = node->name,
 	                    .owner_len = node->name_len,
-	                    .labels = dnsd_sig_labels(node->name),
+	                    .labels = labels,
 	                    .type = v4 ? DNSD_T_A : DNSD_T_AAAA,
 	                    .ttl = svc->ttl_s, /* the original TTL; the one served may be lower */
 	                    .rdata = rd,

@@ -312,6 +312,35 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 	return h;
 }
 
+/* Types whose RDATA has names to lower-case (canon_names); the others are compared as is. */
+static bool has_names(uint16_t type)
+{
+	switch (type) {
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+	case 8:
+	case 9:
+	case 12:
+	case 14:
+	case 15:
+	case 17:
+	case 18:
+	case 21:
+	case 26:
+	case 33:
+	case 35:
+	case 36:
+	case 39:
+		return true;
+	default:
+		return false;
+	}
+}
+
 size_t dnsd_sig_key(const dnsd_sigreq_t *rq, uint8_t *key, size_t max, uint64_t *hash)
 {
 	size_t sum = rdata_sum(rq);
@@ -321,7 +350,20 @@ size_t dnsd_sig_key(const dnsd_sigreq_t *rq, uint8_t *key, size_t max, uint64_t 
 	if (need > max || sum > sizeof(canon) || rq->n == 0 || rq->n > AYA_ARRAY_LEN(set)) {
 		return 0;
 	}
-	size_t n = canon_set(rq, canon, set);
+	size_t n = rq->n;
+	if (has_names(rq->type)) {
+		n = canon_set(rq, canon, set);
+	} else {
+		/* The query path's case (addresses): sort pointers, no copy. */
+		for (size_t i = 0; i < n; i++) {
+			crd_t c = {rq->rdata[i], rq->rdlen[i]};
+			size_t j = i;
+			for (; j > 0 && crd_cmp(&set[j - 1], &c) > 0; j--) {
+				set[j] = set[j - 1];
+			}
+			set[j] = c;
+		}
+	}
 	dnsd_put16(key, rq->type);
 	dnsd_put32(key + 2, rq->ttl);
 	key[6] = rq->labels;
@@ -330,6 +372,9 @@ size_t dnsd_sig_key(const dnsd_sigreq_t *rq, uint8_t *key, size_t max, uint64_t 
 	lower_bytes(key + 8, rq->owner_len);
 	size_t off = 8 + (size_t)rq->owner_len;
 	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && crd_cmp(&set[i - 1], &set[i]) == 0) {
+			continue; /* a duplicate: RRsets are sets */
+		}
 		dnsd_put16(key + off, set[i].len);
 		memcpy(key + off + 2, set[i].p, set[i].len);
 		off += 2 + (size_t)set[i].len;
