@@ -304,6 +304,18 @@ void cfg_resolve_keys(loader_t *ld)
 			used[k] = true;
 		}
 	}
+	/* A zone signed online goes out unsigned by AXFR: its secondaries would serve it so. */
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		const cfg_zone_t *z = &cfg->zones[i];
+		if (z->dnssec.enabled && (z->n_xfr_allow > 0 || z->n_xfr_acl > 0)) {
+			cfg_y_warn_at(
+			        ld, z->dnssec.loc,
+			        "zone %s is signed online, but AXFR sends its records unsigned: a "
+			        "secondary must sign it with the same keys, or not answer the "
+			        "public for it",
+			        z->name);
+		}
+	}
 	for (size_t k = 0; used != NULL && k < cfg->n_keys; k++) {
 		if (!used[k]) {
 			cfg_y_warn_at(

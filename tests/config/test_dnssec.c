@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -155,6 +156,27 @@ static const struct bad_case {
          "duplicate key 'split' in zone.dnssec"},
 };
 
+/* dnssec with allow_transfer: a warning naming the zone, at the dnssec: line. */
+static void test_axfr_warns(void **state)
+{
+	(void)state;
+	scratch_t s;
+	scratch_init(&s);
+	scratch_write(&s, "aya.yaml",
+	              HEAD "    allow_transfer: [127.0.0.0/8]\n"
+	                   "    dnssec: {}\n");
+	scratch_write(&s, "z.zone", GOOD_ZONE);
+	cfg_t *cfg = NULL;
+	cfg_diag_t d = {0};
+	assert_int_equal(scratch_load(&s, "aya.yaml", &cfg, &d), 0);
+	assert_int_equal(d.warnings, 1);
+	assert_non_null(strstr(d.text, "aya.yaml:6:"));
+	assert_non_null(strstr(d.text, "svc.example.com is signed online, but AXFR sends"));
+	cfg_diag_fini(&d);
+	cfg_free(cfg);
+	scratch_fini(&s);
+}
+
 static void test_bad(void **state)
 {
 	(void)state;
@@ -185,11 +207,9 @@ static void test_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_absent_is_unsigned),
-	        cmocka_unit_test(test_defaults),
-	        cmocka_unit_test(test_explicit),
-	        cmocka_unit_test(test_hash),
-	        cmocka_unit_test(test_bad),
+	        cmocka_unit_test(test_absent_is_unsigned), cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_explicit),           cmocka_unit_test(test_hash),
+	        cmocka_unit_test(test_axfr_warns),         cmocka_unit_test(test_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
