@@ -684,8 +684,11 @@ static void answer_in(dnsd_ctx_t *ctx, const dnsd_snap_t *snap, const pol_snap_t
 			const dnsd_rrset_t *set = dnsd_node_rrset(node, DNSD_T_CNAME);
 			size_t target_off = dnsd_wr_off(&r->w) + 12;
 			put_answer(ctx, r, set, wild, &n, cur_off);
-			if (wild && r->dnssec && r->sign == NULL) {
-				put_cover(r, z, n.name);
+			if (wild && r->dnssec && r->sign == NULL &&
+			    r->n_cover < AYA_ARRAY_LEN(r->cover)) {
+				/* Not now: the chain's next answers must come before authority
+				 * records. */
+				r->cover[r->n_cover++] = nsec_cover(z, n.name);
 			}
 			const uint8_t *target = set->wire + set->rec[0].off + 10;
 			if (r->w.err || hop + 1 == CNAME_MAX || target_off > PTR_MAX ||
@@ -978,6 +981,7 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 	r.cut = NULL;
 	r.sign = NULL;
 	r.dnssec = r.nxname = r.sign_fail = false;
+	r.n_cover = 0;
 	int early = -1;
 	if (AYA_UNLIKELY(qs->tsig != NULL) && parsed == 0) {
 		early = tsig_early(ctx, snap, q, qlen);
@@ -1012,6 +1016,9 @@ static inline __attribute__((always_inline)) size_t answer(dnsd_ctx_t *ctx, cons
 			answer_ch(qs, snap, &r);
 		} else {
 			answer_in(ctx, snap, pol, &r, src, transport);
+		}
+		for (unsigned i = 0; i < r.n_cover; i++) {
+			put_set_owned(&r, r.zone, r.cover[i], r.cover[i]->nsec, &r.ns);
 		}
 		put_additional(&r);
 	}

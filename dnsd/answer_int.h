@@ -39,6 +39,10 @@ typedef struct resp {
 	struct dnsd_zsign *sign; /* and the zone is signed online (NULL: pre-signed) */
 	bool nxname;             /* compact denial of a name: NOERROR, but NXDOMAIN for RRL */
 	bool sign_fail;          /* a signature could not be made: SERVFAIL */
+	/* Pre-signed zone: the NSECs proving wildcard CNAMEs of the chain, written to the
+	 * authority section once the answer section is complete. */
+	const dnsd_node_t *cover[8];
+	uint8_t n_cover;
 } resp_t;
 
 /*

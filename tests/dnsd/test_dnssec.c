@@ -651,6 +651,7 @@ static const char *const plain[] = {
         "alias.pre.example. 300 IN CNAME www.pre.example.",
         "a.b.c.pre.example. 300 IN A 192.0.2.7",
         "*.wild.pre.example. 300 IN TXT \"w\"",
+        "*.cw.pre.example. 300 IN CNAME www.pre.example.",
         "sub.pre.example. 3600 IN NS ns.sub.pre.example.",
         "ns.sub.pre.example. 3600 IN A 192.0.2.53",
 };
@@ -819,6 +820,16 @@ static void test_presigned(void **state)
 	assert_int_equal(verify_section(w, ldns_pkt_answer(r.pkt), 0), 1);
 	ldns_rr *sig = first_of(ldns_pkt_answer(r.pkt), LDNS_RR_TYPE_RRSIG);
 	assert_int_equal(ldns_rdf2native_int8(ldns_rr_rrsig_labels(sig)), 3);
+	assert_int_equal(count_type(ldns_pkt_authority(r.pkt), LDNS_RR_TYPE_NSEC), 1);
+	verify_section(w, ldns_pkt_authority(r.pkt), 0);
+	done(&r);
+	/* A wildcard CNAME, then its target: both signed, the covering NSEC in authority only. */
+	ask(w, "q.cw.pre.example", LDNS_RR_TYPE_A, true, &r);
+	assert_int_equal(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	assert_int_equal(count_type(ldns_pkt_answer(r.pkt), LDNS_RR_TYPE_NSEC), 0);
+	assert_int_equal(count_type(ldns_pkt_answer(r.pkt), LDNS_RR_TYPE_CNAME), 1);
+	assert_int_equal(count_type(ldns_pkt_answer(r.pkt), LDNS_RR_TYPE_A), 1);
+	assert_int_equal(verify_section(w, ldns_pkt_answer(r.pkt), 0), 2);
 	assert_int_equal(count_type(ldns_pkt_authority(r.pkt), LDNS_RR_TYPE_NSEC), 1);
 	verify_section(w, ldns_pkt_authority(r.pkt), 0);
 	done(&r);
