@@ -55,23 +55,6 @@ int dnsd_canon_cmp(const uint8_t *a, const uint8_t *b)
 	return na == nb ? 0 : na < nb ? -1 : 1;
 }
 
-/* Length of the well-formed name at p[0..avail), or 0. */
-static size_t name_at(const uint8_t *p, size_t avail)
-{
-	size_t n = 0;
-	while (n < avail) {
-		uint8_t l = p[n];
-		if (l > AYA_LABEL_MAX || n + 1 + l > AYA_DNAME_MAX) {
-			return 0;
-		}
-		n += 1 + (size_t)l;
-		if (l == 0) {
-			return n;
-		}
-	}
-	return 0;
-}
-
 static void lower_bytes(uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -128,7 +111,7 @@ static void canon_names(uint16_t type, uint8_t *rd, size_t len)
 		return;
 	}
 	for (int k = 0; k < names && off < len; k++) {
-		size_t nl = name_at(rd + off, len - off);
+		size_t nl = dnsd_name_len_in(rd + off, len - off);
 		if (nl == 0) {
 			return;
 		}

@@ -201,18 +201,30 @@ int dnsd_keys_add(const cfg_zone_t *z, const char *dir, bool ksk, bool zsk, uint
 	return rc;
 }
 
-int dnsd_keys_activate(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
+/* The zone's key directory read into kd, and key `tag` in it; kd is freed on error. */
+static int key_open(const cfg_zone_t *z, const char *dir, uint16_t tag, dnsd_kf_dir_t *kd,
+                    dnsd_kf_entry_t **e, char *err, size_t errlen)
 {
-	dnsd_kf_dir_t kd;
-	int rc = dnsd_kf_dir_read(z, dir, &kd, err, errlen);
+	int rc = dnsd_kf_dir_read(z, dir, kd, err, errlen);
 	if (rc < 0) {
 		return rc;
 	}
-	dnsd_kf_entry_t *e = dnsd_kf_dir_find(&kd, tag);
-	if (e == NULL) {
+	*e = dnsd_kf_dir_find(kd, tag);
+	if (*e == NULL) {
 		snprintf(err, errlen, "zone %s has no key %u in %s", z->name, tag, dir);
-		rc = -ENOENT;
-		goto out;
+		dnsd_kf_dir_fini(kd);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int dnsd_keys_activate(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
+{
+	dnsd_kf_dir_t kd;
+	dnsd_kf_entry_t *e;
+	int rc = key_open(z, dir, tag, &kd, &e, err, errlen);
+	if (rc < 0) {
+		return rc;
 	}
 	if (e->key.info.state == DNSD_KEY_ACTIVE) {
 		snprintf(err, errlen, "key %u of %s is already active", tag, z->name);
@@ -263,15 +275,12 @@ out:
 int dnsd_keys_remove(const cfg_zone_t *z, const char *dir, uint16_t tag, char *err, size_t errlen)
 {
 	dnsd_kf_dir_t kd;
-	int rc = dnsd_kf_dir_read(z, dir, &kd, err, errlen);
+	dnsd_kf_entry_t *e;
+	int rc = key_open(z, dir, tag, &kd, &e, err, errlen);
 	if (rc < 0) {
 		return rc;
 	}
-	dnsd_kf_entry_t *e = dnsd_kf_dir_find(&kd, tag);
-	if (e == NULL) {
-		snprintf(err, errlen, "zone %s has no key %u in %s", z->name, tag, dir);
-		rc = -ENOENT;
-	} else if (e->key.info.state == DNSD_KEY_ACTIVE) {
+	if (e->key.info.state == DNSD_KEY_ACTIVE) {
 		snprintf(err, errlen,
 		         "key %u of %s is active: activate another %s first, then wait before "
 		         "removing it",

@@ -37,23 +37,6 @@ int dnsd_build_fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	return -EINVAL;
 }
-/* Length of a well-formed uncompressed name in buf[0..len), or 0. */
-static size_t name_len_in(const uint8_t *buf, size_t len)
-{
-	size_t n = 0;
-	while (n < len) {
-		uint8_t l = buf[n];
-		if (l > AYA_LABEL_MAX || n + 1 + l > AYA_DNAME_MAX) {
-			return 0;
-		}
-		n += 1 + (size_t)l;
-		if (l == 0) {
-			return n;
-		}
-	}
-	return 0;
-}
-
 static uint32_t table_size(size_t n)
 {
 	uint32_t size = 8;
@@ -149,7 +132,7 @@ static void rec_names(const struct zbuild *b, uint16_t type, const uint8_t *rd, 
 		if (off >= rdlen) {
 			return;
 		}
-		size_t nl = name_len_in(rd + off, rdlen - off);
+		size_t nl = dnsd_name_len_in(rd + off, rdlen - off);
 		if (nl == 0) {
 			return;
 		}
@@ -385,7 +368,7 @@ static void nodes_link(struct zbuild *b)
 				const uint8_t *rd = set->wire + rec->off + 10;
 				size_t rdlen = rec->len - 10u;
 				uint8_t target[AYA_DNAME_MAX];
-				size_t tl = at < rdlen ? name_len_in(rd + at, rdlen - at) : 0;
+				size_t tl = at < rdlen ? dnsd_name_len_in(rd + at, rdlen - at) : 0;
 				if (tl == 0) {
 					continue;
 				}

@@ -219,6 +219,23 @@ static inline void dnsd_wr_u8(dnsd_wr_t *w, uint8_t v)
 	}
 }
 
+/* Length of a well-formed uncompressed name in buf[0..len), or 0. */
+static inline size_t dnsd_name_len_in(const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+	while (n < len) {
+		uint8_t l = buf[n];
+		if (l > AYA_LABEL_MAX || n + 1 + l > AYA_DNAME_MAX) {
+			return 0;
+		}
+		n += 1 + (size_t)l;
+		if (l == 0) {
+			return n;
+		}
+	}
+	return 0;
+}
+
 static inline void dnsd_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
